@@ -1,0 +1,72 @@
+#pragma once
+// Connection — one client DEALER socket to one endpoint, used by one request at a time (the
+// channel's pool hands it out), so the calling thread waits on the socket itself. On ipc/tcp a
+// socket monitor reports the peer's disconnection and refused handshakes at once (DESIGN.md §3).
+// Not thread-safe: owned by exactly one request, or by the pool, at any time.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "bus/context.hpp"
+#include "bus/endpoint.hpp"
+#include "bus/message.hpp"
+#include "bus/security.hpp"
+#include "bus/service.hpp"
+
+namespace loom::bus {
+
+class ShmSession;
+
+class Connection {
+public:
+    Connection(Context& context, const Endpoint& endpoint, const ClientSecurity* security,
+               std::shared_ptr<LocalEndpoint> local);
+    ~Connection();
+
+    // Waits until a message can be sent (the peer is connected and, on CURVE, authenticated).
+    // unavailable: the peer refused or did not answer by `connect_deadline`; unauthenticated:
+    // the handshake was refused; disconnected: an in-process service closed.
+    void wait_writable(Clock::time_point connect_deadline);
+
+    // Sends without blocking; false when ZeroMQ's queue is full.
+    bool send(OutMessage& message, ShmSession* session, std::uint64_t shm_threshold);
+
+    // Waits for the reply to `request_id` until `until`; nullopt when `until` passed first.
+    // Stale replies (to earlier requests that timed out on this socket) are dropped.
+    // disconnected: the peer went away meanwhile (the connection is then broken()).
+    std::optional<InMessage> wait_reply(std::uint64_t request_id, Clock::time_point until,
+                                        ShmSession* session);
+
+    // Adds this connection's poll items (for a reactor polling many connections).
+    void poll_items(std::vector<zmq::pollitem_t>& items);
+    std::size_t poll_item_count() const noexcept;
+    // After a poll: processes what is readable; returns the reply if it arrived.
+    std::optional<InMessage> on_ready(std::uint64_t request_id, ShmSession* session);
+
+    bool broken() const noexcept { return m_broken; }
+    void mark_broken() noexcept { m_broken = true; }
+    const std::shared_ptr<LocalEndpoint>& local() const noexcept { return m_local; }
+
+private:
+    void read_events();
+    std::optional<InMessage> read_replies(std::uint64_t request_id, ShmSession* session);
+
+    Context& m_context;
+    const Endpoint& m_endpoint;
+    std::shared_ptr<LocalEndpoint> m_local;   // inproc: the bound service, to see it close
+    zmq::socket_t m_monitor;                  // declared before m_socket: closed after it
+    zmq::socket_t m_socket;
+    bool m_has_monitor = false;
+    bool m_connected = false;
+    bool m_broken = false;
+    std::string m_refused;                    // why the peer refused us, if it did
+    bool m_auth_failed = false;
+    std::vector<zmq::message_t> m_parts;
+};
+
+} // namespace loom::bus

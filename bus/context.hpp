@@ -1,0 +1,94 @@
+#pragma once
+// bus::Context — what one process shares among all its bus users: the one zmq::context_t
+// (inproc only connects sockets of the same context), the directory of in-process endpoints,
+// the CURVE authenticator, and the limits. Created once by the process (launcher, test, host
+// application) and passed by reference to every component; it must outlive them all.
+// Thread-safe.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "bus/limits.hpp"
+
+namespace loom::bus {
+
+class Dispatcher;
+class Authenticator;
+
+// An endpoint bound in this process. Callers that find it may dispatch directly (when the
+// service's handlers are thread-safe) and learn of its closing through closed_fd().
+class LocalEndpoint {
+public:
+    LocalEndpoint(std::string endpoint, std::shared_ptr<Dispatcher> direct);
+    ~LocalEndpoint();
+    LocalEndpoint(const LocalEndpoint&) = delete;
+    LocalEndpoint& operator=(const LocalEndpoint&) = delete;
+
+    const std::string& endpoint() const noexcept { return m_endpoint; }
+    // Non-null when the service may be called on the caller's thread. Immutable.
+    const std::shared_ptr<Dispatcher>& direct() const noexcept { return m_direct; }
+    bool closed() const noexcept { return m_closed.load(std::memory_order_acquire); }
+    // An eventfd that becomes readable (and stays so) once the endpoint is closed.
+    int closed_fd() const noexcept { return m_closed_fd; }
+    void close() noexcept;
+
+private:
+    std::string m_endpoint;
+    std::shared_ptr<Dispatcher> m_direct;
+    std::atomic<bool> m_closed{false};
+    int m_closed_fd = -1;
+};
+
+struct ContextOptions {
+    Limits limits;
+    Heartbeat heartbeat;
+    int io_threads = 1;
+    int max_sockets = 8192;
+    // On inproc sockets, busy-poll this long for the next message before blocking (a server loop
+    // after serving, a caller waiting for its reply): waking a blocked thread costs ~30 µs here,
+    // more than a small request. Not on ipc/tcp, where the spinning thread would take the core
+    // ZeroMQ's I/O thread needs. 0 = never spin.
+    std::chrono::microseconds spin{50};
+};
+
+class Context {
+public:
+    explicit Context(ContextOptions options = {});
+    ~Context();
+    Context(const Context&) = delete;
+    Context& operator=(const Context&) = delete;
+
+    zmq::context_t& zmq() noexcept { return m_zmq; }
+    const ContextOptions& options() const noexcept { return m_options; }
+    const Limits& limits() const noexcept { return m_options.limits; }
+
+    // Registers an in-process endpoint; invalid_argument if it is already bound here.
+    std::shared_ptr<LocalEndpoint> bind_local(const std::string& endpoint,
+                                              std::shared_ptr<Dispatcher> direct);
+    // Closes and forgets it (waiters see closed_fd() readable).
+    void unbind_local(const std::string& endpoint) noexcept;
+    // Null when nothing in this process is bound at `endpoint`.
+    std::shared_ptr<LocalEndpoint> find_local(const std::string& endpoint) const;
+
+    // The process's ZAP handler for CURVE servers (started on first use).
+    Authenticator& authenticator();
+
+    // Process-unique numbers (monitor endpoints, instance ids ...).
+    std::uint64_t next_id() noexcept { return m_next_id.fetch_add(1) + 1; }
+
+private:
+    ContextOptions m_options;
+    zmq::context_t m_zmq;
+    mutable std::mutex m_mutex;   // guards m_local and m_authenticator
+    std::map<std::string, std::shared_ptr<LocalEndpoint>, std::less<>> m_local;
+    std::unique_ptr<Authenticator> m_authenticator;
+    std::atomic<std::uint64_t> m_next_id{0};
+};
+
+} // namespace loom::bus

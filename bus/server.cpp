@@ -1,0 +1,362 @@
+#include "bus/server.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <tbb/concurrent_queue.h>
+
+#include "bus/endpoint.hpp"
+#include "bus/wire.hpp"
+
+namespace loom::bus {
+
+struct Server::Bound {
+    Endpoint endpoint;
+    zmq::socket_t socket;
+    std::unique_ptr<ShmListener> shm;
+};
+
+struct Server::Completion {
+    std::size_t socket;
+    zmq::message_t identity;
+    OutMessage reply;
+    std::uint64_t request_id;
+    std::uint64_t session;
+};
+
+struct Server::DrainWaiter {
+    std::size_t socket;
+    zmq::message_t identity;
+    std::uint64_t request_id;
+    Clock::time_point deadline;
+};
+
+// Threads for blocking handlers. The queue is oneTBB's; jobs run to completion on a worker and
+// hand their reply back to the loop.
+class Server::Workers {
+public:
+    explicit Workers(unsigned count) {
+        for (unsigned i = 0; i < count; ++i)
+            m_threads.emplace_back([this] {
+                for (;;) {
+                    std::function<void()> job;
+                    m_jobs.pop(job);
+                    if (!job) return;
+                    job();
+                }
+            });
+    }
+    ~Workers() {
+        for (std::size_t i = 0; i < m_threads.size(); ++i) m_jobs.push(nullptr);
+        for (auto& t : m_threads) t.join();
+    }
+    void submit(std::function<void()> job) { m_jobs.push(std::move(job)); }
+
+private:
+    tbb::concurrent_bounded_queue<std::function<void()>> m_jobs;
+    std::vector<std::thread> m_threads;
+};
+
+Server::Server(Context& context, std::shared_ptr<const Service> service, ServerOptions options)
+    : m_context(context)
+    , m_shm_threshold(options.shm.threshold) {
+    LOOM_REQUIRE(service != nullptr, "Server needs a service");
+    LOOM_REQUIRE(!options.endpoints.empty(), "service '{}' needs at least one endpoint",
+                 service->name());
+    std::uint64_t instance = options.instance ? options.instance : context.next_id();
+    m_dispatcher = std::make_shared<Dispatcher>(std::move(service), context.limits(), instance);
+    m_wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    LOOM_ASSERT(m_wake_fd >= 0, "eventfd failed");
+    try {
+        bind_all(options);
+    } catch (...) {
+        for (auto& local : m_local) m_context.unbind_local(local->endpoint());
+        if (!m_zap_domain.empty()) m_context.authenticator().forget(m_zap_domain);
+        m_bound.clear();
+        ::close(m_wake_fd);
+        throw;
+    }
+    const auto& so = m_dispatcher->service().options();
+    if (so.blocking) m_workers = std::make_unique<Workers>(so.workers);
+    m_dispatcher->set_on_drained([this] { wake(); });
+    m_dispatcher->set_on_stop([this] { request_stop(); });
+    m_thread = std::thread([this] { loop(); });
+}
+
+Server::~Server() {
+    stop();
+    ::close(m_wake_fd);
+}
+
+void Server::bind_all(const ServerOptions& options) {
+    const auto& limits = m_context.limits();
+    const auto& heartbeat = m_context.options().heartbeat;
+    for (const auto& text : options.endpoints) {
+        Endpoint endpoint = parse_endpoint(text);
+        zmq::socket_t socket(m_context.zmq(), zmq::socket_type::router);
+        socket.set(zmq::sockopt::linger, 200);
+        socket.set(zmq::sockopt::router_mandatory, 1);
+        socket.set(zmq::sockopt::maxmsgsize, limits.max_frame_bytes);
+        socket.set(zmq::sockopt::sndhwm, options.high_water_mark);
+        socket.set(zmq::sockopt::rcvhwm, options.high_water_mark);
+        if (endpoint.transport != Transport::inproc) {
+            socket.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(heartbeat.interval.count()));
+            socket.set(zmq::sockopt::heartbeat_timeout,
+                       static_cast<int>(heartbeat.timeout().count()));
+            socket.set(zmq::sockopt::heartbeat_ttl, static_cast<int>(heartbeat.timeout().count()));
+        }
+        if (endpoint.transport == Transport::tcp && options.security) {
+            if (m_zap_domain.empty()) {
+                m_zap_domain = fmt::format("loom.{}", m_dispatcher->instance());
+                m_context.authenticator().allow(m_zap_domain, options.security->allowed_clients);
+            }
+            apply_server_security(socket, *options.security, m_zap_domain);
+        }
+        try {
+            socket.bind(text);
+        } catch (const zmq::error_t& e) {
+            LOOM_THROW(e.num() == EADDRINUSE ? ErrorKind::UNAVAILABLE : ErrorKind::INVALID_ARGUMENT,
+                       "service '{}' cannot bind {}: {}", m_dispatcher->service().name(), text,
+                       e.what());
+        }
+        std::string bound = text;
+        if (endpoint.transport == Transport::tcp) bound = socket.get(zmq::sockopt::last_endpoint);
+        std::unique_ptr<ShmListener> shm;
+        if (endpoint.transport == Transport::ipc && options.shm.enabled &&
+            endpoint.address.front() != '@')
+            shm = std::make_unique<ShmListener>(endpoint.address, options.shm);
+        if (endpoint.transport == Transport::inproc) {
+            bool direct = m_dispatcher->service().options().thread_safe;
+            m_local.push_back(m_context.bind_local(text, direct ? m_dispatcher : nullptr));
+        }
+        m_endpoints.push_back(bound);
+        m_bound.push_back(Bound{std::move(endpoint), std::move(socket), std::move(shm)});
+    }
+}
+
+void Server::wake() noexcept {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(m_wake_fd, &one, sizeof(one));
+}
+
+void Server::request_stop() noexcept {
+    {
+        std::lock_guard lock(m_stop_mutex);
+        m_stop_requested = true;
+    }
+    m_stop_cv.notify_all();
+}
+
+bool Server::wait_stop_requested(Clock::time_point deadline) {
+    std::unique_lock lock(m_stop_mutex);
+    return m_stop_cv.wait_until(lock, deadline, [this] { return m_stop_requested; });
+}
+
+void Server::stop() noexcept {
+    std::call_once(m_stopped, [this] {
+        // In-process callers see the endpoint closed at once; running direct calls finish.
+        for (auto& local : m_local) m_context.unbind_local(local->endpoint());
+        m_stopping.store(true);
+        wake();
+        if (m_thread.joinable()) m_thread.join();
+        if (!m_zap_domain.empty()) m_context.authenticator().forget(m_zap_domain);
+        request_stop();
+    });
+}
+
+ShmSession* Server::session(std::uint64_t token) {
+    if (token == 0) return nullptr;
+    auto it = m_sessions.find(token);
+    return it == m_sessions.end() ? nullptr : it->second.get();
+}
+
+void Server::loop() {
+    std::vector<zmq::pollitem_t> items;
+    std::vector<std::uint64_t> item_sessions;   // session token of each trailing poll item
+    std::vector<std::uint64_t> ready_sessions;
+    const auto spin = m_context.options().spin;
+    auto last_served = Clock::time_point{};
+    while (!m_stopping.load()) {
+        items.clear();
+        item_sessions.clear();
+        for (auto& b : m_bound) items.push_back({b.socket.handle(), 0, ZMQ_POLLIN, 0});
+        items.push_back({nullptr, m_wake_fd, ZMQ_POLLIN, 0});
+        for (auto& b : m_bound)
+            if (b.shm) items.push_back({nullptr, b.shm->fd(), ZMQ_POLLIN, 0});
+        for (auto& [token, s] : m_sessions) {
+            items.push_back({nullptr, s->fd(), ZMQ_POLLIN, 0});
+            item_sessions.push_back(token);
+        }
+        long timeout = -1;
+        if (!m_drain_waiters.empty()) {
+            auto next = Clock::time_point::max();
+            for (auto& w : m_drain_waiters) next = std::min(next, w.deadline);
+            if (next != Clock::time_point::max())
+                timeout = std::max<long>(
+                    0, std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now())
+                               .count() + 1);
+        }
+        if (spin.count() > 0 && Clock::now() - last_served < spin) timeout = 0;
+        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));
+
+        std::size_t i = 0;
+        for (; i < m_bound.size(); ++i)
+            if (items[i].revents & ZMQ_POLLIN) {
+                serve_socket(i);
+                if (m_bound[i].endpoint.transport == Transport::inproc) last_served = Clock::now();
+            }
+        if (items[i++].revents & ZMQ_POLLIN) {
+            std::uint64_t count;
+            [[maybe_unused]] auto n = ::read(m_wake_fd, &count, sizeof(count));
+        }
+        for (std::size_t b = 0; b < m_bound.size(); ++b)
+            if (m_bound[b].shm && (items[i++].revents & ZMQ_POLLIN)) accept_sessions(b);
+        ready_sessions.clear();
+        for (std::size_t s = 0; s < item_sessions.size(); ++s)
+            if (items[i + s].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) ready_sessions.push_back(
+                item_sessions[s]);
+        pump_sessions(ready_sessions);
+
+        std::vector<Completion> done;
+        {
+            std::lock_guard lock(m_done_mutex);
+            done.swap(m_done);
+        }
+        for (auto& c : done) send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
+        answer_drain_waiters();
+    }
+    // Stopping: let running handlers finish and send what they answered.
+    m_workers.reset();
+    for (auto& c : m_done) send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
+    m_done.clear();
+    m_drain_waiters.clear();
+    m_sessions.clear();
+    m_bound.clear();
+}
+
+void Server::serve_socket(std::size_t index) {
+    std::vector<zmq::message_t> parts;
+    // Bounded batch per wake-up so one busy socket does not starve the others.
+    for (int n = 0; n < 64; ++n) {
+        bool too_many = false;
+        try {
+            if (!recv_parts(m_bound[index].socket, parts,
+                            m_context.limits().max_frames + 2, too_many))
+                return;
+        } catch (const zmq::error_t& e) {
+            spdlog::warn("service '{}': receive failed: {}", service().name(), e.what());
+            return;
+        }
+        handle(index, parts, too_many);
+    }
+}
+
+void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool too_many) {
+    auto received = Clock::now();
+    if (parts.size() < 2) {
+        m_malformed.fetch_add(1);
+        return;   // no envelope: nothing to answer
+    }
+    zmq::message_t identity = std::move(parts[0]);
+    auto request = std::make_shared<InMessage>();
+    try {
+        *request = decode_envelope(parts, 1, m_context.limits());
+    } catch (const Error& e) {
+        // Without a readable envelope there is no request id to answer to.
+        m_malformed.fetch_add(1);
+        spdlog::debug("service '{}': dropped a malformed message: {}", service().name(), e.what());
+        return;
+    }
+    std::uint64_t id = request->request_id();
+    std::uint64_t token = request->envelope().getShmSession();
+    ShmSession* shm = m_bound[index].endpoint.transport == Transport::ipc ? session(token) : nullptr;
+    std::uint64_t reply_token = shm ? token : 0;
+    try {
+        LOOM_REQUIRE(!too_many, "message has more than {} side frames",
+                     m_context.limits().max_frames);
+        attach_frames(*request, parts, 1, m_context.limits(), shm);
+    } catch (const Error& e) {
+        m_malformed.fetch_add(1);
+        auto reply = OutMessage::error(e);
+        send_reply(index, identity, reply, id, reply_token);
+        return;
+    }
+    auto admission = m_dispatcher->admit(*request, received);
+    if (auto* answer = std::get_if<Dispatcher::Answer>(&admission)) {
+        send_reply(index, identity, answer->reply, id, reply_token);
+    } else if (std::holds_alternative<Dispatcher::DeferredDrain>(admission)) {
+        m_drain_waiters.push_back(
+            DrainWaiter{index, std::move(identity), id, deadline_of(*request, received)});
+        answer_drain_waiters();
+    } else {
+        auto deadline = std::get<Dispatcher::Run>(admission).deadline;
+        if (!m_workers) {
+            auto reply = m_dispatcher->run(*request, deadline);
+            send_reply(index, identity, reply, id, reply_token);
+            return;
+        }
+        auto job_identity = std::make_shared<zmq::message_t>(std::move(identity));
+        m_workers->submit([this, index, job_identity, request, deadline, id, reply_token] {
+            auto reply = m_dispatcher->run(*request, deadline);
+            {
+                std::lock_guard lock(m_done_mutex);
+                m_done.push_back(Completion{index, std::move(*job_identity), std::move(reply), id,
+                                            reply_token});
+            }
+            wake();
+        });
+    }
+}
+
+void Server::send_reply(std::size_t index, zmq::message_t& identity, OutMessage& reply,
+                        std::uint64_t request_id, std::uint64_t token) {
+    reply.envelope().setRequestId(request_id);
+    ShmSession* shm = session(token);
+    try {
+        if (!send_message(m_bound[index].socket, reply, &identity, shm, m_shm_threshold, true))
+            spdlog::warn("service '{}': reply to request {} dropped: the caller's queue is full",
+                         service().name(), request_id);
+    } catch (const zmq::error_t& e) {
+        // EHOSTUNREACH: the caller is gone; nobody is waiting for this reply.
+        spdlog::debug("service '{}': reply to request {} dropped: {}", service().name(),
+                      request_id, e.what());
+    } catch (const Error& e) {
+        spdlog::warn("service '{}': reply to request {} failed: {}", service().name(), request_id,
+                     e.what());
+    }
+}
+
+void Server::answer_drain_waiters() {
+    if (m_drain_waiters.empty()) return;
+    bool drained = m_dispatcher->drained();
+    auto now = Clock::now();
+    std::vector<DrainWaiter> keep;
+    for (auto& w : m_drain_waiters) {
+        if (drained) {
+            auto reply = m_dispatcher->status_reply();
+            send_reply(w.socket, w.identity, reply, w.request_id, 0);
+        } else if (now >= w.deadline) {
+            auto reply = OutMessage::error(Error(
+                ErrorKind::TIMEOUT, fmt::format("'{}' did not drain in time: {} request(s) running",
+                                                service().name(), m_dispatcher->in_flight())));
+            send_reply(w.socket, w.identity, reply, w.request_id, 0);
+        } else {
+            keep.push_back(std::move(w));
+        }
+    }
+    m_drain_waiters = std::move(keep);
+}
+
+void Server::accept_sessions(std::size_t index) {
+    while (auto s = m_bound[index].shm->accept()) m_sessions[s->token()] = std::move(s);
+}
+
+void Server::pump_sessions(const std::vector<std::uint64_t>& ready) {
+    for (auto token : ready) {
+        auto it = m_sessions.find(token);
+        if (it != m_sessions.end() && !it->second->pump()) m_sessions.erase(it);
+    }
+}
+
+} // namespace loom::bus

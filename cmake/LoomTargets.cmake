@@ -1,0 +1,59 @@
+# Shared build helpers for Loom's modules.
+
+if(LOOM_SANITIZE)
+  string(REPLACE "," ";" _loom_sanitizers "${LOOM_SANITIZE}")
+  foreach(_s IN LISTS _loom_sanitizers)
+    add_compile_options(-fsanitize=${_s})
+    add_link_options(-fsanitize=${_s})
+  endforeach()
+  add_compile_options(-fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_compile_definitions(LOOM_SANITIZED=1)
+endif()
+
+# Warnings for our own C++ targets (not generated code).
+function(loom_warnings target)
+  target_compile_options(${target} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+      -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference
+      -Wimplicit-fallthrough -Wno-missing-field-initializers>)
+  if(LOOM_WERROR)
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
+  endif()
+endfunction()
+
+# loom_module(<name> SHARED|STATIC SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# Creates target loom_<name> with alias loom::<name>; public headers are included by module
+# path (#include "bus/channel.hpp"), so the include root is the source tree root.
+function(loom_module name kind)
+  cmake_parse_arguments(M "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS;HEADERS" ${ARGN})
+  add_library(loom_${name} ${kind} ${M_SOURCES})
+  add_library(loom::${name} ALIAS loom_${name})
+  set_target_properties(loom_${name} PROPERTIES OUTPUT_NAME loom_${name} EXPORT_NAME ${name}
+    VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+  target_include_directories(loom_${name} PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/loom>)
+  target_link_libraries(loom_${name} PUBLIC ${M_PUBLIC_DEPS} PRIVATE ${M_PRIVATE_DEPS})
+  loom_warnings(loom_${name})
+  install(TARGETS loom_${name} EXPORT LoomTargets
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  if(M_HEADERS)
+    install(FILES ${M_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/loom/${name})
+  endif()
+endfunction()
+
+# loom_test(<name> SOURCES ... LIBS ... LABELS ...) — a GoogleTest binary; each test case is a
+# ctest test carrying the given labels. Test binaries are not installed.
+function(loom_test name)
+  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
+  loom_warnings(${name})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 120)
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
+    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    ENVIRONMENT "LOOM_SHARED_DIR=${LOOM_SHARED_DIR};LOOM_BUILD_DIR=${CMAKE_BINARY_DIR}")
+endfunction()

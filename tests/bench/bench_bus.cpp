@@ -1,0 +1,231 @@
+// bench_bus — bus latency and tensor throughput (Google Benchmark; --benchmark_format=json).
+//
+// roundtrip/*: one 64-byte request/reply through the real Channel and Server code.
+// tensor/*/4MiB: from an ordinary filled 4 MiB frame until the receiver's checksum over every
+// byte comes back. baseline/zmq_reqrep/*: plain cppzmq REQ/REP with a blocking recv, same payload.
+// ipc and tcp servers run in a child process (this program started with --serve DIR).
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "bus/channel.hpp"
+#include "bus/server.hpp"
+#include "bus/tensor_frame.hpp"
+#include "tests/support/test_service.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace loom;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t k_payload = 64;
+constexpr std::size_t k_tensor_bytes = 4u << 20;
+
+std::string g_dir;
+std::string g_tcp_port_loom, g_tcp_port_zmq;
+
+bus::ContextOptions bench_options() {
+    bus::ContextOptions o;
+    if (const char* spin = std::getenv("LOOM_SPIN_US")) o.spin = std::chrono::microseconds(std::atoi(spin));
+    return o;
+}
+
+void run_rep(zmq::socket_t& socket) {
+    for (;;) {
+        zmq::message_t m;
+        if (!socket.recv(m, zmq::recv_flags::none)) return;
+        if (m.size() == 4 && std::memcmp(m.data(), "quit", 4) == 0) return;
+        socket.send(m, zmq::send_flags::none);
+    }
+}
+
+// The child: echo/checksum services over ipc and tcp, and plain REP sockets for the baselines.
+int serve(const std::string& dir) {
+    bus::Context context(bench_options());
+    auto fast = test::make_test_service("bench", "1", {true, false, 1});
+    bus::Server ipc(context, fast, {.endpoints = {"ipc://" + dir + "/loom.sock"}});
+    bus::Server tcp(context, fast, {.endpoints = {"tcp://127.0.0.1:*"}});
+    zmq::socket_t rep_ipc(context.zmq(), zmq::socket_type::rep);
+    rep_ipc.bind("ipc://" + dir + "/zmq.sock");
+    zmq::socket_t rep_tcp(context.zmq(), zmq::socket_type::rep);
+    rep_tcp.bind("tcp://127.0.0.1:*");
+    std::string zmq_tcp = rep_tcp.get(zmq::sockopt::last_endpoint);
+    std::thread t1([&] { run_rep(rep_ipc); });
+    std::thread t2([&] { run_rep(rep_tcp); });
+    std::cout << tcp.endpoints()[0] << " " << zmq_tcp << std::endl;
+    std::string line;
+    std::getline(std::cin, line);   // parent closes our stdin when done
+    rep_ipc.close();
+    rep_tcp.close();
+    _exit(0);   // the REP threads block in recv; nothing else needs tearing down
+}
+
+struct Child {
+    pid_t pid = -1;
+    int to_child = -1;
+    std::string loom_tcp, zmq_tcp;
+};
+
+Child spawn_child(const char* self, const std::string& dir) {
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0) std::abort();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_addclose(&actions, in[1]);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    std::string serve_flag = "--serve";
+    std::vector<char*> argv{const_cast<char*>(self), serve_flag.data(),
+                            const_cast<char*>(dir.c_str()), nullptr};
+    Child c;
+    if (posix_spawn(&c.pid, self, &actions, nullptr, argv.data(), environ) != 0) std::abort();
+    close(in[0]);
+    close(out[1]);
+    c.to_child = in[1];
+    FILE* f = fdopen(out[0], "r");
+    char buffer[512] = {};
+    if (!fgets(buffer, sizeof(buffer), f)) std::abort();
+    std::istringstream words(buffer);
+    words >> c.loom_tcp >> c.zmq_tcp;
+    fclose(f);
+    return c;
+}
+
+bus::Context& context() {
+    static bus::Context c(bench_options());
+    return c;
+}
+
+void report_percentiles(benchmark::State& state, std::vector<double>& us) {
+    if (us.empty()) return;
+    std::sort(us.begin(), us.end());
+    state.counters["p50_us"] = us[us.size() / 2];
+    state.counters["p90_us"] = us[us.size() * 9 / 10];
+    state.counters["p99_us"] = us[us.size() * 99 / 100];
+}
+
+void roundtrip(benchmark::State& state, bus::Channel& channel) {
+    std::string text(k_payload, 'x');
+    std::vector<double> us;
+    us.reserve(1 << 16);
+    for (auto _ : state) {
+        auto t0 = Clock::now();
+        bus::OutMessage request;
+        auto p = request.init_payload<test::schema::EchoRequest>();
+        p.setText(text);
+        auto reply = channel.call(test::TestMethod::ECHO, std::move(request));
+        benchmark::DoNotOptimize(reply.payload<test::schema::EchoReply>().getValue());
+        us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    report_percentiles(state, us);
+}
+
+void tensor(benchmark::State& state, bus::Channel& channel) {
+    auto frame = bus::Frame::allocate(k_tensor_bytes);
+    auto bytes = frame.as_mutable<std::uint32_t>();
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint32_t>(i * 2654435761u);
+    std::uint64_t expected = test::checksum(frame.bytes());
+    std::int64_t shape[] = {static_cast<std::int64_t>(k_tensor_bytes / 4)};
+    std::vector<double> us;
+    for (auto _ : state) {
+        auto t0 = Clock::now();
+        bus::OutMessage request;
+        auto p = request.init_payload<test::schema::ChecksumRequest>();
+        bus::write_tensor(request, p.initTensor(), ElementType::F32, shape, frame);
+        auto reply = channel.call(test::TestMethod::CHECKSUM, std::move(request));
+        if (reply.payload<test::schema::ChecksumReply>().getSum() != expected) {
+            state.SkipWithError("checksum mismatch");
+            break;
+        }
+        us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * k_tensor_bytes));
+    report_percentiles(state, us);
+}
+
+void baseline(benchmark::State& state, const std::string& endpoint) {
+    zmq::socket_t req(context().zmq(), zmq::socket_type::req);
+    req.set(zmq::sockopt::linger, 0);
+    req.connect(endpoint);
+    std::string payload(k_payload, 'x');
+    std::vector<double> us;
+    for (auto _ : state) {
+        auto t0 = Clock::now();
+        req.send(zmq::buffer(payload), zmq::send_flags::none);
+        zmq::message_t reply;
+        (void)req.recv(reply, zmq::recv_flags::none);
+        us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    report_percentiles(state, us);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc == 3 && std::string(argv[1]) == "--serve") return serve(argv[2]);
+
+    char dir_template[] = "/tmp/loom-bench-XXXXXX";
+    g_dir = mkdtemp(dir_template);
+    Child child = spawn_child("/proc/self/exe", g_dir);
+
+    auto& ctx = context();
+    // Co-located, thread-safe: called on the caller's thread.
+    auto direct_service = test::make_test_service("bench", "1", {true, false, 1});
+    bus::Server direct_server(ctx, direct_service, {.endpoints = {"inproc://bench-direct"}});
+    // A component with its own event loop (handlers not thread-safe): over inproc sockets.
+    auto loop_service = test::make_test_service("bench", "1", {false, false, 1});
+    bus::Server loop_server(ctx, loop_service, {.endpoints = {"inproc://bench-loop"}});
+    // Plain REP for the inproc baseline.
+    zmq::socket_t rep(ctx.zmq(), zmq::socket_type::rep);
+    rep.bind("inproc://bench-zmq");
+    std::thread rep_thread([&] { run_rep(rep); });
+
+    bus::Channel direct(ctx, "inproc://bench-direct", "bench");
+    bus::Channel inproc(ctx, "inproc://bench-loop", "bench");
+    bus::Channel ipc(ctx, "ipc://" + g_dir + "/loom.sock", "bench");
+    bus::Channel tcp(ctx, child.loom_tcp, "bench");
+
+    auto reg = [](const char* name, auto fn) {
+        benchmark::RegisterBenchmark(name, fn)->UseRealTime()->MinTime(1.0);
+    };
+    reg("roundtrip/direct", [&](benchmark::State& s) { roundtrip(s, direct); });
+    reg("roundtrip/inproc", [&](benchmark::State& s) { roundtrip(s, inproc); });
+    reg("roundtrip/ipc", [&](benchmark::State& s) { roundtrip(s, ipc); });
+    reg("roundtrip/tcp", [&](benchmark::State& s) { roundtrip(s, tcp); });
+    reg("tensor/ipc/4MiB", [&](benchmark::State& s) { tensor(s, ipc); });
+    reg("tensor/tcp/4MiB", [&](benchmark::State& s) { tensor(s, tcp); });
+    reg("baseline/zmq_reqrep/inproc", [&](benchmark::State& s) { baseline(s, "inproc://bench-zmq"); });
+    reg("baseline/zmq_reqrep/ipc", [&](benchmark::State& s) { baseline(s, "ipc://" + g_dir + "/zmq.sock"); });
+    reg("baseline/zmq_reqrep/tcp", [&](benchmark::State& s) { baseline(s, child.zmq_tcp); });
+
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+
+    {
+        zmq::socket_t quit(ctx.zmq(), zmq::socket_type::req);
+        quit.connect("inproc://bench-zmq");
+        quit.send(zmq::str_buffer("quit"), zmq::send_flags::none);
+    }
+    rep_thread.join();
+    rep.close();
+    close(child.to_child);
+    int status = 0;
+    waitpid(child.pid, &status, 0);
+    std::filesystem::remove_all(g_dir);
+    return 0;
+}
