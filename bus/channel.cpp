@@ -18,10 +18,14 @@ namespace loom::bus {
 
 std::string_view to_string(Path path) noexcept {
     switch (path) {
-    case Path::direct: return "direct";
-    case Path::inproc: return "inproc";
-    case Path::ipc: return "ipc";
-    case Path::tcp: return "tcp";
+    case Path::direct:
+        return "direct";
+    case Path::inproc:
+        return "inproc";
+    case Path::ipc:
+        return "ipc";
+    case Path::tcp:
+        return "tcp";
     }
     return "?";
 }
@@ -48,7 +52,7 @@ struct PendingCall {
     std::shared_ptr<ShmSession> session;
     std::uint64_t id = 0;
     Clock::time_point deadline;
-    std::mutex mutex;   // one waiter at a time; guards everything below
+    std::mutex mutex; // one waiter at a time; guards everything below
     std::optional<Result> outcome;
     Callback callback;
 
@@ -106,7 +110,7 @@ private:
     void loop();
 
     int m_wake_fd;
-    std::mutex m_mutex;   // guards m_incoming, m_stop
+    std::mutex m_mutex; // guards m_incoming, m_stop
     std::vector<std::shared_ptr<PendingCall>> m_incoming;
     bool m_stop = false;
     std::thread m_thread;
@@ -118,7 +122,8 @@ void Reactor::loop() {
     for (;;) {
         {
             std::lock_guard lock(m_mutex);
-            for (auto& c : m_incoming) active.push_back(std::move(c));
+            for (auto& c : m_incoming)
+                active.push_back(std::move(c));
             m_incoming.clear();
             if (m_stop) break;
         }
@@ -144,7 +149,8 @@ void Reactor::loop() {
         for (auto& c : active) {
             std::size_t n = c->connection->poll_item_count();
             bool ready = false;
-            for (std::size_t k = 0; k < n; ++k) ready |= items[at + k].revents != 0;
+            for (std::size_t k = 0; k < n; ++k)
+                ready |= items[at + k].revents != 0;
             at += n;
             std::optional<Result> outcome;
             if (ready) {
@@ -156,8 +162,10 @@ void Reactor::loop() {
                 }
             }
             if (!outcome && now >= c->deadline) outcome = Result(c->timeout_error());
-            if (outcome) complete(*c, std::move(*outcome));
-            else still.push_back(std::move(c));
+            if (outcome)
+                complete(*c, std::move(*outcome));
+            else
+                still.push_back(std::move(c));
         }
         active = std::move(still);
     }
@@ -183,7 +191,7 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
 
     ~Core() {
         std::lock_guard lock(pool_mutex);
-        idle.clear();   // close the sockets before anything else goes
+        idle.clear(); // close the sockets before anything else goes
     }
 
     Context& context;
@@ -192,19 +200,19 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
     ChannelOptions options;
     std::atomic<std::uint64_t> next_id{1};
 
-    std::mutex local_mutex;   // guards local
+    std::mutex local_mutex; // guards local
     std::shared_ptr<LocalEndpoint> local;
 
-    std::mutex pool_mutex;   // guards idle, total
+    std::mutex pool_mutex; // guards idle, total
     std::condition_variable pool_cv;
     std::vector<std::unique_ptr<Connection>> idle;
     std::uint32_t total = 0;
 
-    std::mutex shm_mutex;   // guards shm, shm_retry_after
+    std::mutex shm_mutex; // guards shm, shm_retry_after
     std::shared_ptr<ShmSession> shm;
     Clock::time_point shm_retry_after{};
 
-    std::mutex reactor_mutex;   // guards reactor
+    std::mutex reactor_mutex; // guards reactor
     std::unique_ptr<Reactor> reactor;
 
     std::shared_ptr<LocalEndpoint> find_local() {
@@ -221,7 +229,7 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
                 auto c = std::move(idle.back());
                 idle.pop_back();
                 if (c->local() == current) return c;
-                --total;   // made for a service instance that has closed since
+                --total; // made for a service instance that has closed since
                 lock.unlock();
                 c.reset();
                 lock.lock();
@@ -267,7 +275,8 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
         if (shm && shm->alive()) return shm;
         auto now = Clock::now();
         if (now < shm_retry_after) return nullptr;
-        shm = connect_shm(endpoint.address, options.shm, std::min(deadline, now + std::chrono::seconds(1)));
+        shm = connect_shm(endpoint.address, options.shm,
+                          std::min(deadline, now + std::chrono::seconds(1)));
         if (!shm) shm_retry_after = now + std::chrono::seconds(1);
         return shm;
     }
@@ -280,8 +289,8 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
         env.setMethod(method);
         env.setEpoch(epoch);
         if (deadline != Clock::time_point::max()) {
-            auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline -
-                                                                              Clock::now());
+            auto left =
+                std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
             env.setDeadlineUs(static_cast<std::uint64_t>(std::max<std::int64_t>(1, left.count())));
         }
     }
@@ -289,17 +298,24 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
     // The in-process direct path: encode and decode once each way, run on this thread.
     InMessage call_direct(Dispatcher& dispatcher, std::string_view target, std::uint16_t method,
                           OutMessage& request, const CallOptions& o) {
-        prepare(request, target, method, next_id.fetch_add(1), deadline_after(o.timeout),
-                o.epoch);
+        auto deadline = deadline_after(o.timeout);
+        auto id = next_id.fetch_add(1);
+        prepare(request, target, method, id, deadline, o.epoch);
         InMessage in = pass_in_process(request);
         OutMessage reply = dispatcher.dispatch_here(in, Clock::now());
+        // A handler on this thread cannot be pre-empted, but a reply after the deadline is a
+        // timeout here exactly as it is over a socket.
+        if (Clock::now() > deadline && !reply.is_error())
+            LOOM_THROW(ErrorKind::TIMEOUT, "'{}' at {} answered request {} after its deadline",
+                       service, endpoint.text, id);
         return pass_in_process(reply);
     }
 
     InMessage pass_in_process(OutMessage& message) {
         auto& frames = message.frames();
         auto table = message.envelope().initFrames(static_cast<unsigned>(frames.size()));
-        for (unsigned i = 0; i < frames.size(); ++i) table[i].setSocket(i + 1);
+        for (unsigned i = 0; i < frames.size(); ++i)
+            table[i].setSocket(i + 1);
         InMessage in = InMessage::decode(encode_words(message), context.limits());
         in.set_frames(std::move(frames));
         return in;
@@ -311,6 +327,12 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
                                       const std::shared_ptr<LocalEndpoint>& current) {
         auto deadline = deadline_after(o.timeout);
         auto connection = checkout(deadline, current);
+        if (connection->lost_while_idle()) {
+            // The peer went away (and may be back) since this socket was last used: nothing
+            // was sent on it, so take a fresh one.
+            checkin(std::move(connection));
+            connection = checkout(deadline, current);
+        }
         auto pending = std::make_shared<PendingCall>();
         pending->core = shared_from_this();
         pending->deadline = deadline;
@@ -335,8 +357,8 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
         if (endpoint.transport != Transport::inproc) return {};
         auto current = find_local();
         if (!current)
-            LOOM_THROW(ErrorKind::UNAVAILABLE, "nothing serves '{}' at {} in this process",
-                       service, endpoint.text);
+            LOOM_THROW(ErrorKind::UNAVAILABLE, "nothing serves '{}' at {} in this process", service,
+                       endpoint.text);
         if (current->direct() && options.allow_direct) return {current->direct(), current};
         return {nullptr, current};
     }
@@ -353,7 +375,7 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
             std::lock_guard lock(reactor_mutex);
             r = std::move(reactor);
         }
-        r.reset();   // cancels the calls still waiting for replies
+        r.reset(); // cancels the calls still waiting for replies
     }
 };
 
@@ -393,9 +415,10 @@ bool Future::wait_for(std::chrono::microseconds budget) {
     if (m_pending->outcome) return true;
     auto until = std::min(m_pending->deadline, Clock::now() + budget);
     try {
-        auto reply = m_pending->connection->wait_reply(m_pending->id, until,
-                                                       m_pending->session.get());
-        if (reply) m_pending->finish(to_result(std::move(*reply)));
+        auto reply =
+            m_pending->connection->wait_reply(m_pending->id, until, m_pending->session.get());
+        if (reply)
+            m_pending->finish(to_result(std::move(*reply)));
         else if (Clock::now() >= m_pending->deadline)
             m_pending->finish(Result(m_pending->timeout_error()));
     } catch (const Error& e) {
@@ -411,19 +434,34 @@ Channel::Channel(Context& context, std::string endpoint, std::string service,
     : m_core(std::make_shared<Core>(context, std::move(endpoint), std::move(service),
                                     std::move(options))) {}
 
-Channel::~Channel() { m_core->shutdown(); }
+Channel::~Channel() {
+    m_core->shutdown();
+}
 
-const std::string& Channel::endpoint() const noexcept { return m_core->endpoint.text; }
-const std::string& Channel::service() const noexcept { return m_core->service; }
+const std::string& Channel::endpoint() const noexcept {
+    return m_core->endpoint.text;
+}
+const std::string& Channel::service() const noexcept {
+    return m_core->service;
+}
 
 Path Channel::path() const {
     switch (m_core->endpoint.transport) {
-    case Transport::ipc: return Path::ipc;
-    case Transport::tcp: return Path::tcp;
-    case Transport::inproc: break;
+    case Transport::ipc:
+        return Path::ipc;
+    case Transport::tcp:
+        return Path::tcp;
+    case Transport::inproc:
+        break;
     }
     auto local = m_core->find_local();
     return local && local->direct() && m_core->options.allow_direct ? Path::direct : Path::inproc;
+}
+
+std::optional<ShmSession::Stats> Channel::shm_stats() const {
+    std::lock_guard lock(m_core->shm_mutex);
+    if (!m_core->shm) return std::nullopt;
+    return m_core->shm->stats();
 }
 
 InMessage Channel::call_method(std::uint16_t method, OutMessage request, CallOptions options) {
@@ -444,8 +482,7 @@ InMessage Channel::call_named(std::string_view target, std::uint16_t method, Out
     return reply;
 }
 
-Future Channel::call_async_method(std::uint16_t method, OutMessage request,
-                                  CallOptions options) {
+Future Channel::call_async_method(std::uint16_t method, OutMessage request, CallOptions options) {
     auto done = [&](Result r) {
         auto p = std::make_shared<PendingCall>();
         p->core = m_core;
@@ -456,8 +493,7 @@ Future Channel::call_async_method(std::uint16_t method, OutMessage request,
     try {
         auto [direct, local] = m_core->route();
         if (direct)
-            return done(
-                to_result(m_core->call_direct(*direct, target, method, request, options)));
+            return done(to_result(m_core->call_direct(*direct, target, method, request, options)));
         return Future(m_core->send(target, method, request, options, local));
     } catch (const Error& e) {
         return done(Result(e));

@@ -26,16 +26,16 @@
 namespace loom::bus {
 
 struct ChannelOptions {
-    std::optional<ClientSecurity> security;     // CURVE, for tcp:// endpoints that require it
-    bool allow_direct = true;                   // false: in-process calls go over inproc sockets
-    std::uint32_t max_connections = 64;         // requests in flight at once on this channel
-    ShmOptions shm;                             // shared memory for large frames over ipc
-    std::chrono::milliseconds connect_timeout{5000};   // to reach a peer that does not answer
+    std::optional<ClientSecurity> security; // CURVE, for tcp:// endpoints that require it
+    bool allow_direct = true;               // false: in-process calls go over inproc sockets
+    std::uint32_t max_connections = 64;     // requests in flight at once on this channel
+    ShmOptions shm;                         // shared memory for large frames over ipc
+    std::chrono::milliseconds connect_timeout{5000}; // to reach a peer that does not answer
 };
 
 struct CallOptions {
-    std::chrono::microseconds timeout{0};   // deadline budget; 0 = none (a dead peer still fails)
-    std::uint64_t epoch = 0;                // route epoch the caller resolved the service at
+    std::chrono::microseconds timeout{0}; // deadline budget; 0 = none (a dead peer still fails)
+    std::uint64_t epoch = 0;              // route epoch the caller resolved the service at
 };
 
 enum class Path { direct, inproc, ipc, tcp };
@@ -126,6 +126,8 @@ public:
     const std::string& service() const noexcept;
     // The path the next call will take.
     Path path() const;
+    // The shared-memory session's counters (ipc only, once a session is open).
+    std::optional<ShmSession::Stats> shm_stats() const;
 
     struct Core;
 

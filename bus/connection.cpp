@@ -8,11 +8,10 @@
 namespace loom::bus {
 namespace {
 
-constexpr int k_monitored_events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED |
-                                   ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+constexpr int k_monitored_events =
+    ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
 
 long poll_timeout_ms(Clock::time_point until) {
     if (until == Clock::time_point::max()) return -1;
@@ -23,8 +22,8 @@ long poll_timeout_ms(Clock::time_point until) {
 
 } // namespace
 
-Connection::Connection(Context& context, const Endpoint& endpoint,
-                       const ClientSecurity* security, std::shared_ptr<LocalEndpoint> local)
+Connection::Connection(Context& context, const Endpoint& endpoint, const ClientSecurity* security,
+                       std::shared_ptr<LocalEndpoint> local)
     : m_context(context)
     , m_endpoint(endpoint)
     , m_local(std::move(local))
@@ -48,7 +47,8 @@ Connection::Connection(Context& context, const Endpoint& endpoint,
         m_monitor.connect(address);
         m_has_monitor = true;
     }
-    if (endpoint.transport == Transport::tcp && security) apply_client_security(m_socket, *security);
+    if (endpoint.transport == Transport::tcp && security)
+        apply_client_security(m_socket, *security);
     try {
         m_socket.connect(endpoint.text);
     } catch (const zmq::error_t& e) {
@@ -72,7 +72,9 @@ void Connection::read_events() {
         std::memcpy(&id, event.data(), sizeof(id));
         switch (id) {
         case ZMQ_EVENT_CONNECTED:
-        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: m_connected = true; break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            m_connected = true;
+            break;
         case ZMQ_EVENT_DISCONNECTED:
             if (m_connected) m_broken = true;
             break;
@@ -81,10 +83,19 @@ void Connection::read_events() {
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: m_auth_failed = true; break;
-        default: break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            m_auth_failed = true;
+            break;
+        default:
+            break;
         }
     }
+}
+
+bool Connection::lost_while_idle() {
+    read_events();
+    if (m_local && m_local->closed()) m_broken = true;
+    return m_broken;
 }
 
 void Connection::wait_writable(Clock::time_point connect_deadline) {
@@ -94,6 +105,9 @@ void Connection::wait_writable(Clock::time_point connect_deadline) {
             LOOM_THROW(ErrorKind::UNAVAILABLE, "the service at {} has closed", m_endpoint.text);
         }
         read_events();
+        if (m_broken)
+            LOOM_THROW(ErrorKind::UNAVAILABLE, "the connection to {} was lost before sending",
+                       m_endpoint.text);
         if (m_auth_failed) {
             m_broken = true;
             LOOM_THROW(ErrorKind::UNAUTHENTICATED,
@@ -103,8 +117,7 @@ void Connection::wait_writable(Clock::time_point connect_deadline) {
         }
         if (!m_refused.empty()) {
             m_broken = true;
-            LOOM_THROW(ErrorKind::UNAVAILABLE, "cannot reach {}: {}", m_endpoint.text,
-                       m_refused);
+            LOOM_THROW(ErrorKind::UNAVAILABLE, "cannot reach {}: {}", m_endpoint.text, m_refused);
         }
         if (m_socket.get(zmq::sockopt::events) & ZMQ_POLLOUT) return;
         if (Clock::now() >= connect_deadline) {
@@ -137,7 +150,7 @@ std::optional<InMessage> Connection::read_replies(std::uint64_t request_id, ShmS
             LOOM_THROW(ErrorKind::INTERNAL, "malformed reply from {}: {}", m_endpoint.text,
                        e.message());
         }
-        if (reply.request_id() != request_id) continue;   // a late reply to a timed-out request
+        if (reply.request_id() != request_id) continue; // a late reply to a timed-out request
         try {
             LOOM_REQUIRE(!too_many, "more than {} side frames", limits.max_frames);
             attach_frames(reply, m_parts, 0, limits, session);
@@ -157,8 +170,8 @@ std::optional<InMessage> Connection::on_ready(std::uint64_t request_id, ShmSessi
     if (m_broken || (m_local && m_local->closed())) {
         m_broken = true;
         LOOM_THROW(ErrorKind::DISCONNECTED,
-                   "the service at {} went away while request {} was in flight",
-                   m_endpoint.text, request_id);
+                   "the service at {} went away while request {} was in flight", m_endpoint.text,
+                   request_id);
     }
     return std::nullopt;
 }

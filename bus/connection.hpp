@@ -48,6 +48,9 @@ public:
     // After a poll: processes what is readable; returns the reply if it arrived.
     std::optional<InMessage> on_ready(std::uint64_t request_id, ShmSession* session);
 
+    // Reads pending socket events; true (and broken()) if the peer disconnected since the last
+    // request on this connection.
+    bool lost_while_idle();
     bool broken() const noexcept { return m_broken; }
     void mark_broken() noexcept { m_broken = true; }
     const std::shared_ptr<LocalEndpoint>& local() const noexcept { return m_local; }
@@ -58,13 +61,13 @@ private:
 
     Context& m_context;
     const Endpoint& m_endpoint;
-    std::shared_ptr<LocalEndpoint> m_local;   // inproc: the bound service, to see it close
-    zmq::socket_t m_monitor;                  // declared before m_socket: closed after it
+    std::shared_ptr<LocalEndpoint> m_local; // inproc: the bound service, to see it close
+    zmq::socket_t m_monitor;                // declared before m_socket: closed after it
     zmq::socket_t m_socket;
     bool m_has_monitor = false;
     bool m_connected = false;
     bool m_broken = false;
-    std::string m_refused;                    // why the peer refused us, if it did
+    std::string m_refused; // why the peer refused us, if it did
     bool m_auth_failed = false;
     std::vector<zmq::message_t> m_parts;
 };

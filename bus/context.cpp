@@ -37,10 +37,11 @@ Context::Context(ContextOptions options)
 Context::~Context() {
     {
         std::lock_guard lock(m_mutex);
-        for (auto& [name, local] : m_local) local->close();
+        for (auto& [name, local] : m_local)
+            local->close();
         m_local.clear();
     }
-    m_authenticator.reset();   // closes its sockets before the zmq context terminates
+    m_authenticator.reset(); // closes its sockets before the zmq context terminates
 }
 
 std::shared_ptr<LocalEndpoint> Context::bind_local(const std::string& endpoint,

@@ -85,7 +85,7 @@ public:
 private:
     ContextOptions m_options;
     zmq::context_t m_zmq;
-    mutable std::mutex m_mutex;   // guards m_local and m_authenticator
+    mutable std::mutex m_mutex; // guards m_local and m_authenticator
     std::map<std::string, std::shared_ptr<LocalEndpoint>, std::less<>> m_local;
     std::unique_ptr<Authenticator> m_authenticator;
     std::atomic<std::uint64_t> m_next_id{0};

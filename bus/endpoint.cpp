@@ -40,9 +40,12 @@ Endpoint parse_endpoint(std::string_view text) {
 
 std::string_view to_string(Transport transport) noexcept {
     switch (transport) {
-    case Transport::inproc: return "inproc";
-    case Transport::ipc: return "ipc";
-    case Transport::tcp: return "tcp";
+    case Transport::inproc:
+        return "inproc";
+    case Transport::ipc:
+        return "ipc";
+    case Transport::tcp:
+        return "tcp";
     }
     return "?";
 }

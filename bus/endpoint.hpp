@@ -10,8 +10,8 @@ enum class Transport { inproc, ipc, tcp };
 
 struct Endpoint {
     Transport transport;
-    std::string address;   // after "<transport>://"
-    std::string text;      // the whole endpoint
+    std::string address; // after "<transport>://"
+    std::string text;    // the whole endpoint
 };
 
 // Parses and checks an endpoint; invalid_argument naming what is wrong.

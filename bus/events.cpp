@@ -75,10 +75,11 @@ Subscriber::Subscriber(Context& context, const std::string& endpoint,
     , m_socket(context.zmq(), zmq::socket_type::sub) {
     auto parsed = parse_endpoint(endpoint);
     m_socket.set(zmq::sockopt::linger, 0);
-    m_socket.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(
-                                               context.limits().max_envelope_bytes));
+    m_socket.set(zmq::sockopt::maxmsgsize,
+                 static_cast<std::int64_t>(context.limits().max_envelope_bytes));
     if (parsed.transport == Transport::tcp && security) apply_client_security(m_socket, *security);
-    for (const auto& prefix : topic_prefixes) m_socket.set(zmq::sockopt::subscribe, prefix);
+    for (const auto& prefix : topic_prefixes)
+        m_socket.set(zmq::sockopt::subscribe, prefix);
     m_socket.connect(endpoint);
 }
 
@@ -98,16 +99,17 @@ std::optional<Event> Subscriber::next(Clock::time_point until) {
         if (!m_socket.recv(topic, zmq::recv_flags::dontwait)) continue;
         if (!topic.more()) continue;
         (void)m_socket.recv(body, zmq::recv_flags::none);
-        if (body.more()) {   // not an event of ours: skip the rest of it
+        if (body.more()) { // not an event of ours: skip the rest of it
             zmq::message_t rest;
-            do (void)m_socket.recv(rest, zmq::recv_flags::none);
+            do
+                (void)m_socket.recv(rest, zmq::recv_flags::none);
             while (rest.more());
             continue;
         }
         try {
             return Event(topic.to_string(), Frame::adopt(std::move(body)), m_context.limits());
         } catch (const Error&) {
-            continue;   // a malformed event is dropped
+            continue; // a malformed event is dropped
         }
     }
 }

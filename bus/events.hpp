@@ -32,7 +32,7 @@ public:
 
 private:
     Context& m_context;
-    std::mutex m_mutex;   // guards m_socket
+    std::mutex m_mutex; // guards m_socket
     zmq::socket_t m_socket;
     std::vector<std::string> m_endpoints;
     std::string m_zap_domain;

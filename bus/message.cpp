@@ -51,7 +51,8 @@ std::uint32_t OutMessage::add_frame(Frame frame) {
 
 std::uint64_t OutMessage::frame_bytes() const noexcept {
     std::uint64_t total = 0;
-    for (const auto& f : m_frames) total += f.size();
+    for (const auto& f : m_frames)
+        total += f.size();
     return total;
 }
 
@@ -68,8 +69,7 @@ std::size_t encoded_size(OutMessage& message) {
 }
 
 void encode_into(OutMessage& message, std::span<std::byte> out) {
-    kj::ArrayOutputStream stream(
-        kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()), out.size()));
+    kj::ArrayOutputStream stream(kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()), out.size()));
     capnp::writeMessage(stream, message.builder());
     LOOM_ASSERT(stream.getArray().size() == out.size(), "encoded {} bytes, expected {}",
                 stream.getArray().size(), out.size());
@@ -94,8 +94,8 @@ InMessage InMessage::decode(Frame bytes, const Limits& limits) {
         m.m_bytes = std::move(bytes);
         auto ptr = kj::arrayPtr(reinterpret_cast<const capnp::word*>(m.m_bytes.data()), words);
         try {
-            m.m_reader = std::make_unique<capnp::FlatArrayMessageReader>(ptr,
-                                                                         reader_options(limits));
+            m.m_reader =
+                std::make_unique<capnp::FlatArrayMessageReader>(ptr, reader_options(limits));
         } catch (const kj::Exception& e) {
             LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "malformed envelope: {}",
                        e.getDescription().cStr());
@@ -120,9 +120,8 @@ InMessage InMessage::decode(kj::Array<capnp::word> words, const Limits& limits) 
     InMessage m;
     m.m_words = std::move(words);
     try {
-        m.m_reader =
-            std::make_unique<capnp::FlatArrayMessageReader>(m.m_words.asPtr(),
-                                                            reader_options(limits));
+        m.m_reader = std::make_unique<capnp::FlatArrayMessageReader>(m.m_words.asPtr(),
+                                                                     reader_options(limits));
     } catch (const kj::Exception& e) {
         LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "malformed envelope: {}",
                    e.getDescription().cStr());
@@ -157,8 +156,8 @@ Error InMessage::error() const {
     auto kind = e.getKind();
     if (to_string(kind) == "unknown_error_kind") kind = ErrorKind::INTERNAL;
     std::string message(e.getMessage().cStr());
-    if (kind == ErrorKind::MOVED) return Error::moved(e.getMovedTo().cStr(), e.getMovedEpoch(),
-                                                      message);
+    if (kind == ErrorKind::MOVED)
+        return Error::moved(e.getMovedTo().cStr(), e.getMovedEpoch(), message);
     return Error(kind, message);
 }
 

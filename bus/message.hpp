@@ -95,8 +95,8 @@ public:
 private:
     void read_header();
 
-    Frame m_bytes;                    // keeps the envelope's bytes alive (socket path)
-    kj::Array<capnp::word> m_words;   // aligned copy or in-process words
+    Frame m_bytes;                  // keeps the envelope's bytes alive (socket path)
+    kj::Array<capnp::word> m_words; // aligned copy or in-process words
     std::unique_ptr<capnp::FlatArrayMessageReader> m_reader;
     schema::Envelope::Reader m_envelope;
     std::uint64_t m_request_id = 0;

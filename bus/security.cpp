@@ -28,8 +28,8 @@ std::map<std::string, std::string> read_key_file(const std::filesystem::path& pa
     try {
         table = toml::parse_file(path.string());
     } catch (const toml::parse_error& e) {
-        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "key file {} is not valid TOML: {}",
-                   path.string(), e.description());
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "key file {} is not valid TOML: {}", path.string(),
+                   e.description());
     }
     std::map<std::string, std::string> values;
     for (const char* name : {"public", "secret"})
@@ -38,7 +38,7 @@ std::map<std::string, std::string> read_key_file(const std::filesystem::path& pa
 }
 
 std::string required_key(const std::map<std::string, std::string>& values, const char* name,
-                          const std::filesystem::path& path) {
+                         const std::filesystem::path& path) {
     auto it = values.find(name);
     LOOM_REQUIRE(it != values.end(), "key file {} has no `{}` key", path.string(), name);
     LOOM_REQUIRE(looks_like_z85_key(it->second),
@@ -139,8 +139,7 @@ void Authenticator::loop() {
         std::string domain = parts.size() > 2 ? parts[2].to_string() : "";
         std::string mechanism = parts.size() > 5 ? parts[5].to_string() : "";
         bool ok = false;
-        if (version == "1.0" && mechanism == "CURVE" && parts.size() > 6 &&
-            parts[6].size() == 32) {
+        if (version == "1.0" && mechanism == "CURVE" && parts.size() > 6 && parts[6].size() == 32) {
             std::array<char, 41> z85{};
             zmq_z85_encode(z85.data(), parts[6].data<std::uint8_t>(), 32);
             std::lock_guard lock(m_mutex);
@@ -150,8 +149,7 @@ void Authenticator::loop() {
         if (!ok) m_refused.fetch_add(1);
         m_socket.send(zmq::buffer(std::string_view("1.0")), zmq::send_flags::sndmore);
         m_socket.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
-        m_socket.send(zmq::buffer(std::string_view(ok ? "200" : "400")),
-                      zmq::send_flags::sndmore);
+        m_socket.send(zmq::buffer(std::string_view(ok ? "200" : "400")), zmq::send_flags::sndmore);
         m_socket.send(zmq::buffer(std::string_view(ok ? "OK" : "client key not allowed")),
                       zmq::send_flags::sndmore);
         m_socket.send(zmq::buffer(std::string_view("")), zmq::send_flags::sndmore);

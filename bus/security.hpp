@@ -34,7 +34,7 @@ std::string load_public_key(const std::string& path_or_key);
 
 struct ServerSecurity {
     KeyPair keys;
-    std::set<std::string> allowed_clients;   // Z85 public keys
+    std::set<std::string> allowed_clients; // Z85 public keys
 };
 
 struct ClientSecurity {
@@ -59,10 +59,10 @@ public:
 private:
     void loop();
 
-    zmq::socket_t m_socket;    // REP bound at inproc://zeromq.zap.01; loop thread only
-    zmq::socket_t m_wake_in;   // PAIR; loop thread only
-    zmq::socket_t m_wake_out;  // PAIR; destructor only
-    std::mutex m_mutex;        // guards m_domains
+    zmq::socket_t m_socket;   // REP bound at inproc://zeromq.zap.01; loop thread only
+    zmq::socket_t m_wake_in;  // PAIR; loop thread only
+    zmq::socket_t m_wake_out; // PAIR; destructor only
+    std::mutex m_mutex;       // guards m_domains
     std::map<std::string, std::set<std::string>> m_domains;
     std::atomic<std::uint64_t> m_refused{0};
     std::thread m_thread;

@@ -48,8 +48,10 @@ public:
             });
     }
     ~Workers() {
-        for (std::size_t i = 0; i < m_threads.size(); ++i) m_jobs.push(nullptr);
-        for (auto& t : m_threads) t.join();
+        for (std::size_t i = 0; i < m_threads.size(); ++i)
+            m_jobs.push(nullptr);
+        for (auto& t : m_threads)
+            t.join();
     }
     void submit(std::function<void()> job) { m_jobs.push(std::move(job)); }
 
@@ -71,7 +73,8 @@ Server::Server(Context& context, std::shared_ptr<const Service> service, ServerO
     try {
         bind_all(options);
     } catch (...) {
-        for (auto& local : m_local) m_context.unbind_local(local->endpoint());
+        for (auto& local : m_local)
+            m_context.unbind_local(local->endpoint());
         if (!m_zap_domain.empty()) m_context.authenticator().forget(m_zap_domain);
         m_bound.clear();
         ::close(m_wake_fd);
@@ -156,7 +159,8 @@ bool Server::wait_stop_requested(Clock::time_point deadline) {
 void Server::stop() noexcept {
     std::call_once(m_stopped, [this] {
         // In-process callers see the endpoint closed at once; running direct calls finish.
-        for (auto& local : m_local) m_context.unbind_local(local->endpoint());
+        for (auto& local : m_local)
+            m_context.unbind_local(local->endpoint());
         m_stopping.store(true);
         wake();
         if (m_thread.joinable()) m_thread.join();
@@ -173,14 +177,15 @@ ShmSession* Server::session(std::uint64_t token) {
 
 void Server::loop() {
     std::vector<zmq::pollitem_t> items;
-    std::vector<std::uint64_t> item_sessions;   // session token of each trailing poll item
+    std::vector<std::uint64_t> item_sessions; // session token of each trailing poll item
     std::vector<std::uint64_t> ready_sessions;
     const auto spin = m_context.options().spin;
     auto last_served = Clock::time_point{};
     while (!m_stopping.load()) {
         items.clear();
         item_sessions.clear();
-        for (auto& b : m_bound) items.push_back({b.socket.handle(), 0, ZMQ_POLLIN, 0});
+        for (auto& b : m_bound)
+            items.push_back({b.socket.handle(), 0, ZMQ_POLLIN, 0});
         items.push_back({nullptr, m_wake_fd, ZMQ_POLLIN, 0});
         for (auto& b : m_bound)
             if (b.shm) items.push_back({nullptr, b.shm->fd(), ZMQ_POLLIN, 0});
@@ -191,11 +196,13 @@ void Server::loop() {
         long timeout = -1;
         if (!m_drain_waiters.empty()) {
             auto next = Clock::time_point::max();
-            for (auto& w : m_drain_waiters) next = std::min(next, w.deadline);
+            for (auto& w : m_drain_waiters)
+                next = std::min(next, w.deadline);
             if (next != Clock::time_point::max())
                 timeout = std::max<long>(
                     0, std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now())
-                               .count() + 1);
+                               .count() +
+                           1);
         }
         if (spin.count() > 0 && Clock::now() - last_served < spin) timeout = 0;
         zmq::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));
@@ -214,8 +221,8 @@ void Server::loop() {
             if (m_bound[b].shm && (items[i++].revents & ZMQ_POLLIN)) accept_sessions(b);
         ready_sessions.clear();
         for (std::size_t s = 0; s < item_sessions.size(); ++s)
-            if (items[i + s].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) ready_sessions.push_back(
-                item_sessions[s]);
+            if (items[i + s].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
+                ready_sessions.push_back(item_sessions[s]);
         pump_sessions(ready_sessions);
 
         std::vector<Completion> done;
@@ -223,12 +230,14 @@ void Server::loop() {
             std::lock_guard lock(m_done_mutex);
             done.swap(m_done);
         }
-        for (auto& c : done) send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
+        for (auto& c : done)
+            send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
         answer_drain_waiters();
     }
     // Stopping: let running handlers finish and send what they answered.
     m_workers.reset();
-    for (auto& c : m_done) send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
+    for (auto& c : m_done)
+        send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
     m_done.clear();
     m_drain_waiters.clear();
     m_sessions.clear();
@@ -241,8 +250,8 @@ void Server::serve_socket(std::size_t index) {
     for (int n = 0; n < 64; ++n) {
         bool too_many = false;
         try {
-            if (!recv_parts(m_bound[index].socket, parts,
-                            m_context.limits().max_frames + 2, too_many))
+            if (!recv_parts(m_bound[index].socket, parts, m_context.limits().max_frames + 2,
+                            too_many))
                 return;
         } catch (const zmq::error_t& e) {
             spdlog::warn("service '{}': receive failed: {}", service().name(), e.what());
@@ -256,7 +265,7 @@ void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool 
     auto received = Clock::now();
     if (parts.size() < 2) {
         m_malformed.fetch_add(1);
-        return;   // no envelope: nothing to answer
+        return; // no envelope: nothing to answer
     }
     zmq::message_t identity = std::move(parts[0]);
     auto request = std::make_shared<InMessage>();
@@ -270,7 +279,8 @@ void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool 
     }
     std::uint64_t id = request->request_id();
     std::uint64_t token = request->envelope().getShmSession();
-    ShmSession* shm = m_bound[index].endpoint.transport == Transport::ipc ? session(token) : nullptr;
+    ShmSession* shm =
+        m_bound[index].endpoint.transport == Transport::ipc ? session(token) : nullptr;
     std::uint64_t reply_token = shm ? token : 0;
     try {
         LOOM_REQUIRE(!too_many, "message has more than {} side frames",
@@ -301,8 +311,8 @@ void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool 
             auto reply = m_dispatcher->run(*request, deadline);
             {
                 std::lock_guard lock(m_done_mutex);
-                m_done.push_back(Completion{index, std::move(*job_identity), std::move(reply), id,
-                                            reply_token});
+                m_done.push_back(
+                    Completion{index, std::move(*job_identity), std::move(reply), id, reply_token});
             }
             wake();
         });
@@ -319,8 +329,8 @@ void Server::send_reply(std::size_t index, zmq::message_t& identity, OutMessage&
                          service().name(), request_id);
     } catch (const zmq::error_t& e) {
         // EHOSTUNREACH: the caller is gone; nobody is waiting for this reply.
-        spdlog::debug("service '{}': reply to request {} dropped: {}", service().name(),
-                      request_id, e.what());
+        spdlog::debug("service '{}': reply to request {} dropped: {}", service().name(), request_id,
+                      e.what());
     } catch (const Error& e) {
         spdlog::warn("service '{}': reply to request {} failed: {}", service().name(), request_id,
                      e.what());
@@ -349,7 +359,8 @@ void Server::answer_drain_waiters() {
 }
 
 void Server::accept_sessions(std::size_t index) {
-    while (auto s = m_bound[index].shm->accept()) m_sessions[s->token()] = std::move(s);
+    while (auto s = m_bound[index].shm->accept())
+        m_sessions[s->token()] = std::move(s);
 }
 
 void Server::pump_sessions(const std::vector<std::uint64_t>& ready) {

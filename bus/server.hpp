@@ -22,10 +22,10 @@
 namespace loom::bus {
 
 struct ServerOptions {
-    std::vector<std::string> endpoints;       // inproc://, ipc://, tcp:// (port * = any)
-    std::optional<ServerSecurity> security;   // CURVE on the tcp:// endpoints
-    ShmOptions shm;                           // offered on the ipc:// endpoints
-    std::uint64_t instance = 0;               // 0: a fresh id from the context
+    std::vector<std::string> endpoints;     // inproc://, ipc://, tcp:// (port * = any)
+    std::optional<ServerSecurity> security; // CURVE on the tcp:// endpoints
+    ShmOptions shm;                         // offered on the ipc:// endpoints
+    std::uint64_t instance = 0;             // 0: a fresh id from the context
     int high_water_mark = 10000;
 };
 
@@ -74,19 +74,19 @@ private:
     Context& m_context;
     std::shared_ptr<Dispatcher> m_dispatcher;
     std::vector<std::string> m_endpoints;
-    std::vector<Bound> m_bound;                  // loop thread (after construction)
+    std::vector<Bound> m_bound; // loop thread (after construction)
     std::vector<std::shared_ptr<LocalEndpoint>> m_local;
     std::string m_zap_domain;
     std::uint64_t m_shm_threshold = 0;
-    std::map<std::uint64_t, std::shared_ptr<ShmSession>> m_sessions;   // loop thread
-    std::vector<DrainWaiter> m_drain_waiters;                            // loop thread
+    std::map<std::uint64_t, std::shared_ptr<ShmSession>> m_sessions; // loop thread
+    std::vector<DrainWaiter> m_drain_waiters;                        // loop thread
     std::unique_ptr<Workers> m_workers;
-    std::mutex m_done_mutex;                     // guards m_done
+    std::mutex m_done_mutex; // guards m_done
     std::vector<Completion> m_done;
     int m_wake_fd = -1;
     std::atomic<bool> m_stopping{false};
     std::atomic<std::uint64_t> m_malformed{0};
-    std::mutex m_stop_mutex;                     // guards m_stop_requested
+    std::mutex m_stop_mutex; // guards m_stop_requested
     std::condition_variable m_stop_cv;
     bool m_stop_requested = false;
     std::once_flag m_stopped;

@@ -19,8 +19,7 @@ Service::Service(std::string name, std::string version, ServiceOptions options)
 }
 
 void Service::on_method(std::uint16_t method, Handler handler) {
-    LOOM_REQUIRE(handler != nullptr, "empty handler for method {} of service '{}'", method,
-                 m_name);
+    LOOM_REQUIRE(handler != nullptr, "empty handler for method {} of service '{}'", method, m_name);
     m_handlers[method] = std::move(handler);
 }
 
@@ -55,7 +54,8 @@ Dispatcher::Admission Dispatcher::admit(const InMessage& request, Clock::time_po
     std::uint16_t method = env.getMethod();
     if (service == k_control_service) {
         switch (static_cast<schema::ControlMethod>(method)) {
-        case schema::ControlMethod::PING: return Answer{status_reply()};
+        case schema::ControlMethod::PING:
+            return Answer{status_reply()};
         case schema::ControlMethod::DRAIN: {
             auto params = request.payload<schema::DrainRequest>();
             start_drain(params.getMovedTo().cStr(), params.getMovedEpoch());
@@ -81,20 +81,22 @@ Dispatcher::Admission Dispatcher::admit(const InMessage& request, Clock::time_po
                                               service, m_service->name())))};
     if (m_service->find(method) == nullptr)
         return Answer{OutMessage::error(
-            Error(ErrorKind::NOT_FOUND, fmt::format("service '{}' has no method {}",
-                                                    m_service->name(), method)))};
+            Error(ErrorKind::NOT_FOUND,
+                  fmt::format("service '{}' has no method {}", m_service->name(), method)))};
     auto deadline = deadline_of(request, received);
     if (Clock::now() >= deadline)
-        return Answer{OutMessage::error(Error(
-            ErrorKind::TIMEOUT, fmt::format("deadline of {} µs passed before '{}' method {} started",
-                                            env.getDeadlineUs(), m_service->name(), method)))};
+        return Answer{OutMessage::error(
+            Error(ErrorKind::TIMEOUT,
+                  fmt::format("deadline of {} µs passed before '{}' method {} started",
+                              env.getDeadlineUs(), m_service->name(), method)))};
     std::uint64_t bytes = 0;
-    for (const auto& f : request.frames()) bytes += f.size();
+    for (const auto& f : request.frames())
+        bytes += f.size();
     if (bytes > m_limits.max_message_bytes)
-        return Answer{OutMessage::error(Error(
-            ErrorKind::INVALID_ARGUMENT,
-            fmt::format("request carries {} bytes of side frames; '{}' accepts at most {}", bytes,
-                        m_service->name(), m_limits.max_message_bytes)))};
+        return Answer{OutMessage::error(
+            Error(ErrorKind::INVALID_ARGUMENT,
+                  fmt::format("request carries {} bytes of side frames; '{}' accepts at most {}",
+                              bytes, m_service->name(), m_limits.max_message_bytes)))};
     // Count first, then look at the state: start_drain() sets the state first, then looks at the
     // count, so a request is either counted before the drain sees zero or it sees draining.
     m_in_flight.fetch_add(1);
@@ -118,18 +120,18 @@ OutMessage Dispatcher::run(const InMessage& request, Clock::time_point deadline)
     } catch (const Error& e) {
         reply = OutMessage::error(e);
     } catch (const kj::Exception& e) {
-        reply = OutMessage::error(Error(
-            ErrorKind::INVALID_ARGUMENT,
-            fmt::format("malformed request to '{}' method {}: {}", m_service->name(), method,
-                        e.getDescription().cStr())));
+        reply = OutMessage::error(
+            Error(ErrorKind::INVALID_ARGUMENT,
+                  fmt::format("malformed request to '{}' method {}: {}", m_service->name(), method,
+                              e.getDescription().cStr())));
     } catch (const std::exception& e) {
         reply = OutMessage::error(
-            Error(ErrorKind::INTERNAL, fmt::format("'{}' method {} failed: {}", m_service->name(),
-                                                   method, e.what())));
+            Error(ErrorKind::INTERNAL,
+                  fmt::format("'{}' method {} failed: {}", m_service->name(), method, e.what())));
     } catch (...) {
-        reply = OutMessage::error(Error(
-            ErrorKind::INTERNAL,
-            fmt::format("'{}' method {} threw a non-standard exception", m_service->name(), method)));
+        reply = OutMessage::error(
+            Error(ErrorKind::INTERNAL, fmt::format("'{}' method {} threw a non-standard exception",
+                                                   m_service->name(), method)));
     }
     m_served.fetch_add(1);
     finish_one();
@@ -155,9 +157,9 @@ OutMessage Dispatcher::dispatch_here(const InMessage& request, Clock::time_point
     } catch (const Error& e) {
         reply = OutMessage::error(e);
     } catch (const kj::Exception& e) {
-        reply = OutMessage::error(Error(ErrorKind::INVALID_ARGUMENT,
-                                        fmt::format("malformed request: {}",
-                                                    e.getDescription().cStr())));
+        reply = OutMessage::error(
+            Error(ErrorKind::INVALID_ARGUMENT,
+                  fmt::format("malformed request: {}", e.getDescription().cStr())));
     }
     reply.envelope().setRequestId(request.request_id());
     return reply;
@@ -214,8 +216,7 @@ void Dispatcher::finish_one() {
 
 schema::ServiceState Dispatcher::state() const noexcept {
     if (!m_draining.load()) return schema::ServiceState::SERVING;
-    return m_in_flight.load() == 0 ? schema::ServiceState::DRAINED
-                                   : schema::ServiceState::DRAINING;
+    return m_in_flight.load() == 0 ? schema::ServiceState::DRAINED : schema::ServiceState::DRAINING;
 }
 
 OutMessage Dispatcher::status_reply() const {
@@ -233,10 +234,10 @@ OutMessage Dispatcher::status_reply() const {
 
 OutMessage Dispatcher::moved_reply() const {
     std::lock_guard lock(m_mutex);
-    return OutMessage::error(Error::moved(
-        m_moved_to, m_moved_epoch,
-        fmt::format("'{}' instance {} is draining; the service moved to {} (epoch {})",
-                    m_service->name(), m_instance, m_moved_to, m_moved_epoch)));
+    return OutMessage::error(
+        Error::moved(m_moved_to, m_moved_epoch,
+                     fmt::format("'{}' instance {} is draining; the service moved to {} (epoch {})",
+                                 m_service->name(), m_instance, m_moved_to, m_moved_epoch)));
 }
 
 } // namespace loom::bus

@@ -89,7 +89,7 @@ public:
     void set_keepalive(std::shared_ptr<void> owner) { m_keepalive = std::move(owner); }
 
 private:
-    std::shared_ptr<void> m_keepalive;   // first member: destroyed after the handlers
+    std::shared_ptr<void> m_keepalive; // first member: destroyed after the handlers
     std::string m_name;
     std::string m_version;
     ServiceOptions m_options;
@@ -111,7 +111,7 @@ public:
     struct Answer {
         OutMessage reply;
     };
-    struct DeferredDrain {};   // a drain request; answer with status_reply() once drained()
+    struct DeferredDrain {}; // a drain request; answer with status_reply() once drained()
     using Admission = std::variant<Run, Answer, DeferredDrain>;
 
     // Checks service, method, state and deadline. On Run the request counts as in flight until
@@ -151,7 +151,7 @@ private:
     std::atomic<bool> m_draining{false};
     std::atomic<std::uint32_t> m_in_flight{0};
     std::atomic<std::uint64_t> m_served{0};
-    mutable std::mutex m_mutex;   // guards the fields below
+    mutable std::mutex m_mutex; // guards the fields below
     std::condition_variable m_drained_cv;
     std::string m_moved_to;
     std::uint64_t m_moved_epoch = 0;

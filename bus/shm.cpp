@@ -9,9 +9,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
-#include <algorithm>
 #include <cstring>
 
 #include "schemas/error.hpp"
@@ -20,7 +20,7 @@ namespace loom::bus {
 
 namespace {
 
-constexpr std::uint32_t k_magic = 0x4c4f4f4d;   // "LOOM"
+constexpr std::uint32_t k_magic = 0x4c4f4f4d; // "LOOM"
 enum RecordType : std::uint32_t { k_hello = 1, k_pool = 2, k_credit = 3 };
 constexpr std::uint64_t k_max_slot_bytes = 1ull << 36;
 constexpr std::uint32_t k_max_slots = 4096;
@@ -36,15 +36,16 @@ std::uint64_t random_token() {
 sockaddr_un side_address(const std::string& path) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
-    LOOM_REQUIRE(path.size() < sizeof(address.sun_path), "side socket path '{}' is too long",
-                 path);
+    LOOM_REQUIRE(path.size() < sizeof(address.sun_path), "side socket path '{}' is too long", path);
     std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
     return address;
 }
 
 } // namespace
 
-std::string shm_side_path(const std::string& ipc_path) { return ipc_path + ".shm"; }
+std::string shm_side_path(const std::string& ipc_path) {
+    return ipc_path + ".shm";
+}
 
 // ---- ShmPool ------------------------------------------------------------------------------
 
@@ -97,7 +98,7 @@ std::shared_ptr<ShmPool> ShmPool::adopt(std::uint32_t id, int fd, std::uint64_t 
     int seals = ::fcntl(fd, F_GET_SEALS);
     if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
         fail(fmt::format("pool {} is not a memfd sealed against shrinking and growing", id));
-    struct stat st{};
+    struct stat st {};
     std::uint64_t bytes = slot_bytes * slots;
     if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != bytes)
         fail(fmt::format("pool {} is {} bytes, but {} were announced", id, st.st_size, bytes));
@@ -189,8 +190,10 @@ bool ShmSession::pump_locked() {
                 for (std::size_t i = 0; i < count; ++i) {
                     int received;
                     std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                    if (fd < 0) fd = received;
-                    else ::close(received);   // one descriptor per record, at most
+                    if (fd < 0)
+                        fd = received;
+                    else
+                        ::close(received); // one descriptor per record, at most
                 }
             }
         }
@@ -213,7 +216,8 @@ void ShmSession::handle_record(const Record& record, int fd) {
     case k_pool: {
         std::uint64_t bytes = record.a * record.b;
         std::uint64_t borrowed = 0;
-        for (auto& [id, b] : m_borrowed) borrowed += b.pool->slot_bytes() * b.pool->slots();
+        for (auto& [id, b] : m_borrowed)
+            borrowed += b.pool->slot_bytes() * b.pool->slots();
         if (fd < 0 || m_borrowed.contains(record.pool) || record.b > k_max_slots ||
             record.a > k_max_slot_bytes || borrowed + bytes > m_options.max_lent_bytes) {
             if (fd >= 0) ::close(fd);
@@ -221,15 +225,15 @@ void ShmSession::handle_record(const Record& record, int fd) {
             return;
         }
         try {
-            auto pool = ShmPool::adopt(record.pool, fd, record.a,
-                                       static_cast<std::uint32_t>(record.b));
+            auto pool =
+                ShmPool::adopt(record.pool, fd, record.a, static_cast<std::uint32_t>(record.b));
             auto slots = pool->slots();
-            m_borrowed[record.pool] = Borrowed{std::move(pool),
-                                               std::vector<std::uint64_t>(slots, 0),
-                                               std::vector<bool>(slots, false)};
+            m_borrowed[record.pool] =
+                Borrowed{std::move(pool), std::vector<std::uint64_t>(slots, 0),
+                         std::vector<bool>(slots, false)};
             ++m_stats.pools_borrowed;
         } catch (const Error&) {
-            ++m_stats.rejected;   // adopt() closed the descriptor
+            ++m_stats.rejected; // adopt() closed the descriptor
         }
         return;
     }
@@ -238,7 +242,7 @@ void ShmSession::handle_record(const Record& record, int fd) {
         auto it = m_lent.find(record.pool);
         if (it == m_lent.end() || record.slot >= it->second.busy.size() ||
             !it->second.busy[record.slot] || it->second.generation[record.slot] != record.a) {
-            ++m_stats.rejected;   // stale or forged credit: the slot stays where it is
+            ++m_stats.rejected; // stale or forged credit: the slot stays where it is
             return;
         }
         it->second.busy[record.slot] = false;
@@ -253,14 +257,15 @@ void ShmSession::handle_record(const Record& record, int fd) {
 
 std::optional<std::pair<std::uint32_t, std::uint32_t>>
 ShmSession::take_slot_locked(std::uint64_t bytes) {
-    std::uint64_t slot_bytes = std::max<std::uint64_t>(m_options.min_slot_bytes,
-                                                       std::bit_ceil(bytes));
+    std::uint64_t slot_bytes =
+        std::max<std::uint64_t>(m_options.min_slot_bytes, std::bit_ceil(bytes));
     for (auto& [id, lent] : m_lent) {
         if (lent.pool->slot_bytes() != slot_bytes) continue;
         for (std::uint32_t s = 0; s < lent.busy.size(); ++s)
             if (!lent.busy[s]) return std::pair{id, s};
     }
-    std::uint64_t room = m_options.max_lent_bytes - std::min(m_options.max_lent_bytes, m_lent_bytes);
+    std::uint64_t room =
+        m_options.max_lent_bytes - std::min(m_options.max_lent_bytes, m_lent_bytes);
     auto slots = static_cast<std::uint32_t>(
         std::min<std::uint64_t>(m_options.slots_per_pool, room / slot_bytes));
     if (slots == 0) return std::nullopt;
@@ -333,8 +338,7 @@ Frame ShmSession::receive(schema::ShmRef::Reader ref) {
         };
         if (it == m_borrowed.end()) reject("no such pool was lent on this connection");
         auto& b = it->second;
-        if (slot >= b.pool->slots())
-            reject(fmt::format("the pool has {} slots", b.pool->slots()));
+        if (slot >= b.pool->slots()) reject(fmt::format("the pool has {} slots", b.pool->slots()));
         if (offset > b.pool->slot_bytes() || length > b.pool->slot_bytes() - offset)
             reject(fmt::format("the slot holds {} bytes", b.pool->slot_bytes()));
         if (b.in_use[slot]) reject("the slot is still in use by an earlier message");
@@ -362,8 +366,7 @@ Frame ShmSession::receive(schema::ShmRef::Reader ref) {
 void ShmSession::return_slot(std::uint32_t pool, std::uint32_t slot, std::uint64_t generation) {
     std::lock_guard lock(m_mutex);
     auto it = m_borrowed.find(pool);
-    if (it != m_borrowed.end() && slot < it->second.in_use.size())
-        it->second.in_use[slot] = false;
+    if (it != m_borrowed.end() && slot < it->second.in_use.size()) it->second.in_use[slot] = false;
     if (!m_alive) return;
     m_pending_credits.push_back(Record{k_magic, k_credit, pool, slot, generation, 0});
     flush_credits_locked();
@@ -379,7 +382,7 @@ std::shared_ptr<ShmSession> connect_shm(const std::string& ipc_path, const ShmOp
     auto address = side_address(shm_side_path(ipc_path));
     if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
         ::close(fd);
-        return nullptr;   // the server offers no shared memory (or is gone)
+        return nullptr; // the server offers no shared memory (or is gone)
     }
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());

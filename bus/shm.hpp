@@ -27,10 +27,10 @@ namespace loom::bus {
 
 struct ShmOptions {
     bool enabled = true;
-    std::uint64_t threshold = 64 << 10;         // frames at least this big go through a slot
-    std::uint64_t min_slot_bytes = 1 << 20;     // slot sizes are powers of two from here
+    std::uint64_t threshold = 64 << 10;     // frames at least this big go through a slot
+    std::uint64_t min_slot_bytes = 1 << 20; // slot sizes are powers of two from here
     std::uint32_t slots_per_pool = 4;
-    std::uint64_t max_lent_bytes = 1ull << 30;  // per session and direction
+    std::uint64_t max_lent_bytes = 1ull << 30; // per session and direction
 };
 
 // One memfd mapped once. Shared by the session and every frame viewing it.
@@ -108,7 +108,7 @@ public:
 private:
     struct Lent {
         std::shared_ptr<ShmPool> pool;
-        std::vector<std::uint64_t> generation;   // current generation of each slot
+        std::vector<std::uint64_t> generation; // current generation of each slot
         std::vector<bool> busy;
     };
     struct Borrowed {
@@ -125,7 +125,7 @@ private:
 
     const std::uint64_t m_token;
     const ShmOptions m_options;
-    mutable std::mutex m_mutex;   // guards everything below, and the socket
+    mutable std::mutex m_mutex; // guards everything below, and the socket
     int m_fd;
     bool m_alive = true;
     std::map<std::uint32_t, Lent> m_lent;

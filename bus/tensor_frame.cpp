@@ -10,7 +10,8 @@ void write_tensor(OutMessage& message, schema::TensorDesc::Builder desc, Element
                  to_string(type), shape.size(), expected ? *expected : 0, data.size());
     desc.setElementType(type);
     auto dims = desc.initShape(static_cast<unsigned>(shape.size()));
-    for (unsigned i = 0; i < shape.size(); ++i) dims.set(i, shape[i]);
+    for (unsigned i = 0; i < shape.size(); ++i)
+        dims.set(i, shape[i]);
     desc.setByteSize(data.size());
     desc.setName(std::string(name));
     desc.setFrame(message.add_frame(std::move(data)));
@@ -21,11 +22,13 @@ TensorFrame read_tensor(const InMessage& message, schema::TensorDesc::Reader des
     TensorFrame t;
     t.name = desc.getName().cStr();
     t.type = desc.getElementType();
-    LOOM_REQUIRE(element_size(t.type) > 0, "tensor '{}' has element type {}, which has no fixed size",
-                 t.name, to_string(t.type));
+    LOOM_REQUIRE(element_size(t.type) > 0,
+                 "tensor '{}' has element type {}, which has no fixed size", t.name,
+                 to_string(t.type));
     auto dims = desc.getShape();
     t.shape.reserve(dims.size());
-    for (auto d : dims) t.shape.push_back(d);
+    for (auto d : dims)
+        t.shape.push_back(d);
     auto bytes = dense_byte_size(t.type, t.shape, max_bytes);
     LOOM_REQUIRE(bytes.has_value(),
                  "tensor '{}' has a negative dimension or is larger than {} bytes", t.name,
@@ -34,8 +37,8 @@ TensorFrame read_tensor(const InMessage& message, schema::TensorDesc::Reader des
                  "tensor '{}' declares {} bytes, but its type and shape make {}", t.name,
                  desc.getByteSize(), *bytes);
     const Frame& frame = message.frame(desc.getFrame());
-    LOOM_REQUIRE(frame.size() == *bytes, "tensor '{}' needs {} bytes, but frame {} has {}",
-                 t.name, *bytes, desc.getFrame(), frame.size());
+    LOOM_REQUIRE(frame.size() == *bytes, "tensor '{}' needs {} bytes, but frame {} has {}", t.name,
+                 *bytes, desc.getFrame(), frame.size());
     t.data = frame;
     return t;
 }

@@ -21,7 +21,7 @@ void release_words(void*, void* hint) noexcept {
 } // namespace
 
 zmq::message_t to_zmq(const Frame& frame) {
-    if (frame.size() <= 32) return zmq::message_t(frame.data(), frame.size());  // ZeroMQ VSM
+    if (frame.size() <= 32) return zmq::message_t(frame.data(), frame.size()); // ZeroMQ VSM
     auto* keep = new std::shared_ptr<void>(frame.owner());
     return zmq::message_t(const_cast<std::byte*>(frame.data()), frame.size(), release_frame_owner,
                           keep);
@@ -41,8 +41,10 @@ bool recv_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, std::
         // message atomically.
         (void)socket.recv(part, zmq::recv_flags::none);
         more = part.more();
-        if (parts.size() < max_parts) parts.push_back(std::move(part));
-        else too_many = true;
+        if (parts.size() < max_parts)
+            parts.push_back(std::move(part));
+        else
+            too_many = true;
     }
     return true;
 }
@@ -57,8 +59,8 @@ void attach_frames(InMessage& message, std::vector<zmq::message_t>& parts, std::
                    const Limits& limits, ShmSession* session) {
     auto table = message.envelope().getFrames();
     std::size_t socket_frames = parts.size() - first - 1;
-    LOOM_REQUIRE(table.size() <= limits.max_frames,
-                 "message lists {} side frames; the limit is {}", table.size(), limits.max_frames);
+    LOOM_REQUIRE(table.size() <= limits.max_frames, "message lists {} side frames; the limit is {}",
+                 table.size(), limits.max_frames);
     std::vector<Frame> frames;
     frames.reserve(table.size());
     std::vector<bool> taken(socket_frames + 1, false);
@@ -143,8 +145,8 @@ bool send_message(zmq::socket_t& socket, OutMessage& message, zmq::message_t* pr
         return false;
     }
     for (std::size_t i = 0; i < parts.size(); ++i)
-        (void)socket.send(parts[i], i + 1 == parts.size() ? zmq::send_flags::none
-                                                          : zmq::send_flags::sndmore);
+        (void)socket.send(parts[i],
+                          i + 1 == parts.size() ? zmq::send_flags::none : zmq::send_flags::sndmore);
     return true;
 }
 

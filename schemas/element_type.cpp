@@ -13,13 +13,20 @@ struct TypeFacts {
 };
 
 constexpr std::array k_types{
-    TypeFacts{ElementType::UNDEFINED, "undefined", 0}, TypeFacts{ElementType::F32, "f32", 4},
-    TypeFacts{ElementType::F16, "f16", 2},             TypeFacts{ElementType::BF16, "bf16", 2},
-    TypeFacts{ElementType::F64, "f64", 8},             TypeFacts{ElementType::I8, "i8", 1},
-    TypeFacts{ElementType::U8, "u8", 1},               TypeFacts{ElementType::I16, "i16", 2},
-    TypeFacts{ElementType::U16, "u16", 2},             TypeFacts{ElementType::I32, "i32", 4},
-    TypeFacts{ElementType::U32, "u32", 4},             TypeFacts{ElementType::I64, "i64", 8},
-    TypeFacts{ElementType::U64, "u64", 8},             TypeFacts{ElementType::BOOLEAN, "boolean", 1},
+    TypeFacts{ElementType::UNDEFINED, "undefined", 0},
+    TypeFacts{ElementType::F32, "f32", 4},
+    TypeFacts{ElementType::F16, "f16", 2},
+    TypeFacts{ElementType::BF16, "bf16", 2},
+    TypeFacts{ElementType::F64, "f64", 8},
+    TypeFacts{ElementType::I8, "i8", 1},
+    TypeFacts{ElementType::U8, "u8", 1},
+    TypeFacts{ElementType::I16, "i16", 2},
+    TypeFacts{ElementType::U16, "u16", 2},
+    TypeFacts{ElementType::I32, "i32", 4},
+    TypeFacts{ElementType::U32, "u32", 4},
+    TypeFacts{ElementType::I64, "i64", 8},
+    TypeFacts{ElementType::U64, "u64", 8},
+    TypeFacts{ElementType::BOOLEAN, "boolean", 1},
     TypeFacts{ElementType::STRING, "string", 0},
 };
 

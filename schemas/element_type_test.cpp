@@ -8,7 +8,7 @@ namespace loom {
 namespace {
 
 TEST(ElementType, FullListOfDesignSection5InOrder) {
-    const char* expected[] = {"undefined", "f32", "f16", "bf16", "f64",  "i8",      "u8",    "i16",
+    const char* expected[] = {"undefined", "f32", "f16", "bf16", "f64", "i8",      "u8",    "i16",
                               "u16",       "i32", "u32", "i64",  "u64", "boolean", "string"};
     auto enumerants = capnp::Schema::from<ElementType>().getEnumerants();
     ASSERT_EQ(enumerants.size(), std::size(expected));

@@ -4,17 +4,28 @@ namespace loom {
 
 std::string_view to_string(ErrorKind kind) noexcept {
     switch (kind) {
-    case ErrorKind::INVALID_ARGUMENT: return "invalid_argument";
-    case ErrorKind::NOT_FOUND: return "not_found";
-    case ErrorKind::UNSUPPORTED: return "unsupported";
-    case ErrorKind::UNAVAILABLE: return "unavailable";
-    case ErrorKind::DISCONNECTED: return "disconnected";
-    case ErrorKind::OVERLOADED: return "overloaded";
-    case ErrorKind::TIMEOUT: return "timeout";
-    case ErrorKind::CANCELLED: return "cancelled";
-    case ErrorKind::UNAUTHENTICATED: return "unauthenticated";
-    case ErrorKind::MOVED: return "moved";
-    case ErrorKind::INTERNAL: return "internal";
+    case ErrorKind::INVALID_ARGUMENT:
+        return "invalid_argument";
+    case ErrorKind::NOT_FOUND:
+        return "not_found";
+    case ErrorKind::UNSUPPORTED:
+        return "unsupported";
+    case ErrorKind::UNAVAILABLE:
+        return "unavailable";
+    case ErrorKind::DISCONNECTED:
+        return "disconnected";
+    case ErrorKind::OVERLOADED:
+        return "overloaded";
+    case ErrorKind::TIMEOUT:
+        return "timeout";
+    case ErrorKind::CANCELLED:
+        return "cancelled";
+    case ErrorKind::UNAUTHENTICATED:
+        return "unauthenticated";
+    case ErrorKind::MOVED:
+        return "moved";
+    case ErrorKind::INTERNAL:
+        return "internal";
     }
     return "unknown_error_kind";
 }
@@ -33,12 +44,13 @@ Error Error::moved(std::string endpoint, std::uint64_t epoch, const std::string&
 
 namespace detail {
 
-void throw_error(ErrorKind kind, std::string message) { throw Error(kind, message); }
+void throw_error(ErrorKind kind, std::string message) {
+    throw Error(kind, message);
+}
 
 void assertion_failed(const char* condition, const char* file, int line, std::string message) {
-    throw Error(ErrorKind::INTERNAL,
-                fmt::format("invariant `{}` broken at {}:{}{}{}", condition, file, line,
-                            message.empty() ? "" : ": ", message));
+    throw Error(ErrorKind::INTERNAL, fmt::format("invariant `{}` broken at {}:{}{}{}", condition,
+                                                 file, line, message.empty() ? "" : ": ", message));
 }
 
 } // namespace detail

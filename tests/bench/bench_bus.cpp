@@ -39,7 +39,8 @@ std::string g_tcp_port_loom, g_tcp_port_zmq;
 
 bus::ContextOptions bench_options() {
     bus::ContextOptions o;
-    if (const char* spin = std::getenv("LOOM_SPIN_US")) o.spin = std::chrono::microseconds(std::atoi(spin));
+    if (const char* spin = std::getenv("LOOM_SPIN_US"))
+        o.spin = std::chrono::microseconds(std::atoi(spin));
     return o;
 }
 
@@ -67,10 +68,10 @@ int serve(const std::string& dir) {
     std::thread t2([&] { run_rep(rep_tcp); });
     std::cout << tcp.endpoints()[0] << " " << zmq_tcp << std::endl;
     std::string line;
-    std::getline(std::cin, line);   // parent closes our stdin when done
+    std::getline(std::cin, line); // parent closes our stdin when done
     rep_ipc.close();
     rep_tcp.close();
-    _exit(0);   // the REP threads block in recv; nothing else needs tearing down
+    _exit(0); // the REP threads block in recv; nothing else needs tearing down
 }
 
 struct Child {
@@ -137,7 +138,8 @@ void roundtrip(benchmark::State& state, bus::Channel& channel) {
 void tensor(benchmark::State& state, bus::Channel& channel) {
     auto frame = bus::Frame::allocate(k_tensor_bytes);
     auto bytes = frame.as_mutable<std::uint32_t>();
-    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint32_t>(i * 2654435761u);
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        bytes[i] = static_cast<std::uint32_t>(i * 2654435761u);
     std::uint64_t expected = test::checksum(frame.bytes());
     std::int64_t shape[] = {static_cast<std::int64_t>(k_tensor_bytes / 4)};
     std::vector<double> us;
@@ -208,8 +210,10 @@ int main(int argc, char** argv) {
     reg("roundtrip/tcp", [&](benchmark::State& s) { roundtrip(s, tcp); });
     reg("tensor/ipc/4MiB", [&](benchmark::State& s) { tensor(s, ipc); });
     reg("tensor/tcp/4MiB", [&](benchmark::State& s) { tensor(s, tcp); });
-    reg("baseline/zmq_reqrep/inproc", [&](benchmark::State& s) { baseline(s, "inproc://bench-zmq"); });
-    reg("baseline/zmq_reqrep/ipc", [&](benchmark::State& s) { baseline(s, "ipc://" + g_dir + "/zmq.sock"); });
+    reg("baseline/zmq_reqrep/inproc",
+        [&](benchmark::State& s) { baseline(s, "inproc://bench-zmq"); });
+    reg("baseline/zmq_reqrep/ipc",
+        [&](benchmark::State& s) { baseline(s, "ipc://" + g_dir + "/zmq.sock"); });
     reg("baseline/zmq_reqrep/tcp", [&](benchmark::State& s) { baseline(s, child.zmq_tcp); });
 
     benchmark::Initialize(&argc, argv);

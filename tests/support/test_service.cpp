@@ -59,7 +59,8 @@ std::shared_ptr<bus::Service> make_test_service(std::string name, std::string ve
     });
     service->on(TestMethod::CHECKSUM, [state](bus::Call& call) {
         state->served.fetch_add(1);
-        auto t = bus::read_tensor(call.request(), call.params<schema::ChecksumRequest>().getTensor());
+        auto t =
+            bus::read_tensor(call.request(), call.params<schema::ChecksumRequest>().getTensor());
         auto out = call.init_reply<schema::ChecksumReply>();
         out.setSum(checksum(t.data.bytes()));
         out.setBytes(t.data.size());
