@@ -317,7 +317,7 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
         for (unsigned i = 0; i < frames.size(); ++i)
             table[i].setSocket(i + 1);
         InMessage in = InMessage::decode(encode_words(message), context.limits());
-        in.set_frames(std::move(frames));
+        in.set_frames(frames);   // shares the buffers; the message stays intact
         return in;
     }
 
@@ -465,10 +465,15 @@ std::optional<ShmSession::Stats> Channel::shm_stats() const {
 }
 
 InMessage Channel::call_method(std::uint16_t method, OutMessage request, CallOptions options) {
-    return call_named(m_core->service, method, std::move(request), options);
+    return call_named(m_core->service, method, request, options);
 }
 
-InMessage Channel::call_named(std::string_view target, std::uint16_t method, OutMessage request,
+InMessage Channel::call_method_keep(std::uint16_t method, OutMessage& request,
+                                    CallOptions options) {
+    return call_named(m_core->service, method, request, options);
+}
+
+InMessage Channel::call_named(std::string_view target, std::uint16_t method, OutMessage& request,
                               CallOptions options) {
     auto [direct, local] = m_core->route();
     InMessage reply;
@@ -525,7 +530,7 @@ InMessage Channel::ping(CallOptions options) {
     OutMessage request;
     request.init_payload<schema::PingRequest>();
     return call_named(k_control_service, static_cast<std::uint16_t>(schema::ControlMethod::PING),
-                      std::move(request), options);
+                      request, options);
 }
 
 InMessage Channel::drain(const std::string& moved_to, std::uint64_t moved_epoch,
@@ -535,14 +540,14 @@ InMessage Channel::drain(const std::string& moved_to, std::uint64_t moved_epoch,
     params.setMovedTo(moved_to);
     params.setMovedEpoch(moved_epoch);
     return call_named(k_control_service, static_cast<std::uint16_t>(schema::ControlMethod::DRAIN),
-                      std::move(request), options);
+                      request, options);
 }
 
 InMessage Channel::stop(CallOptions options) {
     OutMessage request;
     request.init_payload<schema::StopRequest>();
     return call_named(k_control_service, static_cast<std::uint16_t>(schema::ControlMethod::STOP),
-                      std::move(request), options);
+                      request, options);
 }
 
 } // namespace loom::bus

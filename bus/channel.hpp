@@ -97,6 +97,10 @@ public:
         return call_method(static_cast<std::uint16_t>(method), std::move(request), options);
     }
     InMessage call_method(std::uint16_t method, OutMessage request, CallOptions options = {});
+    // As call_method, but leaves `request` intact so that it can be sent again (the routed
+    // client re-sends a request that a draining service answered `moved`).
+    InMessage call_method_keep(std::uint16_t method, OutMessage& request,
+                               CallOptions options = {});
 
     // Sends now; the reply is waited for through the Future.
     template <class Method>
@@ -132,7 +136,7 @@ public:
     struct Core;
 
 private:
-    InMessage call_named(std::string_view target, std::uint16_t method, OutMessage request,
+    InMessage call_named(std::string_view target, std::uint16_t method, OutMessage& request,
                          CallOptions options);
 
     std::shared_ptr<Core> m_core;

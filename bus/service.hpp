@@ -84,12 +84,7 @@ public:
     const ServiceOptions& options() const noexcept { return m_options; }
     const Handler* find(std::uint16_t method) const noexcept;
 
-    // Keeps `owner` (e.g. the component library the handlers' code lives in) alive until the
-    // service and its handlers are destroyed.
-    void set_keepalive(std::shared_ptr<void> owner) { m_keepalive = std::move(owner); }
-
 private:
-    std::shared_ptr<void> m_keepalive; // first member: destroyed after the handlers
     std::string m_name;
     std::string m_version;
     ServiceOptions m_options;

@@ -16,6 +16,7 @@ enum KernelMethod {
   stop @7;         # StopComponentRequest -> ComponentInfo
   instance @8;     # InstanceRequest -> ComponentInfo (also of retired instances)
   shutdown @9;     # ShutdownRequest -> ShutdownReply
+  probe @10;       # ProbeRequest -> ProbeReply: publishes a `probe` event (subscriber sync)
 }
 
 enum ComponentState {
@@ -34,18 +35,18 @@ enum Placement {
 
 struct ComponentSpec {
   name @0 :Text;
-  library @1 :Text;         # component library (in-process or child process)
+  library @1 :Text;             # component library (in-process or child process)
   placement @2 :Placement;
-  endpoint @3 :Text;        # where it binds; empty = chosen by the kernel
-  startTimeoutMs @4 :UInt32;
-  config @5 :Text;          # opaque component configuration (TOML) passed to its entry
+  endpoints @3 :List(Text);     # where it binds ({name}, {instance} expanded); empty = chosen
+  startTimeoutMs @4 :UInt32;    # 0 = the kernel's default
+  config @5 :Text;              # opaque component configuration (TOML) passed to its entry
 }
 
 struct ComponentInfo {
   name @0 :Text;
   kind @1 :Text;
   version @2 :Text;
-  endpoint @3 :Text;
+  endpoints @3 :List(Text);   # most local first: inproc, ipc, tcp
   state @4 :ComponentState;
   epoch @5 :UInt64;         # route epoch this instance serves under
   instance @6 :UInt64;      # unique per started or registered instance
@@ -54,15 +55,18 @@ struct ComponentInfo {
   lastError @9 :Text;
   cleanStop @10 :Bool;      # stopped after draining (vs failed): it started nothing unanswered
   routed @11 :Bool;         # this instance is the one resolve() returns
+  host @12 :Text;           # host id of the process serving it (for "is ipc usable from here")
 }
 
 struct RegisterRequest {
   name @0 :Text;
   kind @1 :Text;
   version @2 :Text;
-  endpoint @3 :Text;
+  endpoints @3 :List(Text);
   pid @4 :Int32;
   token @5 :UInt64;         # given to a child the kernel started; 0 for remote components
+  host @6 :Text;
+  replace @7 :Bool;         # a remote newcomer that replaces the serving instance (a swap)
 }
 
 struct RegisterReply {
@@ -86,9 +90,10 @@ struct ResolveRequest { name @0 :Text; }
 
 struct Route {
   name @0 :Text;
-  endpoint @1 :Text;
+  endpoints @1 :List(Text);
   epoch @2 :UInt64;
   instance @3 :UInt64;
+  host @4 :Text;
 }
 
 struct ListRequest {}
@@ -101,7 +106,12 @@ struct SwapRequest {
 
 struct DeregisterRequest { instance @0 :UInt64; }
 struct StopComponentRequest { name @0 :Text; }
-struct InstanceRequest { instance @0 :UInt64; }
+struct InstanceRequest {
+  instance @0 :UInt64;
+  waitTerminalMs @1 :UInt32;   # wait up to this long for the instance to be stopped or failed
+}
+struct ProbeRequest { topic @0 :Text; }
+struct ProbeReply {}
 struct ShutdownRequest {}
 struct ShutdownReply {}
 
@@ -112,6 +122,7 @@ enum EventKind {
   swapped @3;
   draining @4;
   stopped @5;
+  probe @6;
 }
 
 # Published on the kernel's PUB socket; topic = "component/<name>".

@@ -1,0 +1,44 @@
+#include "kernel/component_library.hpp"
+
+#include <dlfcn.h>
+
+#include <filesystem>
+
+namespace loom::kernel {
+
+LoadedComponent load_component(const std::string& library, bus::Context& context,
+                               const std::string& name, const std::string& config) {
+    if (!std::filesystem::exists(library))
+        LOOM_THROW(ErrorKind::NOT_FOUND, "component library {} does not exist", library);
+    void* handle = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle)
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "cannot load component library {}: {}", library,
+                   ::dlerror());
+    std::shared_ptr<void> keep(handle, [](void* h) { ::dlclose(h); });
+    auto entry = reinterpret_cast<ComponentEntry>(::dlsym(handle, k_component_entry_symbol));
+    if (!entry)
+        LOOM_THROW(ErrorKind::NOT_FOUND, "{} is not a Loom component library: it exports no {}",
+                   library, k_component_entry_symbol);
+    ComponentArgs args;
+    args.context = &context;
+    args.name = name;
+    args.config = config;
+    ComponentResult result;
+    entry(args, result);
+    if (!result.error.empty() || !result.service)
+        LOOM_THROW(result.error_kind, "component library {} failed to start '{}': {}", library,
+                   name, result.error.empty() ? "no service" : result.error);
+    // The library must outlive the service, its handlers and the control block that the
+    // library's make_shared created (its code is in the library). The holder destroys the
+    // service first, then closes the library; callers share the holder through an aliasing
+    // pointer whose control block is ours.
+    struct Holder {
+        std::shared_ptr<void> library;
+        std::shared_ptr<bus::Service> service; // declared last: destroyed first
+    };
+    auto holder = std::make_shared<Holder>(Holder{std::move(keep), std::move(result.service)});
+    bus::Service* service = holder->service.get();
+    return {std::shared_ptr<bus::Service>(std::move(holder), service), std::move(result.kind)};
+}
+
+} // namespace loom::kernel

@@ -1,0 +1,191 @@
+#include "kernel/deployment.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+namespace loom::kernel {
+namespace {
+
+std::string expand_env(std::string text, const std::string& where) {
+    for (auto at = text.find("${"); at != std::string::npos; at = text.find("${", at)) {
+        auto end = text.find('}', at);
+        LOOM_REQUIRE(end != std::string::npos, "{}: unterminated ${{ in '{}'", where, text);
+        auto name = text.substr(at + 2, end - at - 2);
+        const char* value = std::getenv(name.c_str());
+        LOOM_REQUIRE(value != nullptr, "{}: environment variable {} is not set", where, name);
+        text.replace(at, end - at + 1, value);
+        at += std::strlen(value);
+    }
+    return text;
+}
+
+class Reader {
+public:
+    Reader(const toml::table& table, std::string where)
+        : m_table(table)
+        , m_where(std::move(where)) {}
+
+    std::string text(const char* key, std::string fallback = {}) const {
+        const auto* node = m_table.get(key);
+        if (!node) return fallback;
+        auto value = node->value<std::string>();
+        LOOM_REQUIRE(value.has_value(), "{}: `{}` must be a string", m_where, key);
+        return expand_env(*value, m_where + "." + key);
+    }
+    std::vector<std::string> texts(const char* key) const {
+        std::vector<std::string> out;
+        const auto* node = m_table.get(key);
+        if (!node) return out;
+        const auto* array = node->as_array();
+        LOOM_REQUIRE(array != nullptr, "{}: `{}` must be an array of strings", m_where, key);
+        for (const auto& item : *array) {
+            auto value = item.value<std::string>();
+            LOOM_REQUIRE(value.has_value(), "{}: `{}` must hold only strings", m_where, key);
+            out.push_back(expand_env(*value, m_where + "." + key));
+        }
+        return out;
+    }
+    std::int64_t integer(const char* key, std::int64_t fallback, std::int64_t min,
+                         std::int64_t max) const {
+        const auto* node = m_table.get(key);
+        if (!node) return fallback;
+        auto value = node->value<std::int64_t>();
+        LOOM_REQUIRE(value.has_value() && *value >= min && *value <= max,
+                     "{}: `{}` must be an integer in [{}, {}]", m_where, key, min, max);
+        return *value;
+    }
+    void only(std::initializer_list<std::string_view> keys) const {
+        for (const auto& [key, value] : m_table) {
+            bool known = false;
+            for (auto k : keys)
+                known |= key.str() == k;
+            LOOM_REQUIRE(known, "{}: unknown key `{}` (known: {})", m_where, key.str(),
+                         fmt::join(keys, ", "));
+        }
+    }
+
+private:
+    const toml::table& m_table;
+    std::string m_where;
+};
+
+std::string resolve_path(const std::string& path, const std::filesystem::path& base) {
+    if (path.empty()) return path;
+    std::filesystem::path p(path);
+    return (p.is_absolute() ? p : base / p).lexically_normal().string();
+}
+
+void read_kernel(const toml::table& t, const std::filesystem::path& base, const std::string& src,
+                 Deployment& d) {
+    Reader r(t, src + ": [kernel]");
+    r.only({"endpoints", "events", "runtime_dir", "heartbeat_ms", "liveness", "server_key",
+            "allowed_clients", "start_timeout_ms", "drain_timeout_ms", "launcher"});
+    d.kernel.endpoints = r.texts("endpoints");
+    d.kernel.event_endpoints = r.texts("events");
+    d.kernel.runtime_dir = resolve_path(r.text("runtime_dir"), base);
+    d.kernel.launcher = resolve_path(r.text("launcher"), base);
+    d.context.heartbeat.interval =
+        std::chrono::milliseconds(r.integer("heartbeat_ms", 1000, 10, 600000));
+    d.context.heartbeat.liveness = static_cast<unsigned>(r.integer("liveness", 3, 1, 100));
+    d.kernel.start_timeout = std::chrono::milliseconds(
+        r.integer("start_timeout_ms", d.kernel.start_timeout.count(), 1, 3600000));
+    d.kernel.drain_timeout = std::chrono::milliseconds(
+        r.integer("drain_timeout_ms", d.kernel.drain_timeout.count(), 1, 3600000));
+    auto key = r.text("server_key");
+    auto allowed = r.texts("allowed_clients");
+    LOOM_REQUIRE(key.empty() == allowed.empty(),
+                 "{}: [kernel] needs both `server_key` and `allowed_clients` for CURVE, or neither",
+                 src);
+    if (!key.empty()) {
+        bus::ServerSecurity security{bus::KeyPair::load(resolve_path(key, base)), {}};
+        for (const auto& c : allowed)
+            security.allowed_clients.insert(bus::load_public_key(resolve_path(c, base)));
+        d.kernel.security = std::move(security);
+    }
+}
+
+ComponentSpec read_component(const toml::table& t, std::size_t index,
+                             const std::filesystem::path& base, const std::string& src) {
+    std::string where = fmt::format("{}: [[component]] #{}", src, index + 1);
+    Reader r(t, where);
+    r.only({"name", "library", "where", "endpoints", "start_timeout_ms", "config"});
+    ComponentSpec spec;
+    spec.name = r.text("name");
+    LOOM_REQUIRE(!spec.name.empty(), "{}: `name` is required", where);
+    spec.library = resolve_path(r.text("library"), base);
+    LOOM_REQUIRE(!spec.library.empty(), "{} ('{}'): `library` is required", where, spec.name);
+    auto place = r.text("where", "in-process");
+    if (place == "in-process")
+        spec.placement = Placement::IN_PROCESS;
+    else if (place == "process")
+        spec.placement = Placement::CHILD_PROCESS;
+    else
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                   "{} ('{}'): `where` is '{}'; use \"in-process\" or \"process\" (remote "
+                   "components dial in with `loom serve`)",
+                   where, spec.name, place);
+    spec.endpoints = r.texts("endpoints");
+    spec.start_timeout = std::chrono::milliseconds(r.integer("start_timeout_ms", 0, 0, 3600000));
+    if (const auto* config = t.get("config")) {
+        if (auto text = config->value<std::string>())
+            spec.config = *text;
+        else if (const auto* table = config->as_table()) {
+            std::ostringstream out;
+            out << *table;
+            spec.config = out.str();
+        } else {
+            LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "{}: `config` must be a table or a string",
+                       where);
+        }
+    }
+    return spec;
+}
+
+} // namespace
+
+Deployment parse_deployment(std::string_view text, const std::filesystem::path& base_dir,
+                            const std::string& source_name) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source_name);
+    } catch (const toml::parse_error& e) {
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "{}:{}:{}: {}", source_name, e.source().begin.line,
+                   e.source().begin.column, e.description());
+    }
+    Deployment d;
+    Reader(root, source_name).only({"kernel", "component"});
+    if (const auto* kernel = root.get("kernel")) {
+        LOOM_REQUIRE(kernel->is_table(), "{}: `kernel` must be a table", source_name);
+        read_kernel(*kernel->as_table(), base_dir, source_name, d);
+    }
+    if (const auto* components = root.get("component")) {
+        const auto* array = components->as_array();
+        LOOM_REQUIRE(array && array->is_array_of_tables(),
+                     "{}: components are [[component]] tables", source_name);
+        std::set<std::string> names;
+        for (std::size_t i = 0; i < array->size(); ++i) {
+            auto spec = read_component(*array->get(i)->as_table(), i, base_dir, source_name);
+            LOOM_REQUIRE(names.insert(spec.name).second, "{}: component '{}' is listed twice",
+                         source_name, spec.name);
+            d.components.push_back(std::move(spec));
+        }
+    }
+    return d;
+}
+
+Deployment load_deployment(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    if (!in) LOOM_THROW(ErrorKind::NOT_FOUND, "deployment file {} cannot be read", path.string());
+    std::stringstream text;
+    text << in.rdbuf();
+    auto base = std::filesystem::absolute(path).parent_path();
+    return parse_deployment(text.str(), base, path.string());
+}
+
+} // namespace loom::kernel

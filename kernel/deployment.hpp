@@ -1,0 +1,44 @@
+#pragma once
+// Deployments: a TOML file that says which components run where, on which endpoints, with which
+// keys (DESIGN.md §4). `loom kernel --config FILE` starts a kernel from it.
+//
+//   [kernel]
+//   endpoints = ["ipc://{runtime}/kernel", "tcp://0.0.0.0:7000"]   # optional
+//   events = ["ipc://{runtime}/events"]                            # optional
+//   runtime_dir = "/run/loom"                                      # optional
+//   heartbeat_ms = 1000                                            # optional
+//   liveness = 3                                                   # optional
+//   server_key = "kernel.key"          # CURVE on tcp endpoints (with allowed_clients)
+//   allowed_clients = ["ops.pub"]
+//
+//   [[component]]
+//   name = "echo"
+//   library = "lib/libecho.so"         # relative paths are relative to the file
+//   where = "in-process"               # or "process"
+//   endpoints = ["ipc://{runtime}/{name}-{instance}"]             # optional
+//   start_timeout_ms = 10000                                      # optional
+//   [component.config]                 # optional, handed to the component as TOML text
+//
+// `${VAR}` in strings is replaced by the environment variable VAR.
+
+#include <filesystem>
+#include <vector>
+
+#include "bus/context.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/types.hpp"
+
+namespace loom::kernel {
+
+struct Deployment {
+    bus::ContextOptions context;
+    KernelOptions kernel;
+    std::vector<ComponentSpec> components;
+};
+
+// invalid_argument naming the file, the entry and what is wrong; not_found if no file.
+Deployment load_deployment(const std::filesystem::path& path);
+Deployment parse_deployment(std::string_view toml, const std::filesystem::path& base_dir,
+                            const std::string& source_name = "deployment");
+
+} // namespace loom::kernel

@@ -1,0 +1,662 @@
+#include "kernel/kernel.hpp"
+
+#include <dlfcn.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+
+#include "bus/channel.hpp"
+#include "bus/endpoint.hpp"
+#include "kernel/component_library.hpp"
+
+namespace loom::kernel {
+
+struct Kernel::InProcess {
+    std::shared_ptr<bus::Service> service;
+    std::unique_ptr<bus::Server> server;
+};
+
+struct Kernel::Child {
+    std::unique_ptr<ChildProcess> process;
+    bool stopping = false; // the kernel asked it to stop: its exit is not a failure
+    bool drained = false;
+};
+
+namespace {
+
+std::uint64_t random_u64() {
+    std::uint64_t v = 0;
+    while (v == 0)
+        (void)::getrandom(&v, sizeof(v), 0);
+    return v;
+}
+
+std::filesystem::path find_launcher() {
+    if (const char* env = std::getenv("LOOM_LAUNCHER")) return env;
+    // Beside this library: <prefix>/lib/libloom_kernel.so -> <prefix>/bin/loom.
+    Dl_info info{};
+    if (::dladdr(reinterpret_cast<void*>(&find_launcher), &info) && info.dli_fname) {
+        auto lib = std::filesystem::canonical(info.dli_fname);
+        auto candidate = lib.parent_path().parent_path() / "bin" / "loom";
+        if (std::filesystem::exists(candidate)) return candidate;
+    }
+    return {};
+}
+
+// The endpoint a peer in `context`'s process should use to reach `endpoints`.
+std::string nearest(bus::Context& context, const std::vector<std::string>& endpoints,
+                    const std::string& host) {
+    for (const auto& e : endpoints)
+        if (e.starts_with("inproc://") && context.find_local(e)) return e;
+    if (host == bus::host_id())
+        for (const auto& e : endpoints)
+            if (e.starts_with("ipc://")) return e;
+    for (const auto& e : endpoints)
+        if (e.starts_with("tcp://")) return e;
+    return endpoints.empty() ? std::string() : endpoints.front();
+}
+
+} // namespace
+
+Kernel::Kernel(bus::Context& context, KernelOptions options)
+    : m_context(context)
+    , m_options(std::move(options)) {
+    m_runtime_dir = m_options.runtime_dir;
+    if (m_runtime_dir.empty()) {
+        std::string pattern = (std::filesystem::temp_directory_path() / "loom-XXXXXX").string();
+        if (!::mkdtemp(pattern.data()))
+            LOOM_THROW(ErrorKind::UNAVAILABLE, "cannot create a runtime directory in {}",
+                       std::filesystem::temp_directory_path().string());
+        m_runtime_dir = pattern;
+        m_own_runtime_dir = true;
+    } else {
+        std::filesystem::create_directories(m_runtime_dir);
+    }
+    m_launcher = m_options.launcher.empty() ? find_launcher() : m_options.launcher;
+    auto id = m_context.next_id();
+    if (m_options.endpoints.empty())
+        m_options.endpoints = {fmt::format("inproc://loom.kernel.{}", id),
+                               "ipc://" + (m_runtime_dir / "kernel").string()};
+    if (m_options.event_endpoints.empty())
+        m_options.event_endpoints = {fmt::format("inproc://loom.events.{}", id),
+                                     "ipc://" + (m_runtime_dir / "events").string()};
+    m_events =
+        std::make_unique<bus::Publisher>(m_context, m_options.event_endpoints, m_options.security);
+    m_wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    LOOM_ASSERT(m_wake_fd >= 0, "eventfd failed");
+    m_server = std::make_unique<bus::Server>(
+        m_context, make_service(),
+        bus::ServerOptions{.endpoints = m_options.endpoints, .security = m_options.security});
+    // Children dial the kernel over ipc (same host), else tcp.
+    for (const char* scheme : {"ipc://", "tcp://"})
+        for (const auto& e : m_server->endpoints())
+            if (m_child_kernel_endpoint.empty() && e.starts_with(scheme))
+                m_child_kernel_endpoint = e;
+    m_watcher = std::thread([this] { watch(); });
+}
+
+Kernel::~Kernel() {
+    shutdown();
+    ::close(m_wake_fd);
+    if (m_own_runtime_dir) {
+        std::error_code ignored;
+        std::filesystem::remove_all(m_runtime_dir, ignored);
+    }
+}
+
+const std::vector<std::string>& Kernel::endpoints() const noexcept {
+    return m_server->endpoints();
+}
+const std::vector<std::string>& Kernel::event_endpoints() const noexcept {
+    return m_events->endpoints();
+}
+
+void Kernel::wake() noexcept {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(m_wake_fd, &one, sizeof(one));
+}
+
+void Kernel::publish(schema::EventKind kind, const ComponentRecord& record,
+                     std::uint64_t previous) {
+    capnp::MallocMessageBuilder message;
+    auto event = message.initRoot<schema::Event>();
+    event.setKind(kind);
+    to_schema(record, event.initComponent());
+    event.setPreviousInstance(previous);
+    event.setSequence(++m_event_sequence);
+    m_events->publish("component/" + record.name, message);
+}
+
+void Kernel::set_state(std::unique_lock<std::mutex>& lock, std::uint64_t id, ComponentState state,
+                       const std::string& reason) {
+    LOOM_ASSERT(lock.owns_lock());
+    if (!m_registry.transition(id, state, reason)) return;
+    const auto& r = m_registry.get(id);
+    static constexpr std::pair<ComponentState, schema::EventKind> k_events[] = {
+        {ComponentState::READY, schema::EventKind::READY},
+        {ComponentState::DRAINING, schema::EventKind::DRAINING},
+        {ComponentState::STOPPED, schema::EventKind::STOPPED},
+        {ComponentState::FAILED, schema::EventKind::FAILED}};
+    for (auto [s, kind] : k_events)
+        if (s == state) publish(kind, r);
+    if (state == ComponentState::FAILED)
+        spdlog::warn("component '{}' instance {} failed: {}", r.name, id, r.last_error);
+    if (is_terminal(state)) {
+        m_last_heartbeat.erase(id);
+        m_registry.prune(m_options.retired_kept);
+    }
+    m_changed.notify_all();
+}
+
+std::vector<std::string> Kernel::expand(const std::vector<std::string>& templates,
+                                        const std::string& name, std::uint64_t id) const {
+    std::vector<std::string> out;
+    for (auto e : templates) {
+        for (auto [key, value] : {std::pair<std::string, std::string>{"{name}", name},
+                                  {"{instance}", std::to_string(id)},
+                                  {"{runtime}", m_runtime_dir.string()}})
+            for (auto at = e.find(key); at != std::string::npos; at = e.find(key))
+                e.replace(at, key.size(), value);
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+std::vector<std::string> Kernel::default_endpoints(const ComponentSpec& spec,
+                                                   std::uint64_t id) const {
+    if (!spec.endpoints.empty()) return expand(spec.endpoints, spec.name, id);
+    std::vector<std::string> out;
+    if (spec.placement == Placement::IN_PROCESS)
+        out.push_back(fmt::format("inproc://loom/{}/{}", spec.name, id));
+    out.push_back(fmt::format("ipc://{}/{}-{}", m_runtime_dir.string(), spec.name, id));
+    return out;
+}
+
+// ---- starting ---------------------------------------------------------------------------------
+
+std::uint64_t Kernel::launch(ComponentSpec spec) {
+    LOOM_REQUIRE(!spec.name.empty(), "a component needs a name");
+    LOOM_REQUIRE(spec.placement != Placement::REMOTE,
+                 "the kernel does not start remote components: run `loom serve --component LIB "
+                 "--kernel ENDPOINT` where '{}' should run, and it registers itself",
+                 spec.name);
+    LOOM_REQUIRE(!spec.library.empty(), "component '{}' needs a library", spec.name);
+    std::uint64_t id;
+    {
+        std::unique_lock lock(m_mutex);
+        if (m_shutting_down) LOOM_THROW(ErrorKind::UNAVAILABLE, "the kernel is shutting down");
+        id = m_next_instance++;
+        ComponentRecord r;
+        r.instance = id;
+        r.name = spec.name;
+        r.placement = spec.placement;
+        r.host = bus::host_id();
+        m_registry.add(std::move(r));
+    }
+    try {
+        if (spec.placement == Placement::IN_PROCESS) {
+            launch_in_process(id, spec);
+        } else {
+            launch_child(id, spec);
+            auto timeout =
+                spec.start_timeout.count() ? spec.start_timeout : m_options.start_timeout;
+            wait_ready(id, timeout);
+        }
+    } catch (const Error& e) {
+        std::unique_ptr<Child> child;
+        {
+            std::unique_lock lock(m_mutex);
+            auto it = m_children.find(id);
+            if (it != m_children.end()) {
+                it->second->stopping = true;
+                child = std::move(it->second);
+                m_children.erase(it);
+            }
+            if (!is_terminal(m_registry.get(id).state))
+                set_state(lock, id, ComponentState::FAILED, e.message());
+        }
+        child.reset(); // kills and reaps a child that did not come up
+        throw;
+    }
+    return id;
+}
+
+void Kernel::launch_in_process(std::uint64_t id, const ComponentSpec& spec) {
+    auto endpoints = default_endpoints(spec, id);
+    auto loaded = load_component(spec.library, m_context, spec.name, spec.config);
+    auto host = std::make_unique<InProcess>();
+    host->service = loaded.service;
+    host->server = std::make_unique<bus::Server>(
+        m_context, loaded.service,
+        bus::ServerOptions{.endpoints = endpoints, .security = m_options.security, .instance = id});
+    std::unique_lock lock(m_mutex);
+    auto& r = m_registry.get(id);
+    r.kind = loaded.kind;
+    r.version = loaded.service->version();
+    r.endpoints = host->server->endpoints();
+    r.pid = static_cast<std::int32_t>(::getpid());
+    m_in_process[id] = std::move(host);
+    set_state(lock, id, ComponentState::READY);
+}
+
+void Kernel::launch_child(std::uint64_t id, const ComponentSpec& spec) {
+    if (m_launcher.empty())
+        LOOM_THROW(ErrorKind::NOT_FOUND,
+                   "cannot start '{}' in a process: the `loom` launcher was not found (set "
+                   "KernelOptions.launcher or LOOM_LAUNCHER)",
+                   spec.name);
+    LOOM_REQUIRE(!m_child_kernel_endpoint.empty(),
+                 "cannot start '{}' in a process: the kernel has no ipc or tcp endpoint to dial",
+                 spec.name);
+    auto endpoints = default_endpoints(spec, id);
+    for (const auto& e : endpoints)
+        LOOM_REQUIRE(!e.starts_with("inproc://"),
+                     "component '{}' runs in its own process and cannot bind {}", spec.name, e);
+    std::uint64_t token = random_u64();
+    std::vector<std::string> args{"serve",
+                                  "--component",
+                                  spec.library,
+                                  "--name",
+                                  spec.name,
+                                  "--kernel",
+                                  m_child_kernel_endpoint,
+                                  "--token",
+                                  std::to_string(token)};
+    for (const auto& e : endpoints) {
+        args.push_back("--bind");
+        args.push_back(e);
+    }
+    if (!spec.config.empty()) {
+        auto path = m_runtime_dir / fmt::format("{}-{}.toml", spec.name, id);
+        std::ofstream(path) << spec.config;
+        args.push_back("--config");
+        args.push_back(path.string());
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        m_tokens[token] = id;
+    }
+    auto process = std::make_unique<ChildProcess>(m_launcher, args);
+    std::lock_guard lock(m_mutex);
+    m_registry.get(id).pid = process->pid();
+    auto child = std::make_unique<Child>();
+    child->process = std::move(process);
+    m_children[id] = std::move(child);
+    wake(); // the watcher adds the pidfd
+}
+
+void Kernel::wait_ready(std::uint64_t id, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(m_mutex);
+    m_changed.wait_for(lock, timeout,
+                       [&] { return m_registry.get(id).state != ComponentState::STARTING; });
+    const auto& r = m_registry.get(id);
+    if (r.state == ComponentState::READY) return;
+    if (r.state == ComponentState::STARTING)
+        LOOM_THROW(ErrorKind::UNAVAILABLE, "component '{}' did not become ready within {} ms",
+                   r.name, timeout.count());
+    LOOM_THROW(ErrorKind::UNAVAILABLE, "component '{}' failed to start: {}", r.name,
+               r.last_error.empty() ? std::string(to_string(r.state)) : r.last_error);
+}
+
+ComponentRecord Kernel::start(const ComponentSpec& spec) {
+    {
+        std::lock_guard lock(m_mutex);
+        if (auto* r = m_registry.routed(spec.name); r && !is_terminal(r->state))
+            LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                       "component '{}' is already served by instance {} ({}); use swap to "
+                       "replace it",
+                       spec.name, r->instance, to_string(r->state));
+    }
+    auto id = launch(spec);
+    std::lock_guard lock(m_mutex);
+    m_registry.route(spec.name, id);
+    const auto& r = m_registry.get(id);
+    publish(schema::EventKind::REGISTERED, r);
+    return r;
+}
+
+// ---- swapping and stopping --------------------------------------------------------------------
+
+ComponentRecord Kernel::swap(const std::string& name, ComponentSpec replacement) {
+    replacement.name = name;
+    std::uint64_t old_id = 0;
+    {
+        std::lock_guard lock(m_mutex);
+        const auto* current = m_registry.routed(name);
+        if (!current) LOOM_THROW(ErrorKind::NOT_FOUND, "no component named '{}' to swap", name);
+        LOOM_REQUIRE(!m_swapping.contains(name), "a swap of '{}' is already in progress", name);
+        if (!is_terminal(current->state)) old_id = current->instance;
+        m_swapping.insert(name);
+    }
+    struct Done {
+        Kernel* kernel;
+        std::string name;
+        ~Done() {
+            std::lock_guard lock(kernel->m_mutex);
+            kernel->m_swapping.erase(name);
+        }
+    } done{this, name};
+
+    // The new instance starts beside the old; if it fails, the old keeps serving.
+    auto new_id = launch(replacement);
+    {
+        std::unique_lock lock(m_mutex);
+        m_registry.route(name, new_id);
+        publish(schema::EventKind::SWAPPED, m_registry.get(new_id), old_id);
+        if (old_id && m_registry.get(old_id).state == ComponentState::READY)
+            set_state(lock, old_id, ComponentState::DRAINING);
+        else
+            old_id = 0;
+    }
+    if (old_id) retire(old_id, true);
+    std::lock_guard lock(m_mutex);
+    return m_registry.get(new_id);
+}
+
+ComponentRecord Kernel::stop(const std::string& name) {
+    std::uint64_t id;
+    {
+        std::unique_lock lock(m_mutex);
+        const auto* r = m_registry.routed(name);
+        if (!r || is_terminal(r->state))
+            LOOM_THROW(ErrorKind::NOT_FOUND, "no running component named '{}'", name);
+        id = r->instance;
+        if (r->state == ComponentState::READY) set_state(lock, id, ComponentState::DRAINING);
+    }
+    retire(id, true);
+    std::lock_guard lock(m_mutex);
+    return m_registry.get(id);
+}
+
+void Kernel::retire(std::uint64_t id, bool drain) {
+    std::string endpoint, moved_to;
+    std::uint64_t moved_epoch = 0;
+    {
+        std::lock_guard lock(m_mutex);
+        const auto& r = m_registry.get(id);
+        endpoint = nearest(m_context, r.endpoints, r.host);
+        if (const auto* now = m_registry.routed(r.name); now && now->instance != id) {
+            moved_to = nearest(m_context, now->endpoints, now->host);
+            moved_epoch = now->epoch;
+        }
+    }
+    bool drained = false;
+    if (drain && !endpoint.empty()) {
+        try {
+            bus::Channel control(m_context, endpoint, std::string(bus::k_control_service));
+            control.drain(moved_to, moved_epoch,
+                          {.timeout = std::chrono::duration_cast<std::chrono::microseconds>(
+                               m_options.drain_timeout)});
+            drained = true;
+        } catch (const Error& e) {
+            spdlog::warn("instance {} did not drain: {}", id, e.what());
+        }
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        if (auto it = m_children.find(id); it != m_children.end()) it->second->drained = drained;
+        m_registry.get(id).clean_stop = drained;
+    }
+    stop_instance(id);
+}
+
+void Kernel::stop_instance(std::uint64_t id) {
+    std::unique_ptr<InProcess> host;
+    Placement placement;
+    std::string endpoint;
+    {
+        std::unique_lock lock(m_mutex);
+        auto& r = m_registry.get(id);
+        if (is_terminal(r.state)) return;
+        placement = r.placement;
+        endpoint = nearest(m_context, r.endpoints, r.host);
+        if (auto it = m_in_process.find(id); it != m_in_process.end()) {
+            host = std::move(it->second);
+            m_in_process.erase(it);
+        }
+        if (auto it = m_children.find(id); it != m_children.end()) it->second->stopping = true;
+    }
+    if (host) {
+        host->server->stop(); // running requests finish; their replies go out
+        host.reset();         // the service and, with it, the library go
+        std::unique_lock lock(m_mutex);
+        set_state(lock, id, ComponentState::STOPPED);
+        return;
+    }
+    // Another process: ask it to stop; a child that does not exit in time is killed.
+    try {
+        bus::Channel control(m_context, endpoint, std::string(bus::k_control_service));
+        control.stop({.timeout = std::chrono::duration_cast<std::chrono::microseconds>(
+                          m_options.stop_timeout)});
+    } catch (const Error& e) {
+        spdlog::debug("instance {}: stop request failed: {}", id, e.what());
+    }
+    std::unique_lock lock(m_mutex);
+    if (placement == Placement::REMOTE) {
+        set_state(lock, id, ComponentState::STOPPED);
+        return;
+    }
+    auto terminal = [&] { return is_terminal(m_registry.get(id).state); };
+    if (!m_changed.wait_for(lock, m_options.stop_timeout, terminal)) {
+        if (auto it = m_children.find(id); it != m_children.end())
+            it->second->process->signal(SIGKILL);
+        m_changed.wait_for(lock, m_options.stop_timeout, terminal);
+    }
+}
+
+// ---- discovery and dial-in --------------------------------------------------------------------
+
+Route Kernel::resolve(const std::string& name) const {
+    std::lock_guard lock(m_mutex);
+    return m_registry.resolve(name);
+}
+
+std::vector<ComponentRecord> Kernel::list() const {
+    std::lock_guard lock(m_mutex);
+    return m_registry.list();
+}
+
+ComponentRecord Kernel::instance(std::uint64_t id, std::chrono::milliseconds wait_terminal) {
+    std::unique_lock lock(m_mutex);
+    m_registry.get(id);
+    if (wait_terminal.count() > 0)
+        m_changed.wait_for(lock, wait_terminal,
+                           [&] { return is_terminal(m_registry.get(id).state); });
+    return m_registry.get(id);
+}
+
+std::uint64_t Kernel::register_component(const Registration& reg) {
+    LOOM_REQUIRE(!reg.name.empty(), "a registering component needs a name");
+    LOOM_REQUIRE(!reg.endpoints.empty(), "component '{}' registered no endpoint", reg.name);
+    for (const auto& e : reg.endpoints)
+        bus::parse_endpoint(e);
+    std::unique_lock lock(m_mutex);
+    LOOM_REQUIRE(!m_shutting_down, "the kernel is shutting down");
+    auto fill = [&](ComponentRecord& r) {
+        r.kind = reg.kind;
+        r.version = reg.version;
+        r.endpoints = reg.endpoints;
+        r.host = reg.host;
+        r.pid = reg.pid;
+    };
+    if (reg.token != 0) {
+        auto it = m_tokens.find(reg.token);
+        LOOM_REQUIRE(it != m_tokens.end(), "component '{}' presented an unknown start token",
+                     reg.name);
+        auto id = it->second;
+        m_tokens.erase(it);
+        auto& r = m_registry.get(id);
+        LOOM_REQUIRE(r.name == reg.name, "start token of '{}' presented by '{}'", r.name, reg.name);
+        fill(r);
+        m_last_heartbeat[id] = bus::Clock::now();
+        set_state(lock, id, ComponentState::READY);
+        return id;
+    }
+    const auto* current = m_registry.routed(reg.name);
+    std::uint64_t old_id = current && !is_terminal(current->state) ? current->instance : 0;
+    LOOM_REQUIRE(old_id == 0 || reg.replace,
+                 "component '{}' is already served by instance {}; register with replace to "
+                 "swap it",
+                 reg.name, old_id);
+    LOOM_REQUIRE(!m_swapping.contains(reg.name), "a swap of '{}' is in progress", reg.name);
+    auto id = m_next_instance++;
+    ComponentRecord r;
+    r.instance = id;
+    r.name = reg.name;
+    r.placement = Placement::REMOTE;
+    fill(r);
+    m_registry.add(std::move(r));
+    m_last_heartbeat[id] = bus::Clock::now();
+    set_state(lock, id, ComponentState::READY);
+    m_registry.route(reg.name, id);
+    publish(schema::EventKind::REGISTERED, m_registry.get(id), old_id);
+    if (old_id && m_registry.get(old_id).state == ComponentState::READY) {
+        set_state(lock, old_id, ComponentState::DRAINING);
+        // Drain the replaced instance off this thread: registering must not wait for it.
+        // shutdown() joins these threads.
+        m_retirers.emplace_back([this, old_id] {
+            try {
+                retire(old_id, true);
+            } catch (const Error& e) {
+                spdlog::warn("retiring instance {} failed: {}", old_id, e.what());
+            }
+        });
+    }
+    return id;
+}
+
+bool Kernel::heartbeat(std::uint64_t instance, ComponentState) {
+    std::lock_guard lock(m_mutex);
+    const auto* r = m_registry.find(instance);
+    if (!r || is_terminal(r->state)) return false;
+    m_last_heartbeat[instance] = bus::Clock::now();
+    return true;
+}
+
+void Kernel::deregister(std::uint64_t instance) {
+    std::unique_lock lock(m_mutex);
+    auto& r = m_registry.get(instance);
+    if (auto it = m_children.find(instance); it != m_children.end()) it->second->stopping = true;
+    if (!is_terminal(r.state)) set_state(lock, instance, ComponentState::STOPPED);
+}
+
+void Kernel::probe(const std::string& topic) {
+    capnp::MallocMessageBuilder message;
+    auto event = message.initRoot<schema::Event>();
+    event.setKind(schema::EventKind::PROBE);
+    std::lock_guard lock(m_mutex);
+    event.setSequence(++m_event_sequence);
+    m_events->publish(topic, message);
+}
+
+// ---- health -----------------------------------------------------------------------------------
+
+void Kernel::watch() {
+    const auto& heartbeat = m_context.options().heartbeat;
+    auto tick = std::max<long>(10, heartbeat.interval.count() / 4);
+    std::vector<pollfd> fds;
+    std::vector<std::uint64_t> ids;
+    for (;;) {
+        fds.assign(1, pollfd{m_wake_fd, POLLIN, 0});
+        ids.clear();
+        {
+            std::lock_guard lock(m_mutex);
+            if (m_shutting_down && m_children.empty()) break;
+            for (auto& [id, child] : m_children) {
+                fds.push_back({child->process->pidfd(), POLLIN, 0});
+                ids.push_back(id);
+            }
+        }
+        ::poll(fds.data(), fds.size(), static_cast<int>(tick));
+        if (fds[0].revents & POLLIN) {
+            std::uint64_t n;
+            [[maybe_unused]] auto r = ::read(m_wake_fd, &n, sizeof(n));
+        }
+        std::unique_lock lock(m_mutex);
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            if (!(fds[i + 1].revents & POLLIN)) continue;
+            auto it = m_children.find(ids[i]);
+            if (it == m_children.end() || !it->second->process->reap()) continue;
+            auto child = std::move(it->second);
+            m_children.erase(it);
+            auto& r = m_registry.get(ids[i]);
+            if (child->stopping) {
+                if (!is_terminal(r.state)) set_state(lock, ids[i], ComponentState::STOPPED);
+            } else if (!is_terminal(r.state)) {
+                set_state(lock, ids[i], ComponentState::FAILED,
+                          "its process " + child->process->exit_description());
+            }
+        }
+        auto now = bus::Clock::now();
+        std::vector<std::uint64_t> silent;
+        for (auto& [id, last] : m_last_heartbeat)
+            if (now - last > heartbeat.timeout()) silent.push_back(id);
+        for (auto id : silent) {
+            set_state(lock, id, ComponentState::FAILED,
+                      fmt::format("no heartbeat for {} ms (interval {} ms × liveness {})",
+                                  heartbeat.timeout().count(), heartbeat.interval.count(),
+                                  heartbeat.liveness));
+            // A hung child is killed so its callers see `disconnected` at once.
+            if (auto it = m_children.find(id); it != m_children.end())
+                it->second->process->signal(SIGKILL);
+        }
+    }
+}
+
+// ---- shutdown ---------------------------------------------------------------------------------
+
+void Kernel::shutdown() {
+    std::vector<std::uint64_t> live;
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_shutting_down) return;
+        m_shutting_down = true;
+        for (const auto& r : m_registry.list())
+            if (!is_terminal(r.state) && r.placement != Placement::REMOTE)
+                live.push_back(r.instance);
+        m_shutdown_requested = true;
+    }
+    m_changed.notify_all();
+    for (auto id : live) {
+        try {
+            stop_instance(id);
+        } catch (const Error& e) {
+            spdlog::warn("stopping instance {}: {}", id, e.what());
+        }
+    }
+    std::vector<std::thread> retirers;
+    {
+        std::lock_guard lock(m_mutex);
+        retirers.swap(m_retirers);
+    }
+    for (auto& t : retirers)
+        t.join();
+    wake();
+    if (m_watcher.joinable()) m_watcher.join();
+    {
+        std::lock_guard lock(m_mutex);
+        m_children.clear(); // kills what is left
+    }
+    m_server->stop();
+}
+
+void Kernel::request_shutdown() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_shutdown_requested = true;
+    }
+    m_changed.notify_all();
+}
+
+bool Kernel::wait_shutdown_requested(bus::Clock::time_point deadline) {
+    std::unique_lock lock(m_mutex);
+    return m_changed.wait_until(lock, deadline, [&] { return m_shutdown_requested; });
+}
+
+} // namespace loom::kernel

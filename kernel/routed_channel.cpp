@@ -1,0 +1,115 @@
+#include "kernel/routed_channel.hpp"
+
+#include <fmt/ranges.h>
+
+#include "bus/endpoint.hpp"
+
+namespace loom::kernel {
+
+RoutedChannel::RoutedChannel(bus::Context& context, KernelClient& kernel, std::string name,
+                             bus::ChannelOptions options)
+    : m_context(context)
+    , m_kernel(kernel)
+    , m_name(std::move(name))
+    , m_options(std::move(options)) {}
+
+std::shared_ptr<RoutedChannel::Target> RoutedChannel::make_target(Route route) {
+    auto target = std::make_shared<Target>();
+    // Most local first: inproc if served in this process, ipc on this host, else tcp.
+    for (const auto& e : route.endpoints)
+        if (target->endpoint.empty() && e.starts_with("inproc://") && m_context.find_local(e))
+            target->endpoint = e;
+    if (target->endpoint.empty() && route.host == bus::host_id())
+        for (const auto& e : route.endpoints)
+            if (target->endpoint.empty() && e.starts_with("ipc://")) target->endpoint = e;
+    for (const auto& e : route.endpoints)
+        if (target->endpoint.empty() && e.starts_with("tcp://")) target->endpoint = e;
+    if (target->endpoint.empty())
+        LOOM_THROW(ErrorKind::UNAVAILABLE,
+                   "'{}' is served at {}, none of which is reachable from this process", m_name,
+                   fmt::join(route.endpoints, ", "));
+    target->channel =
+        std::make_shared<bus::Channel>(m_context, target->endpoint, m_name, m_options);
+    target->route = std::move(route);
+    return target;
+}
+
+std::shared_ptr<RoutedChannel::Target> RoutedChannel::current() {
+    std::lock_guard lock(m_mutex);
+    if (!m_target) m_target = make_target(m_kernel.resolve(m_name));
+    return m_target;
+}
+
+std::shared_ptr<RoutedChannel::Target> RoutedChannel::newer_than(std::uint64_t stale_epoch,
+                                                                 const Route* hint) {
+    std::lock_guard lock(m_mutex);
+    if (m_target && m_target->route.epoch > stale_epoch) return m_target; // already refreshed
+    Route route;
+    try {
+        route = m_kernel.resolve(m_name);
+    } catch (const Error& e) {
+        if (!hint || e.kind() == ErrorKind::NOT_FOUND) throw;
+        route = *hint; // the kernel cannot be asked: trust the draining instance's pointer
+    }
+    if (route.epoch <= stale_epoch) return nullptr;
+    m_target = make_target(std::move(route));
+    return m_target;
+}
+
+Route RoutedChannel::route() {
+    return current()->route;
+}
+std::string RoutedChannel::endpoint() {
+    return current()->endpoint;
+}
+
+bus::InMessage RoutedChannel::call_method(std::uint16_t method, bus::OutMessage& request,
+                                          bus::CallOptions options) {
+    auto deadline = options.timeout.count() > 0 ? bus::Clock::now() + options.timeout
+                                                : bus::Clock::time_point::max();
+    auto target = current();
+    for (int resent = 0;; ++resent) {
+        bus::CallOptions attempt = options;
+        attempt.epoch = target->route.epoch;
+        if (deadline != bus::Clock::time_point::max()) {
+            attempt.timeout =
+                std::chrono::duration_cast<std::chrono::microseconds>(deadline - bus::Clock::now());
+            if (attempt.timeout.count() <= 0)
+                LOOM_THROW(ErrorKind::TIMEOUT, "deadline passed before '{}' could be reached",
+                           m_name);
+        }
+        try {
+            return target->channel->call_method_keep(method, request, attempt);
+        } catch (const Error& e) {
+            if (resent >= 2) throw;
+            std::shared_ptr<Target> next;
+            switch (e.kind()) {
+            case ErrorKind::MOVED: {
+                // Not started by the draining instance: safe to send where it points.
+                Route hint{m_name, {e.moved_to()}, e.moved_epoch(), 0, bus::host_id()};
+                next = newer_than(target->route.epoch, e.moved_to().empty() ? nullptr : &hint);
+                break;
+            }
+            case ErrorKind::UNAVAILABLE: // never delivered
+                next = newer_than(target->route.epoch, nullptr);
+                break;
+            case ErrorKind::DISCONNECTED: {
+                // Delivered or not? Only an instance that drained (started nothing it did not
+                // answer) and then stopped lets us send again.
+                auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    m_context.options().heartbeat.timeout() * 2);
+                auto record = m_kernel.instance(target->route.instance, wait);
+                if (record.state == ComponentState::STOPPED && record.clean_stop)
+                    next = newer_than(target->route.epoch, nullptr);
+                break;
+            }
+            default:
+                break;
+            }
+            if (!next) throw;
+            target = std::move(next);
+        }
+    }
+}
+
+} // namespace loom::kernel

@@ -1,0 +1,17 @@
+#pragma once
+// The `loom` subcommands. Each add_* registers a subcommand whose callback stores its exit code
+// in `exit_code` (0 on success).
+
+#include <CLI/CLI.hpp>
+
+namespace loom::launcher {
+
+void add_kernel_command(CLI::App& app, int& exit_code);
+void add_serve_command(CLI::App& app, int& exit_code);
+void add_ctl_command(CLI::App& app, int& exit_code);
+void add_keygen_command(CLI::App& app, int& exit_code);
+
+// Runs `body`, turning a loom::Error into a message on stderr and exit code 1.
+int guarded(const char* command, const std::function<void()>& body);
+
+} // namespace loom::launcher
