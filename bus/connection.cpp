@@ -105,9 +105,8 @@ void Connection::wait_writable(Clock::time_point connect_deadline) {
             LOOM_THROW(ErrorKind::UNAVAILABLE, "the service at {} has closed", m_endpoint.text);
         }
         read_events();
-        if (m_broken)
-            LOOM_THROW(ErrorKind::UNAVAILABLE, "the connection to {} was lost before sending",
-                       m_endpoint.text);
+        // Before m_broken: a refused handshake is followed by a disconnection, and both may be
+        // read in one batch of events.
         if (m_auth_failed) {
             m_broken = true;
             LOOM_THROW(ErrorKind::UNAUTHENTICATED,
@@ -115,6 +114,9 @@ void Connection::wait_writable(Clock::time_point connect_deadline) {
                        "client's key is not allowed)",
                        m_endpoint.text);
         }
+        if (m_broken)
+            LOOM_THROW(ErrorKind::UNAVAILABLE, "the connection to {} was lost before sending",
+                       m_endpoint.text);
         if (!m_refused.empty()) {
             m_broken = true;
             LOOM_THROW(ErrorKind::UNAVAILABLE, "cannot reach {}: {}", m_endpoint.text, m_refused);

@@ -23,6 +23,7 @@ struct Server::Completion {
     OutMessage reply;
     std::uint64_t request_id;
     std::uint64_t session;
+    std::shared_ptr<Dispatcher::Ticket> ticket; // released once the reply is sent
 };
 
 struct Server::DrainWaiter {
@@ -158,12 +159,14 @@ bool Server::wait_stop_requested(Clock::time_point deadline) {
 
 void Server::stop() noexcept {
     std::call_once(m_stopped, [this] {
-        // In-process callers see the endpoint closed at once; running direct calls finish.
-        for (auto& local : m_local)
-            m_context.unbind_local(local->endpoint());
         m_stopping.store(true);
         wake();
+        // The loop lets running handlers finish and sends their replies before it exits.
         if (m_thread.joinable()) m_thread.join();
+        // Only then do in-process callers see the endpoint closed (requests still queued in the
+        // sockets were never started: their callers get `disconnected`).
+        for (auto& local : m_local)
+            m_context.unbind_local(local->endpoint());
         if (!m_zap_domain.empty()) m_context.authenticator().forget(m_zap_domain);
         request_stop();
     });
@@ -232,6 +235,7 @@ void Server::loop() {
         }
         for (auto& c : done)
             send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
+        done.clear(); // releases their tickets: these replies are out
         answer_drain_waiters();
     }
     // Stopping: let running handlers finish and send what they answered.

@@ -45,7 +45,11 @@ Dispatcher::Dispatcher(std::shared_ptr<const Service> service, Limits limits,
     LOOM_ASSERT(m_service != nullptr);
 }
 
-Dispatcher::Admission Dispatcher::admit(const InMessage& request, Clock::time_point received) {
+// Untrusted bytes: reading the envelope or a control payload may throw kj::Exception (a
+// malformed pointer, or the traversal limit reached by reading fields again). The server loop
+// calls admit() unguarded, so such a request is answered invalid_argument here. Nothing that
+// can throw runs after the request is counted in flight.
+Dispatcher::Admission Dispatcher::admit(const InMessage& request, Clock::time_point received) try {
     auto env = request.envelope();
     if (request.is_error())
         return Answer{OutMessage::error(
@@ -100,11 +104,13 @@ Dispatcher::Admission Dispatcher::admit(const InMessage& request, Clock::time_po
     // Count first, then look at the state: start_drain() sets the state first, then looks at the
     // count, so a request is either counted before the drain sees zero or it sees draining.
     m_in_flight.fetch_add(1);
-    if (m_draining.load()) {
-        finish_one();
-        return Answer{moved_reply()};
-    }
-    return Run{deadline};
+    Ticket ticket(this);
+    if (m_draining.load()) return Answer{moved_reply()}; // the ticket ends here
+    return Run{deadline, std::move(ticket)};
+} catch (const kj::Exception& e) {
+    return Answer{
+        OutMessage::error(Error(ErrorKind::INVALID_ARGUMENT,
+                                fmt::format("malformed request: {}", e.getDescription().cStr())))};
 }
 
 OutMessage Dispatcher::run(const InMessage& request, Clock::time_point deadline) {
@@ -134,7 +140,6 @@ OutMessage Dispatcher::run(const InMessage& request, Clock::time_point deadline)
                                                    m_service->name(), method)));
     }
     m_served.fetch_add(1);
-    finish_one();
     return reply;
 }
 
@@ -177,7 +182,12 @@ void Dispatcher::start_drain(std::string moved_to, std::uint64_t moved_epoch) {
         {
             std::lock_guard lock(m_mutex);
             m_drained_cv.notify_all();
-            callback = m_on_drained;
+            // A request refused while draining counts as in flight for a moment, so its
+            // finish (and a racing start_drain) may see zero again: fire only the first time.
+            if (!m_drained_notified) {
+                m_drained_notified = true;
+                callback = m_on_drained;
+            }
         }
         if (callback) callback();
     }
@@ -208,7 +218,12 @@ void Dispatcher::finish_one() {
         {
             std::lock_guard lock(m_mutex);
             m_drained_cv.notify_all();
-            callback = m_on_drained;
+            // A request refused while draining counts as in flight for a moment, so its
+            // finish (and a racing start_drain) may see zero again: fire only the first time.
+            if (!m_drained_notified) {
+                m_drained_notified = true;
+                callback = m_on_drained;
+            }
         }
         if (callback) callback();
     }

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 
 #include "bus/message.hpp"
@@ -99,9 +100,38 @@ class Dispatcher {
 public:
     Dispatcher(std::shared_ptr<const Service> service, Limits limits, std::uint64_t instance);
 
+    // Keeps an admitted request counted in flight until it is destroyed. Destroy it once the
+    // reply has been handed to the transport, so that "drained" means every reply is on its
+    // way. The dispatcher must outlive its tickets.
+    class Ticket {
+    public:
+        Ticket() = default;
+        explicit Ticket(Dispatcher* dispatcher) noexcept
+            : m_dispatcher(dispatcher) {}
+        Ticket(Ticket&& other) noexcept
+            : m_dispatcher(std::exchange(other.m_dispatcher, nullptr)) {}
+        Ticket& operator=(Ticket&& other) noexcept {
+            if (this != &other) {
+                release();
+                m_dispatcher = std::exchange(other.m_dispatcher, nullptr);
+            }
+            return *this;
+        }
+        Ticket(const Ticket&) = delete;
+        Ticket& operator=(const Ticket&) = delete;
+        ~Ticket() { release(); }
+        void release() noexcept {
+            if (auto* d = std::exchange(m_dispatcher, nullptr)) d->finish_one();
+        }
+
+    private:
+        Dispatcher* m_dispatcher = nullptr;
+    };
+
     // The outcome of admitting a request: answer now (error or control reply), or run it.
     struct Run {
         Clock::time_point deadline;
+        Ticket ticket;
     };
     struct Answer {
         OutMessage reply;
@@ -110,9 +140,11 @@ public:
     using Admission = std::variant<Run, Answer, DeferredDrain>;
 
     // Checks service, method, state and deadline. On Run the request counts as in flight until
-    // run() returns. `received` is when the transport received it (the deadline budget starts).
+    // its ticket is destroyed. `received` is when the transport received it (the deadline budget
+    // starts).
     Admission admit(const InMessage& request, Clock::time_point received);
-    // Runs an admitted request's handler on this thread; returns the reply (never throws).
+    // Runs an admitted request's handler on this thread; returns the reply (never throws). The
+    // request stays in flight until the caller drops the Run's ticket.
     OutMessage run(const InMessage& request, Clock::time_point deadline);
     // admit + run + control handling on this thread (the in-process direct path).
     OutMessage dispatch_here(const InMessage& request, Clock::time_point received);
@@ -151,6 +183,7 @@ private:
     std::string m_moved_to;
     std::uint64_t m_moved_epoch = 0;
     std::function<void()> m_on_drained;
+    bool m_drained_notified = false; // on_drained has fired: it fires once per dispatcher
     std::function<void()> m_on_stop;
 };
 

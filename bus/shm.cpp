@@ -352,14 +352,20 @@ Frame ShmSession::receive(schema::ShmRef::Reader ref) {
     struct SlotLease {
         std::weak_ptr<ShmSession> session;
         std::shared_ptr<ShmPool> pool;
-        std::uint32_t slot;
-        std::uint64_t generation;
+        std::uint32_t slot = 0;
+        std::uint64_t generation = 0;
         ~SlotLease() {
             if (auto s = session.lock()) s->return_slot(pool->id(), slot, generation);
         }
     };
     std::byte* data = pool->slot(slot) + offset;
-    auto lease = std::make_shared<SlotLease>(SlotLease{weak_from_this(), pool, slot, generation});
+    // Built in place: a temporary SlotLease copied into make_shared would return the slot (and
+    // send its credit) when the temporary dies, while the frame still views the slot.
+    auto lease = std::make_shared<SlotLease>();
+    lease->session = weak_from_this();
+    lease->pool = pool;
+    lease->slot = slot;
+    lease->generation = generation;
     return Frame::wrap(data, length, std::move(lease));
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <kj/exception.h>
+
 #include "bus/shm.hpp"
 
 namespace loom::bus {
@@ -55,8 +57,10 @@ InMessage decode_envelope(std::vector<zmq::message_t>& parts, std::size_t first,
     return InMessage::decode(Frame::adopt(std::move(parts[first])), limits);
 }
 
+// Untrusted bytes: a malformed reference (or the traversal limit, reached by reading the table
+// again) throws kj::Exception, which callers do not expect: it becomes invalid_argument.
 void attach_frames(InMessage& message, std::vector<zmq::message_t>& parts, std::size_t first,
-                   const Limits& limits, ShmSession* session) {
+                   const Limits& limits, ShmSession* session) try {
     auto table = message.envelope().getFrames();
     std::size_t socket_frames = parts.size() - first - 1;
     LOOM_REQUIRE(table.size() <= limits.max_frames, "message lists {} side frames; the limit is {}",
@@ -92,6 +96,8 @@ void attach_frames(InMessage& message, std::vector<zmq::message_t>& parts, std::
         }
     }
     message.set_frames(std::move(frames));
+} catch (const kj::Exception& e) {
+    LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "malformed frame table: {}", e.getDescription().cStr());
 }
 
 bool send_message(zmq::socket_t& socket, OutMessage& message, zmq::message_t* prefix,

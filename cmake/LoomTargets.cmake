@@ -14,7 +14,7 @@ endif()
 function(loom_warnings target)
   target_compile_options(${target} PRIVATE
     $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-      -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference
+      -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
       -Wimplicit-fallthrough -Wno-missing-field-initializers>)
   if(LOOM_WERROR)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)

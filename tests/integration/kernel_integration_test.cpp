@@ -1,0 +1,191 @@
+// Components in other processes (ipc, tcp), dialling in, many concurrent requests, CURVE at the
+// kernel, events — through the kernel and its routes.
+
+#include <gtest/gtest.h>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "bus/events.hpp"
+#include "bus/tensor_frame.hpp"
+#include "kernel/process.hpp"
+#include "tests/support/bus_fixture.hpp"
+#include "tests/support/kernel_fixture.hpp"
+
+namespace loom::test {
+namespace {
+
+using namespace std::chrono_literals;
+using kernel::Placement;
+
+std::int32_t pid_of(kernel::RoutedChannel& channel) {
+    bus::OutMessage m;
+    m.init_payload<schema::IdentifyRequest>();
+    return channel.call(TestMethod::IDENTIFY, std::move(m), {.timeout = 30s})
+        .payload<schema::Identity>()
+        .getPid();
+}
+
+TEST(KernelIntegration, InProcessComponentIsCalledDirectly) {
+    KernelFixture f;
+    auto record = f.kernel.start(component("echo", 1));
+    EXPECT_EQ(record.state, kernel::ComponentState::READY);
+    kernel::RoutedChannel channel(f.context, f.client, "echo");
+    EXPECT_TRUE(channel.endpoint().starts_with("inproc://")) << channel.endpoint();
+    EXPECT_EQ(pid_of(channel), ::getpid());
+    EXPECT_EQ(echo_version(channel), "1");
+}
+
+TEST(KernelIntegration, ChildProcessOverIpcWithSharedMemory) {
+    KernelFixture f;
+    auto record = f.kernel.start(component("echo", 1, Placement::CHILD_PROCESS));
+    ASSERT_EQ(record.state, kernel::ComponentState::READY);
+    EXPECT_NE(record.pid, ::getpid());
+    kernel::RoutedChannel channel(f.context, f.client, "echo");
+    EXPECT_TRUE(channel.endpoint().starts_with("ipc://")) << channel.endpoint();
+    EXPECT_EQ(pid_of(channel), record.pid);
+
+    // A 4 MiB tensor crosses the process boundary and comes back with the right checksum.
+    auto frame = bus::Frame::allocate(4 << 20);
+    for (std::size_t i = 0; i < frame.size(); ++i)
+        frame.data()[i] = std::byte(i * 31 + 7);
+    bus::OutMessage m;
+    std::int64_t shape[] = {static_cast<std::int64_t>(frame.size())};
+    bus::write_tensor(m, m.init_payload<schema::ChecksumRequest>().initTensor(), ElementType::U8,
+                      shape, frame);
+    auto reply = channel.call(TestMethod::CHECKSUM, std::move(m), {.timeout = 30s});
+    EXPECT_EQ(reply.payload<schema::ChecksumReply>().getSum(), checksum(frame.bytes()));
+    EXPECT_EQ(reply.payload<schema::ChecksumReply>().getBytes(), frame.size());
+}
+
+TEST(KernelIntegration, ChildProcessOverTcp) {
+    KernelFixture f;
+    auto spec = component("echo", 2, Placement::CHILD_PROCESS);
+    spec.endpoints = {"tcp://127.0.0.1:*"};
+    auto record = f.kernel.start(spec);
+    ASSERT_EQ(record.endpoints.size(), 1u);
+    EXPECT_TRUE(record.endpoints[0].starts_with("tcp://127.0.0.1:")) << record.endpoints[0];
+    EXPECT_EQ(record.endpoints[0].find('*'), std::string::npos) << "port not resolved";
+    kernel::RoutedChannel channel(f.context, f.client, "echo");
+    EXPECT_TRUE(channel.endpoint().starts_with("tcp://")) << channel.endpoint();
+    EXPECT_EQ(echo_version(channel), "2");
+    EXPECT_EQ(pid_of(channel), record.pid);
+}
+
+TEST(KernelIntegration, ManyThreadsOverIpcEveryReplyMatchesItsRequest) {
+    KernelFixture f;
+    f.kernel.start(component("echo", 1, Placement::CHILD_PROCESS));
+    kernel::RoutedChannel channel(f.context, f.client, "echo");
+    std::atomic<int> mismatched{0}, failed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 300; ++i) {
+                std::int64_t value = t * 1000000 + i;
+                try {
+                    auto reply = channel.call(TestMethod::ECHO, echo(value, std::to_string(value)),
+                                              {.timeout = 30s});
+                    auto r = reply.payload<schema::EchoReply>();
+                    if (r.getValue() != value ||
+                        std::string(r.getText().cStr()) != std::to_string(value))
+                        mismatched.fetch_add(1);
+                } catch (const Error&) {
+                    failed.fetch_add(1);
+                }
+            }
+        });
+    for (auto& t : threads)
+        t.join();
+    EXPECT_EQ(mismatched.load(), 0);
+    EXPECT_EQ(failed.load(), 0);
+}
+
+TEST(KernelIntegration, RemoteComponentDialsInAndIsAnnounced) {
+    KernelFixture f;
+    bus::Subscriber events(f.context, f.kernel.event_endpoints().front(), {"component/", "sync"});
+    // Subscriptions take effect asynchronously: probe until our own probe comes back.
+    bool synced = false;
+    for (auto until = bus::Clock::now() + 10s; !synced && bus::Clock::now() < until;) {
+        f.client.probe("sync");
+        synced = events.next(bus::Clock::now() + 100ms).has_value();
+    }
+    ASSERT_TRUE(synced);
+
+    TempDir dir;
+    kernel::ChildProcess remote(
+        loom_executable(), {"serve", "--component", component_library(2), "--name", "remote-echo",
+                            "--bind", dir.ipc("remote"), "--kernel", f.kernel.endpoints().back()});
+    std::optional<bus::Event> announced;
+    for (auto until = bus::Clock::now() + 20s; !announced && bus::Clock::now() < until;) {
+        auto e = events.next(until);
+        if (e && e->topic() == "component/remote-echo" &&
+            e->as<loom::schema::Event>().getKind() == loom::schema::EventKind::REGISTERED)
+            announced = std::move(e);
+    }
+    ASSERT_TRUE(announced.has_value()) << "no `registered` event for the remote component";
+    auto info = announced->as<loom::schema::Event>().getComponent();
+    EXPECT_EQ(info.getPlacement(), Placement::REMOTE);
+    EXPECT_EQ(info.getPid(), remote.pid());
+
+    kernel::RoutedChannel channel(f.context, f.client, "remote-echo");
+    EXPECT_EQ(echo_version(channel), "2");
+    bool listed = false;
+    for (const auto& r : f.kernel.list())
+        listed |= r.name == "remote-echo" && r.state == kernel::ComponentState::READY;
+    EXPECT_TRUE(listed);
+}
+
+TEST(KernelIntegration, StartingAnExistingNameIsRefused) {
+    KernelFixture f;
+    f.kernel.start(component("echo", 1));
+    try {
+        f.kernel.start(component("echo", 2));
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::INVALID_ARGUMENT);
+        EXPECT_NE(e.message().find("swap"), std::string::npos) << e.what();
+    }
+}
+
+TEST(KernelIntegration, CurveAtTheKernelAllowsListedClientsOnly) {
+    auto server = bus::KeyPair::generate();
+    auto allowed = bus::KeyPair::generate();
+    auto stranger = bus::KeyPair::generate();
+    kernel::KernelOptions options;
+    options.endpoints = {"inproc://curve-kernel", "tcp://127.0.0.1:*"};
+    options.security = bus::ServerSecurity{server, {allowed.public_key}};
+    KernelFixture f(200ms, options);
+    f.kernel.start(component("echo", 1));
+    auto tcp = f.kernel.endpoints().back();
+    ASSERT_TRUE(tcp.starts_with("tcp://"));
+
+    bus::ChannelOptions good;
+    good.security = bus::ClientSecurity{allowed, server.public_key};
+    kernel::KernelClient friendly(f.context, tcp, good);
+    EXPECT_EQ(friendly.list().size(), 1u);
+
+    bus::ChannelOptions bad;
+    bad.security = bus::ClientSecurity{stranger, server.public_key};
+    kernel::KernelClient intruder(f.context, tcp, bad);
+    try {
+        intruder.list();
+        FAIL() << "a client with a key not on the allow-list was served";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::UNAUTHENTICATED) << e.what();
+    }
+    kernel::KernelClient plain(f.context, tcp);
+    try {
+        plain.list();
+        FAIL() << "a client without CURVE was served";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::UNAUTHENTICATED) << e.what();
+    }
+    EXPECT_EQ(friendly.list().size(), 1u) << "the kernel stopped serving allowed clients";
+}
+
+} // namespace
+} // namespace loom::test
