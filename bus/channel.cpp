@@ -317,7 +317,7 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
         for (unsigned i = 0; i < frames.size(); ++i)
             table[i].setSocket(i + 1);
         InMessage in = InMessage::decode(encode_words(message), context.limits());
-        in.set_frames(frames);   // shares the buffers; the message stays intact
+        in.set_frames(frames); // shares the buffers; the message stays intact
         return in;
     }
 

@@ -99,8 +99,7 @@ public:
     InMessage call_method(std::uint16_t method, OutMessage request, CallOptions options = {});
     // As call_method, but leaves `request` intact so that it can be sent again (the routed
     // client re-sends a request that a draining service answered `moved`).
-    InMessage call_method_keep(std::uint16_t method, OutMessage& request,
-                               CallOptions options = {});
+    InMessage call_method_keep(std::uint16_t method, OutMessage& request, CallOptions options = {});
 
     // Sends now; the reply is waited for through the Future.
     template <class Method>

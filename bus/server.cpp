@@ -304,19 +304,23 @@ void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool 
             DrainWaiter{index, std::move(identity), id, deadline_of(*request, received)});
         answer_drain_waiters();
     } else {
-        auto deadline = std::get<Dispatcher::Run>(admission).deadline;
+        auto& run = std::get<Dispatcher::Run>(admission);
+        auto deadline = run.deadline;
         if (!m_workers) {
             auto reply = m_dispatcher->run(*request, deadline);
             send_reply(index, identity, reply, id, reply_token);
-            return;
+            return; // the ticket (in `admission`) ends after the send
         }
         auto job_identity = std::make_shared<zmq::message_t>(std::move(identity));
-        m_workers->submit([this, index, job_identity, request, deadline, id, reply_token] {
+        // The ticket travels with the job and its completion: the request stays in flight until
+        // the loop has sent its reply, not only until it was handed to a worker.
+        auto ticket = std::make_shared<Dispatcher::Ticket>(std::move(run.ticket));
+        m_workers->submit([this, index, job_identity, request, deadline, id, reply_token, ticket] {
             auto reply = m_dispatcher->run(*request, deadline);
             {
                 std::lock_guard lock(m_done_mutex);
-                m_done.push_back(
-                    Completion{index, std::move(*job_identity), std::move(reply), id, reply_token});
+                m_done.push_back(Completion{index, std::move(*job_identity), std::move(reply), id,
+                                            reply_token, ticket});
             }
             wake();
         });

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the build into a temporary prefix, then configures, builds and runs a consumer that
+# uses find_package(Loom). Usage: package_test.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build="$1"; source="$2"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
+test -x "$work/prefix/bin/loom"
+test -f "$work/prefix/include/loom/bus/channel.hpp"
+test -f "$work/prefix/include/loom/schemas/bus.capnp.h"
+test -f "$work/prefix/lib/cmake/Loom/LoomConfig.cmake"
+if ls "$work/prefix/bin" | grep -v '^loom$'; then echo "unexpected executables installed"; exit 1; fi
+if ls "$work/prefix/lib" | grep -i test; then echo "test code installed"; exit 1; fi
+"$work/prefix/bin/loom" --version
+cmake -S "$source/tests/package" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_BUILD_TYPE=Release > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
+cmake --build "$work/consumer" > "$work/build.log" || { cat "$work/build.log"; exit 1; }
+"$work/consumer/consumer"
