@@ -337,12 +337,18 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
         pending->core = shared_from_this();
         pending->deadline = deadline;
         try {
-            connection->wait_writable(std::min(deadline, Clock::now() + options.connect_timeout));
             pending->session = session(deadline);
             pending->id = next_id.fetch_add(1);
             prepare(request, target, method, pending->id, deadline, o.epoch);
-            if (!connection->send(request, pending->session.get(), options.shm.threshold))
-                LOOM_THROW(ErrorKind::OVERLOADED, "the send queue to {} is full", endpoint.text);
+            // Usually the connection is up: send at once, and wait for it only if ZeroMQ cannot
+            // take the message yet (connecting, handshaking, or its queue is full).
+            if (!connection->send(request, pending->session.get(), options.shm.threshold)) {
+                connection->wait_writable(
+                    std::min(deadline, Clock::now() + options.connect_timeout));
+                if (!connection->send(request, pending->session.get(), options.shm.threshold))
+                    LOOM_THROW(ErrorKind::OVERLOADED, "the send queue to {} is full",
+                               endpoint.text);
+            }
         } catch (...) {
             checkin(std::move(connection));
             throw;

@@ -139,10 +139,13 @@ bool Connection::send(OutMessage& message, ShmSession* session, std::uint64_t sh
     return send_message(m_socket, message, nullptr, session, shm_threshold, true);
 }
 
-std::optional<InMessage> Connection::read_replies(std::uint64_t request_id, ShmSession* session) {
+std::optional<InMessage> Connection::read_replies(std::uint64_t request_id, ShmSession* session,
+                                                  int wait_ms) {
     const auto& limits = m_context.limits();
     bool too_many = false;
-    while (recv_parts(m_socket, m_parts, limits.max_frames + 1, too_many)) {
+    if (wait_ms > 0) m_socket.set(zmq::sockopt::rcvtimeo, wait_ms);
+    bool wait = wait_ms > 0;
+    while (recv_parts(m_socket, m_parts, limits.max_frames + 1, too_many, wait)) {
         InMessage reply;
         try {
             reply = decode_envelope(m_parts, 0, limits);
@@ -167,7 +170,7 @@ std::optional<InMessage> Connection::read_replies(std::uint64_t request_id, ShmS
 }
 
 std::optional<InMessage> Connection::on_ready(std::uint64_t request_id, ShmSession* session) {
-    if (auto reply = read_replies(request_id, session)) return reply;
+    if (auto reply = read_replies(request_id, session, 0)) return reply;
     read_events();
     if (m_broken || (m_local && m_local->closed())) {
         m_broken = true;
@@ -187,11 +190,13 @@ std::optional<InMessage> Connection::wait_reply(std::uint64_t request_id, Clock:
             if (m_socket.get(zmq::sockopt::events) & ZMQ_POLLIN) break;
         }
     }
-    std::vector<zmq::pollitem_t> items;
+    // The caller's thread blocks in recv on the socket itself (cheaper than polling it with the
+    // monitor); between slices it reads the monitor, so a dead peer is noticed within a slice.
+    constexpr long k_slice_ms = 50;
     for (;;) {
-        items.clear();
-        poll_items(items);
-        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(poll_timeout_ms(until)));
+        long wait =
+            std::min(k_slice_ms, poll_timeout_ms(until) < 0 ? k_slice_ms : poll_timeout_ms(until));
+        if (auto reply = read_replies(request_id, session, static_cast<int>(wait))) return reply;
         if (auto reply = on_ready(request_id, session)) return reply;
         if (Clock::now() >= until) return std::nullopt;
     }

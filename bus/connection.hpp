@@ -57,7 +57,9 @@ public:
 
 private:
     void read_events();
-    std::optional<InMessage> read_replies(std::uint64_t request_id, ShmSession* session);
+    // Reads replies until ours; waits up to `wait_ms` for the first one (0: not at all).
+    std::optional<InMessage> read_replies(std::uint64_t request_id, ShmSession* session,
+                                          int wait_ms);
 
     Context& m_context;
     const Endpoint& m_endpoint;

@@ -30,11 +30,11 @@ zmq::message_t to_zmq(const Frame& frame) {
 }
 
 bool recv_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, std::size_t max_parts,
-                bool& too_many) {
+                bool& too_many, bool wait) {
     parts.clear();
     too_many = false;
     zmq::message_t first;
-    if (!socket.recv(first, zmq::recv_flags::dontwait)) return false;
+    if (!socket.recv(first, wait ? zmq::recv_flags::none : zmq::recv_flags::dontwait)) return false;
     bool more = first.more();
     parts.push_back(std::move(first));
     while (more) {

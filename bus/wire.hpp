@@ -14,10 +14,11 @@ namespace loom::bus {
 
 class ShmSession;
 
-// Receives one whole multipart message. Returns false if nothing was waiting (non-blocking).
-// A message with more than `max_parts` parts is read to its end and reported with `too_many`.
+// Receives one whole multipart message. Returns false if nothing was waiting (non-blocking), or,
+// with `wait`, if nothing came within the socket's ZMQ_RCVTIMEO. A message with more than
+// `max_parts` parts is read to its end and reported with `too_many`.
 bool recv_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, std::size_t max_parts,
-                bool& too_many);
+                bool& too_many, bool wait = false);
 
 // Decodes parts[first] as the envelope (invalid_argument if malformed).
 InMessage decode_envelope(std::vector<zmq::message_t>& parts, std::size_t first,
