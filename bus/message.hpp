@@ -75,6 +75,9 @@ public:
     schema::Envelope::Reader envelope() const noexcept { return m_envelope; }
     std::uint64_t request_id() const noexcept { return m_request_id; }
 
+    // A reader viewing this message's bytes: valid while the message lives. Within one full
+    // expression (`channel.call(...).payload<T>().getX()`) that holds; a reader kept in a
+    // variable needs the message kept in one too.
     template <class T>
     typename T::Reader payload() const {
         return m_envelope.getBody().getPayload().getAs<T>();

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the build into a temporary prefix, then configures, builds and runs a consumer that
-# uses find_package(Loom). Usage: package_test.sh BUILD_DIR SOURCE_DIR
+# uses find_package(Loom). Usage: package_test.sh BUILD_DIR SOURCE_DIR [CXX_FLAGS]
 set -euo pipefail
-build="$1"; source="$2"
+build="$1"; source="$2"; flags="${3:-}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
@@ -14,6 +14,7 @@ if ls "$work/prefix/bin" | grep -v '^loom$'; then echo "unexpected executables i
 if ls "$work/prefix/lib" | grep -i test; then echo "test code installed"; exit 1; fi
 "$work/prefix/bin/loom" --version
 cmake -S "$source/tests/package" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/prefix" \
-  -DCMAKE_BUILD_TYPE=Release > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" \
+  > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/consumer" > "$work/build.log" || { cat "$work/build.log"; exit 1; }
 "$work/consumer/consumer"
