@@ -239,8 +239,8 @@ struct Channel::Core : std::enable_shared_from_this<Channel::Core> {
                 lock.unlock();
                 try {
                     return std::make_unique<Connection>(
-                        context, endpoint, options.security ? &*options.security : nullptr,
-                        current);
+                        context, endpoint, options.security ? &*options.security : nullptr, current,
+                        options.connect_timeout);
                 } catch (...) {
                     lock.lock();
                     --total;

@@ -23,14 +23,19 @@ long poll_timeout_ms(Clock::time_point until) {
 } // namespace
 
 Connection::Connection(Context& context, const Endpoint& endpoint, const ClientSecurity* security,
-                       std::shared_ptr<LocalEndpoint> local)
+                       std::shared_ptr<LocalEndpoint> local,
+                       std::chrono::milliseconds connect_timeout)
     : m_context(context)
     , m_endpoint(endpoint)
     , m_local(std::move(local))
     , m_socket(context.zmq(), zmq::socket_type::dealer) {
     const auto& limits = context.limits();
     m_socket.set(zmq::sockopt::linger, 0);
-    m_socket.set(zmq::sockopt::immediate, 1);
+    // Not ZMQ_IMMEDIATE: with it, ZeroMQ discards replies not yet read when a connection drops
+    // (a peer that answers and then stops would lose its last answers). Requests queued for a
+    // peer that never connects are dropped with the connection instead (see on_ready).
+    m_socket.set(zmq::sockopt::immediate, 0);
+    m_connect_deadline = Clock::now() + connect_timeout;
     m_socket.set(zmq::sockopt::maxmsgsize, limits.max_frame_bytes);
     if (endpoint.transport != Transport::inproc) {
         const auto& heartbeat = context.options().heartbeat;
@@ -95,43 +100,50 @@ void Connection::read_events() {
 bool Connection::lost_while_idle() {
     read_events();
     if (m_local && m_local->closed()) m_broken = true;
+    if (m_has_monitor && !m_connected && !m_refused.empty()) m_broken = true;
     return m_broken;
 }
 
-void Connection::wait_writable(Clock::time_point connect_deadline) {
+void Connection::wait_writable(Clock::time_point deadline) {
     for (;;) {
-        if (m_local && m_local->closed()) {
-            m_broken = true;
-            LOOM_THROW(ErrorKind::UNAVAILABLE, "the service at {} has closed", m_endpoint.text);
-        }
-        read_events();
-        // Before m_broken: a refused handshake is followed by a disconnection, and both may be
-        // read in one batch of events.
-        if (m_auth_failed) {
-            m_broken = true;
-            LOOM_THROW(ErrorKind::UNAUTHENTICATED,
-                       "{} refused the security handshake (CURVE server key wrong, or this "
-                       "client's key is not allowed)",
-                       m_endpoint.text);
-        }
-        if (m_broken)
-            LOOM_THROW(ErrorKind::UNAVAILABLE, "the connection to {} was lost before sending",
-                       m_endpoint.text);
-        if (!m_refused.empty()) {
-            m_broken = true;
-            LOOM_THROW(ErrorKind::UNAVAILABLE, "cannot reach {}: {}", m_endpoint.text, m_refused);
-        }
+        check_peer(0);
         if (m_socket.get(zmq::sockopt::events) & ZMQ_POLLOUT) return;
-        if (Clock::now() >= connect_deadline) {
+        if (Clock::now() >= deadline) {
             m_broken = true;
-            LOOM_THROW(ErrorKind::UNAVAILABLE, "no connection to {} could be made in time",
-                       m_endpoint.text);
+            LOOM_THROW(ErrorKind::OVERLOADED, "the send queue to {} stayed full", m_endpoint.text);
         }
         std::vector<zmq::pollitem_t> items{{m_socket.handle(), 0, ZMQ_POLLOUT, 0}};
         if (m_has_monitor) items.push_back({m_monitor.handle(), 0, ZMQ_POLLIN, 0});
         if (m_local) items.push_back({nullptr, m_local->closed_fd(), ZMQ_POLLIN, 0});
         zmq::poll(items.data(), items.size(),
-                  std::chrono::milliseconds(poll_timeout_ms(connect_deadline)));
+                  std::chrono::milliseconds(std::min<long>(50, poll_timeout_ms(deadline))));
+    }
+}
+
+void Connection::check_peer(std::uint64_t request_id) {
+    read_events();
+    if (m_auth_failed) {
+        m_broken = true;
+        LOOM_THROW(ErrorKind::UNAUTHENTICATED,
+                   "{} refused the security handshake (CURVE server key wrong, or this client's "
+                   "key is not allowed)",
+                   m_endpoint.text);
+    }
+    if (m_has_monitor && !m_connected &&
+        (!m_refused.empty() || Clock::now() > m_connect_deadline)) {
+        // Never connected: whatever was queued was never delivered, and goes with the socket.
+        m_broken = true;
+        LOOM_THROW(ErrorKind::UNAVAILABLE, "cannot reach {}: {}", m_endpoint.text,
+                   m_refused.empty() ? "no connection could be made in time" : m_refused);
+    }
+    if (m_broken || (m_local && m_local->closed())) {
+        m_broken = true;
+        if (request_id == 0)
+            LOOM_THROW(ErrorKind::UNAVAILABLE, "the connection to {} was lost before sending",
+                       m_endpoint.text);
+        LOOM_THROW(ErrorKind::DISCONNECTED,
+                   "the service at {} went away while request {} was in flight", m_endpoint.text,
+                   request_id);
     }
 }
 
@@ -171,12 +183,12 @@ std::optional<InMessage> Connection::read_replies(std::uint64_t request_id, ShmS
 
 std::optional<InMessage> Connection::on_ready(std::uint64_t request_id, ShmSession* session) {
     if (auto reply = read_replies(request_id, session, 0)) return reply;
-    read_events();
-    if (m_broken || (m_local && m_local->closed())) {
-        m_broken = true;
-        LOOM_THROW(ErrorKind::DISCONNECTED,
-                   "the service at {} went away while request {} was in flight", m_endpoint.text,
-                   request_id);
+    try {
+        check_peer(request_id);
+    } catch (const Error&) {
+        // A reply that came in just before the peer went is still in the pipe.
+        if (auto reply = read_replies(request_id, session, 0)) return reply;
+        throw;
     }
     return std::nullopt;
 }

@@ -24,21 +24,25 @@ class ShmSession;
 
 class Connection {
 public:
+    // `connect_timeout`: how long a request may wait for a peer that neither accepts nor refuses
+    // the connection (unavailable after it).
     Connection(Context& context, const Endpoint& endpoint, const ClientSecurity* security,
-               std::shared_ptr<LocalEndpoint> local);
+               std::shared_ptr<LocalEndpoint> local, std::chrono::milliseconds connect_timeout);
     ~Connection();
 
-    // Waits until a message can be sent (the peer is connected and, on CURVE, authenticated).
-    // unavailable: the peer refused or did not answer by `connect_deadline`; unauthenticated:
-    // the handshake was refused; disconnected: an in-process service closed.
-    void wait_writable(Clock::time_point connect_deadline);
+    // Waits until ZeroMQ takes a message again (its queue to the peer is full). unavailable: the
+    // peer went away, or nothing came free by `deadline`; unauthenticated: the handshake was
+    // refused.
+    void wait_writable(Clock::time_point deadline);
 
     // Sends without blocking; false when ZeroMQ's queue is full.
     bool send(OutMessage& message, ShmSession* session, std::uint64_t shm_threshold);
 
     // Waits for the reply to `request_id` until `until`; nullopt when `until` passed first.
-    // Stale replies (to earlier requests that timed out on this socket) are dropped.
-    // disconnected: the peer went away meanwhile (the connection is then broken()).
+    // Stale replies (to earlier requests that timed out on this socket) are dropped. Errors
+    // (the connection is then broken()): unavailable — the request was never delivered (the
+    // peer refused the connection or none was made in time); unauthenticated — the security
+    // handshake was refused; disconnected — the peer went away with the request in flight.
     std::optional<InMessage> wait_reply(std::uint64_t request_id, Clock::time_point until,
                                         ShmSession* session);
 
@@ -57,6 +61,8 @@ public:
 
 private:
     void read_events();
+    // Throws what the monitor tells of the peer (see wait_reply); request 0: nothing sent yet.
+    void check_peer(std::uint64_t request_id);
     // Reads replies until ours; waits up to `wait_ms` for the first one (0: not at all).
     std::optional<InMessage> read_replies(std::uint64_t request_id, ShmSession* session,
                                           int wait_ms);
@@ -68,6 +74,7 @@ private:
     zmq::socket_t m_socket;
     bool m_has_monitor = false;
     bool m_connected = false;
+    Clock::time_point m_connect_deadline;
     bool m_broken = false;
     std::string m_refused; // why the peer refused us, if it did
     bool m_auth_failed = false;

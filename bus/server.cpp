@@ -1,5 +1,6 @@
 #include "bus/server.hpp"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@ struct Server::Bound {
     Endpoint endpoint;
     zmq::socket_t socket;
     std::unique_ptr<ShmListener> shm;
+    int fd = -1; // the socket's ZMQ_FD (edge-triggered readiness)
 };
 
 struct Server::Completion {
@@ -135,7 +137,8 @@ void Server::bind_all(const ServerOptions& options) {
             m_local.push_back(m_context.bind_local(text, direct ? m_dispatcher : nullptr));
         }
         m_endpoints.push_back(bound);
-        m_bound.push_back(Bound{std::move(endpoint), std::move(socket), std::move(shm)});
+        int fd = socket.get(zmq::sockopt::fd);
+        m_bound.push_back(Bound{std::move(endpoint), std::move(socket), std::move(shm), fd});
     }
 }
 
@@ -179,90 +182,97 @@ ShmSession* Server::session(std::uint64_t token) {
 }
 
 void Server::loop() {
-    std::vector<zmq::pollitem_t> items;
-    std::vector<std::uint64_t> item_sessions; // session token of each trailing poll item
+    std::vector<pollfd> fds;
+    std::vector<std::uint64_t> fd_sessions; // session token of each trailing descriptor
     std::vector<std::uint64_t> ready_sessions;
     const auto spin = m_context.options().spin;
     auto last_served = Clock::time_point{};
     while (!m_stopping.load()) {
-        items.clear();
-        item_sessions.clear();
-        for (auto& b : m_bound)
-            items.push_back({b.socket.handle(), 0, ZMQ_POLLIN, 0});
-        items.push_back({nullptr, m_wake_fd, ZMQ_POLLIN, 0});
-        for (auto& b : m_bound)
-            if (b.shm) items.push_back({nullptr, b.shm->fd(), ZMQ_POLLIN, 0});
-        for (auto& [token, s] : m_sessions) {
-            items.push_back({nullptr, s->fd(), ZMQ_POLLIN, 0});
-            item_sessions.push_back(token);
+        // Serve what the sockets hold. Their ZMQ_FD is edge-triggered: a socket is known to be
+        // empty only once ZMQ_EVENTS says so, and only then may the loop block on it. (A raw
+        // poll() here costs fewer system calls per request than zmq_poll.)
+        bool more = false;
+        for (std::size_t i = 0; i < m_bound.size(); ++i) {
+            std::size_t served = serve_socket(i);
+            more |= served == k_batch;
+            if (served && m_bound[i].endpoint.transport == Transport::inproc)
+                last_served = Clock::now();
         }
-        long timeout = -1;
-        if (!m_drain_waiters.empty()) {
-            auto next = Clock::time_point::max();
-            for (auto& w : m_drain_waiters)
-                next = std::min(next, w.deadline);
-            if (next != Clock::time_point::max())
-                timeout = std::max<long>(
-                    0, std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now())
-                               .count() +
-                           1);
+        fds.clear();
+        fd_sessions.clear();
+        for (auto& b : m_bound)
+            fds.push_back({b.fd, POLLIN, 0});
+        fds.push_back({m_wake_fd, POLLIN, 0});
+        for (auto& b : m_bound)
+            if (b.shm) fds.push_back({b.shm->fd(), POLLIN, 0});
+        for (auto& [token, session] : m_sessions) {
+            fds.push_back({session->fd(), POLLIN, 0});
+            fd_sessions.push_back(token);
         }
+        int timeout = more ? 0 : drain_timeout_ms();
         if (spin.count() > 0 && Clock::now() - last_served < spin) timeout = 0;
-        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));
+        ::poll(fds.data(), fds.size(), timeout);
 
-        std::size_t i = 0;
-        for (; i < m_bound.size(); ++i)
-            if (items[i].revents & ZMQ_POLLIN) {
-                serve_socket(i);
-                if (m_bound[i].endpoint.transport == Transport::inproc) last_served = Clock::now();
-            }
-        if (items[i++].revents & ZMQ_POLLIN) {
+        std::size_t i = m_bound.size();
+        if (fds[i++].revents & POLLIN) {
             std::uint64_t count;
             [[maybe_unused]] auto n = ::read(m_wake_fd, &count, sizeof(count));
         }
         for (std::size_t b = 0; b < m_bound.size(); ++b)
-            if (m_bound[b].shm && (items[i++].revents & ZMQ_POLLIN)) accept_sessions(b);
+            if (m_bound[b].shm && (fds[i++].revents & POLLIN)) accept_sessions(b);
         ready_sessions.clear();
-        for (std::size_t s = 0; s < item_sessions.size(); ++s)
-            if (items[i + s].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
-                ready_sessions.push_back(item_sessions[s]);
+        for (std::size_t k = 0; k < fd_sessions.size(); ++k)
+            if (fds[i + k].revents & (POLLIN | POLLERR | POLLHUP))
+                ready_sessions.push_back(fd_sessions[k]);
         pump_sessions(ready_sessions);
-
-        std::vector<Completion> done;
-        {
-            std::lock_guard lock(m_done_mutex);
-            done.swap(m_done);
-        }
-        for (auto& c : done)
-            send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
-        done.clear(); // releases their tickets: these replies are out
+        send_completions();
         answer_drain_waiters();
     }
     // Stopping: let running handlers finish and send what they answered.
     m_workers.reset();
-    for (auto& c : m_done)
-        send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
-    m_done.clear();
+    send_completions();
     m_drain_waiters.clear();
     m_sessions.clear();
     m_bound.clear();
 }
 
-void Server::serve_socket(std::size_t index) {
-    std::vector<zmq::message_t> parts;
-    // Bounded batch per wake-up so one busy socket does not starve the others.
-    for (int n = 0; n < 64; ++n) {
-        bool too_many = false;
-        try {
-            if (!recv_parts(m_bound[index].socket, parts, m_context.limits().max_frames + 2,
-                            too_many))
-                return;
-        } catch (const zmq::error_t& e) {
-            spdlog::warn("service '{}': receive failed: {}", service().name(), e.what());
-            return;
-        }
-        handle(index, parts, too_many);
+int Server::drain_timeout_ms() const {
+    if (m_drain_waiters.empty()) return -1;
+    auto next = Clock::time_point::max();
+    for (const auto& w : m_drain_waiters)
+        next = std::min(next, w.deadline);
+    if (next == Clock::time_point::max()) return -1;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
+    return static_cast<int>(std::clamp<std::int64_t>(left, 0, INT32_MAX));
+}
+
+void Server::send_completions() {
+    std::vector<Completion> done;
+    {
+        std::lock_guard lock(m_done_mutex);
+        done.swap(m_done);
     }
+    for (auto& c : done)
+        send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
+    // `done` goes here, and with it the tickets: these requests are answered.
+}
+
+std::size_t Server::serve_socket(std::size_t index) {
+    auto& socket = m_bound[index].socket;
+    std::vector<zmq::message_t> parts;
+    // A bounded batch per round so that one busy socket does not starve the others.
+    std::size_t served = 0;
+    try {
+        while (served < k_batch && (socket.get(zmq::sockopt::events) & ZMQ_POLLIN)) {
+            bool too_many = false;
+            if (!recv_parts(socket, parts, m_context.limits().max_frames + 2, too_many)) break;
+            handle(index, parts, too_many);
+            ++served;
+        }
+    } catch (const zmq::error_t& e) {
+        spdlog::warn("service '{}': receive failed: {}", service().name(), e.what());
+    }
+    return served;
 }
 
 void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool too_many) {

@@ -60,7 +60,11 @@ private:
 
     void bind_all(const ServerOptions& options);
     void loop();
-    void serve_socket(std::size_t index);
+    static constexpr std::size_t k_batch = 64;
+    // Serves up to k_batch waiting messages; returns how many.
+    std::size_t serve_socket(std::size_t index);
+    void send_completions();
+    int drain_timeout_ms() const;
     void handle(std::size_t index, std::vector<zmq::message_t>& parts, bool too_many);
     void send_reply(std::size_t index, zmq::message_t& identity, OutMessage& reply,
                     std::uint64_t request_id, std::uint64_t session);
