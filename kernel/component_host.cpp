@@ -20,9 +20,10 @@ ComponentHost::ComponentHost(bus::Context& context, HostOptions options)
     auto loaded = load_component(m_options.library, context, m_options.name, m_options.config);
     m_service = loaded.service;
     m_kind = loaded.kind;
-    m_server = std::make_unique<bus::Server>(
-        context, m_service,
-        bus::ServerOptions{.endpoints = m_options.binds, .security = m_options.security});
+    m_server = std::make_unique<bus::Server>(context, m_service,
+                                             bus::ServerOptions{.endpoints = m_options.binds,
+                                                                .security = m_options.security,
+                                                                .instance = m_options.instance});
     if (!m_options.kernel_endpoint.empty()) {
         bus::ChannelOptions channel;
         channel.security = m_options.kernel_security;

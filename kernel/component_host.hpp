@@ -26,6 +26,7 @@ struct HostOptions {
     std::vector<std::string> binds;
     std::string kernel_endpoint;                 // empty: serve without registering
     std::uint64_t token = 0;                     // from the kernel that started this process
+    std::uint64_t instance = 0;                  // the kernel's id for it (0: assigned later)
     bool replace = false;                        // replace the instance serving `name` (a swap)
     std::optional<bus::ServerSecurity> security; // for tcp:// binds
     std::optional<bus::ClientSecurity> kernel_security; // to reach a CURVE kernel

@@ -14,19 +14,9 @@
 #include "bus/channel.hpp"
 #include "bus/endpoint.hpp"
 #include "kernel/component_library.hpp"
+#include "kernel/kernel_internal.hpp"
 
 namespace loom::kernel {
-
-struct Kernel::InProcess {
-    std::shared_ptr<bus::Service> service;
-    std::unique_ptr<bus::Server> server;
-};
-
-struct Kernel::Child {
-    std::unique_ptr<ChildProcess> process;
-    bool stopping = false; // the kernel asked it to stop: its exit is not a failure
-    bool drained = false;
-};
 
 namespace {
 
@@ -267,7 +257,9 @@ void Kernel::launch_child(std::uint64_t id, const ComponentSpec& spec) {
                                   "--kernel",
                                   m_child_kernel_endpoint,
                                   "--token",
-                                  std::to_string(token)};
+                                  std::to_string(token),
+                                  "--instance",
+                                  std::to_string(id)};
     for (const auto& e : endpoints) {
         args.push_back("--bind");
         args.push_back(e);
@@ -471,81 +463,6 @@ ComponentRecord Kernel::instance(std::uint64_t id, std::chrono::milliseconds wai
     return m_registry.get(id);
 }
 
-std::uint64_t Kernel::register_component(const Registration& reg) {
-    LOOM_REQUIRE(!reg.name.empty(), "a registering component needs a name");
-    LOOM_REQUIRE(!reg.endpoints.empty(), "component '{}' registered no endpoint", reg.name);
-    for (const auto& e : reg.endpoints)
-        bus::parse_endpoint(e);
-    std::unique_lock lock(m_mutex);
-    LOOM_REQUIRE(!m_shutting_down, "the kernel is shutting down");
-    auto fill = [&](ComponentRecord& r) {
-        r.kind = reg.kind;
-        r.version = reg.version;
-        r.endpoints = reg.endpoints;
-        r.host = reg.host;
-        r.pid = reg.pid;
-    };
-    if (reg.token != 0) {
-        auto it = m_tokens.find(reg.token);
-        LOOM_REQUIRE(it != m_tokens.end(), "component '{}' presented an unknown start token",
-                     reg.name);
-        auto id = it->second;
-        m_tokens.erase(it);
-        auto& r = m_registry.get(id);
-        LOOM_REQUIRE(r.name == reg.name, "start token of '{}' presented by '{}'", r.name, reg.name);
-        fill(r);
-        m_last_heartbeat[id] = bus::Clock::now();
-        set_state(lock, id, ComponentState::READY);
-        return id;
-    }
-    const auto* current = m_registry.routed(reg.name);
-    std::uint64_t old_id = current && !is_terminal(current->state) ? current->instance : 0;
-    LOOM_REQUIRE(old_id == 0 || reg.replace,
-                 "component '{}' is already served by instance {}; register with replace to "
-                 "swap it",
-                 reg.name, old_id);
-    LOOM_REQUIRE(!m_swapping.contains(reg.name), "a swap of '{}' is in progress", reg.name);
-    auto id = m_next_instance++;
-    ComponentRecord r;
-    r.instance = id;
-    r.name = reg.name;
-    r.placement = Placement::REMOTE;
-    fill(r);
-    m_registry.add(std::move(r));
-    m_last_heartbeat[id] = bus::Clock::now();
-    set_state(lock, id, ComponentState::READY);
-    m_registry.route(reg.name, id);
-    publish(schema::EventKind::REGISTERED, m_registry.get(id), old_id);
-    if (old_id && m_registry.get(old_id).state == ComponentState::READY) {
-        set_state(lock, old_id, ComponentState::DRAINING);
-        // Drain the replaced instance off this thread: registering must not wait for it.
-        // shutdown() joins these threads.
-        m_retirers.emplace_back([this, old_id] {
-            try {
-                retire(old_id, true);
-            } catch (const Error& e) {
-                spdlog::warn("retiring instance {} failed: {}", old_id, e.what());
-            }
-        });
-    }
-    return id;
-}
-
-bool Kernel::heartbeat(std::uint64_t instance, ComponentState) {
-    std::lock_guard lock(m_mutex);
-    const auto* r = m_registry.find(instance);
-    if (!r || is_terminal(r->state)) return false;
-    m_last_heartbeat[instance] = bus::Clock::now();
-    return true;
-}
-
-void Kernel::deregister(std::uint64_t instance) {
-    std::unique_lock lock(m_mutex);
-    auto& r = m_registry.get(instance);
-    if (auto it = m_children.find(instance); it != m_children.end()) it->second->stopping = true;
-    if (!is_terminal(r.state)) set_state(lock, instance, ComponentState::STOPPED);
-}
-
 void Kernel::probe(const std::string& topic) {
     capnp::MallocMessageBuilder message;
     auto event = message.initRoot<schema::Event>();
@@ -553,60 +470,6 @@ void Kernel::probe(const std::string& topic) {
     std::lock_guard lock(m_mutex);
     event.setSequence(++m_event_sequence);
     m_events->publish(topic, message);
-}
-
-// ---- health -----------------------------------------------------------------------------------
-
-void Kernel::watch() {
-    const auto& heartbeat = m_context.options().heartbeat;
-    auto tick = std::max<long>(10, heartbeat.interval.count() / 4);
-    std::vector<pollfd> fds;
-    std::vector<std::uint64_t> ids;
-    for (;;) {
-        fds.assign(1, pollfd{m_wake_fd, POLLIN, 0});
-        ids.clear();
-        {
-            std::lock_guard lock(m_mutex);
-            if (m_shutting_down && m_children.empty()) break;
-            for (auto& [id, child] : m_children) {
-                fds.push_back({child->process->pidfd(), POLLIN, 0});
-                ids.push_back(id);
-            }
-        }
-        ::poll(fds.data(), fds.size(), static_cast<int>(tick));
-        if (fds[0].revents & POLLIN) {
-            std::uint64_t n;
-            [[maybe_unused]] auto r = ::read(m_wake_fd, &n, sizeof(n));
-        }
-        std::unique_lock lock(m_mutex);
-        for (std::size_t i = 0; i < ids.size(); ++i) {
-            if (!(fds[i + 1].revents & POLLIN)) continue;
-            auto it = m_children.find(ids[i]);
-            if (it == m_children.end() || !it->second->process->reap()) continue;
-            auto child = std::move(it->second);
-            m_children.erase(it);
-            auto& r = m_registry.get(ids[i]);
-            if (child->stopping) {
-                if (!is_terminal(r.state)) set_state(lock, ids[i], ComponentState::STOPPED);
-            } else if (!is_terminal(r.state)) {
-                set_state(lock, ids[i], ComponentState::FAILED,
-                          "its process " + child->process->exit_description());
-            }
-        }
-        auto now = bus::Clock::now();
-        std::vector<std::uint64_t> silent;
-        for (auto& [id, last] : m_last_heartbeat)
-            if (now - last > heartbeat.timeout()) silent.push_back(id);
-        for (auto id : silent) {
-            set_state(lock, id, ComponentState::FAILED,
-                      fmt::format("no heartbeat for {} ms (interval {} ms × liveness {})",
-                                  heartbeat.timeout().count(), heartbeat.interval.count(),
-                                  heartbeat.liveness));
-            // A hung child is killed so its callers see `disconnected` at once.
-            if (auto it = m_children.find(id); it != m_children.end())
-                it->second->process->signal(SIGKILL);
-        }
-    }
 }
 
 // ---- shutdown ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ struct ServeOptions {
     std::string name;
     std::string config;
     std::uint64_t token = 0;
+    std::uint64_t instance = 0;
     bool replace = false;
     ServerKeyOptions server_keys;
     ClientKeyOptions kernel_keys;
@@ -50,6 +51,7 @@ void serve(const ServeOptions& o) {
     host.binds = o.binds;
     host.kernel_endpoint = o.kernel;
     host.token = o.token;
+    host.instance = o.instance;
     host.replace = o.replace;
     host.security = o.server_keys.load();
     host.kernel_security = o.kernel_keys.load();
@@ -96,6 +98,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     cmd->add_option("-n,--name", o->name, "Name to register under (default: the library's)");
     cmd->add_option("-c,--config", o->config, "Component configuration file (TOML)");
     cmd->add_option("--token", o->token, "Start token (given by a kernel that started us)");
+    cmd->add_option("--instance", o->instance, "Instance id (given by a kernel that started us)");
     cmd->add_flag("--replace", o->replace,
                   "Replace the instance serving this name now (a swap: it drains and stops)");
     o->server_keys.add(*cmd);

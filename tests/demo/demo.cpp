@@ -4,6 +4,7 @@
 // from version 1 to version 2. Exit status 0 only if no request failed.
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -26,6 +27,7 @@ namespace {
 
 struct Load {
     std::atomic<bool> stop{false};
+    std::condition_variable progressed; // notified every 64 replies
     std::atomic<std::uint64_t> ok{0}, failed{0};
     std::mutex mutex;
     std::map<std::string, std::uint64_t> versions; // replies per version
@@ -47,14 +49,24 @@ void client(kernel::RoutedChannel& channel, Load& load) {
             auto reply = channel.call(test::TestMethod::ECHO, std::move(m), {.timeout = 30s});
             auto r = reply.payload<test::schema::EchoReply>();
             if (r.getValue() != i) throw Error(ErrorKind::INTERNAL, "reply to another request");
-            load.ok.fetch_add(1);
             std::lock_guard lock(load.mutex);
             ++load.versions[r.getVersion().cStr()];
+            if (load.ok.fetch_add(1) % 64 == 63) load.progressed.notify_all();
         } catch (const Error& e) {
-            load.failed.fetch_add(1);
             std::lock_guard lock(load.mutex);
+            load.failed.fetch_add(1);
             if (load.first_error.empty()) load.first_error = e.what();
+            load.progressed.notify_all();
         }
+    }
+}
+
+// Lets `n` more requests through both components (or stops early if one fails).
+void let_through(Load& a, Load& b, std::uint64_t n) {
+    for (Load* l : {&a, &b}) {
+        std::unique_lock lock(l->mutex);
+        auto target = l->ok.load() + n;
+        l->progressed.wait(lock, [&] { return l->ok.load() >= target || l->failed.load() > 0; });
     }
 }
 
@@ -96,7 +108,7 @@ int main(int argc, char** argv) {
             threads.emplace_back([&] { client(in_process, a); });
             threads.emplace_back([&] { client(other_process, b); });
         }
-        std::this_thread::sleep_for(1s); // let requests flow for a while (demo pacing)
+        let_through(a, b, 2000);
         report("before the swap:", a, b);
 
         auto lib = std::filesystem::path(LOOM_DEMO_LIB_DIR);
@@ -110,7 +122,7 @@ int main(int argc, char** argv) {
                 r.version, r.instance, r.epoch,
                 std::chrono::duration<double, std::milli>(bus::Clock::now() - t0).count());
         }
-        std::this_thread::sleep_for(1s);
+        let_through(a, b, 2000);
         a.stop = b.stop = true;
         for (auto& t : threads)
             t.join();

@@ -48,6 +48,10 @@ TEST(KernelIntegration, ChildProcessOverIpcWithSharedMemory) {
     kernel::RoutedChannel channel(f.context, f.client, "echo");
     EXPECT_TRUE(channel.endpoint().starts_with("ipc://")) << channel.endpoint();
     EXPECT_EQ(pid_of(channel), record.pid);
+    // The process serves under the kernel's instance id.
+    bus::Channel control(f.context, record.endpoints.front(), "echo");
+    auto status = control.ping();
+    EXPECT_EQ(status.payload<loom::schema::ServiceStatus>().getInstance(), record.instance);
 
     // A 4 MiB tensor crosses the process boundary and comes back with the right checksum.
     auto frame = bus::Frame::allocate(4 << 20);

@@ -11,7 +11,7 @@ int main() {
     service->on(0, [](loom::bus::Call& call) { call.init_reply<loom::schema::PingRequest>(); });
     loom::bus::Server server(context, service, {.endpoints = {"inproc://hello"}});
     loom::bus::Channel channel(context, "inproc://hello", "hello");
-    auto reply = channel.ping();   // readers view the reply: keep it alive while reading
+    auto reply = channel.ping(); // readers view the reply: keep it alive while reading
     auto status = reply.payload<loom::schema::ServiceStatus>();
     std::cout << "consumer: " << status.getName().cStr() << " v" << status.getVersion().cStr()
               << "\n";
