@@ -134,11 +134,7 @@ void Reactor::loop() {
             c->connection->poll_items(items);
             next = std::min(next, c->deadline);
         }
-        long timeout = -1;
-        if (next != Clock::time_point::max())
-            timeout = std::max<long>(
-                0, std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count());
-        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));
+        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(poll_timeout_ms(next)));
         if (items[0].revents & ZMQ_POLLIN) {
             std::uint64_t count;
             [[maybe_unused]] auto n = ::read(m_wake_fd, &count, sizeof(count));

@@ -36,18 +36,7 @@ protected:
             return channel().call(TestMethod::HOLD, std::move(hold), {.timeout = 30s});
         });
     }
-    bool wait_holding() {
-        for (auto until = bus::Clock::now() + 10s; bus::Clock::now() < until;) {
-            bus::OutMessage s;
-            s.init_payload<schema::StatsRequest>();
-            if (channel()
-                    .call(TestMethod::STATS, std::move(s))
-                    .payload<schema::Stats>()
-                    .getHolding())
-                return true;
-        }
-        return false;
-    }
+    bool wait_holding() { return test::wait_holding(channel(), 1); }
 
     bus::OutMessage echo_request(const std::string& text, std::int64_t value) {
         bus::OutMessage m;
@@ -240,13 +229,7 @@ TEST_P(ChannelContract, ManyInFlightRepliesInAnyOrder) {
         echoes.push_back(channel().call_async(TestMethod::ECHO, echo_request("", i)));
     for (int i = 19; i >= 0; --i)
         EXPECT_EQ(echoes[i].get().payload<schema::EchoReply>().getValue(), i);
-    for (auto until = bus::Clock::now() + 10s; bus::Clock::now() < until;) {
-        bus::OutMessage s;
-        s.init_payload<schema::StatsRequest>();
-        if (channel().call(TestMethod::STATS, std::move(s)).payload<schema::Stats>().getHolding() ==
-            3)
-            break;
-    }
+    ASSERT_TRUE(test::wait_holding(channel(), 3));
     bus::OutMessage release;
     release.init_payload<schema::ReleaseRequest>();
     channel().call(TestMethod::RELEASE, std::move(release));

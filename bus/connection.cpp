@@ -13,13 +13,6 @@ constexpr int k_monitored_events =
     ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
 
-long poll_timeout_ms(Clock::time_point until) {
-    if (until == Clock::time_point::max()) return -1;
-    auto left = until - Clock::now();
-    if (left <= Clock::duration::zero()) return 0;
-    return std::chrono::ceil<std::chrono::milliseconds>(left).count();
-}
-
 } // namespace
 
 Connection::Connection(Context& context, const Endpoint& endpoint, const ClientSecurity* security,
@@ -38,11 +31,7 @@ Connection::Connection(Context& context, const Endpoint& endpoint, const ClientS
     m_connect_deadline = Clock::now() + connect_timeout;
     m_socket.set(zmq::sockopt::maxmsgsize, limits.max_frame_bytes);
     if (endpoint.transport != Transport::inproc) {
-        const auto& heartbeat = context.options().heartbeat;
-        m_socket.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(heartbeat.interval.count()));
-        m_socket.set(zmq::sockopt::heartbeat_timeout,
-                     static_cast<int>(heartbeat.timeout().count()));
-        m_socket.set(zmq::sockopt::heartbeat_ttl, static_cast<int>(heartbeat.timeout().count()));
+        apply_heartbeat(m_socket, context.options().heartbeat);
         auto address = fmt::format("inproc://loom.monitor.{}", context.next_id());
         if (zmq_socket_monitor(m_socket.handle(), address.c_str(), k_monitored_events) != 0)
             LOOM_THROW(ErrorKind::INTERNAL, "cannot monitor the connection to {}: {}",

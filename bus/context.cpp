@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "bus/endpoint.hpp"
 #include "bus/security.hpp"
 #include "schemas/error.hpp"
 
@@ -69,6 +70,18 @@ std::shared_ptr<LocalEndpoint> Context::find_local(const std::string& endpoint) 
     std::lock_guard lock(m_mutex);
     auto it = m_local.find(endpoint);
     return it == m_local.end() ? nullptr : it->second;
+}
+
+std::string Context::nearest(const std::vector<std::string>& endpoints,
+                             const std::string& host) const {
+    for (const auto& e : endpoints)
+        if (e.starts_with("inproc://") && find_local(e)) return e;
+    if (host == host_id())
+        for (const auto& e : endpoints)
+            if (e.starts_with("ipc://")) return e;
+    for (const auto& e : endpoints)
+        if (e.starts_with("tcp://")) return e;
+    return {};
 }
 
 Authenticator& Context::authenticator() {

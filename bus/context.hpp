@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -75,6 +76,11 @@ public:
     void unbind_local(const std::string& endpoint) noexcept;
     // Null when nothing in this process is bound at `endpoint`.
     std::shared_ptr<LocalEndpoint> find_local(const std::string& endpoint) const;
+
+    // Which of a service's `endpoints` (served by a process on host `host`, see host_id()) this
+    // process should use: inproc if bound here, else ipc if on this host, else tcp. Empty when
+    // none is reachable from here.
+    std::string nearest(const std::vector<std::string>& endpoints, const std::string& host) const;
 
     // The process's ZAP handler for CURVE servers (started on first use).
     Authenticator& authenticator();

@@ -86,11 +86,7 @@ Subscriber::Subscriber(Context& context, const std::string& endpoint,
 std::optional<Event> Subscriber::next(Clock::time_point until) {
     for (;;) {
         zmq::pollitem_t item{m_socket.handle(), 0, ZMQ_POLLIN, 0};
-        long timeout = -1;
-        if (until != Clock::time_point::max())
-            timeout = std::max<long>(
-                0, std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count());
-        zmq::poll(&item, 1, std::chrono::milliseconds(timeout));
+        zmq::poll(&item, 1, std::chrono::milliseconds(poll_timeout_ms(until)));
         if (!(item.revents & ZMQ_POLLIN)) {
             if (Clock::now() >= until) return std::nullopt;
             continue;

@@ -106,12 +106,7 @@ void Server::bind_all(const ServerOptions& options) {
         socket.set(zmq::sockopt::maxmsgsize, limits.max_frame_bytes);
         socket.set(zmq::sockopt::sndhwm, options.high_water_mark);
         socket.set(zmq::sockopt::rcvhwm, options.high_water_mark);
-        if (endpoint.transport != Transport::inproc) {
-            socket.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(heartbeat.interval.count()));
-            socket.set(zmq::sockopt::heartbeat_timeout,
-                       static_cast<int>(heartbeat.timeout().count()));
-            socket.set(zmq::sockopt::heartbeat_ttl, static_cast<int>(heartbeat.timeout().count()));
-        }
+        if (endpoint.transport != Transport::inproc) apply_heartbeat(socket, heartbeat);
         if (endpoint.transport == Transport::tcp && options.security) {
             if (m_zap_domain.empty()) {
                 m_zap_domain = fmt::format("loom.{}", m_dispatcher->instance());
@@ -241,9 +236,7 @@ int Server::drain_timeout_ms() const {
     auto next = Clock::time_point::max();
     for (const auto& w : m_drain_waiters)
         next = std::min(next, w.deadline);
-    if (next == Clock::time_point::max()) return -1;
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
-    return static_cast<int>(std::clamp<std::int64_t>(left, 0, INT32_MAX));
+    return static_cast<int>(std::min<long>(poll_timeout_ms(next), INT32_MAX));
 }
 
 void Server::send_completions() {

@@ -30,6 +30,13 @@ const Handler* Service::find(std::uint16_t method) const noexcept {
 
 // ---- Dispatcher ---------------------------------------------------------------------------
 
+long poll_timeout_ms(Clock::time_point until) noexcept {
+    if (until == Clock::time_point::max()) return -1;
+    auto left = until - Clock::now();
+    if (left <= Clock::duration::zero()) return 0;
+    return static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+}
+
 Clock::time_point deadline_of(const InMessage& request, Clock::time_point received) noexcept {
     std::uint64_t budget = request.envelope().getDeadlineUs();
     constexpr std::uint64_t k_max_budget_us = 10ull * 365 * 24 * 3600 * 1000000;

@@ -187,6 +187,10 @@ private:
     std::function<void()> m_on_stop;
 };
 
+// A poll timeout in milliseconds until `until` (rounded up; -1 for time_point::max(), 0 once
+// passed).
+long poll_timeout_ms(Clock::time_point until) noexcept;
+
 // Absolute deadline of a request received at `received` with the envelope's relative budget.
 Clock::time_point deadline_of(const InMessage& request, Clock::time_point received) noexcept;
 

@@ -29,6 +29,13 @@ zmq::message_t to_zmq(const Frame& frame) {
                           keep);
 }
 
+void apply_heartbeat(zmq::socket_t& socket, const Heartbeat& heartbeat) {
+    auto timeout = static_cast<int>(heartbeat.timeout().count());
+    socket.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(heartbeat.interval.count()));
+    socket.set(zmq::sockopt::heartbeat_timeout, timeout);
+    socket.set(zmq::sockopt::heartbeat_ttl, timeout);
+}
+
 bool recv_parts(zmq::socket_t& socket, std::vector<zmq::message_t>& parts, std::size_t max_parts,
                 bool& too_many, bool wait) {
     parts.clear();

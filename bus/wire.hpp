@@ -35,6 +35,9 @@ void attach_frames(InMessage& message, std::vector<zmq::message_t>& parts, std::
 bool send_message(zmq::socket_t& socket, OutMessage& message, zmq::message_t* prefix,
                   ShmSession* session, std::uint64_t shm_threshold, bool dontwait);
 
+// ZMTP heartbeats on an ipc/tcp socket: a peer silent for heartbeat.timeout() is disconnected.
+void apply_heartbeat(zmq::socket_t& socket, const Heartbeat& heartbeat);
+
 // A zero-copy ZeroMQ message over a Frame's bytes; the frame's owner is released (on any
 // thread) when ZeroMQ is done with it.
 zmq::message_t to_zmq(const Frame& frame);

@@ -39,19 +39,6 @@ std::filesystem::path find_launcher() {
     return {};
 }
 
-// The endpoint a peer in `context`'s process should use to reach `endpoints`.
-std::string nearest(bus::Context& context, const std::vector<std::string>& endpoints,
-                    const std::string& host) {
-    for (const auto& e : endpoints)
-        if (e.starts_with("inproc://") && context.find_local(e)) return e;
-    if (host == bus::host_id())
-        for (const auto& e : endpoints)
-            if (e.starts_with("ipc://")) return e;
-    for (const auto& e : endpoints)
-        if (e.starts_with("tcp://")) return e;
-    return endpoints.empty() ? std::string() : endpoints.front();
-}
-
 } // namespace
 
 Kernel::Kernel(bus::Context& context, KernelOptions options)
@@ -372,9 +359,9 @@ void Kernel::retire(std::uint64_t id, bool drain) {
     {
         std::lock_guard lock(m_mutex);
         const auto& r = m_registry.get(id);
-        endpoint = nearest(m_context, r.endpoints, r.host);
+        endpoint = m_context.nearest(r.endpoints, r.host);
         if (const auto* now = m_registry.routed(r.name); now && now->instance != id) {
-            moved_to = nearest(m_context, now->endpoints, now->host);
+            moved_to = m_context.nearest(now->endpoints, now->host);
             moved_epoch = now->epoch;
         }
     }
@@ -407,7 +394,7 @@ void Kernel::stop_instance(std::uint64_t id) {
         auto& r = m_registry.get(id);
         if (is_terminal(r.state)) return;
         placement = r.placement;
-        endpoint = nearest(m_context, r.endpoints, r.host);
+        endpoint = m_context.nearest(r.endpoints, r.host);
         if (auto it = m_in_process.find(id); it != m_in_process.end()) {
             host = std::move(it->second);
             m_in_process.erase(it);
@@ -423,6 +410,7 @@ void Kernel::stop_instance(std::uint64_t id) {
     }
     // Another process: ask it to stop; a child that does not exit in time is killed.
     try {
+        LOOM_REQUIRE(!endpoint.empty(), "none of its endpoints is reachable from the kernel");
         bus::Channel control(m_context, endpoint, std::string(bus::k_control_service));
         control.stop({.timeout = std::chrono::duration_cast<std::chrono::microseconds>(
                           m_options.stop_timeout)});

@@ -10,13 +10,6 @@ namespace {
 
 using Method = schema::KernelMethod;
 
-std::vector<std::string> texts(capnp::List<capnp::Text>::Reader list) {
-    std::vector<std::string> out;
-    for (auto t : list)
-        out.emplace_back(t.cStr());
-    return out;
-}
-
 } // namespace
 
 std::shared_ptr<bus::Service> Kernel::make_service() {

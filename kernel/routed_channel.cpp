@@ -15,15 +15,7 @@ RoutedChannel::RoutedChannel(bus::Context& context, KernelClient& kernel, std::s
 
 std::shared_ptr<RoutedChannel::Target> RoutedChannel::make_target(Route route) {
     auto target = std::make_shared<Target>();
-    // Most local first: inproc if served in this process, ipc on this host, else tcp.
-    for (const auto& e : route.endpoints)
-        if (target->endpoint.empty() && e.starts_with("inproc://") && m_context.find_local(e))
-            target->endpoint = e;
-    if (target->endpoint.empty() && route.host == bus::host_id())
-        for (const auto& e : route.endpoints)
-            if (target->endpoint.empty() && e.starts_with("ipc://")) target->endpoint = e;
-    for (const auto& e : route.endpoints)
-        if (target->endpoint.empty() && e.starts_with("tcp://")) target->endpoint = e;
+    target->endpoint = m_context.nearest(route.endpoints, route.host);
     if (target->endpoint.empty())
         LOOM_THROW(ErrorKind::UNAVAILABLE,
                    "'{}' is served at {}, none of which is reachable from this process", m_name,

@@ -9,6 +9,8 @@ void set_texts(List list, const std::vector<std::string>& values) {
         list.set(i, values[i]);
 }
 
+} // namespace
+
 std::vector<std::string> texts(capnp::List<capnp::Text>::Reader list) {
     std::vector<std::string> out;
     out.reserve(list.size());
@@ -16,8 +18,6 @@ std::vector<std::string> texts(capnp::List<capnp::Text>::Reader list) {
         out.emplace_back(t.cStr());
     return out;
 }
-
-} // namespace
 
 std::string_view to_string(ComponentState state) noexcept {
     switch (state) {

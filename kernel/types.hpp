@@ -53,6 +53,9 @@ struct Route {
     std::string host;
 };
 
+// A Cap'n Proto list of texts as strings.
+std::vector<std::string> texts(capnp::List<capnp::Text>::Reader list);
+
 void to_schema(const ComponentSpec& spec, schema::ComponentSpec::Builder out);
 ComponentSpec from_schema(schema::ComponentSpec::Reader in);
 void to_schema(const ComponentRecord& record, schema::ComponentInfo::Builder out);

@@ -49,11 +49,7 @@ void with_kernel(const CtlOptions& o, Body body) {
 
 void ping(const CtlOptions& o, kernel::KernelClient& client, bus::Context& context) {
     auto route = client.resolve(o.name);
-    std::string endpoint;
-    for (const auto& e : route.endpoints)
-        if (endpoint.empty() && (e.starts_with("ipc://") || e.starts_with("tcp://")) &&
-            (e.starts_with("tcp://") || route.host == bus::host_id()))
-            endpoint = e;
+    auto endpoint = context.nearest(route.endpoints, route.host);
     LOOM_REQUIRE(!endpoint.empty(), "'{}' has no endpoint reachable from here", o.name);
     bus::ChannelOptions options;
     options.security = o.keys.load();

@@ -1,5 +1,7 @@
 #include "tests/support/bus_fixture.hpp"
 
+#include "tests/support/test_service.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -71,6 +73,17 @@ PathSetup serve_on(bus::Context& context, PathKind kind, const TempDir& dir,
     setup.channel = std::make_unique<bus::Channel>(context, setup.endpoint,
                                                    setup.server->service().name(), channel);
     return setup;
+}
+
+bool wait_holding(bus::Channel& channel, std::uint32_t holding, std::chrono::milliseconds timeout) {
+    auto until = bus::Clock::now() + timeout;
+    while (bus::Clock::now() < until) {
+        bus::OutMessage m;
+        m.init_payload<schema::StatsRequest>();
+        auto reply = channel.call(TestMethod::STATS, std::move(m), {.timeout = timeout});
+        if (reply.payload<schema::Stats>().getHolding() >= holding) return true;
+    }
+    return false;
 }
 
 } // namespace loom::test

@@ -1,6 +1,8 @@
 #pragma once
 // Helpers for tests that run one contract over every bus path.
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -37,5 +39,10 @@ PathSetup serve_on(bus::Context& context, PathKind kind, const TempDir& dir,
                    std::shared_ptr<bus::Service> service, bus::ChannelOptions channel = {});
 
 std::vector<PathKind> all_paths();
+
+// Waits (bounded by `timeout`) until `holding` holds are running in the service behind
+// `channel`; false if they never were.
+bool wait_holding(bus::Channel& channel, std::uint32_t holding,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
 } // namespace loom::test

@@ -53,15 +53,4 @@ std::string echo_version(kernel::RoutedChannel& channel, std::int64_t value) {
     return reply.payload<schema::EchoReply>().getVersion().cStr();
 }
 
-bool wait_holding(bus::Channel& channel, std::uint32_t holding, std::chrono::milliseconds timeout) {
-    auto until = bus::Clock::now() + timeout;
-    while (bus::Clock::now() < until) {
-        bus::OutMessage m;
-        m.init_payload<schema::StatsRequest>();
-        auto reply = channel.call(TestMethod::STATS, std::move(m), {.timeout = timeout});
-        if (reply.payload<schema::Stats>().getHolding() >= holding) return true;
-    }
-    return false;
-}
-
 } // namespace loom::test

@@ -10,6 +10,7 @@
 #include "kernel/client.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/routed_channel.hpp"
+#include "tests/support/bus_fixture.hpp"
 #include "tests/support/test_service.hpp"
 
 namespace loom::test {
@@ -35,9 +36,5 @@ struct KernelFixture {
 bus::OutMessage echo(std::int64_t value, const std::string& text = {});
 // The version that answered an echo.
 std::string echo_version(kernel::RoutedChannel& channel, std::int64_t value = 0);
-// Waits (bounded by `timeout`) until `holding` holds are running in the service behind
-// `channel`; false if they never were.
-bool wait_holding(bus::Channel& channel, std::uint32_t holding,
-                  std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
 } // namespace loom::test
