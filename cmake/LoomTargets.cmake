@@ -21,11 +21,15 @@ function(loom_warnings target)
   endif()
 endfunction()
 
-# loom_module(<name> SHARED|STATIC SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# loom_module(<name> SHARED|STATIC SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...]
+#             [HEADERS ...] [HEADER_DIR dir])  — headers install under include/loom/<dir or name>
 # Creates target loom_<name> with alias loom::<name>; public headers are included by module
 # path (#include "bus/channel.hpp"), so the include root is the source tree root.
 function(loom_module name kind)
-  cmake_parse_arguments(M "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS;HEADERS" ${ARGN})
+  cmake_parse_arguments(M "" "HEADER_DIR" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS;HEADERS" ${ARGN})
+  if(NOT M_HEADER_DIR)
+    set(M_HEADER_DIR ${name})
+  endif()
   add_library(loom_${name} ${kind} ${M_SOURCES})
   add_library(loom::${name} ALIAS loom_${name})
   set_target_properties(loom_${name} PROPERTIES OUTPUT_NAME loom_${name} EXPORT_NAME ${name}
@@ -38,7 +42,7 @@ function(loom_module name kind)
   install(TARGETS loom_${name} EXPORT LoomTargets
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
   if(M_HEADERS)
-    install(FILES ${M_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/loom/${name})
+    install(FILES ${M_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/loom/${M_HEADER_DIR})
   endif()
 endfunction()
 

@@ -1,0 +1,116 @@
+#pragma once
+// Op specs and the op registry (DESIGN.md §5). A registry is an explicit table built at start-up
+// and passed in — no static self-registration, no singleton. Once built it is shared read-only
+// (std::shared_ptr<const OpRegistry>) as an immutable snapshot; extensions publish new snapshots.
+//
+// Versions: native ops use OpenVINO's opset names ("opset1" … "opset13"). Looking up
+// (type, "opsetN") finds the newest spec of that type whose opset is ≤ N, so an op unchanged
+// since opset1 is found from any later opset. Other versions (extension domains) match exactly.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "components/model/graph.hpp"
+
+namespace loom::model {
+
+class OpRegistry;
+
+struct AttrSpec {
+    std::string name;
+    AttrKind kind;
+    bool required = true;
+};
+
+// What a shape/type inference function sees: its node, the types and shapes of its inputs, the
+// values of inputs that are constants, and its attributes. Failures throw invalid_argument;
+// the caller adds the node's name and type to the message.
+class InferContext {
+public:
+    InferContext(Node& node, const OpRegistry& registry)
+        : m_node(node)
+        , m_registry(registry) {}
+
+    Node& node() noexcept { return m_node; }
+    const OpRegistry& registry() const noexcept { return m_registry; }
+    std::size_t input_count() const noexcept { return m_node.inputs.size(); }
+    ElementType input_type(std::size_t i) const;
+    const PartialShape& input_shape(std::size_t i) const;
+    // The tensor when input i is produced by a Constant; nullptr otherwise.
+    const Tensor* input_constant(std::size_t i) const;
+    // Input i's values as i64 when it is a constant of an integral type (or f32 holding
+    // integers); nullopt otherwise.
+    std::optional<std::vector<std::int64_t>> input_values(std::size_t i) const;
+
+    template <class T>
+    const T& attr(std::string_view name) const {
+        return m_node.attrs.get<T>(name);
+    }
+    template <class T>
+    T attr_or(std::string_view name, T fallback) const {
+        return m_node.attrs.get_or<T>(name, std::move(fallback));
+    }
+    void set_output(std::size_t i, ElementType type, PartialShape shape);
+    void set_output_count(std::size_t n);
+
+private:
+    Node& m_node;
+    const OpRegistry& m_registry;
+};
+
+using InferFn = void (*)(InferContext& ctx);
+// The reference evaluation of a node on host tensors (inputs in port order); filled by the
+// reference device so constant folding can use it. May be empty.
+using EvaluateFn = std::function<std::vector<Tensor>(const Node& node, std::span<const Tensor>)>;
+
+struct OpSpec {
+    std::string type;
+    std::string version; // "opset1", or an extension's domain
+    std::vector<AttrSpec> attrs;
+    std::size_t min_inputs = 0;
+    std::size_t max_inputs = SIZE_MAX;
+    InferFn infer = nullptr;
+    EvaluateFn evaluate;
+    // Attributes a reader must type but a spec does not list are kept as strings.
+    const AttrSpec* find_attr(std::string_view name) const noexcept;
+};
+
+class OpRegistry {
+public:
+    // invalid_argument when (type, version) is already present.
+    void add(OpSpec spec);
+    // See the header comment for the version rule; nullptr when unknown.
+    const OpSpec* find(std::string_view type, std::string_view version) const noexcept;
+    // Every version of `type`, oldest first.
+    std::vector<const OpSpec*> versions(std::string_view type) const;
+    std::vector<const OpSpec*> all() const;
+    std::size_t size() const noexcept;
+    // Fills the evaluate slot of an existing spec (the reference device does this).
+    void set_evaluate(std::string_view type, std::string_view version, EvaluateFn fn);
+
+private:
+    std::map<std::string, std::vector<OpSpec>, std::less<>> m_specs; // by type
+};
+
+// Parses "opsetN" → N; nullopt for other version names.
+std::optional<int> opset_number(std::string_view version) noexcept;
+
+// The native op set: OpenVINO's opsets (every op Loom's readers produce), built from the
+// explicit tables in ops/.
+std::shared_ptr<OpRegistry> make_native_registry();
+
+// Runs shape/type inference over the whole model (bodies included) in topological order,
+// checking every node against its spec: known op, input count, attribute kinds. Errors name
+// the node, its type and version. Nodes whose spec has no infer function keep their outputs.
+void infer_and_validate(Model& model, const OpRegistry& registry);
+
+// Checks attributes of `node` against `spec`: required ones present, kinds right.
+void check_attributes(const Node& node, const OpSpec& spec);
+
+} // namespace loom::model

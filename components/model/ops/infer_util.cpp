@@ -1,0 +1,103 @@
+#include "components/model/ops/infer_util.hpp"
+
+#include <algorithm>
+
+#include "schemas/error.hpp"
+
+namespace loom::model::ops {
+
+PartialShape broadcast_numpy(const PartialShape& a, const PartialShape& b) {
+    if (a.rank_is_dynamic() || b.rank_is_dynamic()) return PartialShape::dynamic();
+    auto ra = a.rank(), rb = b.rank(), r = std::max(ra, rb);
+    std::vector<Dimension> out(static_cast<std::size_t>(r));
+    for (std::int64_t i = 0; i < r; ++i) {
+        Dimension da = i < r - ra ? Dimension(1) : a[static_cast<std::size_t>(i - (r - ra))];
+        Dimension db = i < r - rb ? Dimension(1) : b[static_cast<std::size_t>(i - (r - rb))];
+        Dimension d;
+        if (da.is_static() && da.length() == 1)
+            d = db;
+        else if (db.is_static() && db.length() == 1)
+            d = da;
+        else if (da.is_static() && db.is_static()) {
+            LOOM_REQUIRE(da.length() == db.length(), "shapes {} and {} do not broadcast",
+                         a.to_string(), b.to_string());
+            d = da;
+        } else if (da.is_static()) {
+            d = da; // the dynamic one must be equal (or 1, which broadcasts to da)
+        } else if (db.is_static()) {
+            d = db;
+        } else {
+            auto m = da.merge(db);
+            d = m ? Dimension(m->min() > 1 ? m->min() : 0, m->max()) : Dimension();
+            if (!m) d = Dimension();
+        }
+        out[static_cast<std::size_t>(i)] = d;
+    }
+    return PartialShape(std::move(out));
+}
+
+PartialShape broadcast_binary(const InferContext& ctx, const PartialShape& a,
+                              const PartialShape& b) {
+    auto mode = ctx.attr_or<std::string>("auto_broadcast", "numpy");
+    if (mode == "none") {
+        LOOM_REQUIRE(a.compatible(b), "shapes {} and {} differ and auto_broadcast is none",
+                     a.to_string(), b.to_string());
+        return a.is_static() ? a : b;
+    }
+    if (mode == "pdpd") { // b broadcasts onto a from `axis`
+        return a;
+    }
+    LOOM_REQUIRE(mode == "numpy", "auto_broadcast '{}' is not numpy, none or pdpd", mode);
+    return broadcast_numpy(a, b);
+}
+
+std::int64_t normalize_axis(std::int64_t axis, std::int64_t rank, std::string_view what) {
+    LOOM_REQUIRE(axis >= -rank && axis < std::max<std::int64_t>(rank, 1),
+                 "{} {} is out of range for rank {}", what, axis, rank);
+    return axis < 0 ? axis + rank : axis;
+}
+
+std::vector<std::int64_t> normalize_axes(const std::vector<std::int64_t>& axes, std::int64_t rank,
+                                         std::string_view what) {
+    std::vector<std::int64_t> out;
+    out.reserve(axes.size());
+    for (auto a : axes)
+        out.push_back(normalize_axis(a, rank, what));
+    return out;
+}
+
+ElementType merge_types(const InferContext& ctx, std::size_t a, std::size_t b) {
+    auto ta = ctx.input_type(a), tb = ctx.input_type(b);
+    if (ta == ElementType::UNDEFINED) return tb;
+    if (tb == ElementType::UNDEFINED) return ta;
+    LOOM_REQUIRE(ta == tb, "inputs {} and {} have different element types ({} and {})", a, b,
+                 loom::to_string(ta), loom::to_string(tb));
+    return ta;
+}
+
+PartialShape shape_from_input(const InferContext& ctx, std::size_t input) {
+    if (auto values = ctx.input_values(input)) {
+        std::vector<Dimension> dims;
+        for (auto v : *values)
+            dims.push_back(v < 0 ? Dimension() : Dimension(v));
+        return PartialShape(std::move(dims));
+    }
+    const auto& s = ctx.input_shape(input);
+    if (s.rank_is_static() && s.rank() == 1 && s[0].is_static())
+        return PartialShape::dynamic(s[0].length());
+    return PartialShape::dynamic();
+}
+
+void add_spec(OpRegistry& r, std::string type, std::string version, std::vector<AttrSpec> attrs,
+              std::size_t min_inputs, std::size_t max_inputs, InferFn infer) {
+    OpSpec spec;
+    spec.type = std::move(type);
+    spec.version = std::move(version);
+    spec.attrs = std::move(attrs);
+    spec.min_inputs = min_inputs;
+    spec.max_inputs = max_inputs;
+    spec.infer = infer;
+    r.add(std::move(spec));
+}
+
+} // namespace loom::model::ops

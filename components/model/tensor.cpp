@@ -1,0 +1,275 @@
+#include "components/model/tensor.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "schemas/error.hpp"
+
+namespace loom::model {
+
+namespace {
+std::size_t checked_bytes(ElementType type, const Shape& shape) {
+    require_supported(type, "tensor");
+    auto bytes = dense_byte_size(type, shape, std::uint64_t{1} << 46);
+    LOOM_REQUIRE(bytes.has_value(), "tensor of {} {} is invalid or larger than 64 TiB",
+                 loom::to_string(type), to_string(shape));
+    return static_cast<std::size_t>(*bytes);
+}
+
+struct AlignedFree {
+    void operator()(void* p) const noexcept { std::free(p); }
+};
+} // namespace
+
+Tensor Tensor::allocate(ElementType type, Shape shape) {
+    auto bytes = checked_bytes(type, shape);
+    auto rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    if (!p) LOOM_THROW(ErrorKind::OVERLOADED, "cannot allocate {} bytes for a tensor", bytes);
+    std::memset(p, 0, rounded == 0 ? 64 : rounded);
+    std::shared_ptr<void> owner(p, AlignedFree{});
+    Tensor t;
+    t.m_type = type;
+    t.m_elements = shape_size(shape);
+    t.m_shape = std::move(shape);
+    t.m_bytes = {static_cast<const std::byte*>(p), bytes};
+    t.m_owner = std::move(owner);
+    return t;
+}
+
+Tensor Tensor::view(ElementType type, Shape shape, std::span<const std::byte> bytes,
+                    std::shared_ptr<const void> owner) {
+    auto expected = checked_bytes(type, shape);
+    LOOM_REQUIRE(expected == bytes.size(), "tensor of {} {} needs {} bytes but {} were given",
+                 loom::to_string(type), to_string(shape), expected, bytes.size());
+    Tensor t;
+    t.m_type = type;
+    t.m_elements = shape_size(shape);
+    t.m_shape = std::move(shape);
+    t.m_bytes = bytes;
+    t.m_owner = std::move(owner);
+    return t;
+}
+
+Tensor Tensor::copy_of(ElementType type, Shape shape, std::span<const std::byte> bytes) {
+    auto expected = checked_bytes(type, shape);
+    LOOM_REQUIRE(expected == bytes.size(), "tensor of {} {} needs {} bytes but {} were given",
+                 loom::to_string(type), to_string(shape), expected, bytes.size());
+    auto t = allocate(type, std::move(shape));
+    if (!bytes.empty()) std::memcpy(t.mutable_data(), bytes.data(), bytes.size());
+    return t;
+}
+
+std::size_t Tensor::alignment() const noexcept {
+    auto address = reinterpret_cast<std::uintptr_t>(m_bytes.data());
+    std::size_t a = 1;
+    while (a < 4096 && (address & a) == 0)
+        a <<= 1;
+    return a;
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+    LOOM_REQUIRE(shape_size(shape) == m_elements, "cannot reshape {} to {}", to_string(m_shape),
+                 to_string(shape));
+    Tensor t = *this;
+    t.m_shape = std::move(shape);
+    return t;
+}
+
+namespace {
+template <class T>
+void append_as(const Tensor& t, std::vector<std::int64_t>& out) {
+    const T* p = t.data<T>();
+    for (std::int64_t i = 0; i < t.size(); ++i) {
+        T v;
+        std::memcpy(&v, p + i, sizeof(T)); // views may be unaligned
+        out.push_back(static_cast<std::int64_t>(v));
+    }
+}
+template <class T>
+void append_f(const Tensor& t, std::vector<double>& out) {
+    const T* p = t.data<T>();
+    for (std::int64_t i = 0; i < t.size(); ++i) {
+        T v;
+        std::memcpy(&v, p + i, sizeof(T));
+        out.push_back(static_cast<double>(v));
+    }
+}
+} // namespace
+
+std::vector<std::int64_t> Tensor::to_i64() const {
+    std::vector<std::int64_t> out;
+    out.reserve(static_cast<std::size_t>(m_elements));
+    switch (m_type) {
+    case ElementType::I8:
+        append_as<std::int8_t>(*this, out);
+        break;
+    case ElementType::U8:
+        append_as<std::uint8_t>(*this, out);
+        break;
+    case ElementType::BOOLEAN:
+        append_as<std::uint8_t>(*this, out);
+        break;
+    case ElementType::I16:
+        append_as<std::int16_t>(*this, out);
+        break;
+    case ElementType::U16:
+        append_as<std::uint16_t>(*this, out);
+        break;
+    case ElementType::I32:
+        append_as<std::int32_t>(*this, out);
+        break;
+    case ElementType::U32:
+        append_as<std::uint32_t>(*this, out);
+        break;
+    case ElementType::I64:
+        append_as<std::int64_t>(*this, out);
+        break;
+    case ElementType::U64:
+        append_as<std::uint64_t>(*this, out);
+        break;
+    default:
+        for (double v : to_f64())
+            out.push_back(static_cast<std::int64_t>(v));
+    }
+    return out;
+}
+
+std::vector<double> Tensor::to_f64() const {
+    std::vector<double> out;
+    out.reserve(static_cast<std::size_t>(m_elements));
+    switch (m_type) {
+    case ElementType::F32:
+        append_f<float>(*this, out);
+        break;
+    case ElementType::F64:
+        append_f<double>(*this, out);
+        break;
+    case ElementType::F16:
+    case ElementType::BF16: {
+        for (std::int64_t i = 0; i < m_elements; ++i) {
+            std::uint16_t bits;
+            std::memcpy(&bits, m_bytes.data() + 2 * i, 2);
+            out.push_back(m_type == ElementType::F16 ? f16_to_f32(bits) : bf16_to_f32(bits));
+        }
+        break;
+    }
+    default:
+        LOOM_REQUIRE(is_integral(m_type), "tensor of {} has no numeric values",
+                     loom::to_string(m_type));
+        for (auto v : to_i64())
+            out.push_back(static_cast<double>(v));
+    }
+    return out;
+}
+
+bool Tensor::same_as(const Tensor& other) const noexcept {
+    return m_type == other.m_type && m_shape == other.m_shape &&
+           m_bytes.size() == other.m_bytes.size() &&
+           (m_bytes.empty() ||
+            std::memcmp(m_bytes.data(), other.m_bytes.data(), m_bytes.size()) == 0);
+}
+
+std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        LOOM_THROW(errno == ENOENT ? ErrorKind::NOT_FOUND : ErrorKind::INVALID_ARGUMENT,
+                   "cannot open '{}': {}", path, std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "'{}' is not a regular file", path);
+    }
+    std::shared_ptr<MappedFile> file(new MappedFile());
+    file->m_path = path;
+    file->m_size = static_cast<std::size_t>(st.st_size);
+    if (file->m_size > 0) {
+        void* p = ::mmap(nullptr, file->m_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int err = errno;
+            ::close(fd);
+            file->m_size = 0;
+            LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "cannot map '{}': {}", path,
+                       std::strerror(err));
+        }
+        file->m_data = static_cast<const std::byte*>(p);
+    }
+    ::close(fd);
+    return file;
+}
+
+MappedFile::~MappedFile() {
+    if (m_data) ::munmap(const_cast<std::byte*>(m_data), m_size);
+}
+
+float f16_to_f32(std::uint16_t h) noexcept {
+    std::uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ffu, bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else { // subnormal: normalise
+            exp = 127 - 15 + 1;
+            while ((mant & 0x400u) == 0) {
+                mant <<= 1;
+                --exp;
+            }
+            mant &= 0x3ffu;
+            bits = sign | (exp << 23) | (mant << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+std::uint16_t f32_to_f16(float value) noexcept {
+    std::uint32_t x;
+    std::memcpy(&x, &value, 4);
+    std::uint32_t sign = (x >> 16) & 0x8000u;
+    std::int32_t exp = static_cast<std::int32_t>((x >> 23) & 0xff);
+    std::uint32_t mant = x & 0x7fffffu;
+    if (exp == 255) return static_cast<std::uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0));
+    std::int32_t e = exp - 127 + 15;
+    if (e >= 31) return static_cast<std::uint16_t>(sign | 0x7c00u);
+    if (e <= 0) {
+        if (e < -10) return static_cast<std::uint16_t>(sign);
+        mant |= 0x800000u;
+        auto shift = static_cast<std::uint32_t>(14 - e);
+        std::uint32_t half = mant >> shift;
+        std::uint32_t rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1u))) ++half;
+        return static_cast<std::uint16_t>(sign | half);
+    }
+    std::uint32_t half = sign | (static_cast<std::uint32_t>(e) << 10) | (mant >> 13);
+    std::uint32_t rem = mant & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (half & 1u)))
+        ++half; // may carry into the exponent, which is the correct rounding
+    return static_cast<std::uint16_t>(half);
+}
+
+float bf16_to_f32(std::uint16_t bits) noexcept {
+    std::uint32_t x = static_cast<std::uint32_t>(bits) << 16;
+    float f;
+    std::memcpy(&f, &x, 4);
+    return f;
+}
+
+std::uint16_t f32_to_bf16(float value) noexcept {
+    std::uint32_t x;
+    std::memcpy(&x, &value, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u)
+        return static_cast<std::uint16_t>((x >> 16) | 0x40u); // quiet NaN
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return static_cast<std::uint16_t>(x >> 16);
+}
+
+} // namespace loom::model
