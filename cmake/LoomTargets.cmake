@@ -15,7 +15,9 @@ function(loom_warnings target)
   target_compile_options(${target} PRIVATE
     $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
       -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
-      -Wimplicit-fallthrough -Wno-missing-field-initializers>)
+      -Wimplicit-fallthrough -Wno-missing-field-initializers
+      # GCC 12 false positive on std::string concatenation at -O2 (GCC bug 105329).
+      -Wno-restrict>)
   if(LOOM_WERROR)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
   endif()

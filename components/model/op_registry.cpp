@@ -157,7 +157,7 @@ void check_attributes(const Node& node, const OpSpec& spec) {
 }
 
 namespace {
-void infer_node(Node& node, const OpRegistry& registry) {
+void infer_node_unnamed(Node& node, const OpRegistry& registry) {
     const OpSpec* spec = registry.find(node.type, node.version);
     if (!spec)
         LOOM_THROW(ErrorKind::NOT_FOUND, "unknown operation {} (version {})", node.type,
@@ -183,16 +183,19 @@ void infer_node(Node& node, const OpRegistry& registry) {
 }
 } // namespace
 
-void infer_and_validate(Model& model, const OpRegistry& registry) {
-    for (Node* node : model.topological_order()) {
-        try {
-            infer_node(*node, registry);
-        } catch (const Error& e) {
-            if (e.message().starts_with("node '")) throw;
-            LOOM_THROW(e.kind(), "node '{}' ({}-{}): {}", node->name, node->type, node->version,
-                       e.message());
-        }
+void infer_node(Node& node, const OpRegistry& registry) {
+    try {
+        infer_node_unnamed(node, registry);
+    } catch (const Error& e) {
+        if (e.message().starts_with("node '")) throw;
+        LOOM_THROW(e.kind(), "node '{}' ({}-{}): {}", node.name, node.type, node.version,
+                   e.message());
     }
+}
+
+void infer_and_validate(Model& model, const OpRegistry& registry) {
+    for (Node* node : model.topological_order())
+        infer_node(*node, registry);
     for (auto* p : model.parameters())
         LOOM_REQUIRE(p->type == "Parameter", "model parameter '{}' is a {} node", p->name, p->type);
     for (auto* r : model.results())

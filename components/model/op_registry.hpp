@@ -110,6 +110,9 @@ std::shared_ptr<OpRegistry> make_native_registry();
 // the node, its type and version. Nodes whose spec has no infer function keep their outputs.
 void infer_and_validate(Model& model, const OpRegistry& registry);
 
+// Checks and infers one node (its inputs must already be typed); errors carry the node's name.
+void infer_node(Node& node, const OpRegistry& registry);
+
 // Checks attributes of `node` against `spec`: required ones present, kinds right.
 void check_attributes(const Node& node, const OpSpec& spec);
 
