@@ -10,6 +10,8 @@ void add_kernel_command(CLI::App& app, int& exit_code);
 void add_serve_command(CLI::App& app, int& exit_code);
 void add_ctl_command(CLI::App& app, int& exit_code);
 void add_keygen_command(CLI::App& app, int& exit_code);
+void add_info_command(CLI::App& app, int& exit_code);
+void add_convert_command(CLI::App& app, int& exit_code);
 
 // Runs `body`, turning a loom::Error into a message on stderr and exit code 1.
 int guarded(const char* command, const std::function<void()>& body);

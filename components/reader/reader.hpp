@@ -17,8 +17,7 @@ enum class Format { Auto, Ir, Onnx };
 
 // IR: `path` is the .xml, its weights the .bin of the same stem. ONNX: the .onnx file, external
 // data resolved relative to its folder. Auto chooses by extension, then by content.
-std::shared_ptr<model::Model> read_model(const std::string& path,
-                                         const model::OpRegistry& registry,
+std::shared_ptr<model::Model> read_model(const std::string& path, const model::OpRegistry& registry,
                                          Format format = Format::Auto);
 
 // From memory: ONNX protobuf bytes, or IR XML with `weights` as the .bin contents. `owner`
@@ -31,6 +30,10 @@ std::shared_ptr<model::Model> read_model_bytes(std::span<const std::byte> model_
 
 // Writes OpenVINO IR v11: `xml_path` and the .bin beside it. Reading it back gives the same
 // graph (compare_models).
-void write_ir(const model::Model& model, const std::string& xml_path);
+struct WrittenIr {
+    std::string bin_path;
+    std::uint64_t bin_bytes = 0;
+};
+WrittenIr write_ir(const model::Model& model, const std::string& xml_path);
 
 } // namespace loom::reader

@@ -14,6 +14,7 @@
 #include "bus/security.hpp"
 #include "tests/support/bus_fixture.hpp"
 #include "tests/support/kernel_fixture.hpp"
+#include "tests/support/shared_data.hpp"
 
 extern char** environ;
 
@@ -97,9 +98,9 @@ std::pair<int, std::string> run(std::vector<std::string> args) {
 TEST(Launcher, HelpListsTheSubcommands) {
     auto [status, out] = run({"--help"});
     EXPECT_EQ(status, 0);
-    for (const char* sub : {"kernel", "serve", "ctl", "keygen"})
+    for (const char* sub : {"kernel", "serve", "ctl", "keygen", "info", "convert"})
         EXPECT_NE(out.find(sub), std::string::npos) << sub << " missing from:\n" << out;
-    for (const char* sub : {"kernel", "serve", "ctl", "keygen"}) {
+    for (const char* sub : {"kernel", "serve", "ctl", "keygen", "info", "convert"}) {
         auto [s, o] = run({sub, "--help"});
         EXPECT_EQ(s, 0) << sub;
         EXPECT_NE(o.find("Usage"), std::string::npos) << o;
@@ -184,6 +185,53 @@ TEST(Launcher, DeploymentRunsAndIsControlledWithCtl) {
     auto [s6, bye] = run({"ctl", "--kernel", endpoint, "shutdown"});
     EXPECT_EQ(s6, 0) << bye;
     EXPECT_EQ(kernel.wait(), 0) << kernel.output();
+}
+
+TEST(Launcher, InfoDescribesAModel) {
+    auto path = shared_dir() / "models/ir/add_two_inputs_model/add.xml";
+    LOOM_REQUIRE_DATA(path);
+    auto [status, out] = run({"info", "-m", path.string()});
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("inputs:"), std::string::npos) << out;
+    EXPECT_NE(out.find("[1,10]"), std::string::npos) << out;
+    EXPECT_NE(out.find("Add"), std::string::npos) << out;
+    EXPECT_NE(out.find("operations: "), std::string::npos) << out;
+}
+
+TEST(Launcher, InfoWithTransformReportsNodeCounts) {
+    auto path = shared_dir() / "models/ppocr-det-v4/model.onnx";
+    LOOM_REQUIRE_DATA(path);
+    auto json = std::filesystem::path(testing::TempDir()) / "info_det.json";
+    auto [status, out] =
+        run({"info", "-m", path.string(), "--transform", "common", "--json", json.string()});
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("transform 'common': "), std::string::npos) << out;
+    std::ifstream in(json);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_NE(text.find("\"nodes_after\""), std::string::npos) << text;
+}
+
+TEST(Launcher, InfoOnAnUnreadableModelFailsWithTheReason) {
+    auto bad = std::filesystem::path(testing::TempDir()) / "not_a_model.onnx";
+    std::ofstream(bad) << "this is not protobuf";
+    auto [status, out] = run({"info", "-m", bad.string()});
+    EXPECT_NE(status, 0);
+    EXPECT_NE(out.find("not_a_model.onnx"), std::string::npos) << out;
+    auto [s2, o2] = run({"info", "-m", "/nonexistent.xml"});
+    EXPECT_NE(s2, 0);
+    EXPECT_NE(o2.find("not_found"), std::string::npos) << o2;
+}
+
+TEST(Launcher, ConvertWritesIrThatInfoReads) {
+    auto path = shared_dir() / "models/ppocr-cls-v2/model.onnx";
+    LOOM_REQUIRE_DATA(path);
+    auto out_xml = std::filesystem::path(testing::TempDir()) / "cls_converted.xml";
+    auto [status, out] = run({"convert", path.string(), "-o", out_xml.string()});
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_TRUE(std::filesystem::exists(out_xml));
+    EXPECT_TRUE(std::filesystem::exists(out_xml.parent_path() / "cls_converted.bin"));
+    auto [s2, o2] = run({"info", "-m", out_xml.string()});
+    EXPECT_EQ(s2, 0) << o2;
 }
 
 } // namespace

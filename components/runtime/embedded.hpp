@@ -1,0 +1,50 @@
+#pragma once
+// The embedded deployment (DESIGN.md §1): a kernel in this process with the model components —
+// reader and transform — started from their component libraries, in process by default (bus
+// over inproc, direct dispatch) or each in a child process (ipc, shared memory). Callers reach
+// the components only through routed channels, never by linking them.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "bus/context.hpp"
+#include "components/runtime/model_client.hpp"
+#include "kernel/client.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/routed_channel.hpp"
+
+namespace loom::runtime {
+
+struct EmbeddedOptions {
+    kernel::Placement reader = kernel::Placement::IN_PROCESS;
+    kernel::Placement transform = kernel::Placement::IN_PROCESS;
+    // Where the component libraries are; empty: LOOM_LIB_DIR, else beside libloom_runtime
+    // (build tree: build/lib; installed: <prefix>/lib/loom).
+    std::filesystem::path library_dir;
+};
+
+class EmbeddedDeployment {
+public:
+    explicit EmbeddedDeployment(EmbeddedOptions options = {});
+    ~EmbeddedDeployment();
+    EmbeddedDeployment(const EmbeddedDeployment&) = delete;
+    EmbeddedDeployment& operator=(const EmbeddedDeployment&) = delete;
+
+    bus::Context& context() noexcept { return *m_context; }
+    kernel::Kernel& kernel() noexcept { return *m_kernel; }
+    Caller reader() { return caller_of(*m_reader); }
+    Caller transform() { return caller_of(*m_transform); }
+
+private:
+    std::unique_ptr<bus::Context> m_context;
+    std::unique_ptr<kernel::Kernel> m_kernel;
+    std::unique_ptr<kernel::KernelClient> m_client;
+    std::unique_ptr<kernel::RoutedChannel> m_reader;
+    std::unique_ptr<kernel::RoutedChannel> m_transform;
+};
+
+// The directory holding Loom's component libraries (see EmbeddedOptions::library_dir).
+std::filesystem::path component_library_dir();
+
+} // namespace loom::runtime

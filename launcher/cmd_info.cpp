@@ -1,0 +1,154 @@
+// loom info [-m MODEL [--transform PIPELINE] [--json FILE]] — what Loom has, or what a model is
+// (DESIGN.md §7): inputs, outputs (names, types, partial shapes) and the op histogram, read
+// through the reader component of an embedded deployment. Exits non-zero with the reason when
+// the model cannot be read.
+
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "components/runtime/embedded.hpp"
+#include "launcher/commands.hpp"
+
+namespace loom::launcher {
+
+namespace {
+
+struct InfoOptions {
+    std::string model;
+    std::string pipeline;
+    std::string json;
+    bool isolate = false;
+};
+
+std::string port_name(const model::Node& node, const model::OutputInfo& out) {
+    if (!out.names.empty()) {
+        std::string joined;
+        for (const auto& n : out.names)
+            joined += (joined.empty() ? "" : ", ") + n;
+        return joined;
+    }
+    return node.name.empty() ? "<unnamed>" : node.name;
+}
+
+nlohmann::json ports_json(const model::Model& m, bool inputs) {
+    auto list = nlohmann::json::array();
+    const auto& nodes = inputs ? m.parameters() : m.results();
+    for (const auto* n : nodes) {
+        const model::Node& producer = inputs ? *n : *n->inputs[0].node;
+        const auto& out = inputs ? n->outputs[0] : producer.outputs[n->inputs[0].index];
+        list.push_back({{"name", port_name(*n, out)},
+                        {"type", std::string(loom::to_string(out.type))},
+                        {"shape", out.shape.to_string()}});
+    }
+    return list;
+}
+
+void print_ports(const char* title, const nlohmann::json& ports) {
+    std::cout << title << ":\n";
+    for (const auto& p : ports)
+        std::cout << fmt::format("  {:<24} {:<8} {}\n", p["name"].get<std::string>(),
+                                 p["type"].get<std::string>(), p["shape"].get<std::string>());
+}
+
+nlohmann::json histogram_json(const model::Model& m) {
+    auto h = nlohmann::json::object();
+    for (const auto& [type, count] : m.histogram())
+        h[type] = count;
+    return h;
+}
+
+void print_histogram(const model::Model& m) {
+    std::cout << fmt::format("operations: {} nodes\n", m.size());
+    for (const auto& [type, count] : m.histogram())
+        std::cout << fmt::format("  {:<28} {}\n", type, count);
+}
+
+void info_model(const InfoOptions& o) {
+    runtime::EmbeddedOptions eo;
+    if (o.isolate) {
+        eo.reader = kernel::Placement::CHILD_PROCESS;
+        eo.transform = kernel::Placement::CHILD_PROCESS;
+    }
+    runtime::EmbeddedDeployment deployment(eo);
+    auto read = runtime::read_model(deployment.reader(), o.model);
+    const auto& m = *read.model;
+    nlohmann::json j = {{"model", o.model},
+                        {"name", m.name},
+                        {"read_ms", static_cast<double>(read.reader_micros) / 1000.0},
+                        {"inputs", ports_json(m, true)},
+                        {"outputs", ports_json(m, false)},
+                        {"nodes", m.size()},
+                        {"operations", histogram_json(m)}};
+    std::cout << fmt::format("model: {}{}\n", o.model, m.name.empty() ? "" : " (" + m.name + ")");
+    print_ports("inputs", j["inputs"]);
+    print_ports("outputs", j["outputs"]);
+    print_histogram(m);
+    if (!o.pipeline.empty()) {
+        auto t = runtime::transform_model(deployment.transform(), m, o.pipeline);
+        std::cout << fmt::format("\ntransform '{}': {} -> {} nodes\n", o.pipeline, m.size(),
+                                 t.model->size());
+        std::cout << fmt::format("  {:<28} {:<8} {:>8} {:>16} {:>10}\n", "pass", "changed",
+                                 "rewrites", "nodes", "time");
+        auto passes = nlohmann::json::array();
+        for (const auto& p : t.passes) {
+            std::cout << fmt::format("  {:<28} {:<8} {:>8} {:>16} {:>7.2f} ms\n", p.name,
+                                     p.changed ? "yes" : "no", p.rewrites,
+                                     fmt::format("{} -> {}", p.nodes_before, p.nodes_after),
+                                     static_cast<double>(p.micros) / 1000.0);
+            passes.push_back({{"name", p.name},
+                              {"changed", p.changed},
+                              {"rewrites", p.rewrites},
+                              {"nodes_before", p.nodes_before},
+                              {"nodes_after", p.nodes_after},
+                              {"micros", p.micros}});
+        }
+        print_histogram(*t.model);
+        j["transform"] = {{"pipeline", o.pipeline},
+                          {"nodes_before", m.size()},
+                          {"nodes_after", t.model->size()},
+                          {"passes", passes},
+                          {"operations", histogram_json(*t.model)}};
+    }
+    if (!o.json.empty()) {
+        std::ofstream out(o.json);
+        out << j.dump(2) << "\n";
+        if (!out) throw Error(ErrorKind::INVALID_ARGUMENT, "cannot write " + o.json);
+    }
+}
+
+void info_loom() {
+    runtime::EmbeddedDeployment deployment;
+    std::cout << "loom " << LOOM_VERSION << "\n";
+    std::cout << "components: reader (OpenVINO IR v10/v11, ONNX opsets 1-17), transform\n";
+    std::cout << "pipelines:";
+    for (const auto& p : runtime::list_pipelines(deployment.transform()))
+        std::cout << " " << p;
+    std::cout << "\ndevices: none yet (device plugins arrive with the plugin SDK)\n";
+}
+
+} // namespace
+
+void add_info_command(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<InfoOptions>();
+    auto* cmd = app.add_subcommand("info", "What Loom provides, or with -m what a model is: "
+                                           "inputs, outputs, operations");
+    cmd->add_option("-m,--model", o->model, "Model file (.xml OpenVINO IR or .onnx)");
+    cmd->add_option("--transform", o->pipeline,
+                    "Also run this transform pipeline (e.g. common) and report node counts");
+    cmd->add_option("--json", o->json, "Also write the report as JSON to FILE");
+    cmd->add_flag("--isolate", o->isolate,
+                  "Run the reader and transform components in processes of their own");
+    cmd->callback([&exit_code, o] {
+        exit_code = guarded("info", [&] {
+            if (o->model.empty())
+                info_loom();
+            else
+                info_model(*o);
+        });
+    });
+}
+
+} // namespace loom::launcher
