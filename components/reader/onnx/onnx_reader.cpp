@@ -269,12 +269,15 @@ void GraphConverter::run_converter(const ConverterEntry& entry, const onnx::Node
         ConvertContext ctx(*this, node, opset);
         outs = entry.convert(ctx);
     } catch (const Error& e) {
-        if (e.message().find("'" + friendly + "'") != std::string::npos) throw;
+        if (e.message().find("node '" + friendly) != std::string::npos) throw;
         LOOM_THROW(e.kind(), "node '{}' ({}, opset {}): {}", friendly, node.op_type(), opset,
                    e.message());
     }
+    // The node producing the first output carries the ONNX node's name (nodes a converter
+    // builds directly in the model, e.g. with bodies, are unnamed until here).
     if (!outs.empty() && outs[0].node &&
-        std::find(m_created.begin(), m_created.end(), outs[0].node) != m_created.end())
+        (outs[0].node->name.empty() ||
+         std::find(m_created.begin(), m_created.end(), outs[0].node) != m_created.end()))
         outs[0].node->name = friendly;
     for (int i = 0; i < node.output_size(); ++i) {
         const auto& name = node.output(i);
