@@ -1,1 +1,516 @@
+// Shape/type inference of the element-wise ops: expected outputs computed by hand from
+// OpenVINO's operation specification.
 #include <gtest/gtest.h>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "components/model/graph.hpp"
+#include "components/model/op_registry.hpp"
+#include "schemas/error.hpp"
+
+using namespace loom::model;
+using loom::ElementType;
+using loom::ErrorKind;
+
+namespace {
+
+constexpr auto F32 = ElementType::F32;
+constexpr auto F16 = ElementType::F16;
+constexpr auto I32 = ElementType::I32;
+constexpr auto I64 = ElementType::I64;
+constexpr auto U8 = ElementType::U8;
+constexpr auto BOOL = ElementType::BOOLEAN;
+const Dimension dyn = Dimension::dynamic();
+const PartialShape scalar = PartialShape(std::vector<Dimension>{});
+
+// One input of the op under test: a Parameter, or an i64 Constant when `values` is set.
+struct In {
+    ElementType type;
+    PartialShape shape;
+    std::optional<std::vector<std::int64_t>> values;
+};
+In param(ElementType type, PartialShape shape) {
+    return {type, std::move(shape), std::nullopt};
+}
+
+Attributes attrs(std::initializer_list<std::pair<std::string, AttrValue>> list) {
+    Attributes a;
+    for (const auto& [name, value] : list)
+        a.set(name, value);
+    return a;
+}
+
+// A Constant node whose "shape" attribute is Dims, as the Constant spec declares (built by
+// hand: Model::add_constant currently stores the shape as Ints).
+Node& add_constant(Model& m, Tensor t, std::string node_name) {
+    Attributes a;
+    a.set("element_type", t.element_type());
+    a.set("shape", PartialShape(t.shape()));
+    auto& node = m.add("Constant", "opset1", {}, std::move(a), 1, std::move(node_name));
+    node.outputs[0].type = t.element_type();
+    node.outputs[0].shape = PartialShape(t.shape());
+    node.value = std::move(t);
+    return node;
+}
+
+// Parameter(s)/Constant(s) → op → Result; returns the op node.
+Node& build(Model& m, const std::string& type, const std::string& version,
+            const std::vector<In>& inputs, Attributes a) {
+    std::vector<Output> outs;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const auto& in = inputs[i];
+        if (in.values) {
+            auto t =
+                Tensor::copy_of(I64, in.shape.to_shape(), std::as_bytes(std::span(*in.values)));
+            outs.push_back(add_constant(m, t, "c" + std::to_string(i)).output());
+        } else {
+            outs.push_back(m.add_parameter(in.type, in.shape, "p" + std::to_string(i)).output());
+        }
+    }
+    auto& op = m.add(type, version, outs, std::move(a), 1, "op");
+    m.add_result(op.output(), "y");
+    return op;
+}
+
+struct Case {
+    const char* label;
+    const char* type;
+    const char* version;
+    std::vector<In> inputs;
+    Attributes attrs;
+    ElementType out_type;
+    PartialShape out_shape;
+};
+
+struct ErrorCase {
+    const char* label;
+    const char* type;
+    const char* version;
+    std::vector<In> inputs;
+    Attributes attrs;
+    const char* message_part; // the problem the message must name
+};
+
+std::string str(const char* s) {
+    return s;
+}
+
+} // namespace
+
+TEST(ElementwiseOps, InferTypesAndShapes) {
+    auto registry = make_native_registry();
+    const std::vector<Case> cases = {
+        {"add trailing broadcast",
+         "Add",
+         "opset1",
+         {param(F32, {2, 3}), param(F32, {3})},
+         {},
+         F32,
+         PartialShape{2, 3}},
+        {"add both sides broadcast with dynamic dim",
+         "Add",
+         "opset1",
+         {param(F32, {dyn, 1, 4}), param(F32, {3, 1})},
+         {},
+         F32,
+         PartialShape{dyn, 3, 4}},
+        {"dynamic dim against static",
+         "Subtract",
+         "opset1",
+         {param(F32, {dyn, 3}), param(F32, {4, 1})},
+         {},
+         F32,
+         PartialShape{4, 3}},
+        {"dynamic rank",
+         "Multiply",
+         "opset1",
+         {param(F32, PartialShape::dynamic()), param(F32, {3})},
+         {},
+         F32,
+         PartialShape::dynamic()},
+        {"int outer product",
+         "Multiply",
+         "opset1",
+         {param(I32, {2, 1}), param(I32, {1, 5})},
+         {},
+         I32,
+         PartialShape{2, 5}},
+        {"scalar operand",
+         "Power",
+         "opset1",
+         {param(F32, {4, 2}), param(F32, scalar)},
+         {},
+         F32,
+         PartialShape{4, 2}},
+        {"auto_broadcast none",
+         "Add",
+         "opset1",
+         {param(F32, {2, 3}), param(F32, {2, 3})},
+         attrs({{"auto_broadcast", str("none")}}),
+         F32,
+         PartialShape{2, 3}},
+        {"divide pythondiv",
+         "Divide",
+         "opset1",
+         {param(I64, {3}), param(I64, {1})},
+         attrs({{"m_pythondiv", true}}),
+         I64,
+         PartialShape{3}},
+        {"maximum",
+         "Maximum",
+         "opset1",
+         {param(F16, {1, 3}), param(F16, {2, 1})},
+         {},
+         F16,
+         PartialShape{2, 3}},
+        {"floor mod",
+         "FloorMod",
+         "opset1",
+         {param(I32, {5}), param(I32, {5})},
+         {},
+         I32,
+         PartialShape{5}},
+        {"squared difference",
+         "SquaredDifference",
+         "opset1",
+         {param(F32, {2, 2}), param(F32, {2})},
+         {},
+         F32,
+         PartialShape{2, 2}},
+        {"equal gives boolean",
+         "Equal",
+         "opset1",
+         {param(F32, {2, 3}), param(F32, {3})},
+         {},
+         BOOL,
+         PartialShape{2, 3}},
+        {"less on ints",
+         "Less",
+         "opset1",
+         {param(I64, {dyn}), param(I64, {1})},
+         {},
+         BOOL,
+         PartialShape{dyn}},
+        {"logical and",
+         "LogicalAnd",
+         "opset1",
+         {param(BOOL, {4}), param(BOOL, {1})},
+         {},
+         BOOL,
+         PartialShape{4}},
+        {"logical not",
+         "LogicalNot",
+         "opset1",
+         {param(BOOL, {2, 2})},
+         {},
+         BOOL,
+         PartialShape{2, 2}},
+        {"bitwise xor",
+         "BitwiseXor",
+         "opset13",
+         {param(U8, {2, 1}), param(U8, {2})},
+         {},
+         U8,
+         PartialShape{2, 2}},
+        {"bitwise not", "BitwiseNot", "opset13", {param(I32, {7})}, {}, I32, PartialShape{7}},
+        {"select broadcasts all three",
+         "Select",
+         "opset1",
+         {param(BOOL, {2, 1}), param(F32, {1, 3}), param(F32, {3})},
+         {},
+         F32,
+         PartialShape{2, 3}},
+        {"fake quantize per channel",
+         "FakeQuantize",
+         "opset1",
+         {param(F32, {1, 3, 4, 4}), param(F32, {1, 3, 1, 1}), param(F32, {1, 3, 1, 1}),
+          param(F32, scalar), param(F32, scalar)},
+         attrs({{"levels", std::int64_t{256}}}),
+         F32,
+         PartialShape{1, 3, 4, 4}},
+        {"relu keeps shape",
+         "Relu",
+         "opset1",
+         {param(F16, {dyn, 8})},
+         {},
+         F16,
+         PartialShape{dyn, 8}},
+        {"sqrt", "Sqrt", "opset1", {param(F32, {3})}, {}, F32, PartialShape{3}},
+        {"acosh is opset3", "Acosh", "opset3", {param(F32, {3})}, {}, F32, PartialShape{3}},
+        {"gelu opset2 found from opset5",
+         "Gelu",
+         "opset5",
+         {param(F32, {2})},
+         {},
+         F32,
+         PartialShape{2}},
+        {"gelu7 tanh",
+         "Gelu",
+         "opset7",
+         {param(F32, {2})},
+         attrs({{"approximation_mode", str("tanh")}}),
+         F32,
+         PartialShape{2}},
+        {"swish with beta",
+         "Swish",
+         "opset4",
+         {param(F32, {2, 5}), param(F32, scalar)},
+         {},
+         F32,
+         PartialShape{2, 5}},
+        {"swish without beta",
+         "Swish",
+         "opset4",
+         {param(F32, {2, 5})},
+         {},
+         F32,
+         PartialShape{2, 5}},
+        {"elu", "Elu", "opset1", {param(F32, {4})}, attrs({{"alpha", 1.0}}), F32, PartialShape{4}},
+        {"clamp",
+         "Clamp",
+         "opset1",
+         {param(F32, {4})},
+         attrs({{"min", 0.0}, {"max", 6.0}}),
+         F32,
+         PartialShape{4}},
+        {"selu",
+         "Selu",
+         "opset1",
+         {param(F32, {2, 3}), param(F32, {1}), param(F32, {1})},
+         {},
+         F32,
+         PartialShape{2, 3}},
+        {"hard sigmoid",
+         "HardSigmoid",
+         "opset1",
+         {param(F32, {2}), param(F32, scalar), param(F32, scalar)},
+         {},
+         F32,
+         PartialShape{2}},
+        {"prelu per channel",
+         "PRelu",
+         "opset1",
+         {param(F32, {1, 3, 4, 4}), param(F32, {3})},
+         {},
+         F32,
+         PartialShape{1, 3, 4, 4}},
+        {"round",
+         "Round",
+         "opset5",
+         {param(F32, {3})},
+         attrs({{"mode", str("half_to_even")}}),
+         F32,
+         PartialShape{3}},
+        {"is inf gives boolean",
+         "IsInf",
+         "opset10",
+         {param(F32, {2, dyn})},
+         attrs({{"detect_negative", false}}),
+         BOOL,
+         PartialShape{2, dyn}},
+        {"is nan", "IsNaN", "opset10", {param(F16, {2})}, {}, BOOL, PartialShape{2}},
+        {"hswish", "HSwish", "opset4", {param(F32, {2})}, {}, F32, PartialShape{2}},
+        {"soft sign", "SoftSign", "opset9", {param(F32, {2})}, {}, F32, PartialShape{2}},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.label);
+        Model m;
+        auto& op = build(m, c.type, c.version, c.inputs, c.attrs);
+        ASSERT_NO_THROW(infer_and_validate(m, *registry));
+        ASSERT_EQ(op.outputs.size(), 1u);
+        EXPECT_EQ(op.outputs[0].type, c.out_type) << loom::to_string(op.outputs[0].type);
+        EXPECT_EQ(op.outputs[0].shape, c.out_shape) << op.outputs[0].shape.to_string();
+    }
+}
+
+TEST(ElementwiseOps, ErrorsNameTheProblem) {
+    auto registry = make_native_registry();
+    const std::vector<ErrorCase> cases = {
+        {"incompatible broadcast",
+         "Add",
+         "opset1",
+         {param(F32, {2, 3}), param(F32, {4})},
+         {},
+         "do not broadcast"},
+        {"mismatched types",
+         "Add",
+         "opset1",
+         {param(F32, {3}), param(I32, {3})},
+         {},
+         "different element types"},
+        {"boolean arithmetic",
+         "Multiply",
+         "opset1",
+         {param(BOOL, {3}), param(BOOL, {3})},
+         {},
+         "boolean"},
+        {"none broadcast with different shapes",
+         "Add",
+         "opset1",
+         {param(F32, {2, 3}), param(F32, {3})},
+         attrs({{"auto_broadcast", str("none")}}),
+         "auto_broadcast is none"},
+        {"unknown auto_broadcast",
+         "Add",
+         "opset1",
+         {param(F32, {3}), param(F32, {3})},
+         attrs({{"auto_broadcast", str("sideways")}}),
+         "sideways"},
+        {"comparison of different types",
+         "Greater",
+         "opset1",
+         {param(F32, {3}), param(F16, {3})},
+         {},
+         "different element types"},
+        {"logical op on floats",
+         "LogicalOr",
+         "opset1",
+         {param(F32, {3}), param(BOOL, {3})},
+         {},
+         "boolean"},
+        {"logical not on ints", "LogicalNot", "opset1", {param(I32, {3})}, {}, "boolean"},
+        {"bitwise op on floats",
+         "BitwiseAnd",
+         "opset13",
+         {param(F32, {3}), param(F32, {3})},
+         {},
+         "integer"},
+        {"select condition not boolean",
+         "Select",
+         "opset1",
+         {param(F32, {3}), param(F32, {3}), param(F32, {3})},
+         {},
+         "boolean"},
+        {"select branches differ",
+         "Select",
+         "opset1",
+         {param(BOOL, {3}), param(F32, {3}), param(I32, {3})},
+         {},
+         "different element types"},
+        {"missing required alpha", "Elu", "opset1", {param(F32, {3})}, {}, "'alpha'"},
+        {"missing required levels",
+         "FakeQuantize",
+         "opset1",
+         {param(F32, {3}), param(F32, {1}), param(F32, {1}), param(F32, {1}), param(F32, {1})},
+         {},
+         "'levels'"},
+        {"attribute of the wrong kind",
+         "Clamp",
+         "opset1",
+         {param(F32, {3})},
+         attrs({{"min", str("zero")}, {"max", 6.0}}),
+         "'min'"},
+        {"clamp min above max",
+         "Clamp",
+         "opset1",
+         {param(F32, {3})},
+         attrs({{"min", 2.0}, {"max", 1.0}}),
+         "'min'"},
+        {"bad round mode",
+         "Round",
+         "opset5",
+         {param(F32, {3})},
+         attrs({{"mode", str("up")}}),
+         "'mode'"},
+        {"bad gelu mode",
+         "Gelu",
+         "opset7",
+         {param(F32, {3})},
+         attrs({{"approximation_mode", str("cubic")}}),
+         "approximation_mode"},
+        {"activation on ints", "Mish", "opset4", {param(I32, {3})}, {}, "floating-point"},
+        {"is nan on ints", "IsNaN", "opset10", {param(I32, {3})}, {}, "floating-point"},
+        {"swish beta not a scalar",
+         "Swish",
+         "opset4",
+         {param(F32, {3}), param(F32, {2})},
+         {},
+         "one value"},
+        {"prelu slope does not fit",
+         "PRelu",
+         "opset1",
+         {param(F32, {1, 3, 4}), param(F32, {2, 5})},
+         {},
+         "broadcast"},
+        {"too few inputs", "Add", "opset1", {param(F32, {3})}, {}, "inputs"},
+        {"op not in this opset yet",
+         "BitwiseAnd",
+         "opset12",
+         {param(I32, {3}), param(I32, {3})},
+         {},
+         "unknown operation"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.label);
+        Model m;
+        build(m, c.type, c.version, c.inputs, c.attrs);
+        try {
+            infer_and_validate(m, *registry);
+            ADD_FAILURE() << "no error";
+        } catch (const loom::Error& e) {
+            auto expected = std::string_view(c.message_part) == "unknown operation"
+                                ? ErrorKind::NOT_FOUND
+                                : ErrorKind::INVALID_ARGUMENT;
+            EXPECT_EQ(e.kind(), expected) << e.message();
+            EXPECT_NE(e.message().find(c.message_part), std::string::npos) << e.message();
+            EXPECT_NE(e.message().find("'op'"), std::string::npos) << e.message();
+        }
+    }
+}
+
+TEST(ElementwiseOps, EveryOpIsRegisteredAtItsOpset) {
+    auto registry = make_native_registry();
+    const std::vector<std::pair<const char*, const char*>> ops = {
+        {"Abs", "opset1"},         {"Acos", "opset1"},
+        {"Acosh", "opset3"},       {"Asin", "opset1"},
+        {"Asinh", "opset3"},       {"Atan", "opset1"},
+        {"Atanh", "opset3"},       {"Ceiling", "opset1"},
+        {"Cos", "opset1"},         {"Cosh", "opset1"},
+        {"Erf", "opset1"},         {"Exp", "opset1"},
+        {"Floor", "opset1"},       {"Log", "opset1"},
+        {"Negative", "opset1"},    {"Sign", "opset1"},
+        {"Sin", "opset1"},         {"Sinh", "opset1"},
+        {"Sqrt", "opset1"},        {"Tan", "opset1"},
+        {"Tanh", "opset1"},        {"Relu", "opset1"},
+        {"Sigmoid", "opset1"},     {"SoftPlus", "opset4"},
+        {"SoftSign", "opset9"},    {"HSwish", "opset4"},
+        {"HSigmoid", "opset5"},    {"Mish", "opset4"},
+        {"Swish", "opset4"},       {"Gelu", "opset2"},
+        {"Gelu", "opset7"},        {"Elu", "opset1"},
+        {"Selu", "opset1"},        {"Clamp", "opset1"},
+        {"HardSigmoid", "opset1"}, {"PRelu", "opset1"},
+        {"LogicalNot", "opset1"},  {"Round", "opset5"},
+        {"IsFinite", "opset10"},   {"IsInf", "opset10"},
+        {"IsNaN", "opset10"},      {"BitwiseNot", "opset13"},
+        {"Add", "opset1"},         {"Subtract", "opset1"},
+        {"Multiply", "opset1"},    {"Divide", "opset1"},
+        {"Power", "opset1"},       {"Maximum", "opset1"},
+        {"Minimum", "opset1"},     {"Mod", "opset1"},
+        {"FloorMod", "opset1"},    {"SquaredDifference", "opset1"},
+        {"Equal", "opset1"},       {"NotEqual", "opset1"},
+        {"Less", "opset1"},        {"LessEqual", "opset1"},
+        {"Greater", "opset1"},     {"GreaterEqual", "opset1"},
+        {"LogicalAnd", "opset1"},  {"LogicalOr", "opset1"},
+        {"LogicalXor", "opset1"},  {"BitwiseAnd", "opset13"},
+        {"BitwiseOr", "opset13"},  {"BitwiseXor", "opset13"},
+        {"Select", "opset1"},      {"FakeQuantize", "opset1"},
+    };
+    for (const auto& [type, version] : ops) {
+        const OpSpec* spec = registry->find(type, version);
+        ASSERT_NE(spec, nullptr) << type << "-" << version;
+        EXPECT_EQ(spec->version, version) << type;
+        EXPECT_NE(spec->infer, nullptr) << type;
+        // Found from the newest opset too.
+        EXPECT_NE(registry->find(type, "opset13"), nullptr) << type;
+    }
+    // Attribute schema of the versioned ops.
+    EXPECT_EQ(registry->find("Gelu", "opset2")->find_attr("approximation_mode"), nullptr);
+    ASSERT_NE(registry->find("Gelu", "opset7")->find_attr("approximation_mode"), nullptr);
+    EXPECT_FALSE(registry->find("Add", "opset1")->find_attr("auto_broadcast")->required);
+    EXPECT_TRUE(registry->find("FakeQuantize", "opset1")->find_attr("levels")->required);
+    EXPECT_EQ(registry->find("Divide", "opset1")->find_attr("m_pythondiv")->kind, AttrKind::Bool);
+    EXPECT_EQ(registry->find("Clamp", "opset1")->find_attr("min")->kind, AttrKind::Float);
+}
