@@ -1,10 +1,1021 @@
+// Convolutions, pooling, MatMul, Interpolate, space/depth rearrangements, RNN cells and
+// sequences, ROI ops, GridSample and the DFT family — OpenVINO's specs (opsets 1..14).
+//
+// Shape contract shared by the window ops (convolution, pooling): a dynamic spatial input or
+// kernel dimension gives a dynamic output dimension; a dynamic data rank gives a dynamic output
+// unless another input (filters) or an attribute (kernel) fixes the rank.
+#include <algorithm>
+#include <cmath>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include "components/model/ops/infer_util.hpp"
 #include "components/model/ops/ops.hpp"
+#include "schemas/error.hpp"
 
 namespace loom::model::ops {
+namespace {
+
+using Dims = std::vector<Dimension>;
+using Ints = std::vector<std::int64_t>;
+using K = AttrKind;
+
+// ---------------------------------------------------------------------------------------------
+// Small shared helpers
+
+std::string join(std::initializer_list<std::string_view> items) {
+    std::string out;
+    for (auto s : items) {
+        if (!out.empty()) out += ", ";
+        out += s;
+    }
+    return out;
+}
+
+// The string attribute `name` (or `fallback` when absent), which must be one of `allowed`.
+std::string one_of(const InferContext& ctx, std::string_view name, std::string fallback,
+                   std::initializer_list<std::string_view> allowed) {
+    auto value = ctx.attr_or<std::string>(name, std::move(fallback));
+    for (auto a : allowed)
+        if (value == a) return value;
+    LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "attribute '{}' is '{}'; expected one of: {}", name,
+               value, join(allowed));
+}
+
+Dimension dim_or_dynamic(const PartialShape& s, std::size_t i) {
+    return s.rank_is_static() && i < s.dims().size() ? s[i] : Dimension();
+}
+
+// Requires rank `rank` (when static); `what` names the input.
+void require_rank(const PartialShape& s, std::int64_t rank, std::string_view what) {
+    LOOM_REQUIRE(s.rank_is_dynamic() || s.rank() == rank, "{} must have rank {}, got {}", what,
+                 rank, s.to_string());
+}
+
+// Merges `acc` with dimension `axis` of `s` (when known); `what` describes the dimension.
+Dimension merge_dim(const Dimension& acc, const PartialShape& s, std::size_t axis,
+                    std::string_view what) {
+    if (s.rank_is_dynamic() || axis >= s.dims().size()) return acc;
+    auto m = acc.merge(s[axis]);
+    LOOM_REQUIRE(m.has_value(), "{} is {} in {} but {} elsewhere", what, s[axis].to_string(),
+                 s.to_string(), acc.to_string());
+    return *m;
+}
+
+std::int64_t positive_int(const InferContext& ctx, std::string_view name, std::int64_t fallback) {
+    auto v = ctx.attr_or<std::int64_t>(name, fallback);
+    LOOM_REQUIRE(v > 0, "attribute '{}' must be positive, got {}", name, v);
+    return v;
+}
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Window geometry (convolution and pooling)
+
+enum class PadMode { Explicit, SameUpper, SameLower, Valid };
+enum class Rounding { Floor, Ceil, CeilTorch };
+
+PadMode pad_mode(const InferContext& ctx) {
+    auto s = one_of(ctx, "auto_pad", "explicit",
+                    {"explicit", "notset", "same_upper", "same_lower", "valid"});
+    if (s == "same_upper") return PadMode::SameUpper;
+    if (s == "same_lower") return PadMode::SameLower;
+    if (s == "valid") return PadMode::Valid;
+    return PadMode::Explicit;
+}
+
+struct Window {
+    Ints strides, dilations, pads_begin, pads_end;
+    PadMode pad = PadMode::Explicit;
+};
+
+Ints spatial_ints(const InferContext& ctx, std::string_view name, std::size_t spatial,
+                  std::int64_t fallback, bool positive) {
+    auto v = ctx.attr_or<Ints>(name, Ints(spatial, fallback));
+    LOOM_REQUIRE(v.size() == spatial,
+                 "attribute '{}' has {} values but the data has {} spatial "
+                 "dimensions",
+                 name, v.size(), spatial);
+    for (auto x : v)
+        LOOM_REQUIRE(!positive || x > 0, "attribute '{}' must be positive, got {}", name, x);
+    return v;
+}
+
+// Reads strides/dilations/pads for `spatial` axes. Pads are only read when auto_pad is explicit
+// (the spec ignores them otherwise); absent pads are zeros.
+Window read_window(const InferContext& ctx, std::size_t spatial, bool has_dilations) {
+    Window w;
+    w.pad = pad_mode(ctx);
+    w.strides = spatial_ints(ctx, "strides", spatial, 1, true);
+    w.dilations =
+        has_dilations ? spatial_ints(ctx, "dilations", spatial, 1, true) : Ints(spatial, 1);
+    if (w.pad == PadMode::Explicit) {
+        w.pads_begin = spatial_ints(ctx, "pads_begin", spatial, 0, false);
+        w.pads_end = spatial_ints(ctx, "pads_end", spatial, 0, false);
+    } else {
+        w.pads_begin.assign(spatial, 0);
+        w.pads_end.assign(spatial, 0);
+    }
+    return w;
+}
+
+// One spatial output dimension of a window op over input `in` with kernel `k` on axis `i`.
+Dimension window_out(const Dimension& in, const Dimension& k, std::size_t i, const Window& w,
+                     Rounding rounding) {
+    if (in.is_dynamic() || k.is_dynamic()) return Dimension();
+    auto s = w.strides[i];
+    if (w.pad == PadMode::SameUpper || w.pad == PadMode::SameLower) return ceil_div(in.length(), s);
+    auto dk = (k.length() - 1) * w.dilations[i] + 1;
+    auto padded = in.length() + w.pads_begin[i] + w.pads_end[i];
+    LOOM_REQUIRE(padded >= dk,
+                 "spatial axis {}: padded input size {} is smaller than the dilated kernel {}", i,
+                 padded, dk);
+    auto out = (rounding == Rounding::Floor ? (padded - dk) / s : ceil_div(padded - dk, s)) + 1;
+    // ceil_torch: the last window must start inside the input or the begin padding.
+    if (rounding == Rounding::CeilTorch && (out - 1) * s >= in.length() + w.pads_begin[i]) --out;
+    return out;
+}
+
+// The spatial rank of a convolution whose filters have `prefix` leading non-spatial dims;
+// nullopt when neither rank is known. Checks data rank ≥ 3 and that the ranks agree.
+std::optional<std::size_t> conv_spatial_rank(const PartialShape& data, const PartialShape& filters,
+                                             std::size_t prefix) {
+    if (data.rank_is_static())
+        LOOM_REQUIRE(data.rank() >= 3, "data must have rank 3 or more ([N, C, spatial...]), got {}",
+                     data.to_string());
+    if (filters.rank_is_static())
+        LOOM_REQUIRE(filters.rank() >= static_cast<std::int64_t>(prefix) + 1,
+                     "filters must have rank {} or more, got {}", prefix + 1, filters.to_string());
+    if (data.rank_is_static() && filters.rank_is_static())
+        LOOM_REQUIRE(filters.rank() == data.rank() + static_cast<std::int64_t>(prefix) - 2,
+                     "data {} and filters {} have mismatching ranks (filters must have rank {})",
+                     data.to_string(), filters.to_string(),
+                     data.rank() + static_cast<std::int64_t>(prefix) - 2);
+    if (data.rank_is_static()) return static_cast<std::size_t>(data.rank() - 2);
+    if (filters.rank_is_static()) return static_cast<std::size_t>(filters.rank()) - prefix;
+    return std::nullopt;
+}
+
+Dims conv_spatial(const InferContext& ctx, const PartialShape& data, const PartialShape& filters,
+                  std::size_t prefix, std::size_t spatial) {
+    auto w = read_window(ctx, spatial, true);
+    Dims out;
+    for (std::size_t i = 0; i < spatial; ++i)
+        out.push_back(window_out(dim_or_dynamic(data, 2 + i), dim_or_dynamic(filters, prefix + i),
+                                 i, w, Rounding::Floor));
+    return out;
+}
+
+void check_channels(const Dimension& data_c, const Dimension& expected,
+                    const PartialShape& filters) {
+    LOOM_REQUIRE(data_c.compatible(expected), "data has {} input channels but filters {} expect {}",
+                 data_c.to_string(), filters.to_string(), expected.to_string());
+}
+
+// Convolution (groups = false) and GroupConvolution (groups = true).
+void infer_conv_common(InferContext& ctx, bool groups) {
+    auto type = merge_types(ctx, 0, 1);
+    const auto& data = ctx.input_shape(0);
+    const auto& filters = ctx.input_shape(1);
+    std::size_t prefix = groups ? 3 : 2;
+    auto spatial = conv_spatial_rank(data, filters, prefix);
+    if (!spatial) return ctx.set_output(0, type, PartialShape::dynamic());
+    Dimension c_out;
+    if (filters.rank_is_static()) {
+        auto c_in = groups ? filters[0] * filters[2] : filters[1];
+        check_channels(dim_or_dynamic(data, 1), c_in, filters);
+        c_out = groups ? filters[0] * filters[1] : filters[0];
+    }
+    Dims out{dim_or_dynamic(data, 0), c_out};
+    for (auto& d : conv_spatial(ctx, data, filters, prefix, *spatial))
+        out.push_back(d);
+    ctx.set_output(0, type, PartialShape(std::move(out)));
+}
+
+void infer_convolution(InferContext& ctx) {
+    infer_conv_common(ctx, false);
+}
+
+void infer_group_convolution(InferContext& ctx) {
+    infer_conv_common(ctx, true);
+}
+
+// ConvolutionBackpropData / GroupConvolutionBackpropData: filters [C_in, C_out, k...] or
+// [G, C_in/G, C_out/G, k...]; optional input 2 gives the output's spatial shape.
+void infer_backprop_common(InferContext& ctx, bool groups) {
+    auto type = merge_types(ctx, 0, 1);
+    const auto& data = ctx.input_shape(0);
+    const auto& filters = ctx.input_shape(1);
+    std::size_t prefix = groups ? 3 : 2;
+    auto spatial = conv_spatial_rank(data, filters, prefix);
+    std::optional<PartialShape> given;
+    if (ctx.input_count() > 2) {
+        given = shape_from_input(ctx, 2);
+        if (!spatial && given->rank_is_static()) spatial = static_cast<std::size_t>(given->rank());
+        if (spatial && given->rank_is_static())
+            LOOM_REQUIRE(given->rank() == static_cast<std::int64_t>(*spatial),
+                         "output_shape has {} values but the data has {} spatial dimensions",
+                         given->rank(), *spatial);
+    }
+    if (!spatial) return ctx.set_output(0, type, PartialShape::dynamic());
+    Dimension c_out;
+    if (filters.rank_is_static()) {
+        auto c_in = groups ? filters[0] * filters[1] : filters[0];
+        check_channels(dim_or_dynamic(data, 1), c_in, filters);
+        c_out = groups ? filters[0] * filters[2] : filters[1];
+    }
+    Dims out{dim_or_dynamic(data, 0), c_out};
+    auto w = read_window(ctx, *spatial, true);
+    auto out_pad = spatial_ints(ctx, "output_padding", *spatial, 0, false);
+    for (std::size_t i = 0; i < *spatial; ++i) {
+        if (given) {
+            out.push_back(given->rank_is_static() ? (*given)[i] : Dimension());
+            continue;
+        }
+        auto in = dim_or_dynamic(data, 2 + i), k = dim_or_dynamic(filters, prefix + i);
+        if (in.is_dynamic() || k.is_dynamic()) {
+            out.emplace_back();
+            continue;
+        }
+        auto dk = (k.length() - 1) * w.dilations[i] + 1;
+        auto v =
+            w.strides[i] * (in.length() - 1) + dk - w.pads_begin[i] - w.pads_end[i] + out_pad[i];
+        LOOM_REQUIRE(v >= 0, "spatial axis {}: computed output size {} is negative", i, v);
+        out.push_back(v);
+    }
+    ctx.set_output(0, type, PartialShape(std::move(out)));
+}
+
+void infer_conv_backprop(InferContext& ctx) {
+    infer_backprop_common(ctx, false);
+}
+
+void infer_group_conv_backprop(InferContext& ctx) {
+    infer_backprop_common(ctx, true);
+}
+
+// DeformableConvolution-1/8: data [N, C_in, H, W], offsets [N, 2·dg·kH·kW, oH, oW], filters
+// [C_out, C_in/group, kH, kW], optional (8) mask [N, dg·kH·kW, oH, oW].
+void infer_deformable_conv(InferContext& ctx) {
+    auto type = merge_types(ctx, 0, 2);
+    const auto& data = ctx.input_shape(0);
+    const auto& offsets = ctx.input_shape(1);
+    const auto& filters = ctx.input_shape(2);
+    auto group = positive_int(ctx, "group", 1);
+    auto dg = positive_int(ctx, "deformable_group", 1);
+    require_rank(data, 4, "data");
+    require_rank(offsets, 4, "offsets");
+    require_rank(filters, 4, "filters");
+    if (ctx.input_count() > 3) require_rank(ctx.input_shape(3), 4, "mask");
+    Dimension c_out;
+    if (filters.rank_is_static()) {
+        check_channels(dim_or_dynamic(data, 1), filters[1] * Dimension(group), filters);
+        c_out = filters[0];
+        auto kernel = filters[2] * filters[3];
+        if (kernel.is_static() && offsets.rank_is_static())
+            LOOM_REQUIRE(offsets[1].compatible(Dimension(2 * dg * kernel.length())),
+                         "offsets {} must have 2 * deformable_group * kH * kW = {} channels",
+                         offsets.to_string(), 2 * dg * kernel.length());
+    }
+    auto n = merge_dim(dim_or_dynamic(data, 0), offsets, 0, "batch");
+    Dims out{n, c_out};
+    for (auto& d : conv_spatial(ctx, data, filters, 2, 2))
+        out.push_back(d);
+    ctx.set_output(0, type, PartialShape(std::move(out)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling
+
+// Output shape of MaxPool/AvgPool (`dilations` only from opset8, ceil_torch from opset14).
+PartialShape pool_shape(const InferContext& ctx, bool has_dilations, bool allow_ceil_torch) {
+    const auto& data = ctx.input_shape(0);
+    const auto& kernel = ctx.attr<Ints>("kernel");
+    auto spatial = kernel.size();
+    LOOM_REQUIRE(spatial >= 1, "attribute 'kernel' is empty");
+    for (auto k : kernel)
+        LOOM_REQUIRE(k > 0, "attribute 'kernel' must be positive, got {}", k);
+    auto rounding = allow_ceil_torch
+                        ? one_of(ctx, "rounding_type", "floor", {"floor", "ceil", "ceil_torch"})
+                        : one_of(ctx, "rounding_type", "floor", {"floor", "ceil"});
+    auto r = rounding == "floor"  ? Rounding::Floor
+             : rounding == "ceil" ? Rounding::Ceil
+                                  : Rounding::CeilTorch;
+    auto w = read_window(ctx, spatial, has_dilations);
+    if (data.rank_is_dynamic())
+        return PartialShape::dynamic(static_cast<std::int64_t>(spatial) + 2);
+    LOOM_REQUIRE(data.rank() == static_cast<std::int64_t>(spatial) + 2,
+                 "data {} must have rank {} (N, C and {} spatial dims from 'kernel')",
+                 data.to_string(), spatial + 2, spatial);
+    Dims out{data[0], data[1]};
+    for (std::size_t i = 0; i < spatial; ++i)
+        out.push_back(window_out(data[2 + i], Dimension(kernel[i]), i, w, r));
+    return PartialShape(std::move(out));
+}
+
+ElementType index_type(const InferContext& ctx) {
+    auto t = ctx.attr_or<ElementType>("index_element_type", ElementType::I64);
+    LOOM_REQUIRE(t == ElementType::I64 || t == ElementType::I32,
+                 "index_element_type must be i64 or i32, got {}", loom::to_string(t));
+    return t;
+}
+
+void infer_max_pool1(InferContext& ctx) {
+    ctx.set_output(0, ctx.input_type(0), pool_shape(ctx, false, false));
+}
+
+void infer_max_pool8_common(InferContext& ctx, bool allow_ceil_torch) {
+    auto shape = pool_shape(ctx, true, allow_ceil_torch);
+    auto itype = index_type(ctx);
+    (void)normalize_axis(ctx.attr_or<std::int64_t>("axis", 0), shape.rank(), "axis");
+    ctx.set_output(0, ctx.input_type(0), shape);
+    ctx.set_output(1, itype, shape);
+}
+
+void infer_max_pool8(InferContext& ctx) {
+    infer_max_pool8_common(ctx, false);
+}
+
+void infer_max_pool14(InferContext& ctx) {
+    infer_max_pool8_common(ctx, true);
+}
+
+void infer_avg_pool1(InferContext& ctx) {
+    ctx.set_output(0, ctx.input_type(0), pool_shape(ctx, false, false));
+}
+
+void infer_avg_pool14(InferContext& ctx) {
+    ctx.set_output(0, ctx.input_type(0), pool_shape(ctx, false, true));
+}
+
+// AdaptiveAvgPool/AdaptiveMaxPool-8: data [N, C, spatial...] (or [C, spatial...]) and a 1-D
+// output_shape input giving the spatial dims.
+PartialShape adaptive_pool_shape(const InferContext& ctx) {
+    const auto& data = ctx.input_shape(0);
+    auto spatial = shape_from_input(ctx, 1);
+    if (data.rank_is_dynamic()) return PartialShape::dynamic();
+    LOOM_REQUIRE(data.rank() >= 3 && data.rank() <= 5, "data must have rank 3, 4 or 5, got {}",
+                 data.to_string());
+    auto n = static_cast<std::size_t>(data.rank()) - 2;
+    LOOM_REQUIRE(spatial.rank_is_dynamic() || spatial.rank() == static_cast<std::int64_t>(n),
+                 "output_shape has {} values but the data has {} spatial dimensions",
+                 spatial.rank(), n);
+    Dims out{data[0], data[1]};
+    for (std::size_t i = 0; i < n; ++i)
+        out.push_back(dim_or_dynamic(spatial, i));
+    return PartialShape(std::move(out));
+}
+
+void infer_adaptive_avg_pool(InferContext& ctx) {
+    ctx.set_output(0, ctx.input_type(0), adaptive_pool_shape(ctx));
+}
+
+void infer_adaptive_max_pool(InferContext& ctx) {
+    auto shape = adaptive_pool_shape(ctx);
+    ctx.set_output(0, ctx.input_type(0), shape);
+    ctx.set_output(1, index_type(ctx), shape);
+}
+
+// ---------------------------------------------------------------------------------------------
+// MatMul-1: numpy matmul with transpose_a/b; a 1-D operand is [1, K] (A) or [K, 1] (B) and its
+// unit dimension is removed from the result; transposes are ignored for 1-D operands.
+void infer_matmul(InferContext& ctx) {
+    auto type = merge_types(ctx, 0, 1);
+    const auto& a = ctx.input_shape(0);
+    const auto& b = ctx.input_shape(1);
+    if (a.rank_is_dynamic() || b.rank_is_dynamic())
+        return ctx.set_output(0, type, PartialShape::dynamic());
+    LOOM_REQUIRE(a.rank() >= 1 && b.rank() >= 1,
+                 "MatMul inputs must have rank 1 or more, got {} "
+                 "and {}",
+                 a.to_string(), b.to_string());
+    Dims da = a.dims(), db = b.dims();
+    bool a1 = da.size() == 1, b1 = db.size() == 1;
+    if (a1)
+        da.insert(da.begin(), Dimension(1));
+    else if (ctx.attr_or<bool>("transpose_a", false))
+        std::swap(da[da.size() - 1], da[da.size() - 2]);
+    if (b1)
+        db.push_back(Dimension(1));
+    else if (ctx.attr_or<bool>("transpose_b", false))
+        std::swap(db[db.size() - 1], db[db.size() - 2]);
+    const auto& ka = da.back();
+    const auto& kb = db[db.size() - 2];
+    LOOM_REQUIRE(ka.compatible(kb),
+                 "MatMul inner dimensions differ: {} (A {}) vs {} (B {}) after transposes",
+                 ka.to_string(), a.to_string(), kb.to_string(), b.to_string());
+    auto batch = broadcast_numpy(PartialShape(Dims(da.begin(), da.end() - 2)),
+                                 PartialShape(Dims(db.begin(), db.end() - 2)));
+    Dims out = batch.dims();
+    if (!a1) out.push_back(da[da.size() - 2]);
+    if (!b1) out.push_back(db.back());
+    ctx.set_output(0, type, PartialShape(std::move(out)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interpolate
+
+void check_interpolate_modes(const InferContext& ctx, bool pillow) {
+    if (pillow)
+        one_of(ctx, "mode", "",
+               {"nearest", "linear", "linear_onnx", "cubic", "bilinear_pillow", "bicubic_pillow"});
+    else
+        one_of(ctx, "mode", "", {"nearest", "linear", "linear_onnx", "cubic"});
+    one_of(ctx, "coordinate_transformation_mode", "half_pixel",
+           {"half_pixel", "pytorch_half_pixel", "asymmetric", "tf_half_pixel_for_nn",
+            "align_corners"});
+    one_of(ctx, "nearest_mode", "round_prefer_floor",
+           {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "simple"});
+}
+
+// Interpolate-4/11. `target` is the input holding sizes or scales (per shape_calculation_mode);
+// `axes_input` the optional axes input. Pads apply to every axis; interpolated axes become
+// sizes[i] or floor(padded · scales[i]).
+void infer_interpolate_common(InferContext& ctx, std::size_t sizes_input, std::size_t scales_input,
+                              std::size_t axes_input, bool pillow) {
+    check_interpolate_modes(ctx, pillow);
+    auto mode = one_of(ctx, "shape_calculation_mode", "", {"sizes", "scales"});
+    const auto& data = ctx.input_shape(0);
+    if (data.rank_is_dynamic()) return ctx.set_output(0, ctx.input_type(0), data);
+    auto rank = data.rank();
+    auto pb = ctx.attr_or<Ints>("pads_begin", {}), pe = ctx.attr_or<Ints>("pads_end", {});
+    LOOM_REQUIRE(pb.size() <= static_cast<std::size_t>(rank) &&
+                     pe.size() <= static_cast<std::size_t>(rank),
+                 "pads_begin/pads_end have more values than the data rank {}", rank);
+    pb.resize(static_cast<std::size_t>(rank), 0);
+    pe.resize(static_cast<std::size_t>(rank), 0);
+    Dims out = data.dims();
+    for (std::size_t i = 0; i < out.size(); ++i)
+        if (out[i].is_static()) {
+            auto v = out[i].length() + pb[i] + pe[i];
+            LOOM_REQUIRE(v >= 0, "padding makes axis {} negative ({})", i, v);
+            out[i] = v;
+        } else {
+            out[i] = Dimension();
+        }
+    Ints axes;
+    if (ctx.input_count() > axes_input) {
+        auto values = ctx.input_values(axes_input);
+        if (!values) return ctx.set_output(0, ctx.input_type(0), PartialShape::dynamic(rank));
+        axes = normalize_axes(*values, rank, "axes");
+    } else {
+        for (std::int64_t i = 0; i < rank; ++i)
+            axes.push_back(i);
+    }
+    std::size_t count = 0;
+    std::optional<Ints> sizes;
+    std::optional<std::vector<double>> scales;
+    if (mode == "sizes") {
+        sizes = ctx.input_values(sizes_input);
+        if (sizes) count = sizes->size();
+    } else if (const Tensor* t = ctx.input_constant(scales_input)) {
+        LOOM_REQUIRE(is_floating(t->element_type()), "scales must be a floating-point tensor");
+        scales = t->to_f64();
+        count = scales->size();
+    }
+    if (sizes || scales)
+        LOOM_REQUIRE(count == axes.size(), "{} has {} values but there are {} axes", mode, count,
+                     axes.size());
+    for (std::size_t i = 0; i < axes.size(); ++i) {
+        auto& d = out[static_cast<std::size_t>(axes[i])];
+        if (sizes)
+            d = Dimension((*sizes)[i]); // negative: dynamic
+        else if (scales && d.is_static())
+            d = static_cast<std::int64_t>(
+                std::floor(static_cast<double>(d.length()) * (*scales)[i] + 1e-5));
+        else
+            d = Dimension();
+    }
+    ctx.set_output(0, ctx.input_type(0), PartialShape(std::move(out)));
+}
+
+void infer_interpolate4(InferContext& ctx) {
+    infer_interpolate_common(ctx, 1, 2, 3, false);
+}
+
+void infer_interpolate11(InferContext& ctx) {
+    infer_interpolate_common(ctx, 1, 1, 2, true);
+}
+
+// Interpolate-1: the dims listed in `axes` take the values of target_spatial_shape.
+void infer_interpolate1(InferContext& ctx) {
+    one_of(ctx, "mode", "", {"nearest", "linear", "cubic", "area"});
+    const auto& data = ctx.input_shape(0);
+    if (data.rank_is_dynamic()) return ctx.set_output(0, ctx.input_type(0), data);
+    auto axes = normalize_axes(ctx.attr<Ints>("axes"), data.rank(), "axes");
+    auto target = ctx.input_values(1);
+    if (target)
+        LOOM_REQUIRE(target->size() == axes.size(),
+                     "target_spatial_shape has {} values but there are {} axes", target->size(),
+                     axes.size());
+    Dims out = data.dims();
+    for (std::size_t i = 0; i < axes.size(); ++i)
+        out[static_cast<std::size_t>(axes[i])] = target ? Dimension((*target)[i]) : Dimension();
+    ctx.set_output(0, ctx.input_type(0), PartialShape(std::move(out)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rearrangements
+
+// DepthToSpace (to_space) and SpaceToDepth: data [N, C, D1..Dk], block_size bs.
+void infer_depth_space(InferContext& ctx, bool to_space) {
+    one_of(ctx, "mode", "", {"blocks_first", "depth_first"});
+    auto bs = positive_int(ctx, "block_size", 1);
+    const auto& data = ctx.input_shape(0);
+    if (data.rank_is_dynamic()) return ctx.set_output(0, ctx.input_type(0), data);
+    LOOM_REQUIRE(data.rank() >= 3, "data must have rank 3 or more, got {}", data.to_string());
+    std::int64_t factor = 1;
+    for (std::int64_t i = 2; i < data.rank(); ++i)
+        factor *= bs;
+    Dims out = data.dims();
+    auto& c = out[1];
+    if (c.is_static() && to_space) {
+        LOOM_REQUIRE(c.length() % factor == 0,
+                     "channels {} are not divisible by block_size^{} = {}", c.length(),
+                     data.rank() - 2, factor);
+        c = c.length() / factor;
+    } else {
+        c = c.is_static() ? Dimension(c.length() * factor) : Dimension();
+    }
+    for (std::size_t i = 2; i < out.size(); ++i) {
+        auto& d = out[i];
+        if (d.is_dynamic()) {
+            d = Dimension();
+        } else if (to_space) {
+            d = d.length() * bs;
+        } else {
+            LOOM_REQUIRE(d.length() % bs == 0,
+                         "spatial dim {} ({}) is not divisible by "
+                         "block_size {}",
+                         i, d.length(), bs);
+            d = d.length() / bs;
+        }
+    }
+    ctx.set_output(0, ctx.input_type(0), PartialShape(std::move(out)));
+}
+
+void infer_depth_to_space(InferContext& ctx) {
+    infer_depth_space(ctx, true);
+}
+
+void infer_space_to_depth(InferContext& ctx) {
+    infer_depth_space(ctx, false);
+}
+
+void infer_shuffle_channels(InferContext& ctx) {
+    auto group = positive_int(ctx, "group", 1);
+    const auto& data = ctx.input_shape(0);
+    if (data.rank_is_static()) {
+        LOOM_REQUIRE(data.rank() >= 1, "data must not be a scalar");
+        auto axis = normalize_axis(ctx.attr_or<std::int64_t>("axis", 1), data.rank(), "axis");
+        const auto& d = data[static_cast<std::size_t>(axis)];
+        LOOM_REQUIRE(d.is_dynamic() || d.length() % group == 0,
+                     "dimension {} of axis {} is not divisible by group {}", d.to_string(), axis,
+                     group);
+    }
+    ctx.set_output(0, ctx.input_type(0), data);
+}
+
+// BatchToSpace-2 (to_space) / SpaceToBatch-2: inputs 1..3 are 1-D constants of length rank.
+void infer_batch_space(InferContext& ctx, bool to_space) {
+    const auto& data = ctx.input_shape(0);
+    if (data.rank_is_dynamic()) return ctx.set_output(0, ctx.input_type(0), data);
+    auto rank = static_cast<std::size_t>(data.rank());
+    LOOM_REQUIRE(rank >= 2, "data must have rank 2 or more, got {}", data.to_string());
+    std::optional<Ints> v[3];
+    const char* names[3] = {"block_shape", to_space ? "crops_begin" : "pads_begin",
+                            to_space ? "crops_end" : "pads_end"};
+    for (std::size_t j = 0; j < 3; ++j) {
+        v[j] = ctx.input_values(j + 1);
+        const auto& s = ctx.input_shape(j + 1);
+        LOOM_REQUIRE(
+            s.rank_is_dynamic() ||
+                (s.rank() == 1 && s[0].compatible(Dimension(static_cast<std::int64_t>(rank)))),
+            "{} must be 1-D with {} values, got {}", names[j], rank, s.to_string());
+    }
+    if (!v[0] || !v[1] || !v[2])
+        return ctx.set_output(0, ctx.input_type(0), PartialShape::dynamic(data.rank()));
+    const Ints &block = *v[0], &lo = *v[1], &hi = *v[2];
+    std::int64_t prod = 1;
+    for (auto b : block) {
+        LOOM_REQUIRE(b > 0, "block_shape values must be positive, got {}", b);
+        prod *= b;
+    }
+    Dims out(rank);
+    for (std::size_t i = 0; i < rank; ++i) {
+        const auto& d = data[i];
+        if (d.is_dynamic()) continue;
+        if (i == 0 && to_space) {
+            LOOM_REQUIRE(d.length() % prod == 0,
+                         "batch {} is not divisible by the block_shape product {}", d.length(),
+                         prod);
+            out[0] = d.length() / prod;
+        } else if (i == 0) {
+            out[0] = d.length() * prod;
+        } else if (to_space) {
+            auto x = d.length() * block[i] - lo[i] - hi[i];
+            LOOM_REQUIRE(x >= 0, "crops make dimension {} negative ({})", i, x);
+            out[i] = x;
+        } else {
+            auto x = d.length() + lo[i] + hi[i];
+            LOOM_REQUIRE(x % block[i] == 0,
+                         "padded dimension {} ({}) is not divisible by "
+                         "block_shape {}",
+                         i, x, block[i]);
+            out[i] = x / block[i];
+        }
+    }
+    ctx.set_output(0, ctx.input_type(0), PartialShape(std::move(out)));
+}
+
+void infer_batch_to_space(InferContext& ctx) {
+    infer_batch_space(ctx, true);
+}
+
+void infer_space_to_batch(InferContext& ctx) {
+    infer_batch_space(ctx, false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recurrent cells and sequences
+
+void check_rnn_attrs(const InferContext& ctx) {
+    for (const auto& a : ctx.attr_or<std::vector<std::string>>("activations", {}))
+        LOOM_REQUIRE(a == "relu" || a == "sigmoid" || a == "tanh",
+                     "activation '{}' is not relu, sigmoid or tanh", a);
+    LOOM_REQUIRE(ctx.attr_or<double>("clip", 0.0) >= 0.0, "attribute 'clip' must be >= 0");
+}
+
+// Where a recurrent op's inputs are (-1: absent) and what its weights look like.
+struct RnnLayout {
+    int x, h, c, seq, w, r, b;
+    std::int64_t gates;  // 1 RNN, 3 GRU, 4 LSTM
+    bool sequence;       // X [batch, seq, in] and per-direction weights
+    std::size_t outputs; // Ho (cells: Ho[, Co]; sequences: Y, Ho[, Co])
+};
+
+// Checks one weight-like input: dims (after the direction dim for sequences) must match
+// `expected`; `what` names it.
+void check_weights(const PartialShape& s, const Dims& expected, std::string_view what) {
+    require_rank(s, static_cast<std::int64_t>(expected.size()), what);
+    if (s.rank_is_dynamic()) return;
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        LOOM_REQUIRE(s[i].compatible(expected[i]), "{} {} must be {}", what, s.to_string(),
+                     PartialShape(expected).to_string());
+}
+
+void infer_rnn(InferContext& ctx, const RnnLayout& l) {
+    check_rnn_attrs(ctx);
+    auto hidden = positive_int(ctx, "hidden_size", 0);
+    std::int64_t dirs = 1;
+    if (l.sequence)
+        dirs =
+            one_of(ctx, "direction", "", {"forward", "reverse", "bidirectional"}) == "bidirectional"
+                ? 2
+                : 1;
+    std::int64_t b_gates = l.gates + (ctx.attr_or<bool>("linear_before_reset", false) ? 1 : 0);
+    const auto& x = ctx.input_shape(static_cast<std::size_t>(l.x));
+    require_rank(x, l.sequence ? 3 : 2, "X");
+    auto batch = dim_or_dynamic(x, 0);
+    Dimension seq_len = l.sequence ? dim_or_dynamic(x, 1) : Dimension();
+    Dimension input_size = dim_or_dynamic(x, l.sequence ? 2 : 1);
+    auto state = [&](int idx, std::string_view what) {
+        if (idx < 0) return;
+        const auto& s = ctx.input_shape(static_cast<std::size_t>(idx));
+        Dims expected = l.sequence ? Dims{batch, dirs, hidden} : Dims{batch, hidden};
+        check_weights(s, expected, what);
+        batch = merge_dim(batch, s, 0, "batch size");
+    };
+    state(l.h, "initial hidden state");
+    state(l.c, "initial cell state");
+    if (l.seq >= 0) {
+        const auto& s = ctx.input_shape(static_cast<std::size_t>(l.seq));
+        require_rank(s, 1, "sequence_lengths");
+        batch = merge_dim(batch, s, 0, "batch size");
+    }
+    auto weights = [&](int idx, Dims dims, std::string_view what) {
+        if (idx < 0 || static_cast<std::size_t>(idx) >= ctx.input_count()) return;
+        if (l.sequence) dims.insert(dims.begin(), Dimension(dirs));
+        check_weights(ctx.input_shape(static_cast<std::size_t>(idx)), dims, what);
+    };
+    weights(l.w, {l.gates * hidden, input_size}, "W");
+    weights(l.r, {l.gates * hidden, hidden}, "R");
+    weights(l.b, {b_gates * hidden}, "B");
+    auto type = ctx.input_type(static_cast<std::size_t>(l.x));
+    PartialShape state_shape =
+        l.sequence ? PartialShape({batch, dirs, hidden}) : PartialShape({batch, hidden});
+    std::size_t o = 0;
+    if (l.sequence) ctx.set_output(o++, type, PartialShape({batch, dirs, seq_len, hidden}));
+    while (o < l.outputs)
+        ctx.set_output(o++, type, state_shape);
+}
+
+void infer_rnn_cell(InferContext& ctx) {
+    infer_rnn(ctx, {0, 1, -1, -1, 2, 3, 4, 1, false, 1});
+}
+void infer_gru_cell(InferContext& ctx) {
+    infer_rnn(ctx, {0, 1, -1, -1, 2, 3, 4, 3, false, 1});
+}
+void infer_lstm_cell(InferContext& ctx) {
+    infer_rnn(ctx, {0, 1, 2, -1, 3, 4, 5, 4, false, 2});
+}
+void infer_rnn_sequence(InferContext& ctx) {
+    infer_rnn(ctx, {0, 1, -1, 2, 3, 4, 5, 1, true, 2});
+}
+void infer_gru_sequence(InferContext& ctx) {
+    infer_rnn(ctx, {0, 1, -1, 2, 3, 4, 5, 3, true, 2});
+}
+void infer_lstm_sequence(InferContext& ctx) {
+    infer_rnn(ctx, {0, 1, 2, 3, 4, 5, 6, 4, true, 3});
+}
+
+// ---------------------------------------------------------------------------------------------
+// ROI ops, GridSample
+
+void infer_roi_align(InferContext& ctx) {
+    one_of(ctx, "mode", "", {"avg", "max"});
+    one_of(ctx, "aligned_mode", "asymmetric", {"asymmetric", "half_pixel_for_nn", "half_pixel"});
+    auto ph = positive_int(ctx, "pooled_h", 0), pw = positive_int(ctx, "pooled_w", 0);
+    LOOM_REQUIRE(ctx.attr<std::int64_t>("sampling_ratio") >= 0,
+                 "attribute 'sampling_ratio' must be >= 0");
+    LOOM_REQUIRE(ctx.attr<double>("spatial_scale") > 0, "attribute 'spatial_scale' must be > 0");
+    const auto& data = ctx.input_shape(0);
+    const auto& rois = ctx.input_shape(1);
+    const auto& idx = ctx.input_shape(2);
+    require_rank(data, 4, "data");
+    check_weights(rois, {Dimension(), 4}, "rois");
+    require_rank(idx, 1, "batch_indices");
+    LOOM_REQUIRE(is_integral(ctx.input_type(2)) || ctx.input_type(2) == ElementType::UNDEFINED,
+                 "batch_indices must be an integer tensor");
+    auto n = merge_dim(dim_or_dynamic(rois, 0), idx, 0, "number of ROIs");
+    ctx.set_output(0, ctx.input_type(0), PartialShape({n, dim_or_dynamic(data, 1), ph, pw}));
+}
+
+void infer_roi_pooling(InferContext& ctx) {
+    one_of(ctx, "method", "max", {"max", "bilinear"});
+    auto ph = positive_int(ctx, "pooled_h", 0), pw = positive_int(ctx, "pooled_w", 0);
+    LOOM_REQUIRE(ctx.attr<double>("spatial_scale") > 0, "attribute 'spatial_scale' must be > 0");
+    const auto& data = ctx.input_shape(0);
+    const auto& rois = ctx.input_shape(1);
+    require_rank(data, 4, "data");
+    check_weights(rois, {Dimension(), 5}, "rois");
+    ctx.set_output(0, ctx.input_type(0),
+                   PartialShape({dim_or_dynamic(rois, 0), dim_or_dynamic(data, 1), ph, pw}));
+}
+
+void infer_grid_sample(InferContext& ctx) {
+    one_of(ctx, "mode", "bilinear", {"bilinear", "bicubic", "nearest"});
+    one_of(ctx, "padding_mode", "zeros", {"zeros", "border", "reflection"});
+    const auto& data = ctx.input_shape(0);
+    const auto& grid = ctx.input_shape(1);
+    require_rank(data, 4, "data");
+    check_weights(grid, {Dimension(), Dimension(), Dimension(), 2}, "grid");
+    auto n = merge_dim(dim_or_dynamic(data, 0), grid, 0, "batch size");
+    ctx.set_output(0, ctx.input_type(0),
+                   PartialShape({n, dim_or_dynamic(data, 1), dim_or_dynamic(grid, 1),
+                                 dim_or_dynamic(grid, 2)}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// DFT family: axes (input 1) and optional signal_size (input 2) are 1-D integer inputs.
+
+struct DftArgs {
+    std::optional<Ints> axes;   // normalized; nullopt when not constant
+    std::optional<Ints> signal; // same length as axes; nullopt when absent or not constant
+    bool signal_unknown = false;
+};
+
+// `axes_rank` is the rank axes refer to (complex inputs exclude their trailing 2).
+DftArgs read_dft_args(const InferContext& ctx, std::int64_t axes_rank) {
+    DftArgs a;
+    const auto& axes_shape = ctx.input_shape(1);
+    require_rank(axes_shape, 1, "axes");
+    if (auto v = ctx.input_values(1)) {
+        a.axes = normalize_axes(*v, axes_rank, "axes");
+        auto sorted = *a.axes;
+        std::sort(sorted.begin(), sorted.end());
+        LOOM_REQUIRE(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(),
+                     "axes contain duplicates");
+    }
+    if (ctx.input_count() > 2) {
+        require_rank(ctx.input_shape(2), 1, "signal_size");
+        a.signal = ctx.input_values(2);
+        a.signal_unknown = !a.signal;
+        if (a.signal && a.axes)
+            LOOM_REQUIRE(a.signal->size() == a.axes->size(),
+                         "signal_size has {} values but there are {} axes", a.signal->size(),
+                         a.axes->size());
+    }
+    return a;
+}
+
+// Applies signal_size to `dims` at the axes (−1 keeps the dimension).
+void apply_signal(Dims& dims, const DftArgs& a) {
+    for (std::size_t i = 0; i < a.axes->size(); ++i) {
+        auto& d = dims[static_cast<std::size_t>((*a.axes)[i])];
+        if (a.signal_unknown)
+            d = Dimension();
+        else if (a.signal && (*a.signal)[i] != -1)
+            d = Dimension((*a.signal)[i]);
+    }
+}
+
+void require_complex(const PartialShape& data) {
+    if (data.rank_is_dynamic()) return;
+    LOOM_REQUIRE(data.rank() >= 2 && data.dims().back().compatible(Dimension(2)),
+                 "complex input must have rank 2 or more and last dimension 2, got {}",
+                 data.to_string());
+}
+
+void infer_dft(InferContext& ctx) {
+    const auto& data = ctx.input_shape(0);
+    require_complex(data);
+    if (data.rank_is_dynamic()) return ctx.set_output(0, ctx.input_type(0), data);
+    auto a = read_dft_args(ctx, data.rank() - 1);
+    Dims out = data.dims();
+    out.back() = 2;
+    if (!a.axes)
+        for (std::size_t i = 0; i + 1 < out.size(); ++i)
+            out[i] = Dimension();
+    else
+        apply_signal(out, a);
+    ctx.set_output(0, ctx.input_type(0), PartialShape(std::move(out)));
+}
+
+// RDFT-9: real input; the last listed axis becomes n/2+1 and a trailing 2 is appended.
+void infer_rdft(InferContext& ctx) {
+    const auto& data = ctx.input_shape(0);
+    if (data.rank_is_dynamic()) return ctx.set_output(0, ctx.input_type(0), data);
+    LOOM_REQUIRE(data.rank() >= 1, "data must not be a scalar");
+    auto a = read_dft_args(ctx, data.rank());
+    Dims out = data.dims();
+    if (!a.axes) {
+        out.assign(out.size(), Dimension());
+    } else {
+        apply_signal(out, a);
+        auto& last = out[static_cast<std::size_t>(a.axes->back())];
+        last = last.is_static() ? Dimension(last.length() / 2 + 1) : Dimension();
+    }
+    out.push_back(2);
+    ctx.set_output(0, ctx.input_type(0), PartialShape(std::move(out)));
+}
+
+// IRDFT-9: complex input; the last listed axis becomes signal_size or 2·(n−1); drops the 2.
+void infer_irdft(InferContext& ctx) {
+    const auto& data = ctx.input_shape(0);
+    require_complex(data);
+    if (data.rank_is_dynamic()) return ctx.set_output(0, ctx.input_type(0), data);
+    auto a = read_dft_args(ctx, data.rank() - 1);
+    Dims out(data.dims().begin(), data.dims().end() - 1);
+    if (!a.axes) {
+        out.assign(out.size(), Dimension());
+    } else {
+        auto last_axis = static_cast<std::size_t>(a.axes->back());
+        bool last_given = a.signal && a.signal->back() != -1;
+        auto& last = out[last_axis];
+        if (!last_given) last = last.is_static() ? Dimension(2 * (last.length() - 1)) : Dimension();
+        apply_signal(out, a);
+    }
+    ctx.set_output(0, ctx.input_type(0), PartialShape(std::move(out)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+std::vector<AttrSpec> conv_attrs() {
+    return {{"strides", K::Ints},
+            {"pads_begin", K::Ints},
+            {"pads_end", K::Ints},
+            {"dilations", K::Ints},
+            {"auto_pad", K::String, false}};
+}
+
+std::vector<AttrSpec> backprop_attrs() {
+    auto a = conv_attrs();
+    a.push_back({"output_padding", K::Ints, false});
+    return a;
+}
+
+std::vector<AttrSpec> rnn_attrs(bool sequence, bool gru) {
+    std::vector<AttrSpec> a{{"hidden_size", K::Int},
+                            {"activations", K::Strings, false},
+                            {"activations_alpha", K::Floats, false},
+                            {"activations_beta", K::Floats, false},
+                            {"clip", K::Float, false}};
+    if (sequence) a.push_back({"direction", K::String});
+    if (gru) a.push_back({"linear_before_reset", K::Bool, false});
+    return a;
+}
+
+std::vector<AttrSpec> interpolate_attrs() {
+    return {{"mode", K::String},
+            {"shape_calculation_mode", K::String},
+            {"coordinate_transformation_mode", K::String, false},
+            {"nearest_mode", K::String, false},
+            {"antialias", K::Bool, false},
+            {"pads_begin", K::Ints, false},
+            {"pads_end", K::Ints, false},
+            {"cube_coeff", K::Float, false}};
+}
+
+void add_conv_and_pool(OpRegistry& r) {
+    add_spec(r, "Convolution", "opset1", conv_attrs(), 2, 2, infer_convolution);
+    add_spec(r, "GroupConvolution", "opset1", conv_attrs(), 2, 2, infer_group_convolution);
+    add_spec(r, "ConvolutionBackpropData", "opset1", backprop_attrs(), 2, 3, infer_conv_backprop);
+    add_spec(r, "GroupConvolutionBackpropData", "opset1", backprop_attrs(), 2, 3,
+             infer_group_conv_backprop);
+    auto deformable = conv_attrs();
+    deformable.push_back({"group", K::Int, false});
+    deformable.push_back({"deformable_group", K::Int, false});
+    add_spec(r, "DeformableConvolution", "opset1", deformable, 3, 3, infer_deformable_conv);
+    deformable.push_back({"bilinear_interpolation_pad", K::Bool, false});
+    add_spec(r, "DeformableConvolution", "opset8", deformable, 3, 4, infer_deformable_conv);
+
+    std::vector<AttrSpec> pool{{"strides", K::Ints},
+                               {"pads_begin", K::Ints},
+                               {"pads_end", K::Ints},
+                               {"kernel", K::Ints},
+                               {"rounding_type", K::String, false},
+                               {"auto_pad", K::String, false}};
+    add_spec(r, "MaxPool", "opset1", pool, 1, 1, infer_max_pool1);
+    auto avg = pool;
+    avg.push_back({"exclude-pad", K::Bool});
+    add_spec(r, "AvgPool", "opset1", avg, 1, 1, infer_avg_pool1);
+    add_spec(r, "AvgPool", "opset14", avg, 1, 1, infer_avg_pool14);
+    pool.push_back({"dilations", K::Ints, false});
+    pool.push_back({"index_element_type", K::Type, false});
+    pool.push_back({"axis", K::Int, false});
+    add_spec(r, "MaxPool", "opset8", pool, 1, 1, infer_max_pool8);
+    add_spec(r, "MaxPool", "opset14", pool, 1, 1, infer_max_pool14);
+    add_spec(r, "AdaptiveAvgPool", "opset8", {}, 2, 2, infer_adaptive_avg_pool);
+    add_spec(r, "AdaptiveMaxPool", "opset8", {{"index_element_type", K::Type, false}}, 2, 2,
+             infer_adaptive_max_pool);
+}
+
+void add_rnn(OpRegistry& r) {
+    add_spec(r, "RNNCell", "opset1", rnn_attrs(false, false), 5, 5, infer_rnn_cell);
+    add_spec(r, "GRUCell", "opset3", rnn_attrs(false, true), 4, 5, infer_gru_cell);
+    add_spec(r, "LSTMCell", "opset1", rnn_attrs(false, false), 6, 7, infer_lstm_cell);
+    add_spec(r, "LSTMCell", "opset4", rnn_attrs(false, false), 6, 6, infer_lstm_cell);
+    add_spec(r, "RNNSequence", "opset5", rnn_attrs(true, false), 6, 6, infer_rnn_sequence);
+    add_spec(r, "GRUSequence", "opset5", rnn_attrs(true, true), 6, 6, infer_gru_sequence);
+    add_spec(r, "LSTMSequence", "opset1", rnn_attrs(true, false), 7, 8, infer_lstm_sequence);
+    add_spec(r, "LSTMSequence", "opset5", rnn_attrs(true, false), 7, 7, infer_lstm_sequence);
+}
+
+} // namespace
 
 void add_nn_ops(OpRegistry& r) {
-    (void)r;
+    add_conv_and_pool(r);
+    add_spec(r, "MatMul", "opset1",
+             {{"transpose_a", K::Bool, false}, {"transpose_b", K::Bool, false}}, 2, 2,
+             infer_matmul);
+    add_spec(r, "Interpolate", "opset1",
+             {{"axes", K::Ints},
+              {"mode", K::String},
+              {"align_corners", K::Bool, false},
+              {"antialias", K::Bool, false},
+              {"pads_begin", K::Ints, false},
+              {"pads_end", K::Ints, false}},
+             2, 2, infer_interpolate1);
+    add_spec(r, "Interpolate", "opset4", interpolate_attrs(), 3, 4, infer_interpolate4);
+    add_spec(r, "Interpolate", "opset11", interpolate_attrs(), 2, 3, infer_interpolate11);
+    std::vector<AttrSpec> block{{"mode", K::String}, {"block_size", K::Int, false}};
+    add_spec(r, "DepthToSpace", "opset1", block, 1, 1, infer_depth_to_space);
+    add_spec(r, "SpaceToDepth", "opset1", block, 1, 1, infer_space_to_depth);
+    add_spec(r, "ShuffleChannels", "opset1", {{"axis", K::Int, false}, {"group", K::Int, false}}, 1,
+             1, infer_shuffle_channels);
+    add_spec(r, "BatchToSpace", "opset2", {}, 4, 4, infer_batch_to_space);
+    add_spec(r, "SpaceToBatch", "opset2", {}, 4, 4, infer_space_to_batch);
+    add_rnn(r);
+    std::vector<AttrSpec> roi_align{{"pooled_h", K::Int},
+                                    {"pooled_w", K::Int},
+                                    {"sampling_ratio", K::Int},
+                                    {"spatial_scale", K::Float},
+                                    {"mode", K::String}};
+    add_spec(r, "ROIAlign", "opset3", roi_align, 3, 3, infer_roi_align);
+    roi_align.push_back({"aligned_mode", K::String, false});
+    add_spec(r, "ROIAlign", "opset9", roi_align, 3, 3, infer_roi_align);
+    add_spec(r, "ROIPooling", "opset2",
+             {{"pooled_h", K::Int},
+              {"pooled_w", K::Int},
+              {"spatial_scale", K::Float},
+              {"method", K::String, false}},
+             2, 2, infer_roi_pooling);
+    add_spec(r, "GridSample", "opset9",
+             {{"align_corners", K::Bool, false},
+              {"mode", K::String, false},
+              {"padding_mode", K::String, false}},
+             2, 2, infer_grid_sample);
+    add_spec(r, "DFT", "opset7", {}, 2, 3, infer_dft);
+    add_spec(r, "IDFT", "opset7", {}, 2, 3, infer_dft);
+    add_spec(r, "RDFT", "opset9", {}, 2, 3, infer_rdft);
+    add_spec(r, "IRDFT", "opset9", {}, 2, 3, infer_irdft);
 }
 
 } // namespace loom::model::ops
