@@ -150,8 +150,9 @@ void infer_prelu(InferContext& ctx) {
         }
         if (!per_channel) {
             auto b = broadcast_numpy(data, slope);
-            LOOM_REQUIRE(b.rank() == data.rank(), "slope shape {} does not broadcast onto data {}",
-                         slope.to_string(), data.to_string());
+            LOOM_REQUIRE(b.rank() == data.rank() && b.compatible(data),
+                         "slope shape {} does not broadcast onto data {}", slope.to_string(),
+                         data.to_string());
         }
     }
     ctx.set_output(0, type, data);
