@@ -161,6 +161,13 @@ std::optional<std::size_t> conv_spatial_rank(const PartialShape& data, const Par
     return std::nullopt;
 }
 
+// When neither data nor filters has a static rank, the strides still fix it.
+PartialShape rank_from_strides(const InferContext& ctx) {
+    auto n = ctx.attr<Ints>("strides").size();
+    if (n == 0) return PartialShape::dynamic();
+    return PartialShape::dynamic(static_cast<std::int64_t>(n) + 2);
+}
+
 Dims conv_spatial(const InferContext& ctx, const PartialShape& data, const PartialShape& filters,
                   std::size_t prefix, std::size_t spatial) {
     auto w = read_window(ctx, spatial, true);
@@ -184,7 +191,7 @@ void infer_conv_common(InferContext& ctx, bool groups) {
     const auto& filters = ctx.input_shape(1);
     std::size_t prefix = groups ? 3 : 2;
     auto spatial = conv_spatial_rank(data, filters, prefix);
-    if (!spatial) return ctx.set_output(0, type, PartialShape::dynamic());
+    if (!spatial) return ctx.set_output(0, type, rank_from_strides(ctx));
     Dimension c_out;
     if (filters.rank_is_static()) {
         auto c_in = groups ? filters[0] * filters[2] : filters[1];
@@ -222,7 +229,7 @@ void infer_backprop_common(InferContext& ctx, bool groups) {
                          "output_shape has {} values but the data has {} spatial dimensions",
                          given->rank(), *spatial);
     }
-    if (!spatial) return ctx.set_output(0, type, PartialShape::dynamic());
+    if (!spatial) return ctx.set_output(0, type, rank_from_strides(ctx));
     Dimension c_out;
     if (filters.rank_is_static()) {
         auto c_in = groups ? filters[0] * filters[1] : filters[0];
@@ -687,9 +694,10 @@ void infer_rnn(InferContext& ctx, const RnnLayout& l) {
     auto state = [&](int idx, std::string_view what) {
         if (idx < 0) return;
         const auto& s = ctx.input_shape(static_cast<std::size_t>(idx));
+        require_rank(s, l.sequence ? 3 : 2, what);
+        batch = merge_dim(batch, s, 0, "batch size");
         Dims expected = l.sequence ? Dims{batch, dirs, hidden} : Dims{batch, hidden};
         check_weights(s, expected, what);
-        batch = merge_dim(batch, s, 0, "batch size");
     };
     state(l.h, "initial hidden state");
     state(l.c, "initial cell state");

@@ -172,7 +172,9 @@ TEST_F(NnOps, ConvolutionOutputShapes) {
         {"[?,3,?,32]", "[16,3,3,3]", conv_attrs({1, 1}, {1, 1}, {1, 1}, {1, 1}), "[?,16,?,32]"},
         // dynamic data rank: rank from the filters
         {"...", "[16,3,3,3]", conv_attrs({1, 1}, {1, 1}, {1, 1}, {1, 1}), "[?,16,?,?]"},
-        {"...", "...", conv_attrs({1, 1}, {1, 1}, {1, 1}, {1, 1}), "[...]"},
+        // neither rank known: the strides still give it
+        {"...", "...", conv_attrs({1, 1}, {1, 1}, {1, 1}, {1, 1}), "[?,?,?,?]"},
+        {"...", "...", conv_attrs({}, {}, {}, {}), "[...]"},
     };
     for (auto& c : cases)
         EXPECT_EQ(shape_of("Convolution", "opset1", {param(c.data), param(c.filters)}, c.a), c.want)
@@ -466,6 +468,24 @@ TEST_F(NnOps, LstmSequence) {
                         param("[64,16]"), param("[64]")},
                        attrs({{"hidden_size", std::int64_t{16}}}));
     EXPECT_EQ(cell.outputs[1].shape.to_string(), "[2,16]");
+    auto h4 = attrs({{"hidden_size", std::int64_t{4}}});
+    EXPECT_EQ(
+        shape_of("RNNCell", "opset1",
+                 {param("[3,5]"), param("[3,4]"), param("[4,5]"), param("[4,4]"), param("[4]")},
+                 h4),
+        "[3,4]");
+    EXPECT_EQ(
+        shape_of("GRUCell", "opset3",
+                 {param("[?,5]"), param("[3,4]"), param("[12,5]"), param("[12,4]"), param("[12]")},
+                 h4),
+        "[3,4]");
+    expect_error("GRUCell", "opset3",
+                 {param("[2,5]"), param("[3,4]"), param("[12,5]"), param("[12,4]")}, h4,
+                 "batch size");
+    h4.set("activations", std::vector<std::string>{"sigmoid", "softplus"});
+    expect_error("GRUCell", "opset3",
+                 {param("[3,5]"), param("[3,4]"), param("[12,5]"), param("[12,4]")}, h4,
+                 "softplus");
 }
 
 TEST_F(NnOps, DepthSpaceAndBatchSpace) {
@@ -504,6 +524,14 @@ TEST_F(NnOps, RoiGridAndDft) {
                        {param("[2,256,32,32]"), param("[100,4]"), param("[?]", ElementType::I32)},
                        roi),
               "[100,256,7,5]");
+    EXPECT_EQ(shape_of("ROIPooling", "opset2", {param("[2,256,32,32]"), param("[10,5]")},
+                       attrs({{"pooled_h", std::int64_t{6}},
+                              {"pooled_w", std::int64_t{6}},
+                              {"spatial_scale", 0.0625}})),
+              "[10,256,6,6]");
+    expect_error("ROIAlign", "opset3",
+                 {param("[2,256,32,32]"), param("[100,5]"), param("[100]", ElementType::I32)}, roi,
+                 "rois");
     EXPECT_EQ(shape_of("GridSample", "opset9", {param("[2,3,32,32]"), param("[2,10,12,2]")}),
               "[2,3,10,12]");
     expect_error("GridSample", "opset9", {param("[2,3,32,32]"), param("[2,10,12,3]")}, {}, "grid");
