@@ -177,8 +177,9 @@ void infer_mvn1(InferContext& ctx) {
     auto type = ctx.input_type(0);
     require_floating(0, type);
     const auto& data = ctx.input_shape(0);
-    if (auto* axes = ctx.node().attrs.find("reduction_axes"); axes && data.rank_is_static())
-        normalize_axes(std::get<std::vector<std::int64_t>>(*axes), data.rank(), "reduction_axes");
+    if (ctx.node().attrs.has("reduction_axes") && data.rank_is_static())
+        normalize_axes(ctx.attr<std::vector<std::int64_t>>("reduction_axes"), data.rank(),
+                       "reduction_axes");
     ctx.set_output(0, type, data);
 }
 
