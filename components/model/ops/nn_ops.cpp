@@ -70,6 +70,11 @@ std::int64_t positive_int(const InferContext& ctx, std::string_view name, std::i
     return v;
 }
 
+// Bound on products of attribute values (block sizes) so they cannot overflow.
+constexpr std::int64_t k_max_dim = std::int64_t{1} << 40;
+// Bound on dimensions (shape_size refuses more elements anyway).
+constexpr std::int64_t k_max_shape = std::int64_t{1} << 62;
+
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
     return a >= 0 ? (a + b - 1) / b : -((-a) / b);
 }
@@ -102,7 +107,9 @@ Ints spatial_ints(const InferContext& ctx, std::string_view name, std::size_t sp
                  "dimensions",
                  name, v.size(), spatial);
     for (auto x : v)
-        LOOM_REQUIRE(!positive || x > 0, "attribute '{}' must be positive, got {}", name, x);
+        LOOM_REQUIRE((!positive || x > 0) && x <= k_max_dim && x >= -k_max_dim,
+                     "attribute '{}' must be {}, got {}", name,
+                     positive ? "positive" : "within ±2^40", x);
     return v;
 }
 
@@ -124,13 +131,23 @@ Window read_window(const InferContext& ctx, std::size_t spatial, bool has_dilati
     return w;
 }
 
+// (k − 1) · d + 1, refusing sizes that would overflow.
+std::int64_t dilated_kernel(std::int64_t k, std::int64_t d, std::size_t axis) {
+    std::int64_t span = 0;
+    LOOM_REQUIRE(k >= 1 && !__builtin_mul_overflow(k - 1, d, &span) && span < k_max_dim,
+                 "spatial axis {}: kernel size {} with dilation {} is out of range", axis, k, d);
+    return span + 1;
+}
+
 // One spatial output dimension of a window op over input `in` with kernel `k` on axis `i`.
 Dimension window_out(const Dimension& in, const Dimension& k, std::size_t i, const Window& w,
                      Rounding rounding) {
     if (in.is_dynamic() || k.is_dynamic()) return Dimension();
     auto s = w.strides[i];
     if (w.pad == PadMode::SameUpper || w.pad == PadMode::SameLower) return ceil_div(in.length(), s);
-    auto dk = (k.length() - 1) * w.dilations[i] + 1;
+    LOOM_REQUIRE(in.length() < k_max_shape, "spatial axis {}: input size {} is out of range", i,
+                 in.length());
+    auto dk = dilated_kernel(k.length(), w.dilations[i], i);
     auto padded = in.length() + w.pads_begin[i] + w.pads_end[i];
     LOOM_REQUIRE(padded >= dk,
                  "spatial axis {}: padded input size {} is smaller than the dilated kernel {}", i,
@@ -249,9 +266,12 @@ void infer_backprop_common(InferContext& ctx, bool groups) {
             out.emplace_back();
             continue;
         }
-        auto dk = (k.length() - 1) * w.dilations[i] + 1;
-        auto v =
-            w.strides[i] * (in.length() - 1) + dk - w.pads_begin[i] - w.pads_end[i] + out_pad[i];
+        auto dk = dilated_kernel(k.length(), w.dilations[i], i);
+        std::int64_t v = 0;
+        LOOM_REQUIRE(!__builtin_mul_overflow(w.strides[i], in.length() - 1, &v) && v < k_max_shape,
+                     "spatial axis {}: input size {} with stride {} is out of range", i,
+                     in.length(), w.strides[i]);
+        v += dk - w.pads_begin[i] - w.pads_end[i] + out_pad[i];
         LOOM_REQUIRE(v >= 0, "spatial axis {}: computed output size {} is negative", i, v);
         out.push_back(v);
     }
@@ -484,6 +504,8 @@ void infer_interpolate_common(InferContext& ctx, std::size_t sizes_input, std::s
         LOOM_REQUIRE(is_floating(t->element_type()), "scales must be a floating-point tensor");
         scales = t->to_f64();
         count = scales->size();
+        for (double x : *scales)
+            LOOM_REQUIRE(x > 0 && x < 1e9, "scales must be positive and finite, got {}", x);
     }
     if (sizes || scales)
         LOOM_REQUIRE(count == axes.size(), "{} has {} values but there are {} axes", mode, count,
@@ -537,8 +559,10 @@ void infer_depth_space(InferContext& ctx, bool to_space) {
     if (data.rank_is_dynamic()) return ctx.set_output(0, ctx.input_type(0), data);
     LOOM_REQUIRE(data.rank() >= 3, "data must have rank 3 or more, got {}", data.to_string());
     std::int64_t factor = 1;
-    for (std::int64_t i = 2; i < data.rank(); ++i)
+    for (std::int64_t i = 2; i < data.rank(); ++i) {
+        LOOM_REQUIRE(factor <= k_max_dim / bs, "block_size {} is too large", bs);
         factor *= bs;
+    }
     Dims out = data.dims();
     auto& c = out[1];
     if (c.is_static() && to_space) {
@@ -610,7 +634,10 @@ void infer_batch_space(InferContext& ctx, bool to_space) {
     const Ints &block = *v[0], &lo = *v[1], &hi = *v[2];
     std::int64_t prod = 1;
     for (auto b : block) {
-        LOOM_REQUIRE(b > 0, "block_shape values must be positive, got {}", b);
+        LOOM_REQUIRE(b > 0 && prod <= k_max_dim / b,
+                     "block_shape value {} is not positive or "
+                     "too large",
+                     b);
         prod *= b;
     }
     Dims out(rank);

@@ -267,6 +267,9 @@ TEST_F(NnOps, ConvolutionErrors) {
                  conv_attrs({0, 1}, {0, 0}, {0, 0}, {1, 1}), "positive");
     expect_error("Convolution", "opset1", {param("[1,3,2,8]"), param("[4,3,3,3]")}, a,
                  "smaller than the dilated kernel");
+    // a kernel whose dilated size overflows is refused, not wrapped
+    expect_error("Convolution", "opset1", {param("[1,3,8,8]"), param("[4,3,1099511627776,3]")},
+                 conv_attrs({1, 1}, {0, 0}, {0, 0}, {std::int64_t{1} << 39, 1}), "out of range");
     expect_error("Convolution", "opset1",
                  {param("[1,3,8,8]"), param("[4,3,3,3]", ElementType::F16)}, a, "element types");
 }
