@@ -81,7 +81,12 @@ PartialShape reduced_shape(const InferContext& ctx) {
     const auto& data = ctx.input_shape(0);
     auto axes = constant_axes(ctx, 1, data);
     if (!axes) {
-        if (keep_dims && data.rank_is_static()) return PartialShape::dynamic(data.rank());
+        if (data.rank_is_dynamic()) return PartialShape::dynamic();
+        if (keep_dims) return PartialShape::dynamic(data.rank());
+        // A single axis cannot repeat, so it removes exactly one dim.
+        const auto& axes_shape = ctx.input_shape(1);
+        if (axes_shape.is_static() && shape_size(axes_shape.to_shape()) == 1)
+            return PartialShape::dynamic(std::max<std::int64_t>(data.rank() - 1, 0));
         return PartialShape::dynamic();
     }
     auto rank = data.rank();
@@ -143,8 +148,8 @@ void infer_cumsum(InferContext& ctx) {
 
 // ---- TopK --------------------------------------------------------------------------------
 
-// TopK(data, k): values and indices, both data's shape with dim `axis` replaced by k (dynamic
-// when k is not a constant).
+// TopK(data, k): values and indices, both data's shape with dim `axis` replaced by k (when k
+// is not a constant: 0 up to the input dim, as OpenVINO infers it).
 void infer_topk(InferContext& ctx) {
     check_enum(ctx, "mode", "max", {"max", "min"});
     check_enum(ctx, "sort", "none", {"value", "index", "none"});
@@ -158,7 +163,7 @@ void infer_topk(InferContext& ctx) {
     if (shape.rank_is_static()) {
         LOOM_REQUIRE(shape.rank() > 0, "data is a scalar; TopK needs rank >= 1");
         auto axis = normalize_axis(ctx.attr<std::int64_t>("axis"), shape.rank());
-        Dimension k;
+        Dimension k(0, shape[static_cast<std::size_t>(axis)].max()); // at most the input dim
         if (auto values = ctx.input_values(1)) {
             LOOM_REQUIRE(values->size() == 1, "k must hold one value, not {}", values->size());
             LOOM_REQUIRE(values->front() >= 0, "k is {}; it must not be negative", values->front());
