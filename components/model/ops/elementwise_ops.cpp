@@ -195,19 +195,19 @@ void infer_select(InferContext& ctx) {
     ctx.set_output(0, type, std::move(shape));
 }
 
-// FakeQuantize(X, input_low, input_high, output_low, output_high): one floating type; the
-// ranges broadcast with X.
+// FakeQuantize(X, input_low, input_high, output_low, output_high): one numeric type; the ranges
+// must broadcast with X, and the output has X's shape (broadcasting is one-way: like OpenVINO,
+// ranges larger than X are tolerated rather than growing the output).
 void infer_fake_quantize(InferContext& ctx) {
     auto levels = ctx.attr<std::int64_t>("levels");
     LOOM_REQUIRE(levels >= 2, "attribute 'levels' is {}; it must be at least 2", levels);
     auto type = ctx.input_type(0);
     for (std::size_t i = 1; i < 5; ++i)
         type = merge_types(ctx, 0, i);
-    require_floating(0, type);
-    auto shape = ctx.input_shape(0);
+    require_numeric(0, type);
     for (std::size_t i = 1; i < 5; ++i)
-        shape = broadcast_binary(ctx, shape, ctx.input_shape(i));
-    ctx.set_output(0, type, std::move(shape));
+        broadcast_binary(ctx, ctx.input_shape(0), ctx.input_shape(i));
+    ctx.set_output(0, type, ctx.input_shape(0));
 }
 
 // ---- tables ------------------------------------------------------------------------------
