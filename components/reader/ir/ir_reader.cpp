@@ -54,6 +54,7 @@ struct Context {
     std::span<const std::byte> weights;
     std::shared_ptr<const void> owner;
     const model::OpRegistry& registry;
+    int depth = 0; // of bodies
 };
 
 std::string describe(const Layer& l) {
@@ -120,13 +121,20 @@ void check_dims(const PartialShape& shape, std::string_view where) {
     }
 }
 
-RtNode read_rt_tree(pugi::xml_node xml) {
+// Deeper rt_info trees are refused (the graph ⇄ schema conversion carries 64 levels).
+constexpr int k_max_rt_depth = 64;
+constexpr int k_max_body_depth = 32;
+
+RtNode read_rt_tree(pugi::xml_node xml, int depth = 1) {
+    LOOM_REQUIRE(depth <= k_max_rt_depth, "rt_info is nested deeper than {} levels",
+                 k_max_rt_depth);
     RtNode out;
     out.tag = xml.name();
     for (auto a : xml.attributes())
         out.attributes.emplace_back(a.name(), a.value());
     for (auto child : xml.children())
-        if (child.type() == pugi::node_element) out.children.push_back(read_rt_tree(child));
+        if (child.type() == pugi::node_element)
+            out.children.push_back(read_rt_tree(child, depth + 1));
     return out;
 }
 
@@ -199,6 +207,7 @@ void read_constant(Node& node, const Layer& l, const Context& ctx) {
     LOOM_REQUIRE(data, "{}: <data> with element_type, shape, offset and size is missing", where);
     auto type = element_type(data.attribute("element_type").value(), where);
     LOOM_REQUIRE(type != ElementType::UNDEFINED, "{}: element_type is missing", where);
+    LOOM_REQUIRE(data.attribute("shape"), "{}: attribute 'shape' is missing", where);
     auto shape = PartialShape::parse(data.attribute("shape").value());
     LOOM_REQUIRE(shape && shape->is_static(), "{}: shape '{}' is not a static shape", where,
                  data.attribute("shape").value());
@@ -322,8 +331,11 @@ void read_bodies(Node& node, const Layer& l, const Context& ctx) {
         model::Body body;
         body.name = body_name;
         Graph graph;
+        LOOM_REQUIRE(ctx.depth < k_max_body_depth, "{}: bodies are nested deeper than {} levels",
+                     describe(l), k_max_body_depth);
+        Context inner{ctx.weights, ctx.owner, ctx.registry, ctx.depth + 1};
         try {
-            graph = read_graph(xml, ctx);
+            graph = read_graph(xml, inner);
         } catch (const Error& e) {
             LOOM_THROW(e.kind(), "{} {}: {}", describe(l), body_name, e.message());
         }
@@ -433,6 +445,12 @@ void reconcile(Node& node, const Layer& l) {
             LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
                        "{}: the IR declares {} but shape inference gives {}", where,
                        model::ir_name(declared.type), model::ir_name(out.type));
+        if (node.type == "Parameter") { // its shape attribute is what it accepts
+            LOOM_REQUIRE(out.shape.compatible(declared.shape),
+                         "{}: the IR declares shape {} but the shape attribute says {}", where,
+                         declared.shape.to_string(), out.shape.to_string());
+            continue;
+        }
         if (out.shape.rank_is_dynamic()) {
             if (declared.has_dims) out.shape = declared.shape;
             continue;

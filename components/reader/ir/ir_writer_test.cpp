@@ -200,3 +200,96 @@ TEST(IrWriter, WrittenIrReadsBackFromMemory) {
     auto back = loom::reader::ir::read_ir(doc.xml, *owner, owner, *registry, "<memory>");
     EXPECT_FALSE(compare_models(m, *back).has_value());
 }
+
+namespace {
+Tensor scalar(ElementType type, const void* value, std::size_t bytes) {
+    return Tensor::copy_of(type, {}, std::span(static_cast<const std::byte*>(value), bytes));
+}
+} // namespace
+
+// Loop(trip 3, cond true, x[2]) whose body carries x through a back edge, stacks it into [6] and
+// has both special ports (iteration number in, execution condition out).
+TEST(IrWriter, LoopWithSpecialPortsRoundTrips) {
+    auto registry = irt::registry();
+    auto body = std::make_shared<Model>();
+    auto& iter = body->add_parameter(ElementType::I64, PartialShape(Shape{}), "i");
+    auto& xb = body->add_parameter(ElementType::F32, PartialShape({2}), "xb");
+    bool yes = true;
+    auto& keep = add_constant(*body, scalar(ElementType::BOOLEAN, &yes, 1), "keep");
+    auto& y = body->add("Convert", "opset1", {xb.output()}, {}, 1, "y");
+    y.attrs.set("destination_type", ElementType::F32);
+    (void)iter;
+    body->add_result(keep.output(), "r_cond");
+    body->add_result(y.output(), "r_y");
+    infer_and_validate(*body, *registry);
+
+    Model m;
+    std::int64_t three = 3;
+    auto& trip = add_constant(m, scalar(ElementType::I64, &three, 8), "trip");
+    auto& cond = add_constant(m, scalar(ElementType::BOOLEAN, &yes, 1), "cond");
+    auto& x = m.add_parameter(ElementType::F32, PartialShape({2}), "x");
+    auto& loop = m.add("Loop", "opset5", {trip.output(), cond.output(), x.output()}, {}, 2, "loop");
+    Body b;
+    b.name = "body";
+    b.model = body;
+    b.inputs = {{2, 1, {}, {}, {}, {}, {}, ""}, {-1, 0, {}, {}, {}, {}, {}, "current_iteration"}};
+    b.outputs = {{0, 1, {}, {}, {}, {}, {}, ""},
+                 {1, 1, 0, 0, -1, 1, 1, ""},
+                 {-1, 0, {}, {}, {}, {}, {}, "execution_condition"}};
+    b.back_edges = {{1, 1}};
+    loop.bodies.push_back(b);
+    m.add_result(loop.output(0), "final");
+    m.add_result(loop.output(1), "stacked");
+    infer_and_validate(m, *registry);
+    EXPECT_EQ(loop.outputs[0].shape, PartialShape({2}));
+    EXPECT_EQ(loop.outputs[1].shape, PartialShape({6}));
+
+    auto doc = loom::reader::ir::write_ir_document(m);
+    EXPECT_NE(doc.xml.find("purpose=\"current_iteration\""), std::string::npos) << doc.xml;
+    EXPECT_NE(doc.xml.find("purpose=\"execution_condition\""), std::string::npos);
+    auto back = round_trip(m, *registry);
+    Node* rloop = back->results()[0]->inputs[0].node;
+    ASSERT_EQ(rloop->bodies.size(), 1u);
+    EXPECT_EQ(rloop->bodies[0].inputs[1].purpose, "current_iteration");
+    EXPECT_EQ(rloop->bodies[0].inputs[1].external_port, -1);
+    EXPECT_EQ(rloop->bodies[0].outputs[1].axis, 0);
+}
+
+// If(c, x) with then: x → Convert(f32) and else: a constant [2].
+TEST(IrWriter, IfWithTwoBodiesRoundTrips) {
+    auto registry = irt::registry();
+    auto then_body = std::make_shared<Model>();
+    auto& tx = then_body->add_parameter(ElementType::F32, PartialShape({2}), "tx");
+    auto& tc = then_body->add("Convert", "opset1", {tx.output()}, {}, 1, "tc");
+    tc.attrs.set("destination_type", ElementType::F32);
+    then_body->add_result(tc.output(), "t_out");
+    infer_and_validate(*then_body, *registry);
+    auto else_body = std::make_shared<Model>();
+    add_constant(*else_body, f32_tensor({2}, {7, 8}), "ec");
+    else_body->add_result(else_body->nodes()[0]->output(), "e_out");
+    infer_and_validate(*else_body, *registry);
+
+    Model m;
+    auto& c = m.add_parameter(ElementType::BOOLEAN, PartialShape(Shape{}), "c");
+    auto& x = m.add_parameter(ElementType::F32, PartialShape({2}), "x");
+    auto& node = m.add("If", "opset8", {c.output(), x.output()}, {}, 1, "if");
+    Body tb{"then_body",
+            then_body,
+            {{1, 0, {}, {}, {}, {}, {}, ""}},
+            {{0, 0, {}, {}, {}, {}, {}, ""}},
+            {}};
+    Body eb{"else_body", else_body, {}, {{0, 0, {}, {}, {}, {}, {}, ""}}, {}};
+    node.bodies = {tb, eb};
+    m.add_result(node.output(), "y");
+    infer_and_validate(m, *registry);
+    EXPECT_EQ(node.outputs[0].shape, PartialShape({2}));
+
+    auto doc = loom::reader::ir::write_ir_document(m);
+    EXPECT_NE(doc.xml.find("<then_port_map>"), std::string::npos) << doc.xml;
+    EXPECT_NE(doc.xml.find("<else_body>"), std::string::npos);
+    auto back = round_trip(m, *registry);
+    Node* rif = back->results()[0]->inputs[0].node;
+    ASSERT_EQ(rif->bodies.size(), 2u);
+    EXPECT_EQ(rif->bodies[1].name, "else_body");
+    EXPECT_TRUE(rif->bodies[1].inputs.empty());
+}
