@@ -21,6 +21,12 @@ std::int64_t count(std::size_t n) {
     return static_cast<std::int64_t>(n);
 }
 
+// normalize_axis() for an axis that indexes a dimension (so a scalar has none).
+std::int64_t dim_axis(std::int64_t axis, std::int64_t rank, std::string_view what) {
+    LOOM_REQUIRE(rank > 0, "{} {} needs an input of rank 1 or more, not a scalar", what, axis);
+    return normalize_axis(axis, rank, what);
+}
+
 Body& require_body(Node& node, std::string_view body_name) {
     for (auto& b : node.bodies)
         if (b.name == body_name) {
@@ -85,11 +91,17 @@ PartialShape relax(const PartialShape& a, const PartialShape& b) {
     return out;
 }
 
+// One more than the highest output port a body maps; each output port must be mapped, so
+// the count cannot exceed the number of output maps of all bodies.
 std::size_t output_count(const Node& node) {
     std::int64_t n = -1;
+    std::size_t maps = 0;
     for (const auto& b : node.bodies)
-        for (const auto& pm : b.outputs)
+        for (const auto& pm : b.outputs) {
             n = std::max(n, pm.external_port);
+            ++maps;
+        }
+    LOOM_REQUIRE(at(n + 1) <= maps, "bodies map output {} but only {} output ports", n, maps);
     return at(n + 1);
 }
 
@@ -161,7 +173,7 @@ std::optional<std::int64_t> set_sliced(const InferContext& ctx, const Body& body
         set_parameter(body, pm.body_index, type, in);
         return std::nullopt;
     }
-    auto axis = normalize_axis(*pm.axis, in.rank(), "sliced input axis");
+    auto axis = dim_axis(*pm.axis, in.rank(), "sliced input axis");
     auto part = pm.part_size.value_or(1);
     LOOM_REQUIRE(part > 0, "sliced input {} has part_size {}", pm.external_port, part);
     PartialShape shape = in;
@@ -234,7 +246,7 @@ void set_loop_outputs(InferContext& ctx, const Body& body, const Iterations& it)
         const auto& r = body_result(body, pm.body_index);
         PartialShape shape = r.shape;
         if (pm.axis && shape.rank_is_static()) {
-            auto axis = normalize_axis(*pm.axis, shape.rank(), "concatenated output axis");
+            auto axis = dim_axis(*pm.axis, shape.rank(), "concatenated output axis");
             const auto part = shape[at(axis)];
             if (it.exact)
                 shape[at(axis)] = part * Dimension(*it.exact);

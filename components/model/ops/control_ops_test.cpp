@@ -160,6 +160,11 @@ TEST_F(ControlOps, IfErrors) {
     EXPECT_TRUE(has(msg, "then_body")) << msg;
     EXPECT_TRUE(has(msg, "bad_reshape")) << msg;
 
+    auto& sparse = make_if(cond_param(), 1, 1);
+    sparse.bodies[0].outputs[0].external_port = 1000;
+    msg = message_of(sparse, *reg);
+    EXPECT_TRUE(has(msg, "map output 1000")) << msg;
+
     auto& wrong_port = make_if(cond_param(), 1, 1);
     wrong_port.bodies[0].inputs[0].external_port = 7;
     msg = message_of(wrong_port, *reg);

@@ -16,6 +16,12 @@ std::size_t at(std::int64_t i) {
     return static_cast<std::size_t>(i);
 }
 
+// normalize_axis() for an axis that indexes a dimension (so a scalar has none).
+std::int64_t dim_axis(std::int64_t axis, std::int64_t rank, std::string_view what) {
+    LOOM_REQUIRE(rank > 0, "{} {} needs an input of rank 1 or more, not a scalar", what, axis);
+    return normalize_axis(axis, rank, what);
+}
+
 // The number of elements of `s` as a dimension: static, bounded or unbounded.
 Dimension element_count(const PartialShape& s) {
     if (s.rank_is_dynamic()) return Dimension();
@@ -70,7 +76,7 @@ void infer_unique(InferContext& ctx) {
             unique_shape = in.rank_is_static() ? PartialShape::dynamic(in.rank()) : in;
             n_unique = n_rev = Dimension();
         } else {
-            auto a = normalize_axis((*axis)[0], in.rank(), "Unique axis");
+            auto a = dim_axis((*axis)[0], in.rank(), "Unique axis");
             const auto& d = in[at(a)];
             n_rev = d;
             n_unique = d.max() == 0 ? Dimension(0) : Dimension(d.min() > 0 ? 1 : 0, d.max());

@@ -29,6 +29,15 @@ std::int64_t count(std::size_t n) {
     return static_cast<std::int64_t>(n);
 }
 
+// More outputs than this is a malformed model, not a split.
+constexpr std::int64_t k_max_outputs = 1 << 16;
+
+// normalize_axis() for an axis that indexes a dimension (so a scalar has none).
+std::int64_t dim_axis(std::int64_t axis, std::int64_t rank, std::string_view what) {
+    LOOM_REQUIRE(rank > 0, "{} {} needs an input of rank 1 or more, not a scalar", what, axis);
+    return normalize_axis(axis, rank, what);
+}
+
 bool is_one(const Dimension& d) {
     return d.is_static() && d.length() == 1;
 }
@@ -266,13 +275,14 @@ void infer_concat(InferContext& ctx) {
 
 void infer_split(InferContext& ctx) {
     auto n = ctx.attr<std::int64_t>("num_splits");
-    LOOM_REQUIRE(n > 0, "num_splits is {}; it must be positive", n);
+    LOOM_REQUIRE(n > 0 && n <= k_max_outputs, "num_splits is {}; it must be in 1..{}", n,
+                 k_max_outputs);
     const auto& in = ctx.input_shape(0);
     auto axis_value = scalar_value(ctx, 1);
     PartialShape part = in;
     if (in.rank_is_static() && !axis_value) part = PartialShape::dynamic(in.rank());
     if (in.rank_is_static() && axis_value) {
-        auto axis = normalize_axis(*axis_value, in.rank(), "Split axis");
+        auto axis = dim_axis(*axis_value, in.rank(), "Split axis");
         auto& d = part[at(axis)];
         if (d.is_static()) {
             LOOM_REQUIRE(d.length() % n == 0,
@@ -294,7 +304,10 @@ void infer_variadic_split(InferContext& ctx) {
     auto lengths = ctx.input_values(2);
     auto n_out =
         lengths ? std::optional<std::int64_t>(count(lengths->size())) : input_length(ctx, 2);
-    LOOM_REQUIRE(n_out, "VariadicSplit split_lengths must have a static length");
+    if (!n_out && !ctx.node().outputs.empty()) // the reader knows the output count
+        n_out = count(ctx.node().outputs.size());
+    LOOM_REQUIRE(n_out && *n_out <= k_max_outputs,
+                 "VariadicSplit split_lengths must have a static length up to {}", k_max_outputs);
     ctx.set_output_count(at(*n_out));
     if (in.rank_is_dynamic() || !axis_value) {
         auto part = in.rank_is_static() ? PartialShape::dynamic(in.rank()) : in;
@@ -302,7 +315,7 @@ void infer_variadic_split(InferContext& ctx) {
             ctx.set_output(at(i), ctx.input_type(0), part);
         return;
     }
-    auto axis = normalize_axis(*axis_value, in.rank(), "VariadicSplit axis");
+    auto axis = dim_axis(*axis_value, in.rank(), "VariadicSplit axis");
     const auto& d = in[at(axis)];
     std::vector<Dimension> parts(at(*n_out));
     if (lengths) {
@@ -571,8 +584,7 @@ void infer_gather_elements(InferContext& ctx) {
         LOOM_REQUIRE(data.rank() == out.rank(),
                      "GatherElements data {} and indices {} differ in rank", data.to_string(),
                      out.to_string());
-        auto axis =
-            normalize_axis(ctx.attr<std::int64_t>("axis"), data.rank(), "GatherElements axis");
+        auto axis = dim_axis(ctx.attr<std::int64_t>("axis"), data.rank(), "GatherElements axis");
         for (std::int64_t i = 0; i < data.rank(); ++i)
             if (i != axis)
                 out[at(i)] = merge_dim(out[at(i)], data[at(i)], "GatherElements outside axis");
@@ -732,6 +744,7 @@ void infer_slice(InferContext& ctx) {
     }
     LOOM_REQUIRE(count(axes->size()) == *n, "Slice axes have {} values, start has {}", axes->size(),
                  *n);
+    LOOM_REQUIRE(data.rank() > 0 || axes->empty(), "Slice of a scalar names axes");
     auto norm = normalize_axes(*axes, data.rank(), "Slice axis");
     LOOM_REQUIRE(std::set<std::int64_t>(norm.begin(), norm.end()).size() == norm.size(),
                  "Slice axes {} repeat an axis", fmt::join(*axes, ","));
@@ -939,9 +952,8 @@ void infer_reverse_sequence(InferContext& ctx) {
     LOOM_REQUIRE(lengths.rank_is_dynamic() || lengths.rank() == 1,
                  "ReverseSequence seq_lengths must be 1-D, has shape {}", lengths.to_string());
     if (out.rank_is_static()) {
-        auto batch =
-            normalize_axis(ctx.attr_or<std::int64_t>("batch_axis", 0), out.rank(), "batch_axis");
-        normalize_axis(ctx.attr_or<std::int64_t>("seq_axis", 1), out.rank(), "seq_axis");
+        auto batch = dim_axis(ctx.attr_or<std::int64_t>("batch_axis", 0), out.rank(), "batch_axis");
+        dim_axis(ctx.attr_or<std::int64_t>("seq_axis", 1), out.rank(), "seq_axis");
         if (lengths.rank_is_static())
             out[at(batch)] = merge_dim(out[at(batch)], lengths[0],
                                        "ReverseSequence seq_lengths and the batch axis");

@@ -218,6 +218,9 @@ TEST_F(ShapeOps, SplitAndVariadicSplit) {
     auto msg = error_of("Split", "opset1", {param("6,4"), scalar(1)},
                         attrs({{"num_splits", std::int64_t(3)}}));
     EXPECT_TRUE(has(msg, "not divisible")) << msg;
+    msg = error_of("Split", "opset1", {param(""), scalar(0)},
+                   attrs({{"num_splits", std::int64_t(1)}}));
+    EXPECT_TRUE(has(msg, "not a scalar")) << msg;
     auto& v = run("VariadicSplit", "opset1", {param("10,4"), scalar(0), ints({2, -1, 3})});
     ASSERT_EQ(v.outputs.size(), 3u);
     EXPECT_EQ(v.outputs[0].shape.to_string(), "[2,4]");
