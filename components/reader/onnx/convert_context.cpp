@@ -351,8 +351,15 @@ model::Node& GraphConverter::add_node(std::string op, std::string version,
     return node;
 }
 
+model::Node& add_constant_node(model::Model& m, model::Tensor value, std::string node_name) {
+    PartialShape shape(value.shape());
+    auto& node = m.add_constant(std::move(value), std::move(node_name));
+    node.attrs.set("shape", std::move(shape));
+    return node;
+}
+
 model::Node& GraphConverter::add_constant(model::Tensor value) {
-    auto& node = m_model->add_constant(std::move(value), m_current_name + "/Constant");
+    auto& node = add_constant_node(*m_model, std::move(value), m_current_name + "/Constant");
     m_created.push_back(&node);
     return node;
 }

@@ -36,6 +36,10 @@ std::int32_t onnx_type_from_element(ElementType type) noexcept;
 // Refuses a dimension or element count above k_max_extent; `what` names the tensor or input.
 void check_extent(std::int64_t value, const std::string& what);
 
+// A Constant node for `value` in `m`; its "shape" attribute is a Dims value (as the Constant
+// spec declares it).
+model::Node& add_constant_node(model::Model& m, model::Tensor value, std::string node_name);
+
 // Shared by every GraphConverter of one read.
 struct ReadState {
     const model::OpRegistry* registry = nullptr;

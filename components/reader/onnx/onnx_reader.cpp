@@ -216,7 +216,7 @@ void GraphConverter::add_initializers(const onnx::GraphProto& graph) {
                    graph.sparse_initializer(0).values().name());
     for (const auto& init : graph.initializer()) {
         auto t = tensor_from_proto(init, m_state.base_dir, &m_state.external);
-        auto& node = m_model->add_constant(std::move(t), init.name());
+        auto& node = add_constant_node(*m_model, std::move(t), init.name());
         define(init.name(), node.output(0));
     }
 }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "components/reader/onnx/converters.hpp"
+#include "components/reader/onnx/graph_converter.hpp"
 #include "schemas/error.hpp"
 
 namespace loom::reader::onnx_fe {
@@ -69,7 +70,7 @@ void map_captured(Body& body, const Subgraph& sub, std::vector<Output>& inputs, 
 Output axes_constant(model::Model& body, std::int64_t axis, const std::string& label) {
     auto t = Tensor::allocate(ElementType::I64, {1});
     std::memcpy(t.mutable_data(), &axis, sizeof axis);
-    return body.add_constant(std::move(t), label + "/axes").output(0);
+    return add_constant_node(body, std::move(t), label + "/axes").output(0);
 }
 
 // Body result `index` gets its value unsqueezed at `axis` (per-iteration parts of a
@@ -170,6 +171,21 @@ PortMap iterated(std::int64_t external, std::int64_t body_index, std::int64_t ax
     return p;
 }
 
+// ONNX's body parameter 1 is the loop condition; an iteration only runs while it is true, so
+// inside the body it is the constant true. Native Loop bodies have no such parameter.
+void drop_condition_parameter(model::Model& body) {
+    auto params = body.parameters();
+    auto* cond = params.at(1);
+    auto t = Tensor::allocate(ElementType::BOOLEAN, {});
+    *t.mutable_data() = std::byte{1};
+    auto truth = add_constant_node(body, std::move(t), cond->name + "/true").output(0);
+    for (auto [consumer, port] : body.consumers(cond->output(0)))
+        consumer->inputs[port] = truth;
+    params.erase(params.begin() + 1);
+    body.set_parameters(std::move(params));
+    body.remove_unused();
+}
+
 std::vector<Output> convert_loop(ConvertContext& ctx) {
     if (ctx.input_count() < 2)
         ctx.fail("Loop takes the inputs M, cond and the loop-carried values");
@@ -194,16 +210,15 @@ std::vector<Output> convert_loop(ConvertContext& ctx) {
         ctx.fail(fmt::format("body has {} inputs and {} outputs; expected {} and {}",
                              sub.explicit_inputs, m.results().size(), 2 + carried,
                              1 + carried + scans));
+    drop_condition_parameter(m);
     Body body{"body", sub.model, {}, {}, {}};
     body.inputs.push_back(port(-1, 0, "current_iteration"));
-    body.inputs.push_back(port(1, 1));
-    body.back_edges.push_back(BackEdge{0, 1});
     body.outputs.push_back(port(-1, 0, "execution_condition"));
     std::vector<model::OutputInfo> types(carried + scans);
     for (std::size_t k = 0; k < carried; ++k) {
         auto i = static_cast<std::int64_t>(k);
-        body.inputs.push_back(port(2 + i, 2 + i));
-        body.back_edges.push_back(BackEdge{1 + i, 2 + i});
+        body.inputs.push_back(port(2 + i, 1 + i));
+        body.back_edges.push_back(BackEdge{1 + i, 1 + i});
         body.outputs.push_back(port(i, 1 + i));
         types[k].type = result_info(m, 1 + k).type;
     }
@@ -214,6 +229,7 @@ std::vector<Output> convert_loop(ConvertContext& ctx) {
                                         static_cast<std::int64_t>(index), 0, false));
         types[carried + j].type = result_info(m, index).type;
     }
+    sub.explicit_inputs -= 1; // the condition parameter is gone
     map_captured(body, sub, inputs, inputs.size());
     auto& node =
         add_with_bodies(ctx, "Loop", "opset5", std::move(inputs), {}, {std::move(body)}, types);
