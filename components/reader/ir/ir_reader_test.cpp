@@ -464,3 +464,75 @@ TEST(IrReader, OutputNamesWithEscapedCommas) {
     auto m = read(xml);
     EXPECT_EQ(m->parameters()[0]->outputs[0].names, (std::vector<std::string>{"a,b", "c"}));
 }
+
+namespace {
+// A TensorIterator as OpenVINO writes it: X[3,2] sliced along axis 0, a state carried by a
+// back edge, body layer ids that are not the Parameter/Result indices.
+std::string tensor_iterator(const char* x_internal = "0") {
+    constexpr const char* d12 = "<dim>1</dim><dim>2</dim>";
+    constexpr const char* d32 = "<dim>3</dim><dim>2</dim>";
+    auto body_param = [&](int id, const char* name) {
+        return fmt::format(R"(<layer id="{}" name="{}" type="Parameter" version="opset1">
+  <data shape="1,2" element_type="f32"/><output><port id="0" precision="FP32">{}</port></output>
+</layer>)",
+                           id, name, d12);
+    };
+    auto body = body_param(0, "x_i") + body_param(1, "h") + convert(3, "next", d12, d12, "f32") +
+                result(4, "out_x", d12) + result(5, "out_h", d12);
+    auto body_edges = edge(0, 0, 4, 0) + edge(1, 0, 3, 0) + edge(3, 1, 5, 0);
+    auto ti = fmt::format(R"(<layer id="2" name="ti" type="TensorIterator" version="opset1">
+  <input><port id="0" precision="FP32">{0}</port><port id="1" precision="FP32">{1}</port></input>
+  <output><port id="2" precision="FP32">{0}</port><port id="3" precision="FP32">{1}</port></output>
+  <port_map>
+    <input axis="0" external_port_id="0" internal_layer_id="{4}" part_size="1" stride="1"/>
+    <input external_port_id="1" internal_layer_id="1"/>
+    <output axis="0" external_port_id="2" internal_layer_id="4" part_size="1" stride="1"/>
+    <output external_port_id="3" internal_layer_id="5"/>
+  </port_map>
+  <back_edges><edge from-layer="5" from-port="0" to-layer="1" to-port="0"/></back_edges>
+  <body><layers>{2}</layers><edges>{3}</edges></body>
+</layer>)",
+                          d32, d12, body, body_edges, x_internal);
+    return net(param(0, "X", "3,2", d32) + param(1, "H0", "1,2", d12) + ti +
+                   result(3, "concat", d32) + result(4, "last", d12),
+               edge(0, 0, 2, 0) + edge(1, 0, 2, 1) + edge(2, 2, 3, 0) + edge(2, 3, 4, 0));
+}
+} // namespace
+
+TEST(IrReader, TensorIteratorBodyAndPortMap) {
+    auto m = read(tensor_iterator());
+    Node* ti = find_node(*m, "ti");
+    ASSERT_NE(ti, nullptr);
+    ASSERT_EQ(ti->bodies.size(), 1u);
+    const auto& b = ti->bodies[0];
+    EXPECT_EQ(b.name, "body");
+    ASSERT_EQ(b.model->parameters().size(), 2u);
+    ASSERT_EQ(b.model->results().size(), 2u);
+    EXPECT_EQ(b.model->results()[1]->name, "out_h");
+    ASSERT_EQ(b.inputs.size(), 2u);
+    EXPECT_EQ(b.inputs[0], (PortMap{0, 0, 0, 0, -1, 1, 1, ""}));
+    EXPECT_EQ(b.inputs[1], (PortMap{1, 1, {}, {}, {}, {}, {}, ""}));
+    ASSERT_EQ(b.outputs.size(), 2u);
+    EXPECT_EQ(b.outputs[0], (PortMap{0, 0, 0, 0, -1, 1, 1, ""}));
+    EXPECT_EQ(b.outputs[1], (PortMap{1, 1, {}, {}, {}, {}, {}, ""}));
+    ASSERT_EQ(b.back_edges.size(), 1u);
+    EXPECT_EQ(b.back_edges[0], (BackEdge{1, 1}));
+    EXPECT_EQ(ti->outputs[0].shape, PartialShape({3, 2}));
+    EXPECT_EQ(ti->outputs[1].shape, PartialShape({1, 2}));
+}
+
+TEST(IrReader, PortMapToANonParameterIsNamed) {
+    expect_error(tensor_iterator("3"), ErrorKind::INVALID_ARGUMENT,
+                 {"'ti'", "port_map input", "layer 3", "not a Parameter"});
+}
+
+TEST(IrReader, DeeplyNestedRtInfoIsRefused) {
+    std::string open, close;
+    for (int i = 0; i < 70; ++i) {
+        open += "<n>";
+        close += "</n>";
+    }
+    auto xml = chain(k_chain_edges);
+    xml.replace(xml.find("</net>"), 6, "<rt_info>" + open + close + "</rt_info></net>");
+    expect_error(xml, ErrorKind::INVALID_ARGUMENT, {"rt_info", "64 levels"});
+}

@@ -101,6 +101,8 @@ TEST(IrWriter, HandBuiltModelRoundTrips) {
     auto& a = m.add_parameter(ElementType::I32, PartialShape::dynamic(), "a");
     m.set_parameters({&a, &b});
     b.outputs[0].names = {"b,with,commas", "b2"};
+    b.outputs[0].rt_info = {
+        "rt_info", {}, {{"attribute", {{"name", "layout"}, {"value", "NC"}}, {}}}};
     auto& c1 = add_constant(m, f32_tensor({2}, {1, 2}), "c1");
     auto& c2 = add_constant(m, f32_tensor({2}, {1, 2}), "c2"); // same bytes as c1
     auto& cvt = m.add("Convert", "opset1", {b.output()}, {}, 1, "cvt");
