@@ -655,10 +655,33 @@ void check_reduction(const InferContext& ctx, std::initializer_list<std::string_
                  "reduction '{}' is not one of {}", reduction, fmt::join(allowed, ", "));
 }
 
-void infer_scatter_update(InferContext& ctx) {
+void check_scatter_types(InferContext& ctx) {
     merge_types(ctx, 0, 2);
     LOOM_REQUIRE(is_integral(ctx.input_type(1)) || ctx.input_type(1) == ElementType::UNDEFINED,
                  "scatter indices must be integers, not {}", loom::to_string(ctx.input_type(1)));
+}
+
+// Updates must have the shape `expected` (where known).
+void check_updates(const InferContext& ctx, const PartialShape& expected) {
+    LOOM_REQUIRE(ctx.input_shape(2).compatible(expected),
+                 "updates have shape {} but data {} and indices {} need {}",
+                 ctx.input_shape(2).to_string(), ctx.input_shape(0).to_string(),
+                 ctx.input_shape(1).to_string(), expected.to_string());
+}
+
+// ScatterUpdate: updates = data[:axis] + indices + data[axis+1:].
+void infer_scatter_update(InferContext& ctx) {
+    check_scatter_types(ctx);
+    const auto& data = ctx.input_shape(0);
+    const auto& idx = ctx.input_shape(1);
+    auto axis_value = scalar_value(ctx, 3);
+    if (data.rank_is_static() && idx.rank_is_static() && axis_value) {
+        auto axis = dim_axis(*axis_value, data.rank(), "ScatterUpdate axis");
+        Dims expected(data.dims().begin(), data.dims().begin() + axis);
+        expected.insert(expected.end(), idx.dims().begin(), idx.dims().end());
+        expected.insert(expected.end(), data.dims().begin() + axis + 1, data.dims().end());
+        check_updates(ctx, PartialShape(std::move(expected)));
+    }
     pass_through(ctx);
 }
 
@@ -667,12 +690,29 @@ void infer_scatter_elements(InferContext& ctx) {
     LOOM_REQUIRE(ctx.input_shape(1).compatible(ctx.input_shape(2)),
                  "ScatterElementsUpdate indices {} and updates {} differ in shape",
                  ctx.input_shape(1).to_string(), ctx.input_shape(2).to_string());
-    infer_scatter_update(ctx);
+    check_scatter_types(ctx);
+    pass_through(ctx);
 }
 
+// ScatterNDUpdate: indices [..., k] address data[:k]; updates = indices[:-1] + data[k:].
 void infer_scatter_nd(InferContext& ctx) {
     check_reduction(ctx, {"none", "sum", "sub", "prod", "min", "max"});
-    infer_scatter_update(ctx);
+    check_scatter_types(ctx);
+    const auto& data = ctx.input_shape(0);
+    const auto& idx = ctx.input_shape(1);
+    if (data.rank_is_static() && idx.rank_is_static()) {
+        LOOM_REQUIRE(idx.rank() >= 1, "ScatterNDUpdate indices must have rank 1 or more");
+        const auto& last = idx[at(idx.rank() - 1)];
+        if (last.is_static()) {
+            LOOM_REQUIRE(last.length() <= data.rank(),
+                         "ScatterNDUpdate indices address {} axes of data {}", last.length(),
+                         data.to_string());
+            Dims expected(idx.dims().begin(), idx.dims().end() - 1);
+            expected.insert(expected.end(), data.dims().begin() + last.length(), data.dims().end());
+            check_updates(ctx, PartialShape(std::move(expected)));
+        }
+    }
+    pass_through(ctx);
 }
 
 // ---- Slice / StridedSlice ------------------------------------------------------------------

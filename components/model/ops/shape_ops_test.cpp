@@ -263,6 +263,15 @@ TEST_F(ShapeOps, GatherFamily) {
     EXPECT_EQ(shape_of("ScatterUpdate", "opset3",
                        {param("4,5"), param("2", ElementType::I64), param("2,5"), scalar(0)}),
               "[4,5]");
+    EXPECT_EQ(shape_of("ScatterNDUpdate", "opset3",
+                       {param("4,5,6"), param("3,2", ElementType::I64), param("3,6")}),
+              "[4,5,6]");
+    auto bad = error_of("ScatterNDUpdate", "opset3",
+                        {param("4,5,6"), param("3,2", ElementType::I64), param("3,5")});
+    EXPECT_TRUE(has(bad, "need [3,6]")) << bad;
+    bad = error_of("ScatterUpdate", "opset3",
+                   {param("4,5"), param("2", ElementType::I64), param("2,4"), scalar(0)});
+    EXPECT_TRUE(has(bad, "need [2,5]")) << bad;
 }
 
 TEST_F(ShapeOps, BroadcastModes) {
