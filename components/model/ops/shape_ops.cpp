@@ -728,8 +728,11 @@ std::int64_t slice_length(std::int64_t dim, std::int64_t start, std::int64_t sto
         return std::clamp<std::int64_t>(v, lo, hi);
     };
     auto b = norm(start), e = norm(stop);
-    if (step > 0) return e > b ? (e - b + step - 1) / step : 0;
-    return b > e ? (b - e - step - 1) / -step : 0;
+    auto span = step > 0 ? e - b : b - e;
+    // ceil(span / |step|) without overflow for any step (|INT64_MIN| is never needed exactly)
+    auto stride =
+        step > 0 ? step : (step == std::numeric_limits<std::int64_t>::min() ? k_big : -step);
+    return span > 0 ? 1 + (span - 1) / stride : 0;
 }
 
 Dimension slice_dim(const Dimension& d, std::optional<std::int64_t> start,
