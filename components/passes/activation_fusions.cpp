@@ -1,4 +1,4 @@
-// fuse_hswish and fuse_gelu.
+// fuse_hswish, fuse_swish and fuse_gelu.
 #include <cmath>
 
 #include <fmt/format.h>
@@ -85,6 +85,18 @@ std::optional<Output> match_hswish(Node& root, const Uses& uses) {
     return either_order(mul, "Multiply", [&](Output x, Output c) -> std::optional<Output> {
         auto inner = match_relu6_x_plus_3(c, uses, mul);
         if (inner && *inner == x) return x;
+        return std::nullopt;
+    });
+}
+
+// ---- Swish ----
+
+// x * Sigmoid(x), either order, Sigmoid used only here → x.
+std::optional<Output> match_swish(const Node& mul, const Uses& uses) {
+    return either_order(&mul, "Multiply", [&](Output x, Output s) -> std::optional<Output> {
+        Node* sig = producer_if(s, "Sigmoid");
+        if (sig && sig->inputs.size() == 1 && sig->inputs[0] == x && uses.only_by(s, &mul))
+            return x;
         return std::nullopt;
     });
 }
@@ -223,6 +235,19 @@ protected:
     }
 };
 
+class SwishFusion final : public GraphPass {
+public:
+    std::string_view name() const override { return "fuse_swish"; }
+
+protected:
+    bool run_graph(Model& model, PassContext& ctx) override {
+        return rewrite_each(model, ctx, "Swish", "opset4", [](Node& n, const Uses& uses) {
+            auto x = match_swish(n, uses);
+            return x ? std::optional(std::make_pair(*x, model::Attributes{})) : std::nullopt;
+        });
+    }
+};
+
 class GeluFusion final : public GraphPass {
 public:
     std::string_view name() const override { return "fuse_gelu"; }
@@ -245,6 +270,9 @@ protected:
 
 std::unique_ptr<Pass> make_hswish_fusion_pass() {
     return std::make_unique<HSwishFusion>();
+}
+std::unique_ptr<Pass> make_swish_fusion_pass() {
+    return std::make_unique<SwishFusion>();
 }
 std::unique_ptr<Pass> make_gelu_fusion_pass() {
     return std::make_unique<GeluFusion>();

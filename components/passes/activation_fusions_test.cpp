@@ -194,3 +194,16 @@ TEST(GeluFusion, KeepsWrongConstantsAndSharedErf) {
     EXPECT_EQ(n->type, "Multiply");
     EXPECT_EQ(count(b, "Erf"), 1u);
 }
+
+TEST(SwishFusion, XTimesSigmoidX) {
+    auto reg = registry();
+    Model m;
+    auto x = param(m);
+    auto y = param(m);
+    m.add_result(binary(m, "Multiply", unary(m, "Sigmoid", x), x));
+    m.add_result(binary(m, "Multiply", x, unary(m, "Sigmoid", y))); // a gate, not Swish
+    EXPECT_EQ(run_pass(m, make_swish_fusion_pass(), *reg), 1u);
+    EXPECT_EQ(result_input(m, 0)->type, "Swish");
+    EXPECT_EQ(result_input(m, 0)->inputs, std::vector<Output>{x});
+    EXPECT_EQ(result_input(m, 1)->type, "Multiply");
+}

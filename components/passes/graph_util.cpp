@@ -80,10 +80,12 @@ const Tensor* constant_of(Output value) noexcept {
 std::optional<double> splat_value(Output value) {
     const Tensor* t = constant_of(value);
     if (!t || t->size() < 1 || t->element_type() == ElementType::STRING) return std::nullopt;
-    auto values = t->to_f64();
-    for (double v : values)
-        if (v != values[0] && !(std::isnan(v) && std::isnan(values[0]))) return std::nullopt;
-    return values[0];
+    // Byte-wise check first: weights are large and almost never splats.
+    std::size_t width = element_size(t->element_type());
+    auto bytes = t->bytes();
+    for (std::size_t off = width; off < bytes.size(); off += width)
+        if (std::memcmp(bytes.data(), bytes.data() + off, width) != 0) return std::nullopt;
+    return Tensor::view(t->element_type(), {}, bytes.first(width), t->owner()).to_f64()[0];
 }
 
 bool near(double value, double expected, double rel_tolerance) noexcept {

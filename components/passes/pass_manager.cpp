@@ -118,6 +118,7 @@ PassManager make_common_pipeline() {
     pm.add(make_layer_norm_fusion_pass());
     pm.add(make_gelu_fusion_pass());
     pm.add(make_hswish_fusion_pass());
+    pm.add(make_swish_fusion_pass());
     pm.add(make_bias_activation_fusion_pass());
     pm.add(make_dce_pass());
     pm.add(make_validate_pass());

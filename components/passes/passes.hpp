@@ -42,6 +42,9 @@ std::unique_ptr<Pass> make_bias_activation_fusion_pass();
 // operand order) → HSwish-4.
 std::unique_ptr<Pass> make_hswish_fusion_pass();
 
+// "fuse_swish": x * Sigmoid(x) (either order) → Swish-4.
+std::unique_ptr<Pass> make_swish_fusion_pass();
+
 // "fuse_gelu": 0.5 * x * (1 + Erf(x / √2)) → Gelu-7 "ERF"; 0.5 * x * (1 + Tanh(√(2/π) *
 // (x + 0.044715 * x³))) → Gelu-7 "TANH" (operand orders, Div by √2 or Mul by 1/√2, Div by 2).
 std::unique_ptr<Pass> make_gelu_fusion_pass();
