@@ -127,6 +127,32 @@ std::optional<std::int64_t> static_rank(const PartialShape& s) {
     if (s.rank_is_dynamic()) return std::nullopt;
     return s.rank();
 }
+// Dims `idx` of x (negative counts from the back) as a 1-D i64 value: a constant when they are
+// static, so shape inference downstream sees the values.
+Output dims_of(ConvertContext& ctx, Output x, const I64s& idx) {
+    const PartialShape& s = shape_of_value(x);
+    if (s.rank_is_static()) {
+        I64s values;
+        for (auto i : idx) {
+            std::int64_t k = i < 0 ? i + s.rank() : i;
+            if (k < 0 || k >= s.rank() || s[static_cast<std::size_t>(k)].is_dynamic()) break;
+            values.push_back(s[static_cast<std::size_t>(k)].length());
+        }
+        if (values.size() == idx.size()) return ctx.constant_i64(values);
+    }
+    return gather(ctx, shape_of(ctx, x), ctx.constant_i64(idx));
+}
+// Dim `i` of x as a scalar i64 value.
+Output dim_scalar(ConvertContext& ctx, Output x, std::int64_t i) {
+    return squeeze(ctx, dims_of(ctx, x, {i}), {0});
+}
+// The shape of x as a 1-D i64 value (a constant when static).
+Output shape_like(ConvertContext& ctx, Output x) {
+    const PartialShape& s = shape_of_value(x);
+    if (s.is_static()) return ctx.constant_i64(s.to_shape());
+    return shape_of(ctx, x);
+}
+
 // The rank of x as a scalar i64 value.
 Output rank_scalar(ConvertContext& ctx, Output x) {
     return squeeze(ctx, shape_of(ctx, shape_of(ctx, x)), {0});
@@ -389,7 +415,7 @@ Outs convert_dropout(ConvertContext& ctx) {
     if (ctx.has_output(1)) { // the mask keeps every element in inference
         Output one =
             ctx.opset() >= 10 ? bool_scalar(ctx, true) : ctx.scalar_like(1.0, ctx.input_type(0));
-        out.push_back(broadcast(ctx, one, shape_of(ctx, x)));
+        out.push_back(broadcast(ctx, one, shape_like(ctx, x)));
     }
     return out;
 }
@@ -417,7 +443,7 @@ Outs arg_extreme(ConvertContext& ctx, const char* mode) {
     if (last) x = slice(ctx, x, -1, k_min_i64, -1, axis);
     Output idx = top1(ctx, x, axis, mode).output(1);
     if (last) {
-        Output len = gather(ctx, shape_of(ctx, ctx.input(0)), ctx.constant_i64({axis}));
+        Output len = dims_of(ctx, ctx.input(0), {axis});
         idx = binary(ctx, "Subtract", binary(ctx, "Subtract", len, ctx.constant_i64({1})), idx);
     }
     if (!keep) idx = squeeze(ctx, idx, {axis});
@@ -434,7 +460,7 @@ Outs convert_arg_min(ConvertContext& ctx) {
 Output hardmax_along(ConvertContext& ctx, Output x, std::int64_t axis) {
     ElementType t = type_of_value(x);
     Output idx = squeeze(ctx, top1(ctx, x, axis, "max").output(1), {axis});
-    Output depth = gather(ctx, shape_of(ctx, x), ctx.scalar_i64(axis));
+    Output depth = dim_scalar(ctx, x, axis);
     return op(ctx, "OneHot", "opset1",
               {idx, depth, ctx.scalar_like(1.0, t), ctx.scalar_like(0.0, t)},
               attrs({{"axis", i64(axis)}}));
@@ -444,7 +470,7 @@ Outs convert_hardmax(ConvertContext& ctx) {
     Output x = ctx.input(0);
     if (ctx.opset() >= 13) return {hardmax_along(ctx, x, ctx.attr_int("axis", -1))};
     Output flat = flatten_2d(ctx, x, ctx.attr_int("axis", 1));
-    return {reshape(ctx, hardmax_along(ctx, flat, 1), shape_of(ctx, x))};
+    return {reshape(ctx, hardmax_along(ctx, flat, 1), shape_like(ctx, x))};
 }
 
 Outs convert_log_softmax(ConvertContext& ctx) {
@@ -458,7 +484,7 @@ Outs convert_log_softmax(ConvertContext& ctx) {
         return {op(ctx, "LogSoftmax", "opset5", {x}, attrs({{"axis", i64(axis)}}))};
     Output flat = flatten_2d(ctx, x, axis);
     Output y = op(ctx, "LogSoftmax", "opset5", {flat}, attrs({{"axis", i64(1)}}));
-    return {reshape(ctx, y, shape_of(ctx, x))};
+    return {reshape(ctx, y, shape_like(ctx, x))};
 }
 
 Output reduce(ConvertContext& ctx, const char* type, const char* version, Output x, Output axes) {
@@ -627,13 +653,14 @@ Outs convert_conv_integer(ConvertContext& ctx) {
 
 // Explicit pads for ConvTranspose's output_shape / SAME_* when every size is static (ONNX's
 // rule: the odd pixel goes to the end for SAME_UPPER, to the beginning otherwise).
-bool explicit_transpose_pads(ConvertContext& ctx, Window& w, const I64s& out_padding,
+bool explicit_transpose_pads(ConvertContext& ctx, Window& w, I64s& out_padding,
                              const I64s& out_shape) {
     const PartialShape& xs = ctx.input_shape(0);
     const PartialShape& ws = ctx.input_shape(1);
     auto n = w.strides.size();
     if (xs.rank_is_dynamic() || xs.rank() != static_cast<std::int64_t>(n + 2)) return false;
     bool upper = ctx.attr_string("auto_pad", "NOTSET") == "SAME_UPPER";
+    I64s begin(n), end(n), extra = out_padding;
     for (std::size_t i = 0; i < n; ++i) {
         const Dimension& in = xs[i + 2];
         std::int64_t k = 0;
@@ -645,11 +672,17 @@ bool explicit_transpose_pads(ConvertContext& ctx, Window& w, const I64s& out_pad
         std::int64_t target = out_shape.empty() ? in.length() * w.strides[i] : out_shape[i];
         std::int64_t total = w.strides[i] * (in.length() - 1) + out_padding[i] +
                              (k - 1) * w.dilations[i] + 1 - target;
-        if (total < 0) return false;
-        w.pads_begin[i] = upper ? total / 2 : total - total / 2;
-        w.pads_end[i] = total - w.pads_begin[i];
+        if (total < 0) { // an output larger than the kernels cover: zeros at the end
+            extra[i] -= total;
+            total = 0;
+        }
+        begin[i] = upper ? total / 2 : total - total / 2;
+        end[i] = total - begin[i];
     }
+    w.pads_begin = begin;
+    w.pads_end = end;
     w.auto_pad = "explicit";
+    out_padding = extra;
     return true;
 }
 
@@ -978,7 +1011,7 @@ RnnInputs rnn_inputs(ConvertContext& ctx) {
         } else {
             Output shape = shape_of(ctx, rnn.x);
             Output len = convert(ctx, gather(ctx, shape, ctx.scalar_i64(1)), ElementType::I32);
-            rnn.lengths = broadcast(ctx, len, gather(ctx, shape, ctx.constant_i64({0})));
+            rnn.lengths = broadcast(ctx, len, dims_of(ctx, rnn.x, {0}));
         }
     }
     return rnn;
@@ -988,7 +1021,7 @@ RnnInputs rnn_inputs(ConvertContext& ctx) {
 Output rnn_state(ConvertContext& ctx, const RnnInputs& rnn, std::size_t i) {
     if (ctx.has_input(i))
         return rnn.batch_major ? ctx.input(i) : transpose(ctx, ctx.input(i), {1, 0, 2});
-    Output batch = gather(ctx, shape_of(ctx, rnn.x), ctx.constant_i64({0}));
+    Output batch = dims_of(ctx, rnn.x, {0});
     Output shape = concat(ctx, {batch, ctx.constant_i64({rnn.dirs, rnn.hidden})}, 0);
     return broadcast(ctx, ctx.scalar_like(0.0, ctx.input_type(0)), shape);
 }
