@@ -325,6 +325,10 @@ std::optional<Output> GraphConverter::find(const std::string& name) {
 
 Output GraphConverter::lookup(const std::string& name, const onnx::NodeProto& reader) {
     auto value = find(name);
+    if (auto it = m_unproduced.find(name); !value && it != m_unproduced.end())
+        LOOM_THROW(ErrorKind::UNSUPPORTED,
+                   "node '{}' ({}) reads '{}', an output node '{}' does not produce",
+                   m_current_name, reader.op_type(), name, it->second);
     if (!value)
         LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
                    "node '{}' ({}) reads '{}', which no earlier node, input or initializer "
@@ -347,6 +351,10 @@ model::Node& GraphConverter::add_node(std::string op, std::string version,
     auto& node = m_model->add(std::move(op), std::move(version), std::move(inputs),
                               std::move(attrs), outputs, std::move(label));
     m_created.push_back(&node);
+    // Provenance, in the IR's rt_info form: <attribute name="onnx_op" value="Relu-17"/>.
+    node.rt_info.tag = "rt_info";
+    node.rt_info.children.push_back(model::RtNode{
+        "attribute", {{"name", "onnx_op"}, {"version", "0"}, {"value", m_current_origin}}, {}});
     model::infer_node(node, *m_state.registry);
     return node;
 }

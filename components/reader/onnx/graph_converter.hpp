@@ -111,7 +111,10 @@ private:
     std::unordered_map<std::string, Output> m_values;
     std::vector<Output> m_captured;
     std::string m_current_name;
+    std::string m_current_origin; // "Relu-17" (domain-qualified outside ai.onnx)
     std::vector<model::Node*> m_created;
+    // ONNX value name → the node whose converter left that output out
+    std::unordered_map<std::string, std::string> m_unproduced;
 };
 
 // "Parameter" type and shape of an ONNX ValueInfo; unsupported naming the value for strings,

@@ -263,6 +263,8 @@ void GraphConverter::convert_node(const onnx::NodeProto& node, const OpsetMap& o
 void GraphConverter::run_converter(const ConverterEntry& entry, const onnx::NodeProto& node,
                                    std::int64_t opset, const std::string& friendly) {
     m_current_name = friendly;
+    m_current_origin = fmt::format("{}{}-{}", node.domain().empty() ? "" : node.domain() + ":",
+                                   node.op_type(), opset);
     m_created.clear();
     std::vector<Output> outs;
     try {
@@ -282,7 +284,10 @@ void GraphConverter::run_converter(const ConverterEntry& entry, const onnx::Node
     for (int i = 0; i < node.output_size(); ++i) {
         const auto& name = node.output(i);
         auto k = static_cast<std::size_t>(i);
-        if (!name.empty() && k < outs.size() && outs[k].node) define(name, outs[k]);
+        if (!name.empty() && k < outs.size() && outs[k].node)
+            define(name, outs[k]);
+        else if (!name.empty())
+            m_unproduced[name] = friendly;
     }
 }
 
@@ -309,26 +314,70 @@ bool GraphConverter::try_schema_function(const onnx::NodeProto& node, const Opse
     return true;
 }
 
+namespace {
+// One call's view of a function body: formal inputs and outputs become the caller's values,
+// every other name (subgraphs' included) a name private to this call; attribute references
+// take the caller's attributes (or the schema's defaults).
+struct FunctionInstance {
+    std::string prefix;
+    std::map<std::string, std::string> rename;
+    const onnx::NodeProto* caller = nullptr;
+    const onnx::OpSchema* schema = nullptr;
+
+    std::string map_name(const std::string& n) const {
+        if (n.empty()) return n;
+        auto it = rename.find(n);
+        return it != rename.end() ? it->second : prefix + n;
+    }
+
+    void instantiate(onnx::NodeProto& node) const {
+        for (int k = 0; k < node.input_size(); ++k)
+            node.set_input(k, map_name(node.input(k)));
+        for (int k = 0; k < node.output_size(); ++k)
+            node.set_output(k, map_name(node.output(k)));
+        google::protobuf::RepeatedPtrField<onnx::AttributeProto> attrs;
+        for (const auto& a : node.attribute()) {
+            if (a.ref_attr_name().empty())
+                *attrs.Add() = a;
+            else if (auto r = referenced_attr(*caller, a.ref_attr_name(), a.name(), schema))
+                *attrs.Add() = *r;
+        }
+        for (auto& a : attrs) {
+            if (a.has_g()) instantiate_graph(*a.mutable_g());
+            for (auto& g : *a.mutable_graphs())
+                instantiate_graph(g);
+        }
+        node.mutable_attribute()->Swap(&attrs);
+    }
+
+    void instantiate_graph(onnx::GraphProto& g) const {
+        for (auto* list : {g.mutable_input(), g.mutable_output(), g.mutable_value_info()})
+            for (auto& vi : *list)
+                vi.set_name(map_name(vi.name()));
+        for (auto& init : *g.mutable_initializer())
+            init.set_name(map_name(init.name()));
+        for (auto& n : *g.mutable_node())
+            instantiate(n);
+    }
+};
+} // namespace
+
 void GraphConverter::expand_function(const onnx::FunctionProto& fn, const onnx::NodeProto& caller,
                                      const OpsetMap& caller_opsets, const std::string& friendly,
                                      const void* schema_ptr) {
     LOOM_REQUIRE(m_depth + 1 <= k_max_nesting,
                  "node '{}': function {} is nested deeper than {} levels", friendly, fn.name(),
                  k_max_nesting);
-    const auto* schema = static_cast<const onnx::OpSchema*>(schema_ptr);
-    auto prefix = fmt::format("$fn{}_{}/", ++m_state.next_unique, fn.name());
-    std::map<std::string, std::string> rename;
+    FunctionInstance call;
+    call.schema = static_cast<const onnx::OpSchema*>(schema_ptr);
+    call.caller = &caller;
+    call.prefix = fmt::format("$fn{}_{}/", ++m_state.next_unique, fn.name());
     for (int i = 0; i < fn.input_size(); ++i)
-        rename[fn.input(i)] = i < caller.input_size() ? caller.input(i) : std::string();
+        call.rename[fn.input(i)] = i < caller.input_size() ? caller.input(i) : std::string();
     for (int i = 0; i < fn.output_size(); ++i)
-        rename[fn.output(i)] = i < caller.output_size() && !caller.output(i).empty()
-                                   ? caller.output(i)
-                                   : prefix + fn.output(i);
-    auto map_name = [&](const std::string& n) {
-        if (n.empty()) return n;
-        auto it = rename.find(n);
-        return it != rename.end() ? it->second : prefix + n;
-    };
+        call.rename[fn.output(i)] = i < caller.output_size() && !caller.output(i).empty()
+                                        ? caller.output(i)
+                                        : call.prefix + fn.output(i);
     OpsetMap fn_opsets = caller_opsets;
     for (const auto& imp : fn.opset_import())
         fn_opsets[normalized_domain(imp.domain())] = imp.version();
@@ -336,17 +385,7 @@ void GraphConverter::expand_function(const onnx::FunctionProto& fn, const onnx::
     int index = 0;
     for (const auto& inner : fn.node()) {
         onnx::NodeProto copy = inner;
-        for (int k = 0; k < copy.input_size(); ++k)
-            copy.set_input(k, map_name(inner.input(k)));
-        for (int k = 0; k < copy.output_size(); ++k)
-            copy.set_output(k, map_name(inner.output(k)));
-        copy.clear_attribute();
-        for (const auto& a : inner.attribute()) {
-            if (a.ref_attr_name().empty())
-                *copy.add_attribute() = a;
-            else if (auto r = referenced_attr(caller, a.ref_attr_name(), a.name(), schema))
-                *copy.add_attribute() = *r;
-        }
+        call.instantiate(copy);
         auto inner_name =
             friendly + "/" +
             (inner.name().empty() ? inner.op_type() + "_" + std::to_string(index) : inner.name());

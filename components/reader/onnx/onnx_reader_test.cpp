@@ -279,6 +279,60 @@ TEST(OnnxReader, ModelLocalFunctionIsInlined) {
     EXPECT_EQ(c->name.rfind("MyFn_node/", 0), 0u) << c->name;
 }
 
+TEST(OnnxReader, FunctionBodySubgraphsSeeTheCallsValues) {
+    // com.local:Pick(cond, x) -> y: t = Identity(x); y = If(cond, then: Identity(t), else:
+    // Constant(@k)). The branch reads the call's internal value t.
+    auto proto = single_node_model("Pick", {{"cond", onnx::TensorProto::BOOL, {}}, {"x", F32, {3}}},
+                                   {"y"}, [](onnx::NodeProto& n) {
+                                       n.set_domain("com.local");
+                                       set_attr(n, "k", 4.0f);
+                                   });
+    auto* imp = proto.add_opset_import();
+    imp->set_domain("com.local");
+    imp->set_version(1);
+    auto* fn = proto.add_functions();
+    fn->set_name("Pick");
+    fn->set_domain("com.local");
+    fn->add_input("cond");
+    fn->add_input("x");
+    fn->add_output("y");
+    fn->add_attribute("k");
+    *fn->add_node() = make_node("Identity", {"x"}, {"t"});
+    auto node_if = make_node("If", {"cond"}, {"y"});
+    onnx::GraphProto then_g, else_g;
+    *then_g.add_node() = make_node("Identity", {"t"}, {"a"});
+    then_g.add_output()->set_name("a");
+    auto constant = make_node("Constant", {}, {"b"});
+    auto* ref = constant.add_attribute();
+    ref->set_name("value_floats");
+    ref->set_type(onnx::AttributeProto::FLOATS);
+    ref->set_ref_attr_name("k");
+    *else_g.add_node() = constant;
+    else_g.add_output()->set_name("b");
+    for (auto [name, g] : {std::pair{"then_branch", &then_g}, std::pair{"else_branch", &else_g}}) {
+        auto* a = node_if.add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::GRAPH);
+        *a->mutable_g() = *g;
+    }
+    *fn->add_node() = node_if;
+    // value_floats is FLOATS but the caller's k is FLOAT: the substituted attribute keeps the
+    // caller's type, so the Constant sees value_floats as a float and refuses it.
+    expect_read_error(proto, ErrorKind::INVALID_ARGUMENT, {"value_floats"});
+    // With a FLOATS attribute the model reads; the then-branch captured x through t.
+    auto* k = proto.mutable_graph()->mutable_node(0)->mutable_attribute(0);
+    k->set_type(onnx::AttributeProto::FLOATS);
+    k->add_floats(4.0f);
+    auto m = read(proto);
+    auto* y = producer_of(*m, "y");
+    ASSERT_NE(y, nullptr);
+    EXPECT_EQ(y->type, "If");
+    ASSERT_EQ(y->inputs.size(), 2u);
+    EXPECT_EQ(y->inputs[1].node->type, "Parameter");
+    auto* c = y->bodies.at(1).model->results().at(0)->inputs.at(0).node;
+    EXPECT_EQ(c->value.to_f64(), (std::vector<double>{4.0}));
+}
+
 TEST(OnnxReader, RecursiveFunctionHitsNestingLimit) {
     auto proto = model_with_local_function();
     auto* fn = proto.mutable_functions(0);
