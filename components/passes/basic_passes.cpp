@@ -227,7 +227,8 @@ protected:
         bool changed = false;
         for (Node* node : model.topological_order()) {
             if (node->type == "Parameter" || node->type == "Result" || !node->bodies.empty() ||
-                has_side_effects(*node) || (node->type == "Constant" && node->value.empty()))
+                has_side_effects(*node) || (node->type == "Constant" && node->value.empty()) ||
+                !ctx.registry.find(node->type, node->version)) // unknown ops may be stateful
                 continue;
             auto& bucket = seen[cse_key(*node)];
             Node* same = nullptr;

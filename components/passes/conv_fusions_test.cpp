@@ -190,3 +190,33 @@ TEST(BiasActivationFusion, KeepsNonChannelBiasSharedOutputsAndGroupConvolution) 
     EXPECT_EQ(run_pass(m, make_bias_activation_fusion_pass(), *reg), 0u);
     EXPECT_EQ(count(m, "Add"), 3u);
 }
+
+TEST(ConvBatchNormFusion, F16WeightsAreComputedInF32AndWrittenBackAsF16) {
+    auto reg = registry();
+    Model m;
+    auto x = m.add_parameter(ElementType::F16, PartialShape({1, 1, 2, 2}), "x").output();
+    auto half = [&](std::vector<float> v) {
+        std::vector<std::uint16_t> bits;
+        for (float f : v)
+            bits.push_back(f32_to_f16(f));
+        auto n = static_cast<std::int64_t>(v.size());
+        return Tensor::copy_of(ElementType::F16, {n}, std::as_bytes(std::span(bits)));
+    };
+    auto w = add_const(m, half({2, 3}).reshaped({2, 1, 1, 1})).output();
+    Node& conv = m.add("Convolution", "opset1", {x, w}, conv_attrs(), 1, "conv");
+    Attributes attrs;
+    attrs.set("epsilon", 0.0);
+    auto& bn = m.add("BatchNormInference", "opset5",
+                     {conv.output(), add_const(m, half({1, 3})).output(),
+                      add_const(m, half({1, 1})).output(), add_const(m, half({0, 1})).output(),
+                      add_const(m, half({4, 9})).output()},
+                     attrs, 1, "bn");
+    m.add_result(bn.output());
+    EXPECT_EQ(run_pass(m, make_conv_batchnorm_fusion_pass(), *reg), 1u);
+    const Tensor& nw = conv.inputs[1].node->value;
+    ASSERT_EQ(nw.element_type(), ElementType::F16);
+    EXPECT_EQ(nw.to_f64(), (std::vector<double>{1, 3})); // scale {1/2, 3/3}
+    const Tensor& bias = result_input(m)->inputs[1].node->value;
+    ASSERT_EQ(bias.element_type(), ElementType::F16);
+    EXPECT_EQ(bias.to_f64(), (std::vector<double>{1, 0})); // {1 − 0, 1 − 1·1}
+}

@@ -25,7 +25,8 @@ std::unique_ptr<Pass> make_constant_folding_pass();
 std::unique_ptr<Pass> make_dce_pass();
 
 // "cse": merges nodes with the same type, version, attributes and inputs (Constants: same type,
-// shape and bytes). Never merges nodes with side effects or bodies.
+// shape and bytes). Never merges nodes with side effects, bodies, or ops the registry does not
+// know (an unknown extension op may be stateful).
 std::unique_ptr<Pass> make_cse_pass();
 
 // "fuse_conv_batchnorm": Convolution/GroupConvolution with Constant f32/f16/bf16 weights followed
