@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
@@ -933,8 +934,46 @@ Outs convert_grid_sample(ConvertContext& ctx) {
                       {"padding_mode", ctx.attr_string("padding_mode", "zeros")}}))};
 }
 
+// Determinant of static n×n matrices (n ≤ 6) by the Leibniz formula: one Gather picks
+// a[i, σ(i)] for every permutation σ, then Π over i, × sign(σ), Σ over σ.
 Outs convert_det(ConvertContext& ctx) {
-    ctx.unsupported("Det (matrix determinant) has no native equivalent");
+    const PartialShape& s = ctx.input_shape(0);
+    auto r = static_rank(s);
+    if (!r || *r < 2) ctx.unsupported("Det needs an input of static rank ≥ 2");
+    const Dimension& rows = s[static_cast<std::size_t>(*r - 2)];
+    const Dimension& cols = s[static_cast<std::size_t>(*r - 1)];
+    if (rows.is_dynamic() || cols.is_dynamic())
+        ctx.unsupported("Det needs matrices of static size in the last two dims");
+    std::int64_t n = rows.length();
+    if (cols.length() != n)
+        ctx.fail(fmt::format("Det needs square matrices, got {}x{}", n, cols.length()));
+    if (n < 1 || n > 6)
+        ctx.unsupported(
+            fmt::format("Det of {}x{} matrices is not supported (sizes 1..6 are)", n, n));
+    I64s perm(static_cast<std::size_t>(n)), picks;
+    std::iota(perm.begin(), perm.end(), 0);
+    std::vector<float> signs;
+    do {
+        std::size_t inversions = 0;
+        for (std::size_t i = 0; i < perm.size(); ++i) {
+            picks.push_back(static_cast<std::int64_t>(i) * n + perm[i]);
+            for (std::size_t j = i + 1; j < perm.size(); ++j)
+                inversions += perm[j] < perm[i] ? 1 : 0;
+        }
+        signs.push_back(inversions % 2 == 0 ? 1.0f : -1.0f);
+    } while (std::next_permutation(perm.begin(), perm.end()));
+    auto count = static_cast<std::int64_t>(signs.size());
+    I64s flat_shape(static_cast<std::size_t>(*r - 2), 0);
+    flat_shape.push_back(n * n);
+    Output flat = reshape(ctx, ctx.input(0), ctx.constant_i64(flat_shape), true);
+    Output picked = gather(ctx, flat, reshape(ctx, ctx.constant_i64(picks), I64s{count, n}), -1);
+    Output prod = op(ctx, "ReduceProd", "opset1", {picked, ctx.constant_i64({-1})},
+                     attrs({{"keep_dims", flag(false)}}));
+    Output sign = ctx.constant_f32(signs);
+    if (ctx.input_type(0) != ElementType::F32) sign = convert(ctx, sign, ctx.input_type(0));
+    return {op(ctx, "ReduceSum", "opset1",
+               {binary(ctx, "Multiply", prod, sign), ctx.constant_i64({-1})},
+               attrs({{"keep_dims", flag(false)}}))};
 }
 
 // ---- DFT ---------------------------------------------------------------------------------------

@@ -479,9 +479,24 @@ TEST(OnnxOpsAL, AveragePoolCeilAndPadding) {
     expect_output(*m, 0, ElementType::F32, "[1,1,3,3]");
 }
 
-TEST(OnnxOpsAL, DetIsUnsupportedWithReason) {
-    expect_error(single_node_model("Det", {{"x", F32, {3, 3}}}, {"y"}), ErrorKind::UNSUPPORTED,
-                 "determinant");
+TEST(OnnxOpsAL, DetOfSmallStaticMatricesByPermutations) {
+    auto m = read(single_node_model("Det", {{"x", F32, {4, 3, 3}}}, {"y"}));
+    EXPECT_EQ(
+        ops_of(*m),
+        (Histogram{
+            {"Reshape", 2}, {"Gather", 1}, {"ReduceProd", 1}, {"Multiply", 1}, {"ReduceSum", 1}}));
+    expect_output(*m, 0, ElementType::F32, "[4]");
+    auto one = read(single_node_model("Det", {{"x", F32, {2, 2}}}, {"y"}));
+    expect_output(*one, 0, ElementType::F32, "[]");
+}
+
+TEST(OnnxOpsAL, DetOfLargeOrDynamicMatricesIsUnsupported) {
+    expect_error(single_node_model("Det", {{"x", F32, {7, 7}}}, {"y"}), ErrorKind::UNSUPPORTED,
+                 "7x7");
+    expect_error(single_node_model("Det", {{"x", F32, {-1, 3}}}, {"y"}), ErrorKind::UNSUPPORTED,
+                 "static size");
+    expect_error(single_node_model("Det", {{"x", F32, {2, 3}}}, {"y"}), ErrorKind::INVALID_ARGUMENT,
+                 "2x3");
 }
 
 TEST(OnnxOpsAL, ConvIntegerShiftsByZeroPointsInI32) {
