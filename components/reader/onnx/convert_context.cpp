@@ -315,9 +315,18 @@ std::optional<Output> GraphConverter::find(const std::string& name) {
     if (!m_parent) return std::nullopt;
     auto outer = m_parent->find(name);
     if (!outer) return std::nullopt;
-    // Captured: a body Parameter standing for the outer value, after the explicit inputs.
     const auto& info = outer->node->outputs[outer->index];
+    if (outer->node->is("Constant") && !outer->node->value.empty()) {
+        // An outer constant is copied into the body (bytes shared), so converters inside see
+        // its values (shape inputs, axes) and the node needs no extra input.
+        auto& copy = add_constant_node(*m_model, outer->node->value, outer->node->name);
+        if (!name.starts_with("$fn")) copy.outputs[0].names = {name};
+        m_values[name] = copy.output(0);
+        return copy.output(0);
+    }
+    // Captured: a body Parameter standing for the outer value, after the explicit inputs.
     auto& param = m_model->add_parameter(info.type, info.shape, name);
+    if (name.starts_with("$fn")) param.outputs[0].names.clear();
     m_captured.push_back(*outer);
     m_values[name] = param.output(0);
     return param.output(0);

@@ -35,6 +35,8 @@ model::Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::strin
 std::int32_t onnx_type_from_element(ElementType type) noexcept;
 // Refuses a dimension or element count above k_max_extent; `what` names the tensor or input.
 void check_extent(std::int64_t value, const std::string& what);
+// elements × dim (both non-negative), refused above k_max_extent.
+std::int64_t extent_product(std::int64_t elements, std::int64_t dim, const std::string& what);
 
 // A Constant node for `value` in `m`; its "shape" attribute is a Dims value (as the Constant
 // spec declares it).

@@ -126,12 +126,14 @@ value_info_type(const onnx::ValueInfoProto& info) {
                    name, tt.elem_type());
     if (!tt.has_shape()) return std::pair{type, PartialShape::dynamic()};
     std::vector<model::Dimension> dims;
+    std::int64_t elements = 1;
     for (const auto& d : tt.shape().dim()) {
         if (d.has_dim_value()) {
             LOOM_REQUIRE(d.dim_value() >= 0, "value '{}' has a negative dimension {}", name,
                          d.dim_value());
             check_extent(d.dim_value(), "value '" + name + "'");
             dims.emplace_back(d.dim_value());
+            elements = extent_product(elements, d.dim_value(), "value '" + name + "'");
         } else {
             dims.emplace_back(model::Dimension::dynamic());
         }

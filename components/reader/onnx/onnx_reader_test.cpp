@@ -159,6 +159,9 @@ TEST(OnnxReader, StringAndSequenceInputsAreUnsupported) {
 TEST(OnnxReader, AbsurdDimensionsAreRefused) {
     auto proto = single_node_model("Identity", {{"x", F32, {std::int64_t{1} << 41, 2}}}, {"y"});
     expect_read_error(proto, ErrorKind::INVALID_ARGUMENT, {"x", "absurd"});
+    proto = single_node_model("Identity",
+                              {{"x", F32, {std::int64_t{1} << 30, std::int64_t{1} << 30}}}, {"y"});
+    expect_read_error(proto, ErrorKind::INVALID_ARGUMENT, {"x", "absurd"});
     onnx::TensorProto big;
     big.set_name("big");
     big.set_data_type(F32);

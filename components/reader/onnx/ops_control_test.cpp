@@ -214,7 +214,8 @@ TEST(OnnxControl, IfBranchesWithInputsAreRefused) {
 
 // ---- Loop ----
 
-// Loop(M=3, cond omitted, v0) with body (i, c, v) -> (c, v + one, v): one is captured.
+// Loop(M=3, cond omitted, v0) with body (i, c, v) -> (c, v + one, v + w): the outer
+// initializer one is copied into the body, the graph input w is captured.
 onnx::ModelProto loop_model() {
     onnx::GraphProto body;
     body.set_name("loop_body");
@@ -223,13 +224,14 @@ onnx::ModelProto loop_model() {
     add_graph_input(body, "v", F32, {2});
     add_node(body, "Identity", {"c_in"}, {"c_out"});
     add_node(body, "Add", {"v", "one"}, {"v_out"});
-    add_node(body, "Identity", {"v"}, {"scan"});
+    add_node(body, "Add", {"v", "w"}, {"scan"});
     for (auto name : {"c_out", "v_out", "scan"})
         body.add_output()->set_name(name);
     auto proto = single_node_model(
         "Loop", {{"M", onnx::TensorProto::INT64, {}}, {"", F32, {}}, {"v0", F32, {2}}},
         {"v_final", "scans"}, [&](onnx::NodeProto& n) { set_graph_attr(n, "body", body); }, 17,
         {int64_tensor("M", {3}, {}), float_tensor("one", {1.f, 1.f})});
+    add_graph_input(*proto.mutable_graph(), "w", F32, {2});
     return proto;
 }
 
@@ -239,15 +241,15 @@ TEST(OnnxControl, LoopBecomesNativeLoop) {
     ASSERT_NE(loop, nullptr);
     EXPECT_EQ(loop->type, "Loop");
     EXPECT_EQ(loop->version, "opset5");
-    ASSERT_EQ(loop->inputs.size(), 4u); // M, cond (true), v0, one (captured)
+    ASSERT_EQ(loop->inputs.size(), 4u); // M, cond (true), v0, w (captured)
     ASSERT_NE(loop->inputs[1].node->value.empty(), true);
     EXPECT_EQ(loop->inputs[1].node->value.element_type(), ElementType::BOOLEAN);
     EXPECT_EQ(loop->inputs[1].node->value.to_i64(), I64s{1});
-    EXPECT_EQ(loop->inputs[3].node->name, "one");
+    EXPECT_EQ(loop->inputs[3].node->name, "w");
     ASSERT_EQ(loop->bodies.size(), 1u);
     const auto& body = loop->bodies[0];
     EXPECT_EQ(body.name, "body");
-    // Parameters: iteration, v, one; ONNX's condition parameter is the constant true inside.
+    // Parameters: iteration, v, w; ONNX's condition parameter is the constant true inside.
     EXPECT_EQ(body.model->parameters().size(), 3u);
     ASSERT_EQ(body.inputs.size(), 3u);
     EXPECT_EQ(body.inputs[0].purpose, "current_iteration");
@@ -259,6 +261,10 @@ TEST(OnnxControl, LoopBecomesNativeLoop) {
     ASSERT_EQ(body.back_edges.size(), 1u);
     EXPECT_EQ(body.back_edges[0], (model::BackEdge{1, 1}));
     EXPECT_EQ(body.model->results()[0]->inputs[0].node->type, "Constant");
+    auto* add = body.model->results()[1]->inputs[0].node;
+    ASSERT_EQ(add->inputs.size(), 2u);
+    EXPECT_EQ(add->inputs[1].node->type, "Constant"); // the copy of `one`
+    EXPECT_EQ(add->inputs[1].node->value.to_f64(), (std::vector<double>{1, 1}));
     ASSERT_EQ(body.outputs.size(), 3u);
     EXPECT_EQ(body.outputs[0].purpose, "execution_condition");
     EXPECT_EQ(body.outputs[1].external_port, 0);

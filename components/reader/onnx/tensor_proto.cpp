@@ -163,6 +163,13 @@ void check_extent(std::int64_t value, const std::string& what) {
                  what, value);
 }
 
+std::int64_t extent_product(std::int64_t elements, std::int64_t dim, const std::string& what) {
+    if (elements == 0 || dim == 0) return 0;
+    LOOM_REQUIRE(elements <= k_max_extent / dim, "{}: absurd element count (over 2^40: {} × {})",
+                 what, elements, dim);
+    return elements * dim;
+}
+
 ElementType element_type_from_onnx(std::int32_t onnx_type) {
     switch (onnx_type) {
     case TP::FLOAT:
@@ -222,8 +229,7 @@ model::Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::strin
         LOOM_REQUIRE(d >= 0, "tensor {}: negative dimension {}", label, d);
         check_extent(d, "tensor " + label);
         shape.push_back(d);
-        elements = d == 0 || elements == 0 ? 0 : elements * d;
-        check_extent(elements, "tensor " + label);
+        elements = extent_product(elements, d, "tensor " + label);
     }
     auto bytes = static_cast<std::uint64_t>(elements) * element_size(type);
     if (proto.data_location() == TP::EXTERNAL)
