@@ -75,7 +75,7 @@ Output gather(ConvertContext& ctx, Output data, Output indices, std::int64_t axi
     return op(ctx, "Gather", "opset8", {data, indices, ctx.scalar_i64(axis)},
               attrs({{"batch_dims", i64(0)}}));
 }
-// data[begin:end] along axis 0.
+// data[begin:end:step] along `axis`.
 Output slice(ConvertContext& ctx, Output data, std::int64_t begin, std::int64_t end,
              std::int64_t step = 1, std::int64_t axis = 0) {
     return op(ctx, "Slice", "opset8",
@@ -1088,13 +1088,15 @@ std::vector<std::string> rnn_activations(ConvertContext& ctx, std::vector<std::s
     return out;
 }
 
+// `clip` only when ONNX sets it: absent means no clipping in both.
 Attributes rnn_attrs(ConvertContext& ctx, const RnnInputs& rnn, std::vector<std::string> acts) {
-    return attrs({{"hidden_size", i64(rnn.hidden)},
-                  {"activations", std::move(acts)},
-                  {"activations_alpha", ctx.attr_floats("activations_alpha")},
-                  {"activations_beta", ctx.attr_floats("activations_beta")},
-                  {"clip", f64(ctx.attr_float("clip", 0.0))},
-                  {"direction", rnn.direction}});
+    Attributes a = attrs({{"hidden_size", i64(rnn.hidden)},
+                          {"activations", std::move(acts)},
+                          {"activations_alpha", ctx.attr_floats("activations_alpha")},
+                          {"activations_beta", ctx.attr_floats("activations_beta")}});
+    if (ctx.has_attr("clip")) a.set("clip", ctx.attr_float("clip", 0.0));
+    a.set("direction", rnn.direction);
+    return a;
 }
 
 // Sequence output [batch, dirs, seq, hidden] and states [batch, dirs, hidden] → ONNX layout.
