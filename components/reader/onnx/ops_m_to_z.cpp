@@ -486,19 +486,42 @@ Outs convert_qlinear_conv(ConvertContext& ctx) {
 
 // ---- pooling and normalization ----------------------------------------------------------------
 
+// Row-major flat indices into x [N, C, H, W] → ONNX storage_order=1 indices: the (n, c) offset
+// is kept and the position within the plane becomes w * H + h.
+Output column_major_indices(ConvertContext& ctx, Output x, Output indices) {
+    const auto& xs = shape_of_value(x);
+    Output h, w;
+    if (xs.rank_is_static() && xs.rank() == 4 && xs[2].is_static() && xs[3].is_static()) {
+        h = ctx.scalar_i64(xs[2].length());
+        w = ctx.scalar_i64(xs[3].length());
+    } else {
+        auto shape = shape_of(ctx, x);
+        h = gather(ctx, shape, ctx.scalar_i64(2));
+        w = gather(ctx, shape, ctx.scalar_i64(3));
+    }
+    auto in_plane = binary(ctx, "FloorMod", indices, binary(ctx, "Multiply", h, w));
+    auto row = binary(ctx, "Divide", in_plane, w);
+    auto col = binary(ctx, "FloorMod", in_plane, w);
+    auto plane_start = binary(ctx, "Subtract", indices, in_plane);
+    return binary(ctx, "Add", plane_start,
+                  binary(ctx, "Add", binary(ctx, "Multiply", col, h), row));
+}
+
 // MaxPool → MaxPool-8; its second output gives ONNX's Indices (row-major over the whole input).
 Outs convert_max_pool(ConvertContext& ctx) {
     auto kernel = ctx.attr_ints("kernel_shape");
     if (kernel.empty()) ctx.fail("attribute kernel_shape is required");
-    if (ctx.attr_int("storage_order", 0) != 0 && ctx.has_output(1))
-        ctx.unsupported("storage_order=1 (column-major Indices) is not supported");
+    bool column_major = ctx.attr_int("storage_order", 0) != 0 && ctx.has_output(1);
+    if (column_major && kernel.size() != 2)
+        ctx.unsupported("storage_order=1 (column-major Indices) is supported for 2-D pooling only");
     auto a = window_attrs(ctx, kernel.size(), true);
     a.set("kernel", kernel);
     a.set("rounding_type", std::string(ctx.attr_int("ceil_mode", 0) ? "ceil" : "floor"));
     a.set("index_element_type", ElementType::I64);
     a.set("axis", std::int64_t{0});
     auto& node = ctx.add("MaxPool", "opset8", {ctx.input(0)}, std::move(a), 2);
-    return {node.output(0), node.output(1)};
+    if (!column_major) return {node.output(0), node.output(1)};
+    return {node.output(0), column_major_indices(ctx, ctx.input(0), node.output(1))};
 }
 
 // The default MaxUnpool output shape: spatial (in - 1) * stride - pads + kernel.
@@ -859,12 +882,26 @@ Outs convert_trilu(ConvertContext& ctx) {
     Output x = ctx.input(0);
     Output k = ctx.has_input(1) ? to_scalar(ctx, convert(ctx, ctx.input(1), ElementType::I64))
                                 : ctx.scalar_i64(0);
-    auto shape = shape_of(ctx, x);
-    auto rows = range_i64(ctx, ctx.scalar_i64(0), gather(ctx, shape, ctx.scalar_i64(-2)),
-                          ctx.scalar_i64(1));
-    auto cols = range_i64(ctx, ctx.scalar_i64(0), gather(ctx, shape, ctx.scalar_i64(-1)),
-                          ctx.scalar_i64(1));
-    auto shifted = binary(ctx, "Add", unsqueeze(ctx, rows, {1}), k);
+    const auto& xs = ctx.input_shape(0);
+    if (xs.rank_is_static() && xs.rank() < 2)
+        ctx.fail(fmt::format("input has rank {}, expected 2 or more", xs.rank()));
+    Output rows, cols;
+    auto r = xs.rank_is_static() ? static_cast<std::size_t>(xs.rank()) : 0;
+    if (r >= 2 && xs[r - 2].is_static() && xs[r - 1].is_static()) {
+        auto n = xs[r - 2].length();
+        const I64s row_index = iota(0, n);
+        rows = ctx.constant(
+            Tensor::copy_of(ElementType::I64, {n, 1}, std::as_bytes(std::span(row_index))));
+        cols = ctx.constant_i64(iota(0, xs[r - 1].length()));
+    } else {
+        auto shape = shape_of(ctx, x);
+        auto n = range_i64(ctx, ctx.scalar_i64(0), gather(ctx, shape, ctx.scalar_i64(-2)),
+                           ctx.scalar_i64(1));
+        rows = unsqueeze(ctx, n, {1});
+        cols = range_i64(ctx, ctx.scalar_i64(0), gather(ctx, shape, ctx.scalar_i64(-1)),
+                         ctx.scalar_i64(1));
+    }
+    auto shifted = binary(ctx, "Add", rows, k);
     bool upper = ctx.attr_int("upper", 1) != 0;
     auto mask = binary(ctx, upper ? "GreaterEqual" : "LessEqual", cols, shifted);
     return {select(ctx, mask, x, ctx.scalar_like(0.0, type_of(x)))};
@@ -1213,6 +1250,49 @@ Outs convert_random_uniform_like(ConvertContext& ctx) {
     return {random_uniform(ctx, shape_of(ctx, x), dtype_attr(ctx, type_of(x)))};
 }
 
+// ---- STFT ---------------------------------------------------------------------------------------
+
+// STFT: frames of frame_length taken every frame_step along the signal (a Gather with a
+// [frames, frame_length] index grid), windowed, then RDFT (real, onesided) or DFT on axis 2.
+// signal [B, L, 1|2] → [B, frames, bins, 2].
+Outs convert_stft(ConvertContext& ctx) {
+    Output signal = ctx.input(0);
+    const auto& ss = ctx.input_shape(0);
+    if (ss.rank_is_dynamic() || ss.rank() != 3 || ss[2].is_dynamic())
+        ctx.unsupported("STFT needs a signal of rank 3 with a static last dimension");
+    bool complex = ss[2].length() == 2;
+    bool onesided = ctx.attr_int("onesided", 1) != 0;
+    if (complex && onesided) ctx.fail("onesided=1 needs a real signal ([batch, length, 1])");
+    auto step = to_scalar(ctx, convert(ctx, ctx.input(1), ElementType::I64));
+    Output length;
+    if (present(ctx, 3))
+        length = to_scalar(ctx, convert(ctx, ctx.input(3), ElementType::I64));
+    else if (present(ctx, 2))
+        length = gather(ctx, shape_of(ctx, ctx.input(2)), ctx.scalar_i64(0));
+    else
+        ctx.fail("one of the window and frame_length inputs must be given");
+    auto signal_length = gather(ctx, shape_of(ctx, signal), ctx.scalar_i64(1));
+    auto frames = binary(
+        ctx, "Add", binary(ctx, "Divide", binary(ctx, "Subtract", signal_length, length), step),
+        ctx.scalar_i64(1));
+    auto one = ctx.scalar_i64(1), zero = ctx.scalar_i64(0);
+    auto starts = binary(ctx, "Multiply", range_i64(ctx, zero, frames, one), step);
+    auto grid = binary(ctx, "Add", unsqueeze(ctx, starts, {1}), range_i64(ctx, zero, length, one));
+    Output framed = gather(ctx, signal, grid, 1); // [B, frames, frame_length, 1|2]
+    if (present(ctx, 2))
+        framed = binary(ctx, "Multiply", framed,
+                        unsqueeze(ctx, convert(ctx, ctx.input(2), type_of(signal)), {1}));
+    auto axes = ctx.constant_i64({2});
+    if (!complex && onesided)
+        return {op(ctx, "RDFT", "opset9",
+                   {op(ctx, "Squeeze", "opset1", {framed, ctx.constant_i64({3})}), axes})};
+    if (!complex)
+        framed = concat(
+            ctx, {framed, binary(ctx, "Multiply", framed, ctx.scalar_like(0.0, type_of(signal)))},
+            3);
+    return {op(ctx, "DFT", "opset7", {framed, axes})};
+}
+
 // ---- MelWeightMatrix ---------------------------------------------------------------------------
 
 // The [dft_length/2 + 1, num_mel_bins] matrix of triangular mel filters, as ONNX defines it:
@@ -1279,8 +1359,8 @@ Outs refuse_optional(ConvertContext& ctx) {
 Outs refuse_string(ConvertContext& ctx) {
     ctx.unsupported("string tensors are not supported");
 }
-Outs refuse_stft(ConvertContext& ctx) {
-    ctx.unsupported("STFT is not supported");
+Outs refuse_tfidf(ConvertContext& ctx) {
+    ctx.unsupported("TfIdfVectorizer (n-gram counting) has no native equivalent");
 }
 
 } // namespace
@@ -1334,7 +1414,7 @@ void add_converters_m_to_z(std::vector<ConverterEntry>& table) {
         {"ReverseSequence", 10, convert_reverse_sequence},
         {"RoiAlign", 10, convert_roi_align},
         {"Round", 11, convert_round},
-        {"STFT", 17, refuse_stft},
+        {"STFT", 17, convert_stft},
         {"Scatter", 9, convert_scatter_elements},
         {"ScatterElements", 11, convert_scatter_elements},
         {"ScatterND", 11, convert_scatter_nd},
@@ -1367,7 +1447,7 @@ void add_converters_m_to_z(std::vector<ConverterEntry>& table) {
         {"Sum", 1, convert_variadic},
         {"Tan", 7, convert_unary},
         {"Tanh", 1, convert_unary},
-        {"TfIdfVectorizer", 9, refuse_string},
+        {"TfIdfVectorizer", 9, refuse_tfidf},
         {"ThresholdedRelu", 10, convert_thresholded_relu},
         {"Tile", 1, convert_tile},
         {"TopK", 1, convert_topk},

@@ -119,11 +119,29 @@ TEST(OnnxOpsMZ, MaxPoolWithIndices) {
     expect_output(*m, 1, ElementType::I64, "[1,2,3,3]");
 }
 
-TEST(OnnxOpsMZ, MaxPoolColumnMajorIndicesAreUnsupported) {
-    auto proto = single_node_model(
+TEST(OnnxOpsMZ, MaxPool2dColumnMajorIndicesAreRemapped) {
+    auto m = read(single_node_model(
         "MaxPool", {{"x", F32, {1, 1, 4, 4}}}, {"y", "i"},
         [](auto& n) {
             set_attr(n, "kernel_shape", I64s{2, 2});
+            set_attr(n, "storage_order", std::int64_t{1});
+        },
+        12));
+    // index - in_plane + (in_plane mod W) * H + in_plane / W, in_plane = index mod (H * W)
+    EXPECT_EQ(ops_of(*m), (Histogram{{"MaxPool", 1},
+                                     {"FloorMod", 2},
+                                     {"Multiply", 2},
+                                     {"Divide", 1},
+                                     {"Subtract", 1},
+                                     {"Add", 2}}));
+    expect_output(*m, 1, ElementType::I64, "[1,1,3,3]");
+}
+
+TEST(OnnxOpsMZ, MaxPool1dColumnMajorIndicesAreUnsupported) {
+    auto proto = single_node_model(
+        "MaxPool", {{"x", F32, {1, 1, 4}}}, {"y", "i"},
+        [](auto& n) {
+            set_attr(n, "kernel_shape", I64s{2});
             set_attr(n, "storage_order", std::int64_t{1});
         },
         12);
@@ -468,7 +486,14 @@ TEST(OnnxOpsMZ, WhereIsSelect) {
 }
 
 TEST(OnnxOpsMZ, TriluUpperMasksBelowDiagonal) {
+    // Static matrix dims: the row/column index grids are constants.
     auto m = read(single_node_model("Trilu", {{"x", F32, {2, 3, 4}}}, {"y"}, {}, 14));
+    EXPECT_EQ(ops_of(*m), (Histogram{{"Add", 1}, {"GreaterEqual", 1}, {"Select", 1}}));
+    expect_output(*m, 0, ElementType::F32, "[2,3,4]");
+}
+
+TEST(OnnxOpsMZ, TriluDynamicDimsBuildIndexGrids) {
+    auto m = read(single_node_model("Trilu", {{"x", F32, {2, -1, -1}}}, {"y"}, {}, 14));
     EXPECT_EQ(ops_of(*m), (Histogram{{"ShapeOf", 1},
                                      {"Gather", 2},
                                      {"Range", 2},
@@ -476,7 +501,7 @@ TEST(OnnxOpsMZ, TriluUpperMasksBelowDiagonal) {
                                      {"Add", 1},
                                      {"GreaterEqual", 1},
                                      {"Select", 1}}));
-    expect_output(*m, 0, ElementType::F32, "[2,3,4]");
+    EXPECT_EQ(out(*m).shape.rank(), 3);
 }
 
 TEST(OnnxOpsMZ, TriluLowerWithK) {
@@ -555,6 +580,18 @@ TEST(OnnxOpsMZ, MelWeightMatrixWithConstantInputsIsConstant) {
          float_tensor("lo", {0.0f}, {}), float_tensor("hi", {4096.0f}, {})}));
     EXPECT_EQ(ops_of(*m), Histogram{});
     expect_output(*m, 0, ElementType::F32, "[9,8]");
+}
+
+TEST(OnnxOpsMZ, StftRealOnesidedIsFramedRdft) {
+    // 128 samples, frames of 16 every 8: (128 - 16) / 8 + 1 = 15 frames, 16 / 2 + 1 = 9 bins.
+    auto m = read(single_node_model(
+        "STFT", {{"x", F32, {1, 128, 1}}, {"step", I64, {}}, {"", F32, {}}, {"len", I64, {}}},
+        {"y"}, {}, 17, {int64_tensor("step", {8}, {}), int64_tensor("len", {16}, {})}));
+    EXPECT_EQ(ops_of(*m)["RDFT"], 1u);
+    EXPECT_EQ(ops_of(*m)["Gather"], 2u); // the signal length, then the frames
+    EXPECT_EQ(out(*m).type, ElementType::F32);
+    ASSERT_EQ(out(*m).shape.rank(), 4);
+    EXPECT_EQ(out(*m).shape[3], model::Dimension(2));
 }
 
 TEST(OnnxOpsMZ, SequenceOpsAreRefused) {
