@@ -43,15 +43,9 @@ inline std::vector<std::string> ir_folders() {
     return out;
 }
 
-// The native registry. Op types the shared IRs use that are not registered yet get a spec
-// without attributes or inference, so the reader (which then keeps the IR's declared port types
-// and shapes) is tested on its own; registered ops run their real inference.
+// The native op registry (a fresh one: tests may add specs to it).
 inline std::shared_ptr<model::OpRegistry> registry() {
-    auto r = model::make_native_registry();
-    for (const char* type : {"Add", "Multiply", "Convolution", "MaxPool", "Concat", "Relu",
-                             "ReduceMean", "Softmax", "TensorIterator"})
-        if (!r->find(type, "opset1")) r->add({type, "opset1", {}, 0, SIZE_MAX, nullptr, {}});
-    return r;
+    return model::make_native_registry();
 }
 
 } // namespace loom::reader::ir::testing
