@@ -622,5 +622,62 @@ TEST(OnnxOpsAL, LeakyReluAndHardSigmoidTakeScalarParameters) {
     expect_output(*hs, 0, ElementType::F32, "[2,3]");
 }
 
+TEST(OnnxOpsAL, BitShiftMultipliesOrDividesByPowersOfTwo) {
+    constexpr auto U8 = onnx::TensorProto::UINT8;
+    auto left =
+        read(single_node_model("BitShift", {{"x", U8, {3}}, {"s", U8, {3}}}, {"y"},
+                               [](auto& n) { set_attr(n, "direction", std::string("LEFT")); }));
+    EXPECT_EQ(ops_of(*left), (Histogram{{"Power", 1}, {"Multiply", 1}}));
+    expect_output(*left, 0, ElementType::U8, "[3]");
+    auto right =
+        read(single_node_model("BitShift", {{"x", U8, {3}}, {"s", U8, {3}}}, {"y"},
+                               [](auto& n) { set_attr(n, "direction", std::string("RIGHT")); }));
+    EXPECT_EQ(ops_of(*right), (Histogram{{"Power", 1}, {"Divide", 1}}));
+    expect_error(single_node_model("BitShift", {{"x", U8, {3}}, {"s", U8, {3}}}, {"y"},
+                                   [](auto& n) { set_attr(n, "direction", std::string("UP")); }),
+                 ErrorKind::INVALID_ARGUMENT, "direction");
+}
+
+TEST(OnnxOpsAL, CumSumWithOneElementAxisTensor) {
+    auto m = read(single_node_model("CumSum", {{"x", F32, {2, 3}}, {"a", 7, {1}}}, {"y"},
+                                    [](auto& n) { set_attr(n, "reverse", std::int64_t{1}); }, 14,
+                                    {int64_tensor("a", {1})}));
+    EXPECT_EQ(ops_of(*m), (Histogram{{"Squeeze", 1}, {"CumSum", 1}}));
+    EXPECT_TRUE(producer_of(*m, "y")->attrs.get<bool>("reverse"));
+    expect_output(*m, 0, ElementType::F32, "[2,3]");
+}
+
+TEST(OnnxOpsAL, EinsumEquationWithoutSpaces) {
+    auto m = read(
+        single_node_model("Einsum", {{"a", F32, {2, 3}}, {"b", F32, {3, 4}}}, {"y"},
+                          [](auto& n) { set_attr(n, "equation", std::string("ij, jk -> ik")); }));
+    EXPECT_EQ(producer_of(*m, "y")->attrs.get<std::string>("equation"), "ij,jk->ik");
+    expect_output(*m, 0, ElementType::F32, "[2,4]");
+}
+
+TEST(OnnxOpsAL, GatherNDBatchDims) {
+    auto m = read(single_node_model(
+        "GatherND", {{"x", F32, {2, 3, 4}}, {"i", onnx::TensorProto::INT64, {2, 1}}}, {"y"},
+        [](auto& n) { set_attr(n, "batch_dims", std::int64_t{1}); }));
+    EXPECT_EQ(ops_of(*m), (Histogram{{"GatherND", 1}}));
+    expect_output(*m, 0, ElementType::F32, "[2,4]");
+}
+
+TEST(OnnxOpsAL, IsInfDetectsOnlyRequestedSigns) {
+    auto m = read(single_node_model("IsInf", {{"x", F32, {4}}}, {"y"}, [](auto& n) {
+        set_attr(n, "detect_negative", std::int64_t{0});
+    }));
+    const auto* node = producer_of(*m, "y");
+    EXPECT_FALSE(node->attrs.get<bool>("detect_negative"));
+    EXPECT_TRUE(node->attrs.get<bool>("detect_positive"));
+    expect_output(*m, 0, ElementType::BOOLEAN, "[4]");
+}
+
+TEST(OnnxOpsAL, ConcatNegativeAxis) {
+    auto m = read(single_node_model("Concat", {{"a", F32, {2, 3}}, {"b", F32, {2, 5}}}, {"y"},
+                                    [](auto& n) { set_attr(n, "axis", std::int64_t{-1}); }));
+    expect_output(*m, 0, ElementType::F32, "[2,8]");
+}
+
 } // namespace
 } // namespace loom::reader::onnx_fe::test
