@@ -542,6 +542,22 @@ int ir_version(const pugi::xml_node& net) {
     return static_cast<int>(*v);
 }
 
+// Model Optimizer's <meta_data> (IRs without <rt_info>) as the rt_info OpenVINO makes of it:
+// its entries at the top level, <cli_parameters> renamed <conversion_parameters>.
+RtNode legacy_meta_data(pugi::xml_node net) {
+    auto meta = net.child("meta_data");
+    if (!meta) return {};
+    RtNode out{"rt_info", {}, {}};
+    for (auto child : meta.children()) {
+        if (child.type() != pugi::node_element) continue;
+        out.children.push_back(read_rt_tree(child, 2));
+        if (out.children.back().tag == "cli_parameters")
+            out.children.back().tag = "conversion_parameters";
+    }
+    if (out.empty()) return {};
+    return out;
+}
+
 std::pair<std::size_t, std::size_t> line_column(std::string_view text, std::ptrdiff_t offset) {
     std::size_t line = 1, column = 1;
     for (std::ptrdiff_t i = 0; i < offset && static_cast<std::size_t>(i) < text.size(); ++i) {
@@ -566,7 +582,9 @@ std::shared_ptr<model::Model> read_document(std::string_view xml, const Context&
     auto net = doc.child("net");
     LOOM_REQUIRE(net, "the document has no <net> element (not an OpenVINO IR)");
     (void)ir_version(net);
-    return read_graph(net, ctx).model;
+    auto m = read_graph(net, ctx).model;
+    if (!net.child("rt_info")) m->rt_info = legacy_meta_data(net);
+    return m;
 }
 
 } // namespace

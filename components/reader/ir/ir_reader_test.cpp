@@ -97,6 +97,11 @@ TEST(IrReaderShared, SqueezenetConstantsViewTheMappedWeights) {
     EXPECT_EQ(m->parameters()[0]->outputs[0].shape, PartialShape({1, 3, 227, 227}));
     ASSERT_EQ(m->results().size(), 1u);
     EXPECT_EQ(result_shape(*m, 0), PartialShape({1, 1000, 1, 1}));
+    // No <rt_info>: Model Optimizer's <meta_data> becomes the rt_info, as in OpenVINO.
+    ASSERT_EQ(m->rt_info.children.size(), 2u);
+    EXPECT_EQ(m->rt_info.children[0].tag, "MO_version");
+    EXPECT_EQ(m->rt_info.children[1].tag, "conversion_parameters");
+    EXPECT_EQ(m->rt_info.children[1].children[0].tag, "blobs_as_inputs");
     EXPECT_EQ(count_type(*m, "Constant"), 54u);
     EXPECT_EQ(count_type(*m, "Convolution"), 26u);
     EXPECT_EQ(count_type(*m, "Relu"), 26u);   // IR v10 "ReLU"
