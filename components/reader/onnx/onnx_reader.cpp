@@ -428,8 +428,16 @@ ReadState make_state(const onnx::ModelProto& proto, const std::string& base_dir,
     state.source = source;
     for (const auto& imp : proto.opset_import())
         state.model_opsets[normalized_domain(imp.domain())] = imp.version();
-    LOOM_REQUIRE(state.model_opsets.count(""),
-                 "{}: the model imports no default-domain (ai.onnx) opset", source);
+    if (!state.model_opsets.count("")) {
+        for (const auto& [domain, version] : state.model_opsets)
+            if (is_refused_domain(domain))
+                LOOM_THROW(ErrorKind::UNSUPPORTED,
+                           "{}: the model imports the {} domain (not supported) and no "
+                           "default-domain (ai.onnx) opset",
+                           source, domain);
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                   "{}: the model imports no default-domain (ai.onnx) opset", source);
+    }
     for (const auto& fn : proto.functions())
         state.functions[{normalized_domain(fn.domain()), fn.name()}] = &fn;
     state.converters = build_converter_table();

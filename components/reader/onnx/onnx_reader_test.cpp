@@ -110,6 +110,8 @@ TEST(OnnxReader, MissingOpsetImportAndIrVersion) {
     auto proto = single_node_model("Identity", {{"x", F32, {2}}}, {"y"});
     proto.mutable_opset_import(0)->set_domain("com.other");
     expect_read_error(proto, ErrorKind::INVALID_ARGUMENT, {"opset"});
+    proto.mutable_opset_import(0)->set_domain("ai.onnx.preview.training");
+    expect_read_error(proto, ErrorKind::UNSUPPORTED, {"ai.onnx.preview.training"});
     proto = single_node_model("Identity", {{"x", F32, {2}}}, {"y"});
     proto.clear_ir_version();
     expect_read_error(proto, ErrorKind::INVALID_ARGUMENT, {"ir_version"});
