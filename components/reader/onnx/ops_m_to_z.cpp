@@ -591,7 +591,7 @@ Outs convert_softmax(ConvertContext& ctx) {
     if (auto s = static_shape(x)) {
         auto r = static_cast<std::int64_t>(s->size());
         auto a = axis < 0 ? axis + r : axis;
-        if (a < 0 || a > r) ctx.fail(fmt::format("axis {} is out of range for rank {}", axis, r));
+        if (a < 0 || a >= r) ctx.fail(fmt::format("axis {} is out of range for rank {}", axis, r));
         std::int64_t rows = 1, cols = 1;
         for (std::int64_t i = 0; i < r; ++i)
             (i < a ? rows : cols) *= (*s)[static_cast<std::size_t>(i)];
@@ -1029,7 +1029,7 @@ Outs convert_roi_align(ConvertContext& ctx) {
                          : std::string("output_half_pixel");
     std::string aligned;
     if (transform == "half_pixel")
-        aligned = "half_pixel";
+        aligned = "half_pixel_for_nn"; // ONNX shifts scaled coordinates by -0.5
     else if (transform == "output_half_pixel")
         aligned = "asymmetric";
     else
@@ -1252,6 +1252,17 @@ Outs convert_random_uniform_like(ConvertContext& ctx) {
 
 // ---- STFT ---------------------------------------------------------------------------------------
 
+// The [frames, frame_length] sample indices of an STFT: frame f starts at f * step.
+Output frame_grid(ConvertContext& ctx, Output signal, Output step, Output length) {
+    auto signal_length = gather(ctx, shape_of(ctx, signal), ctx.scalar_i64(1));
+    auto frames = binary(
+        ctx, "Add", binary(ctx, "Divide", binary(ctx, "Subtract", signal_length, length), step),
+        ctx.scalar_i64(1));
+    auto one = ctx.scalar_i64(1), zero = ctx.scalar_i64(0);
+    auto starts = binary(ctx, "Multiply", range_i64(ctx, zero, frames, one), step);
+    return binary(ctx, "Add", unsqueeze(ctx, starts, {1}), range_i64(ctx, zero, length, one));
+}
+
 // STFT: frames of frame_length taken every frame_step along the signal (a Gather with a
 // [frames, frame_length] index grid), windowed, then RDFT (real, onesided) or DFT on axis 2.
 // signal [B, L, 1|2] → [B, frames, bins, 2].
@@ -1271,13 +1282,27 @@ Outs convert_stft(ConvertContext& ctx) {
         length = gather(ctx, shape_of(ctx, ctx.input(2)), ctx.scalar_i64(0));
     else
         ctx.fail("one of the window and frame_length inputs must be given");
-    auto signal_length = gather(ctx, shape_of(ctx, signal), ctx.scalar_i64(1));
-    auto frames = binary(
-        ctx, "Add", binary(ctx, "Divide", binary(ctx, "Subtract", signal_length, length), step),
-        ctx.scalar_i64(1));
-    auto one = ctx.scalar_i64(1), zero = ctx.scalar_i64(0);
-    auto starts = binary(ctx, "Multiply", range_i64(ctx, zero, frames, one), step);
-    auto grid = binary(ctx, "Add", unsqueeze(ctx, starts, {1}), range_i64(ctx, zero, length, one));
+    auto step_value = ctx.input_values(1);
+    auto length_value = present(ctx, 3) ? ctx.input_values(3) : std::nullopt;
+    if (!length_value && present(ctx, 2) && ctx.input_shape(2).is_static())
+        length_value = I64s{ctx.input_shape(2).to_shape().at(0)};
+    Output grid;
+    if (step_value && length_value && ss[1].is_static() && step_value->size() == 1 &&
+        length_value->size() == 1) {
+        auto st = (*step_value)[0], len = (*length_value)[0];
+        if (st < 1 || len < 1 || len > ss[1].length())
+            ctx.fail(fmt::format("frame_step {} and frame_length {} do not fit a signal of {}", st,
+                                 len, ss[1].length()));
+        auto frames = (ss[1].length() - len) / st + 1;
+        I64s idx;
+        for (std::int64_t f = 0; f < frames; ++f)
+            for (std::int64_t j = 0; j < len; ++j)
+                idx.push_back(f * st + j);
+        grid = ctx.constant(
+            Tensor::copy_of(ElementType::I64, {frames, len}, std::as_bytes(std::span(idx))));
+    } else {
+        grid = frame_grid(ctx, signal, step, length);
+    }
     Output framed = gather(ctx, signal, grid, 1); // [B, frames, frame_length, 1|2]
     if (present(ctx, 2))
         framed = binary(ctx, "Multiply", framed,
