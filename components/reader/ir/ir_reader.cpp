@@ -372,10 +372,31 @@ Layer read_layer(pugi::xml_node xml) {
     return l;
 }
 
+// The opset a layer's op is looked up in: the version as written, except where OpenVINO's
+// reader maps it (interface ops are opset1; MVN, ROIPooling and ReorgYolo written as opset1 are
+// opset2; experimental ops that joined opset6).
+std::string lookup_version(const std::string& type, const std::string& version) {
+    if (type == "Parameter" || type == "Result" || type == "Constant") return "opset1";
+    if (version == "opset1" && (type == "MVN" || type == "ROIPooling" || type == "ReorgYolo"))
+        return "opset2";
+    static constexpr std::string_view k_joined_opset6[] = {
+        "ExperimentalDetectronDetectionOutput",
+        "ExperimentalDetectronGenerateProposalsSingleImage",
+        "ExperimentalDetectronPriorGridGenerator",
+        "ExperimentalDetectronROIFeatureExtractor",
+        "ExperimentalDetectronTopKROIs",
+        "GRUCell",
+        "RNNCell",
+        "Proposal"};
+    if (version == "experimental" || version == "extension")
+        for (auto t : k_joined_opset6)
+            if (t == type) return "opset6";
+    return version;
+}
+
 Node& make_node(model::Model& m, Layer& l, const Context& ctx) {
     auto type = native_type(l.type);
-    auto version = l.version;
-    if (type == "Parameter" || type == "Result" || type == "Constant") version = "opset1";
+    auto version = lookup_version(type, l.version);
     const auto* spec = ctx.registry.find(type, version);
     if (!spec)
         LOOM_THROW(ErrorKind::NOT_FOUND, "unknown operation {} (version {}) in layer '{}' (id {})",

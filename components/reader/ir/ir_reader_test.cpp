@@ -541,3 +541,19 @@ TEST(IrReader, DeeplyNestedRtInfoIsRefused) {
     xml.replace(xml.find("</net>"), 6, "<rt_info>" + open + close + "</rt_info></net>");
     expect_error(xml, ErrorKind::INVALID_ARGUMENT, {"rt_info", "64 levels"});
 }
+
+TEST(IrReader, Opset1MvnIsReadAsOpset2LikeOpenVino) {
+    constexpr const char* d = "<dim>1</dim><dim>3</dim><dim>2</dim><dim>2</dim>";
+    auto mvn = fmt::format(R"(<layer id="1" name="mvn" type="MVN" version="opset1">
+  <data across_channels="false" normalize_variance="true" eps="1e-9"/>
+  <input><port id="0">{0}</port></input><output><port id="1" precision="FP32">{0}</port></output>
+</layer>)",
+                           d);
+    auto m = read(net(param(0, "x", "1,3,2,2", d) + mvn + result(2, "y", d), k_chain_edges, 10));
+    Node* n = find_node(*m, "mvn");
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->version, "opset2");
+    EXPECT_EQ(n->attrs.get<bool>("normalize_variance"), true);
+    EXPECT_EQ(n->attrs.get<double>("eps"), 1e-9);
+    EXPECT_EQ(n->outputs[0].shape, PartialShape({1, 3, 2, 2}));
+}
