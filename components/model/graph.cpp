@@ -42,7 +42,7 @@ Node& Model::add_parameter(ElementType type, PartialShape shape, std::string nod
 Node& Model::add_constant(Tensor value, std::string node_name) {
     Attributes attrs;
     attrs.set("element_type", value.element_type());
-    attrs.set("shape", value.shape());
+    attrs.set("shape", PartialShape(value.shape()));
     auto& node = add("Constant", "opset1", {}, std::move(attrs), 1, std::move(node_name));
     node.outputs[0].type = value.element_type();
     node.outputs[0].shape = PartialShape(value.shape());

@@ -85,8 +85,8 @@ TEST_P(ReaderSweep, EveryCaseReadsOrIsListedWithItsReason) {
 }
 
 INSTANTIATE_TEST_SUITE_P(OnnxBackendData, ReaderSweep, testing::ValuesIn(k_folders),
-                         [](const auto& info) {
-                             std::string name = info.param;
+                         [](const auto& param_info) {
+                             std::string name = param_info.param;
                              std::replace(name.begin(), name.end(), '-', '_');
                              return name;
                          });

@@ -26,10 +26,14 @@ PartialShape broadcast_numpy(const PartialShape& a, const PartialShape& b) {
             d = da; // the dynamic one must be equal (or 1, which broadcasts to da)
         } else if (db.is_static()) {
             d = db;
-        } else {
-            auto m = da.merge(db);
-            d = m ? Dimension(m->min() > 1 ? m->min() : 0, m->max()) : Dimension();
-            if (!m) d = Dimension();
+        } else if (da.min() > 1 && db.min() > 1) {
+            auto m = da.merge(db); // neither can be 1: they must be equal
+            LOOM_REQUIRE(m.has_value(), "shapes {} and {} do not broadcast", a.to_string(),
+                         b.to_string());
+            d = *m;
+        } else { // either may be 1: the result is whichever is larger
+            bool bounded = da.max() != Dimension::k_unbounded && db.max() != Dimension::k_unbounded;
+            d = Dimension(0, bounded ? std::max(da.max(), db.max()) : Dimension::k_unbounded);
         }
         out[static_cast<std::size_t>(i)] = d;
     }
@@ -39,7 +43,7 @@ PartialShape broadcast_numpy(const PartialShape& a, const PartialShape& b) {
 PartialShape broadcast_binary(const InferContext& ctx, const PartialShape& a,
                               const PartialShape& b) {
     auto mode = ctx.attr_or<std::string>("auto_broadcast", "numpy");
-    if (mode == "none") {
+    if (mode == "none" || mode == "explicit") {
         LOOM_REQUIRE(a.compatible(b), "shapes {} and {} differ and auto_broadcast is none",
                      a.to_string(), b.to_string());
         return a.is_static() ? a : b;
@@ -52,7 +56,7 @@ PartialShape broadcast_binary(const InferContext& ctx, const PartialShape& a,
 }
 
 std::int64_t normalize_axis(std::int64_t axis, std::int64_t rank, std::string_view what) {
-    LOOM_REQUIRE(axis >= -rank && axis < std::max<std::int64_t>(rank, 1),
+    LOOM_REQUIRE(rank > 0 && axis >= -rank && axis < rank,
                  "{} {} is out of range for rank {}", what, axis, rank);
     return axis < 0 ? axis + rank : axis;
 }
