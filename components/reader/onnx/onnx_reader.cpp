@@ -185,7 +185,6 @@ GraphConverter::convert_subgraph(const onnx::GraphProto& graph,
 Subgraph
 GraphConverter::convert_body(const onnx::GraphProto& graph,
                              const std::vector<std::pair<ElementType, PartialShape>>& hints) {
-    m_model->name = graph.name();
     std::size_t explicit_inputs = 0;
     for (const auto& in : graph.input()) {
         std::optional<std::pair<ElementType, PartialShape>> t;

@@ -407,6 +407,19 @@ TEST(OnnxReader, ReadsLibonnxTestDataLayerNormalization) {
     EXPECT_EQ(out_info(*m, 0).shape.to_string(), "[3,4]");
 }
 
+TEST(OnnxReader, ConvertedModelRoundTripsThroughIr) {
+    // Names, provenance rt_info and Constant attributes survive writing IR and reading it back.
+    TempDir dir;
+    auto proto = single_node_model("Celu", {{"x", F32, {2, -1}}}, {"y"},
+                                   [](onnx::NodeProto& n) { set_attr(n, "alpha", 2.0f); });
+    auto m = read(proto);
+    auto xml = (dir.path / "celu.xml").string();
+    write_ir(*m, xml);
+    auto back = read_model(xml, registry());
+    auto diff = model::compare_models(*m, *back);
+    EXPECT_FALSE(diff.has_value()) << *diff;
+}
+
 // ---- TensorProto ----
 
 TEST(OnnxTensorProto, TypedFieldsAndRawData) {

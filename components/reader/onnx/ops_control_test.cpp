@@ -1,12 +1,15 @@
 // ONNX Constant, Identity, If, Loop and Scan: the native nodes, bodies, port maps and
 // captured outer values they become.
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "components/model/op_registry.hpp"
 #include "components/reader/onnx/onnx_test_builder.hpp"
+#include "components/reader/reader.hpp"
 #include "schemas/error.hpp"
 
 namespace loom::reader::onnx_fe::test {
@@ -342,6 +345,22 @@ TEST(OnnxControl, ReverseScanAndScan8) {
     EXPECT_EQ(in.end, 0);
     EXPECT_EQ(in.stride, -1);
     expect_error(scan_model(8), ErrorKind::UNSUPPORTED, "Scan-8");
+}
+
+TEST(OnnxControl, BodiesRoundTripThroughIr) {
+    auto dir = std::filesystem::temp_directory_path() / "loom_onnx_control_ir";
+    std::filesystem::create_directories(dir);
+    auto registry = model::make_native_registry();
+    for (const auto& proto : {with_inputs(if_model()), loop_model(), scan_model()}) {
+        auto m = read(proto);
+        auto xml = (dir / (proto.graph().node(0).op_type() + ".xml")).string();
+        write_ir(*m, xml);
+        auto back = read_model(xml, *registry);
+        auto diff = model::compare_models(*m, *back);
+        EXPECT_FALSE(diff.has_value()) << proto.graph().node(0).op_type() << ": " << *diff;
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
 }
 
 } // namespace
