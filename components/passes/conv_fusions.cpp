@@ -1,4 +1,5 @@
 // fuse_conv_batchnorm and fuse_bias_activation.
+#include <cctype>
 #include <cmath>
 #include <cstring>
 
@@ -61,6 +62,7 @@ bool fuse_conv_bn(Model& model, Node& bn, const Uses& uses) {
         out.shape.rank() < 3 || !out.shape[1].is_static() || out.type != bn.outputs[0].type ||
         !is_float_weight_type(out.type))
         return false;
+    if (w->shape().size() < (conv->type == "GroupConvolution" ? 4u : 3u)) return false;
     std::int64_t channels = out.shape[1].length();
     if (channels <= 0 || w->size() % channels != 0) return false;
     if (w->shape()[0] * (conv->type == "GroupConvolution" ? w->shape()[1] : 1) != channels)
