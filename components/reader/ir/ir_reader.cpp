@@ -457,6 +457,9 @@ void connect(std::map<std::int64_t, Layer>& layers, pugi::xml_node edge) {
 // Declared port types/shapes may be more precise than inference (or be all there is when a spec
 // has no infer function): keep the intersection; a contradiction is an error.
 void reconcile(Node& node, const Layer& l) {
+    LOOM_REQUIRE(node.outputs.size() >= l.outputs.size(),
+                 "{}: the IR declares {} output ports but the operation has {} outputs",
+                 describe(l), l.outputs.size(), node.outputs.size());
     for (std::size_t i = 0; i < l.outputs.size() && i < node.outputs.size(); ++i) {
         const Port& declared = l.outputs[i];
         auto& out = node.outputs[i];

@@ -557,3 +557,15 @@ TEST(IrReader, Opset1MvnIsReadAsOpset2LikeOpenVino) {
     EXPECT_EQ(n->attrs.get<double>("eps"), 1e-9);
     EXPECT_EQ(n->outputs[0].shape, PartialShape({1, 3, 2, 2}));
 }
+
+TEST(IrReader, OutputPortsTheOperationDoesNotHaveAreRefused) {
+    // A Result with an output port that feeds another Result.
+    auto bad_result = std::string(R"(<layer id="1" name="r1" type="Result" version="opset1">
+  <input><port id="0">)") +
+                      k_d2 + R"(</port></input>
+  <output><port id="1" precision="f32">)" +
+                      k_d2 + "</port></output></layer>";
+    expect_error(
+        net(param(0, "x", "1,10", k_d2) + bad_result + result(2, "y", k_d2), k_chain_edges),
+        ErrorKind::INVALID_ARGUMENT, {"'r1'", "1 output ports", "0 outputs"});
+}
