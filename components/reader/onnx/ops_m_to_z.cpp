@@ -245,10 +245,12 @@ Outs convert_pow(ConvertContext& ctx) {
     return {binary(ctx, "Power", a, convert(ctx, b, type_of(a)))};
 }
 
-// PRelu: ONNX broadcasts the slope unidirectionally from the trailing dims; OpenVINO reads a 1-D
-// slope as per-channel, so a lower-rank slope is given leading unit dims first.
+// PRelu: from opset 7 ONNX broadcasts the slope unidirectionally from the trailing dims;
+// OpenVINO reads a 1-D slope as per-channel (as ONNX PRelu-1/6 did), so from opset 7 a
+// lower-rank slope is given leading unit dims first.
 Outs convert_prelu(ConvertContext& ctx) {
     Output x = ctx.input(0), slope = ctx.input(1);
+    if (ctx.opset() < 7) return {op(ctx, "PRelu", "opset1", {x, slope})};
     auto rx = rank_of(x), rs = rank_of(slope);
     if (rx && rs && *rs >= 1 && *rs < *rx)
         slope = unsqueeze(ctx, slope, iota(0, *rx - *rs));

@@ -591,6 +591,43 @@ TEST(OnnxOpsMZ, StftRealOnesidedIsFramedRdft) {
     expect_output(*m, 0, ElementType::F32, "[1,15,9,2]");
 }
 
+TEST(OnnxOpsMZ, PRelu16SlopeBroadcastsFromTrailingDims) {
+    // Slope [5] applies along the last axis of [2,3,5]: it becomes [1,1,5] (OpenVINO would read a
+    // bare 1-D slope as per-channel).
+    auto m =
+        read(single_node_model("PRelu", {{"x", F32, {2, 3, 5}}, {"s", F32, {5}}}, {"y"}, {}, 16));
+    EXPECT_EQ(ops_of(*m), (Histogram{{"PRelu", 1}, {"Unsqueeze", 1}}));
+    EXPECT_EQ(only(*m, "PRelu").inputs[1].node->outputs[0].shape.to_string(), "[1,1,5]");
+    expect_output(*m, 0, ElementType::F32, "[2,3,5]");
+}
+
+TEST(OnnxOpsMZ, PRelu6SlopeIsPerChannel) {
+    auto m =
+        read(single_node_model("PRelu", {{"x", F32, {2, 3, 5}}, {"s", F32, {3}}}, {"y"}, {}, 6));
+    EXPECT_EQ(ops_of(*m), (Histogram{{"PRelu", 1}}));
+}
+
+TEST(OnnxOpsMZ, MeanIsSumOverCount) {
+    auto m = read(single_node_model(
+        "Mean", {{"a", F32, {2, 3}}, {"b", F32, {3}}, {"c", F32, {1, 3}}}, {"y"}, {}, 13));
+    EXPECT_EQ(ops_of(*m), (Histogram{{"Add", 2}, {"Divide", 1}}));
+    expect_output(*m, 0, ElementType::F32, "[2,3]");
+}
+
+TEST(OnnxOpsMZ, RoiAlign16HalfPixelShiftsByHalf) {
+    auto m = read(single_node_model(
+        "RoiAlign", {{"x", F32, {1, 3, 8, 8}}, {"r", F32, {4, 4}}, {"b", I64, {4}}}, {"y"},
+        [](auto& n) {
+            set_attr(n, "output_height", std::int64_t{2});
+            set_attr(n, "output_width", std::int64_t{3});
+        },
+        16));
+    const auto& roi = only(*m, "ROIAlign");
+    EXPECT_EQ(roi.attrs.get<std::string>("aligned_mode"), "half_pixel_for_nn");
+    EXPECT_EQ(roi.attrs.get<std::int64_t>("sampling_ratio"), 0);
+    expect_output(*m, 0, ElementType::F32, "[4,3,2,3]");
+}
+
 TEST(OnnxOpsMZ, SequenceOpsAreRefused) {
     auto proto = single_node_model("SequenceEmpty", {}, {"y"}, {}, 17);
     expect_error(proto, ErrorKind::UNSUPPORTED, "sequence types are not supported");
