@@ -345,6 +345,17 @@ TEST(OnnxControl, ReverseScanAndScan8) {
     EXPECT_EQ(in.end, 0);
     EXPECT_EQ(in.stride, -1);
     expect_error(scan_model(8), ErrorKind::UNSUPPORTED, "Scan-8");
+
+    // Per-iteration outputs [2] stacked along axis -1 of the result: [2,3].
+    proto = scan_model();
+    set_attr(*proto.mutable_graph()->mutable_node(0), "scan_output_axes", I64s{-1});
+    m = read(proto);
+    const auto& body = producer_of(*m, "s_final")->bodies.at(0);
+    EXPECT_EQ(body.outputs[1].axis, 1);
+    EXPECT_EQ(body.model->results()[1]->inputs[0].node->outputs[0].shape.to_string(), "[2,1]");
+    EXPECT_EQ(out_info(*m, 1).shape.to_string(), "[2,3]");
+    set_attr(*proto.mutable_graph()->mutable_node(0), "scan_input_axes", I64s{2});
+    expect_error(proto, ErrorKind::INVALID_ARGUMENT, "scan_input_axes");
 }
 
 TEST(OnnxControl, BodiesRoundTripThroughIr) {
