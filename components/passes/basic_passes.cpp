@@ -166,7 +166,7 @@ protected:
             for (std::size_t i = 0; i < values->size(); ++i) {
                 std::string const_name = node->name;
                 if (values->size() > 1) const_name += "." + std::to_string(i);
-                Node& c = add_constant(model, std::move((*values)[i]), std::move(const_name));
+                Node& c = model.add_constant(std::move((*values)[i]), std::move(const_name));
                 replace_output(model, node->output(static_cast<std::uint32_t>(i)), c.output());
             }
             ctx.count();

@@ -28,8 +28,8 @@ TEST(ConstantFolding, UsesEvaluateAndKeepsTheValues) {
     });
     Model m;
     auto x = m.add_parameter(ElementType::F32, PartialShape({2}), "x").output();
-    auto c1 = add_const(m, f32({2}, {1, 2})).output();
-    auto c2 = add_const(m, f32({2}, {10, 20})).output();
+    auto c1 = m.add_constant(f32({2}, {1, 2})).output();
+    auto c2 = m.add_constant(f32({2}, {10, 20})).output();
     auto sum = binary(m, "Add", c1, c2);
     sum.node->outputs[0].names = {"sum"};
     auto sum2 = binary(m, "Add", sum, c1); // folds too: its inputs become constants
@@ -50,7 +50,7 @@ TEST(ConstantFolding, SkipsOpsWithoutEvaluateAndRandomOps) {
                           return {};
                       });
     Model m;
-    auto c1 = add_const(m, f32({2}, {1, 2})).output();
+    auto c1 = m.add_constant(f32({2}, {1, 2})).output();
     m.add_result(binary(m, "Multiply", c1, c1)); // Multiply has no evaluate yet
     Attributes attrs;
     attrs.set("output_type", ElementType::F32);
@@ -85,11 +85,11 @@ TEST(ConstantFolding, ShapeOfFoldsOnlyStaticShapes) {
 TEST(ConstantFolding, ReshapeAndConvertOfConstantsFoldWithoutEvaluate) {
     auto reg = registry();
     Model m;
-    auto c = add_const(m, f32({2, 3}, {1, 2, 3, 4, 5, 6})).output();
+    auto c = m.add_constant(f32({2, 3}, {1, 2, 3, 4, 5, 6})).output();
     Attributes rs;
     rs.set("special_zero", false);
     m.add_result(m.add("Reshape", "opset1", {c, ints(m, {3, 2})}, rs, 1, "r").output());
-    auto ci = add_const(m, i64({2}, {7, -1})).output();
+    auto ci = m.add_constant(i64({2}, {7, -1})).output();
     Attributes to_f32;
     to_f32.set("destination_type", ElementType::F32);
     m.add_result(m.add("Convert", "opset1", {ci}, to_f32, 1, "cf").output());
@@ -129,9 +129,9 @@ TEST(Cse, MergesEqualNodesAndConstants) {
     auto reg = registry();
     Model m;
     auto x = m.add_parameter(ElementType::F32, PartialShape({2}), "x").output();
-    auto a = add_const(m, f32({2}, {1, 2})).output();
-    auto b = add_const(m, f32({2}, {1, 2})).output();
-    auto c = add_const(m, f32({2}, {1, 3})).output();
+    auto a = m.add_constant(f32({2}, {1, 2})).output();
+    auto b = m.add_constant(f32({2}, {1, 2})).output();
+    auto c = m.add_constant(f32({2}, {1, 3})).output();
     auto s1 = binary(m, "Add", x, a);
     auto s2 = binary(m, "Add", x, b);
     s2.node->outputs[0].names = {"s2"};
@@ -185,7 +185,7 @@ TEST(IdentityElimination, KeepsBroadcastingAndResultFeedingOps) {
     auto reg = registry();
     Model m;
     auto x = m.add_parameter(ElementType::F32, PartialShape({3}), "x").output();
-    auto grow = binary(m, "Add", x, add_const(m, f32({2, 3}, {0, 0, 0, 0, 0, 0})).output());
+    auto grow = binary(m, "Add", x, m.add_constant(f32({2, 3}, {0, 0, 0, 0, 0, 0})).output());
     m.add_result(unary(m, "Relu", grow));
     m.add_result(binary(m, "Multiply", x, scalar(m, 1)));
     auto half = binary(m, "Multiply", x, scalar(m, 0.5));

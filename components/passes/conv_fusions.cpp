@@ -76,12 +76,12 @@ bool fuse_conv_bn(Model& model, Node& bn, const Uses& uses) {
     std::size_t block = weights.size() / static_cast<std::size_t>(channels);
     for (std::size_t i = 0; i < weights.size(); ++i)
         weights[i] *= scale[i / block];
-    Node& new_w = add_constant(model, from_f32(w->element_type(), w->shape(), weights),
-                               conv->inputs[1].node->name + "/bn_folded");
+    Node& new_w = model.add_constant(from_f32(w->element_type(), w->shape(), weights),
+                                     conv->inputs[1].node->name + "/bn_folded");
     conv->inputs[1] = new_w.output();
     Shape bias_shape(static_cast<std::size_t>(out.shape.rank()), 1);
     bias_shape[1] = channels;
-    Node& bias = add_constant(model, from_f32(out.type, bias_shape, shift), bn.name + "/bias");
+    Node& bias = model.add_constant(from_f32(out.type, bias_shape, shift), bn.name + "/bias");
     model::Attributes attrs;
     attrs.set("auto_broadcast", std::string("numpy"));
     Node& add = add_replacement(model, bn, "Add", "opset1", {in.data, bias.output()}, attrs);
@@ -194,7 +194,7 @@ bool fuse_bias_activation(Model& model, Node& add, const Uses& uses) {
         attrs.set("activation", act.name);
         if (act.alpha) attrs.set("activation_alpha", *act.alpha);
         if (act.beta) attrs.set("activation_beta", *act.beta);
-        Node& c = add_constant(model, std::move(*b), add.name + "/bias");
+        Node& c = model.add_constant(std::move(*b), add.name + "/bias");
         Node& fused = add_replacement(model, *root, conv ? "FusedConvolution" : "FusedMatMul",
                                       "loom1", {op->inputs[0], op->inputs[1], c.output()}, attrs);
         replace_output(model, root->output(), fused.output());

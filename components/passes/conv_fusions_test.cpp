@@ -22,7 +22,7 @@ Attributes conv_attrs() {
 
 Output constant(Model& m, std::vector<float> v) {
     auto n = static_cast<std::int64_t>(v.size());
-    return add_const(m, f32({n}, std::move(v))).output();
+    return m.add_constant(f32({n}, std::move(v))).output();
 }
 
 // x [1,1,3,3] → Convolution (w [2,1,1,1] = {2, 3}) → BatchNormInference-5 → Result.
@@ -37,7 +37,7 @@ std::unique_ptr<ConvBn> conv_bn(std::string bn_version = "opset5", bool gamma_co
     auto g = std::make_unique<ConvBn>();
     Model& m = g->m;
     auto x = m.add_parameter(ElementType::F32, PartialShape({1, 1, 3, 3}), "x").output();
-    auto w = add_const(m, f32({2, 1, 1, 1}, {2, 3}), "w").output();
+    auto w = m.add_constant(f32({2, 1, 1, 1}, {2, 3}), "w").output();
     g->conv = &m.add("Convolution", "opset1", {x, w}, conv_attrs(), 1, "conv");
     Output gamma = gamma_constant
                        ? constant(m, {1, 2})
@@ -107,7 +107,7 @@ TEST(ConvBatchNormFusion, FoldsGroupConvolutionPerOutputChannel) {
     Model m;
     auto x = m.add_parameter(ElementType::F32, PartialShape({1, 2, 3, 3}), "x").output();
     // G = 2 groups of one output channel each, 1×1 kernels.
-    auto w = add_const(m, f32({2, 1, 1, 1, 1}, {2, 3})).output();
+    auto w = m.add_constant(f32({2, 1, 1, 1, 1}, {2, 3})).output();
     Node& conv = m.add("GroupConvolution", "opset1", {x, w}, conv_attrs(), 1, "gconv");
     Attributes attrs;
     attrs.set("epsilon", 0.0);
@@ -126,9 +126,9 @@ TEST(BiasActivationFusion, ConvBiasReluBecomesFusedConvolution) {
     auto reg = registry();
     Model m;
     auto x = m.add_parameter(ElementType::F32, PartialShape({1, 1, 3, 3}), "x").output();
-    auto w = add_const(m, f32({2, 1, 1, 1}, {2, 3})).output();
+    auto w = m.add_constant(f32({2, 1, 1, 1}, {2, 3})).output();
     auto conv = m.add("Convolution", "opset1", {x, w}, conv_attrs(), 1, "conv").output();
-    auto bias = add_const(m, f32({1, 2, 1, 1}, {0.5, -0.5})).output();
+    auto bias = m.add_constant(f32({1, 2, 1, 1}, {0.5, -0.5})).output();
     auto relu = unary(m, "Relu", binary(m, "Add", conv, bias));
     relu.node->outputs[0].names = {"out"};
     m.add_result(relu);
@@ -151,12 +151,12 @@ TEST(BiasActivationFusion, MatMulBiasClampBecomesFusedMatMul) {
     auto reg = registry();
     Model m;
     auto a = m.add_parameter(ElementType::F32, PartialShape({2, 3}), "a").output();
-    auto b = add_const(m, f32({4, 3}, std::vector<float>(12, 1.0f))).output();
+    auto b = m.add_constant(f32({4, 3}, std::vector<float>(12, 1.0f))).output();
     Attributes mm;
     mm.set("transpose_a", false);
     mm.set("transpose_b", true);
     auto prod = m.add("MatMul", "opset1", {a, b}, mm, 1, "mm").output();
-    auto sum = binary(m, "Add", add_const(m, f32({4}, {1, 2, 3, 4})).output(), prod);
+    auto sum = binary(m, "Add", m.add_constant(f32({4}, {1, 2, 3, 4})).output(), prod);
     Attributes clamp;
     clamp.set("min", 0.0);
     clamp.set("max", 6.0);
@@ -175,18 +175,18 @@ TEST(BiasActivationFusion, KeepsNonChannelBiasSharedOutputsAndGroupConvolution) 
     auto reg = registry();
     Model m;
     auto x = m.add_parameter(ElementType::F32, PartialShape({1, 2, 3, 3}), "x").output();
-    auto w = add_const(m, f32({2, 2, 1, 1}, {1, 2, 3, 4})).output();
+    auto w = m.add_constant(f32({2, 2, 1, 1}, {1, 2, 3, 4})).output();
     // 1: bias varies along the spatial axes
     auto c1 = m.add("Convolution", "opset1", {x, w}, conv_attrs(), 1, "c1").output();
-    m.add_result(binary(m, "Add", c1, add_const(m, f32({1, 1, 1, 3}, {1, 2, 3})).output()));
+    m.add_result(binary(m, "Add", c1, m.add_constant(f32({1, 1, 1, 3}, {1, 2, 3})).output()));
     // 2: the convolution's output is also a model output
     auto c2 = m.add("Convolution", "opset1", {x, w}, conv_attrs(), 1, "c2").output();
-    m.add_result(binary(m, "Add", c2, add_const(m, f32({1, 2, 1, 1}, {1, 2})).output()));
+    m.add_result(binary(m, "Add", c2, m.add_constant(f32({1, 2, 1, 1}, {1, 2})).output()));
     m.add_result(c2);
     // 3: GroupConvolution is not fused
-    auto gw = add_const(m, f32({2, 1, 1, 1, 1}, {1, 2})).output();
+    auto gw = m.add_constant(f32({2, 1, 1, 1, 1}, {1, 2})).output();
     auto c3 = m.add("GroupConvolution", "opset1", {x, gw}, conv_attrs(), 1, "c3").output();
-    m.add_result(binary(m, "Add", c3, add_const(m, f32({1, 2, 1, 1}, {1, 2})).output()));
+    m.add_result(binary(m, "Add", c3, m.add_constant(f32({1, 2, 1, 1}, {1, 2})).output()));
     EXPECT_EQ(run_pass(m, make_bias_activation_fusion_pass(), *reg), 0u);
     EXPECT_EQ(count(m, "Add"), 3u);
 }
@@ -202,14 +202,14 @@ TEST(ConvBatchNormFusion, F16WeightsAreComputedInF32AndWrittenBackAsF16) {
         auto n = static_cast<std::int64_t>(v.size());
         return Tensor::copy_of(ElementType::F16, {n}, std::as_bytes(std::span(bits)));
     };
-    auto w = add_const(m, half({2, 3}).reshaped({2, 1, 1, 1})).output();
+    auto w = m.add_constant(half({2, 3}).reshaped({2, 1, 1, 1})).output();
     Node& conv = m.add("Convolution", "opset1", {x, w}, conv_attrs(), 1, "conv");
     Attributes attrs;
     attrs.set("epsilon", 0.0);
     auto& bn = m.add("BatchNormInference", "opset5",
-                     {conv.output(), add_const(m, half({1, 3})).output(),
-                      add_const(m, half({1, 1})).output(), add_const(m, half({0, 1})).output(),
-                      add_const(m, half({4, 9})).output()},
+                     {conv.output(), m.add_constant(half({1, 3})).output(),
+                      m.add_constant(half({1, 1})).output(), m.add_constant(half({0, 1})).output(),
+                      m.add_constant(half({4, 9})).output()},
                      attrs, 1, "bn");
     m.add_result(bn.output());
     EXPECT_EQ(run_pass(m, make_conv_batchnorm_fusion_pass(), *reg), 1u);

@@ -124,12 +124,6 @@ Node& add_replacement(Model& model, const Node& root, std::string type, std::str
     return n;
 }
 
-Node& add_constant(Model& model, Tensor value, std::string node_name) {
-    Node& c = model.add_constant(std::move(value), std::move(node_name));
-    c.attrs.set("shape", model::PartialShape(c.value.shape()));
-    return c;
-}
-
 bool is_float_weight_type(ElementType type) noexcept {
     return type == ElementType::F32 || type == ElementType::F16 || type == ElementType::BF16;
 }

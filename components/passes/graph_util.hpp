@@ -68,10 +68,6 @@ void replace_output(Model& model, Output from, Output to);
 Node& add_replacement(Model& model, const Node& root, std::string type, std::string version,
                       std::vector<Output> inputs, model::Attributes attrs = {});
 
-// Model::add_constant, with the "shape" attribute typed as Dims as the Constant spec requires
-// (Model::add_constant currently stores it as Ints).
-Node& add_constant(Model& model, Tensor value, std::string node_name);
-
 // Values of a floating constant as f32 (f32, f16, bf16, f64).
 std::vector<float> to_f32(const Tensor& t);
 // A tensor of `type` (f32, f16, bf16 or f64) holding `values`.

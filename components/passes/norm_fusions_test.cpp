@@ -37,8 +37,8 @@ std::unique_ptr<LayerNorm> layer_norm(Den den, bool square_by_mul = false) {
             binary(m, "Multiply", d, binary(m, "Divide", scalar(m, 1), unary(m, "Sqrt", ve)));
     else
         g->normalized = binary(m, "Multiply", binary(m, "Power", ve, scalar(m, -0.5f)), d);
-    auto gamma = add_const(m, f32({8}, std::vector<float>(8, 2.0f))).output();
-    auto beta = add_const(m, f32({8}, std::vector<float>(8, 1.0f))).output();
+    auto gamma = m.add_constant(f32({8}, std::vector<float>(8, 2.0f))).output();
+    auto beta = m.add_constant(f32({8}, std::vector<float>(8, 1.0f))).output();
     m.add_result(binary(m, "Add", binary(m, "Multiply", g->normalized, gamma), beta));
     return g;
 }

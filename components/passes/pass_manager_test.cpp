@@ -129,15 +129,15 @@ TEST(PipelineRegistry, CommonFusesAndCleansAModel) {
     auto reg = registry();
     Model m;
     auto x = m.add_parameter(ElementType::F32, PartialShape({1, 2, 4, 4}), "x").output();
-    auto w = add_const(m, f32({2, 2, 1, 1}, {1, 0, 0, 1})).output();
+    auto w = m.add_constant(f32({2, 2, 1, 1}, {1, 0, 0, 1})).output();
     auto conv = m.add("Convolution", "opset1", {x, w}, conv_attrs(), 1, "conv").output();
     Attributes bn_attrs;
     bn_attrs.set("epsilon", 0.0);
     auto bn =
         m.add("BatchNormInference", "opset5",
-              {conv, add_const(m, f32({2}, {2, 2})).output(),
-               add_const(m, f32({2}, {1, 1})).output(), add_const(m, f32({2}, {0, 0})).output(),
-               add_const(m, f32({2}, {1, 1})).output()},
+              {conv, m.add_constant(f32({2}, {2, 2})).output(),
+               m.add_constant(f32({2}, {1, 1})).output(), m.add_constant(f32({2}, {0, 0})).output(),
+               m.add_constant(f32({2}, {1, 1})).output()},
               bn_attrs, 1, "bn")
             .output();
     auto relu = unary(m, "Relu", bn);

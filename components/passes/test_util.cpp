@@ -24,19 +24,13 @@ std::vector<float> values_f32(const Tensor& t) {
     return out;
 }
 
-Node& add_const(Model& m, Tensor value, std::string name) {
-    Node& c = m.add_constant(std::move(value), std::move(name));
-    c.attrs.set("shape", PartialShape(c.value.shape()));
-    return c;
-}
-
 Output scalar(Model& m, float v) {
-    return add_const(m, f32({}, {v})).output();
+    return m.add_constant(f32({}, {v})).output();
 }
 
 Output ints(Model& m, std::vector<std::int64_t> values) {
     auto n = static_cast<std::int64_t>(values.size());
-    return add_const(m, i64({n}, std::move(values))).output();
+    return m.add_constant(i64({n}, std::move(values))).output();
 }
 
 Output binary(Model& m, const std::string& type, Output a, Output b) {

@@ -20,8 +20,6 @@ Tensor f32(Shape shape, std::vector<float> values);
 Tensor i64(Shape shape, std::vector<std::int64_t> values);
 std::vector<float> values_f32(const Tensor& t);
 
-// Model::add_constant with the "shape" attribute typed as Dims (see graph_util.hpp).
-Node& add_const(Model& m, Tensor value, std::string name = {});
 Output scalar(Model& m, float v);
 Output ints(Model& m, std::vector<std::int64_t> values); // 1-D i64 constant
 
