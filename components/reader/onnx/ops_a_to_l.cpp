@@ -33,7 +33,7 @@ using Outs = std::vector<Output>;
 constexpr std::int64_t k_max_i64 = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t k_min_i64 = std::numeric_limits<std::int64_t>::min();
 
-// ---- small building blocks -------------------------------------------------------------------
+// ---- small building blocks ---------------------------------------------------------------------
 
 Attributes attrs(std::initializer_list<std::pair<std::string, AttrValue>> list) {
     Attributes a;
@@ -297,8 +297,7 @@ Outs elementwise(ConvertContext& ctx) {
     return {binary(ctx, Type.s, a, b)};
 }
 
-// ---- elementwise
-// ---------------------------------------------------------------------------------
+// ---- elementwise -------------------------------------------------------------------------------
 
 Outs convert_div(ConvertContext& ctx) {
     auto [a, b] = binary_inputs(ctx);
@@ -421,8 +420,7 @@ Outs convert_dropout(ConvertContext& ctx) {
     return out;
 }
 
-// ---- reductions over an axis
-// ---------------------------------------------------------------------
+// ---- reductions over an axis -------------------------------------------------------------------
 
 // TopK(k=1) along `axis`: (values, indices i64), ties resolved to the first index.
 model::Node& top1(ConvertContext& ctx, Output x, std::int64_t axis, const char* mode) {
@@ -1011,7 +1009,7 @@ Outs convert_dft(ConvertContext& ctx) {
     return {op(ctx, inverse ? "IDFT" : "DFT", "opset7", std::move(inputs))};
 }
 
-// ---- recurrent -------------------------------------------------------------------------------
+// ---- recurrent ---------------------------------------------------------------------------------
 
 // The parts every ONNX RNN shares, in OpenVINO's layout: X [batch, seq, input], initial states
 // [batch, dirs, hidden], sequence lengths [batch].
