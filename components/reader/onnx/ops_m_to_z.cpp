@@ -1050,6 +1050,18 @@ Outs convert_roi_align(ConvertContext& ctx) {
                       {"aligned_mode", str(aligned)}}))};
 }
 
+// MaxRoiPool: rois are [batch_id, x1, y1, x2, y2] rows, as ROIPooling's coords.
+Outs convert_max_roi_pool(ConvertContext& ctx) {
+    auto pooled = ctx.attr_ints("pooled_shape");
+    if (pooled.size() != 2)
+        ctx.fail(fmt::format("pooled_shape has {} values, expected 2", pooled.size()));
+    return {op(ctx, "ROIPooling", "opset2", {ctx.input(0), ctx.input(1)},
+               attrs({{"pooled_h", i64(pooled[0])},
+                      {"pooled_w", i64(pooled[1])},
+                      {"spatial_scale", f64(ctx.attr_float("spatial_scale", 1.0))},
+                      {"method", str("max")}}))};
+}
+
 // ---- resizing ---------------------------------------------------------------------------------
 
 Attributes interpolate_attrs(const std::string& mode, const std::string& calc,
@@ -1398,6 +1410,7 @@ void add_converters_m_to_z(std::vector<ConverterEntry>& table) {
         {"MatMulInteger", 10, convert_matmul_integer},
         {"Max", 1, convert_variadic},
         {"MaxPool", 1, convert_max_pool},
+        {"MaxRoiPool", 1, convert_max_roi_pool},
         {"MaxUnpool", 9, convert_max_unpool},
         {"Mean", 1, convert_variadic},
         {"MeanVarianceNormalization", 9, convert_mvn},

@@ -628,6 +628,17 @@ TEST(OnnxOpsMZ, RoiAlign16HalfPixelShiftsByHalf) {
     expect_output(*m, 0, ElementType::F32, "[4,3,2,3]");
 }
 
+TEST(OnnxOpsMZ, MaxRoiPoolIsRoiPoolingMax) {
+    auto m = read(single_node_model(
+        "MaxRoiPool", {{"x", F32, {1, 3, 8, 8}}, {"r", F32, {4, 5}}}, {"y"},
+        [](auto& n) {
+            set_attr(n, "pooled_shape", I64s{2, 3});
+        },
+        1));
+    EXPECT_EQ(only(*m, "ROIPooling").attrs.get<std::string>("method"), "max");
+    expect_output(*m, 0, ElementType::F32, "[4,3,2,3]");
+}
+
 TEST(OnnxOpsMZ, SequenceOpsAreRefused) {
     auto proto = single_node_model("SequenceEmpty", {}, {"y"}, {}, 17);
     expect_error(proto, ErrorKind::UNSUPPORTED, "sequence types are not supported");
