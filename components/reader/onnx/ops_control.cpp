@@ -107,6 +107,13 @@ Node& add_with_bodies(ConvertContext& ctx, std::string type, std::string version
     auto& node = ctx.model().add(std::move(type), std::move(version), std::move(inputs),
                                  std::move(attrs), types.size());
     node.bodies = std::move(bodies);
+    node.rt_info.tag = "rt_info"; // provenance, as ConvertContext::add records it
+    node.rt_info.children.push_back(
+        model::RtNode{"attribute",
+                      {{"name", "onnx_op"},
+                       {"version", "0"},
+                       {"value", fmt::format("{}-{}", ctx.op_type(), ctx.opset())}},
+                      {}});
     for (std::size_t i = 0; i < types.size(); ++i) {
         node.outputs[i].type = types[i].type;
         node.outputs[i].shape = types[i].shape;

@@ -161,6 +161,8 @@ TEST(OnnxControl, IfCapturesOuterValuesPerBranch) {
     EXPECT_EQ(node->type, "If");
     EXPECT_EQ(node->version, "opset8");
     EXPECT_EQ(node->name, "If_node");
+    ASSERT_EQ(node->rt_info.children.size(), 1u);
+    EXPECT_EQ(node->rt_info.children[0].attributes.at(2).second, "If-17");
     ASSERT_EQ(node->inputs.size(), 3u); // cond, x (then), z (else)
     EXPECT_EQ(node->inputs[1].node->name, "x");
     EXPECT_EQ(node->inputs[2].node->name, "z");
