@@ -469,6 +469,9 @@ void reconcile(Node& node, const Layer& l) {
             LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
                        "{}: the IR declares {} but shape inference gives {}", where,
                        model::ir_name(declared.type), model::ir_name(out.type));
+        // A port without <dim> is a scalar or a shape of dynamic rank (OpenVINO writes both
+        // that way): it says nothing inference could contradict.
+        if (!declared.has_dims) continue;
         if (node.type == "Parameter") { // its shape attribute is what it accepts
             LOOM_REQUIRE(out.shape.compatible(declared.shape),
                          "{}: the IR declares shape {} but the shape attribute says {}", where,
@@ -476,7 +479,7 @@ void reconcile(Node& node, const Layer& l) {
             continue;
         }
         if (out.shape.rank_is_dynamic()) {
-            if (declared.has_dims) out.shape = declared.shape;
+            out.shape = declared.shape;
             continue;
         }
         const auto& d = declared.shape.dims();

@@ -113,6 +113,9 @@ TEST(IrWriter, HandBuiltModelRoundTrips) {
         {{"attribute", {{"name", "fused_names"}, {"version", "0"}, {"value", "x,y"}}, {}}}};
     auto& shape = m.add("ShapeOf", "opset3", {a.output()}, {}, 1, "shape");
     shape.attrs.set("output_type", ElementType::I32);
+    auto& any_rank = m.add("Convert", "opset1", {a.output()}, {}, 1, "any_rank");
+    any_rank.attrs.set("destination_type", ElementType::F32); // output of dynamic rank
+    m.add_result(any_rank.output(), "r_any_rank");
     m.add_result(cvt.output(), "r_cvt");
     m.add_result(shape.output(), "r_shape");
     m.add_result(c1.output(), "r_c1");
