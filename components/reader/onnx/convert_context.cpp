@@ -308,7 +308,9 @@ GraphConverter::GraphConverter(ReadState& state, GraphConverter* parent, int dep
     : m_state(state)
     , m_parent(parent)
     , m_depth(depth)
-    , m_model(std::make_shared<model::Model>()) {}
+    , m_model(std::make_shared<model::Model>())
+    , m_opsets(parent ? parent->m_current_opsets : &state.model_opsets)
+    , m_current_opsets(m_opsets) {}
 
 std::optional<Output> GraphConverter::find(const std::string& name) {
     if (auto it = m_values.find(name); it != m_values.end()) return it->second;

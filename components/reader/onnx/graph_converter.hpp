@@ -62,7 +62,8 @@ std::map<std::string, std::vector<ConverterEntry>, std::less<>> build_converter_
 class GraphConverter {
 public:
     // `parent` is the enclosing scope for bodies (null for the main graph); `depth` counts
-    // enclosing bodies and function calls.
+    // enclosing bodies and function calls. A body's nodes use the opsets of the node that owns
+    // it (a function's imports inside a function body).
     GraphConverter(ReadState& state, GraphConverter* parent, int depth);
 
     // The main graph: initializers → Constants, other inputs → Parameters, nodes, outputs →
@@ -112,6 +113,8 @@ private:
     std::shared_ptr<model::Model> m_model;
     std::unordered_map<std::string, Output> m_values;
     std::vector<Output> m_captured;
+    const OpsetMap* m_opsets;         // in effect for this graph's nodes
+    const OpsetMap* m_current_opsets; // in effect for the node being converted
     std::string m_current_name;
     std::string m_current_origin; // "Relu-17" (domain-qualified outside ai.onnx)
     std::vector<model::Node*> m_created;

@@ -227,13 +227,14 @@ void GraphConverter::convert_nodes(const onnx::GraphProto& graph) {
     for (const auto& node : graph.node()) {
         auto friendly =
             node.name().empty() ? node.op_type() + "_" + std::to_string(index) : node.name();
-        convert_node(node, m_state.model_opsets, friendly);
+        convert_node(node, *m_opsets, friendly);
         ++index;
     }
 }
 
 void GraphConverter::convert_node(const onnx::NodeProto& node, const OpsetMap& opsets,
                                   const std::string& friendly) {
+    m_current_opsets = &opsets;
     auto domain = normalized_domain(node.domain());
     auto it = opsets.find(domain);
     if (domain.empty()) {
