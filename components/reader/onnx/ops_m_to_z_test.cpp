@@ -639,6 +639,37 @@ TEST(OnnxOpsMZ, MaxRoiPoolIsRoiPoolingMax) {
     expect_output(*m, 0, ElementType::F32, "[4,3,2,3]");
 }
 
+TEST(OnnxOpsMZ, MelWeightMatrixValuesMatchTheOnnxDefinition) {
+    // 4 mel bins between 100 and 8000 Hz, dft_length 64 at 16 kHz: triangles over spectrogram
+    // rows 1..19 (expected values from the ONNX reference implementation).
+    auto m = read(single_node_model(
+        "MelWeightMatrix",
+        {{"n", I64, {}}, {"dft", I64, {}}, {"sr", I64, {}}, {"lo", F32, {}}, {"hi", F32, {}}},
+        {"y"}, {}, 17,
+        {int64_tensor("n", {4}, {}), int64_tensor("dft", {64}, {}), int64_tensor("sr", {16000}, {}),
+         float_tensor("lo", {100.0f}, {}), float_tensor("hi", {8000.0f}, {})}));
+    const auto* c = producer_of(*m, "y");
+    ASSERT_NE(c, nullptr);
+    ASSERT_EQ(c->type, "Constant");
+    ASSERT_EQ(c->value.shape(), (model::Shape{33, 4}));
+    std::vector<float> want(33 * 4, 0.0f);
+    const struct {
+        int row, col;
+        float v;
+    } nonzero[] = {{1, 0, 1.0f},      {2, 0, 2.0f / 3},  {2, 1, 1.0f / 3},  {3, 0, 1.0f / 3},
+                   {3, 1, 2.0f / 3},  {4, 1, 1.0f},      {5, 1, 2.0f / 3},  {5, 2, 1.0f / 3},
+                   {6, 1, 1.0f / 3},  {6, 2, 2.0f / 3},  {7, 2, 1.0f},      {8, 2, 5.0f / 6},
+                   {8, 3, 1.0f / 6},  {9, 2, 4.0f / 6},  {9, 3, 2.0f / 6},  {10, 2, 0.5f},
+                   {10, 3, 0.5f},     {11, 2, 2.0f / 6}, {11, 3, 4.0f / 6}, {12, 2, 1.0f / 6},
+                   {12, 3, 5.0f / 6}, {13, 3, 1.0f},     {14, 3, 6.0f / 7}, {15, 3, 5.0f / 7},
+                   {16, 3, 4.0f / 7}, {17, 3, 3.0f / 7}, {18, 3, 2.0f / 7}, {19, 3, 1.0f / 7}};
+    for (const auto& e : nonzero)
+        want[static_cast<std::size_t>(e.row * 4 + e.col)] = e.v;
+    const float* got = c->value.data<float>();
+    for (std::size_t i = 0; i < want.size(); ++i)
+        EXPECT_NEAR(got[i], want[i], 1e-6) << "row " << i / 4 << " col " << i % 4;
+}
+
 TEST(OnnxOpsMZ, SequenceOpsAreRefused) {
     auto proto = single_node_model("SequenceEmpty", {}, {"y"}, {}, 17);
     expect_error(proto, ErrorKind::UNSUPPORTED, "sequence types are not supported");
