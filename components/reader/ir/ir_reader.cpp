@@ -104,12 +104,10 @@ ElementType element_type(std::string_view text, std::string_view where) {
     if (text.empty() || text == "undefined" || text == "dynamic" || text == "UNSPECIFIED")
         return ElementType::UNDEFINED;
     auto type = model::element_type_from_ir(text);
-    if (!type || *type == ElementType::STRING || known_unsupported_type(text)) {
-        if (known_unsupported_type(text) || (type && *type == ElementType::STRING))
-            LOOM_THROW(ErrorKind::UNSUPPORTED, "{}: element type '{}' is not supported", where,
-                       lower(text));
-        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "{}: unknown element type '{}'", where, text);
-    }
+    if (known_unsupported_type(text) || (type && *type == ElementType::STRING))
+        LOOM_THROW(ErrorKind::UNSUPPORTED, "{}: element type '{}' is not supported", where,
+                   lower(text));
+    LOOM_REQUIRE(type.has_value(), "{}: unknown element type '{}'", where, text);
     return *type;
 }
 
@@ -272,13 +270,14 @@ void read_attributes(Node& node, const Layer& l, const model::OpSpec& spec) {
 
 Graph read_graph(pugi::xml_node root, const Context& ctx);
 
-// The index of layer `id` in `ids`; invalid_argument naming `what` when absent.
-std::int64_t index_of(const std::vector<std::int64_t>& ids, std::int64_t id,
-                      std::string_view what) {
+// The index of body layer `id` among the body's Parameters (or Results); invalid_argument
+// naming `where` when it is not one of them.
+std::int64_t index_of(const Graph& body, bool parameter, std::int64_t id, std::string_view where) {
+    const auto& ids = parameter ? body.parameter_ids : body.result_ids;
     for (std::size_t i = 0; i < ids.size(); ++i)
         if (ids[i] == id) return static_cast<std::int64_t>(i);
     LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "{} refers to layer {}, which is not a {} of the body",
-               what, id, what.find("output") != std::string_view::npos ? "Result" : "Parameter");
+               where, id, parameter ? "Parameter" : "Result");
 }
 
 std::int64_t port_index(const std::vector<Port>& ports, std::int64_t id) {
@@ -299,8 +298,7 @@ std::vector<model::PortMap> read_port_map(pugi::xml_node xml, const Layer& l, co
             LOOM_REQUIRE(m.external_port >= 0, "{}: external_port_id {} is not a port of the layer",
                          where, external);
         }
-        m.body_index = index_of(inputs ? body.parameter_ids : body.result_ids,
-                                int_attr(entry, "internal_layer_id", where), where);
+        m.body_index = index_of(body, inputs, int_attr(entry, "internal_layer_id", where), where);
         std::pair<const char*, std::optional<std::int64_t>*> fields[] = {
             {"axis", &m.axis},
             {"start", &m.start},
@@ -346,10 +344,10 @@ void read_bodies(Node& node, const Layer& l, const Context& ctx) {
             for (auto edge : l.xml.child("back_edges").children("edge")) {
                 auto where = fmt::format("{} back edge", describe(l));
                 model::BackEdge b;
-                b.from_result = index_of(graph.result_ids, int_attr(edge, "from-layer", where),
-                                         where + " from-layer (output)");
-                b.to_parameter = index_of(graph.parameter_ids, int_attr(edge, "to-layer", where),
-                                          where + " to-layer");
+                b.from_result = index_of(graph, false, int_attr(edge, "from-layer", where),
+                                         where + " from-layer");
+                b.to_parameter =
+                    index_of(graph, true, int_attr(edge, "to-layer", where), where + " to-layer");
                 body.back_edges.push_back(b);
             }
         node.bodies.push_back(std::move(body));
