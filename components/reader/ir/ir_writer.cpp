@@ -80,12 +80,13 @@ void write_rt(pugi::xml_node parent, const RtNode& rt) {
     if (!rt.empty()) write_rt_tree(parent, rt, "rt_info");
 }
 
+// One <port> with the type and shape of `info`; input ports carry no tensor names.
 void write_port(pugi::xml_node ports, std::size_t id, const model::OutputInfo& info,
-                const RtNode* rt) {
+                bool with_names, const RtNode& rt) {
     auto port = ports.append_child("port");
     port.append_attribute("id").set_value(static_cast<unsigned long long>(id));
     port.append_attribute("precision").set_value(std::string(model::ir_name(info.type)).c_str());
-    if (rt == nullptr && !info.names.empty())
+    if (with_names && !info.names.empty())
         port.append_attribute("names").set_value(escape_names(info.names).c_str());
     if (info.shape.rank_is_static())
         for (const auto& d : info.shape.dims()) {
@@ -93,10 +94,7 @@ void write_port(pugi::xml_node ports, std::size_t id, const model::OutputInfo& i
                                                                                  : d.to_string();
             port.append_child("dim").text().set(text.c_str());
         }
-    if (rt)
-        write_rt(port, *rt);
-    else
-        write_rt(port, info.rt_info);
+    write_rt(port, rt);
 }
 
 // Layer ids number the topological order; the document lists layers in that order too, unless
@@ -253,18 +251,17 @@ void write_layer(pugi::xml_node layers, const Node& n, std::size_t id, WeightsWr
     write_rt(layer, n.rt_info);
     if (!n.inputs.empty()) {
         auto ports = layer.append_child("input");
+        const RtNode none;
         for (std::size_t i = 0; i < n.inputs.size(); ++i) {
-            const auto& in = n.inputs[i];
-            model::OutputInfo info = in.node->outputs.at(in.index);
-            RtNode none;
-            const RtNode& rt = i < n.input_rt_info.size() ? n.input_rt_info[i] : none;
-            write_port(ports, i, info, &rt);
+            const auto& in = n.inputs[i]; // checked by topological_order()
+            write_port(ports, i, in.node->outputs[in.index], false,
+                       i < n.input_rt_info.size() ? n.input_rt_info[i] : none);
         }
     }
     if (!n.outputs.empty()) {
         auto ports = layer.append_child("output");
         for (std::size_t i = 0; i < n.outputs.size(); ++i)
-            write_port(ports, n.inputs.size() + i, n.outputs[i], nullptr);
+            write_port(ports, n.inputs.size() + i, n.outputs[i], true, n.outputs[i].rt_info);
     }
     write_bodies(layer, n, weights);
 }

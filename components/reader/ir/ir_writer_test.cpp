@@ -111,6 +111,7 @@ TEST(IrWriter, HandBuiltModelRoundTrips) {
         "rt_info",
         {},
         {{"attribute", {{"name", "fused_names"}, {"version", "0"}, {"value", "x,y"}}, {}}}};
+    cvt.input_rt_info = {{"rt_info", {}, {{"attribute", {{"name", "precise"}}, {}}}}};
     auto& shape = m.add("ShapeOf", "opset3", {a.output()}, {}, 1, "shape");
     shape.attrs.set("output_type", ElementType::I32);
     auto& any_rank = m.add("Convert", "opset1", {a.output()}, {}, 1, "any_rank");
@@ -131,6 +132,10 @@ TEST(IrWriter, HandBuiltModelRoundTrips) {
     EXPECT_EQ(back->parameters()[1]->outputs[0].names,
               (std::vector<std::string>{"b,with,commas", "b2"}));
     EXPECT_EQ(back->parameters()[0]->outputs[0].shape, PartialShape::dynamic());
+    for (Node* n : back->nodes())
+        if (n->name == "cvt") {
+            EXPECT_EQ(n->input_rt_info, cvt.input_rt_info);
+        }
 }
 
 TEST(IrWriter, StatefulModelKeepsItsSink) {
