@@ -148,6 +148,17 @@ TEST(OnnxReader, RefusedDomainsAndUnknownOps) {
     expect_read_error(proto, ErrorKind::NOT_FOUND, {"NoSuchOp", "ai.onnx", "NoSuchOp_node"});
 }
 
+TEST(OnnxReader, UndefinedValuesAndMissingInputsAreNamed) {
+    auto proto = single_node_model("Identity", {{"x", F32, {2}}}, {"y"});
+    proto.mutable_graph()->clear_input();
+    expect_read_error(proto, ErrorKind::INVALID_ARGUMENT, {"Identity_node", "'x'"});
+    proto = single_node_model("Identity", {{"", F32, {2}}}, {"y"});
+    expect_read_error(proto, ErrorKind::INVALID_ARGUMENT, {"Identity_node", "input 0"});
+    proto = single_node_model("Identity", {{"x", F32, {2}}}, {"y"});
+    proto.mutable_graph()->add_output()->set_name("ghost");
+    expect_read_error(proto, ErrorKind::INVALID_ARGUMENT, {"ghost"});
+}
+
 TEST(OnnxReader, StringAndSequenceInputsAreUnsupported) {
     auto proto = single_node_model("Identity", {{"text", onnx::TensorProto::STRING, {2}}}, {"y"});
     expect_read_error(proto, ErrorKind::UNSUPPORTED, {"text", "string"});
