@@ -199,6 +199,22 @@ TEST(IrReaderShared, ScalarIsRankZero) {
     EXPECT_EQ(c->outputs[0].names, (std::vector<std::string>{"const", "const:0"}));
 }
 
+TEST(IrReaderShared, AddTwoInputsAndIncrement) {
+    IR_REQUIRE_SHARED();
+    auto registry = irt::registry();
+    auto add = read_shared("add_two_inputs_model", *registry);
+    ASSERT_EQ(add->parameters().size(), 2u);
+    EXPECT_EQ(add->parameters()[1]->name, "input2");
+    EXPECT_EQ(result_shape(*add, 0), PartialShape({1, 10}));
+    EXPECT_EQ(add->results()[0]->inputs[0].node->type, "Add");
+    auto inc = read_shared("increment_1x3x4x5", *registry);
+    EXPECT_EQ(inc->parameters().at(0)->outputs[0].shape, PartialShape({1, 3, 4, 5}));
+    EXPECT_EQ(result_shape(*inc, 0), PartialShape({1, 3, 4, 5}));
+    Node* one = find_node(*inc, "const/Output_0/Data_/copy_const");
+    ASSERT_NE(one, nullptr);
+    EXPECT_EQ(one->value.to_f64(), std::vector<double>{1.0}); // "f32[1,3,4,5] + 1"
+}
+
 TEST(IrReaderShared, EveryIrReadsExceptTheStringOne) {
     IR_REQUIRE_SHARED();
     auto registry = irt::registry();
