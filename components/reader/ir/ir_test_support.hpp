@@ -1,6 +1,7 @@
 #pragma once
 // Test helpers shared by ir_reader_test.cpp and ir_writer_test.cpp (header only, tests only).
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
