@@ -670,6 +670,66 @@ TEST(OnnxOpsMZ, MelWeightMatrixValuesMatchTheOnnxDefinition) {
         EXPECT_NEAR(got[i], want[i], 1e-6) << "row " << i / 4 << " col " << i % 4;
 }
 
+TEST(OnnxOpsMZ, Softmax11DynamicShapeFlattensWithShapeOf) {
+    auto m = read(single_node_model(
+        "Softmax", {{"x", F32, {-1, 3, 4}}}, {"y"},
+        [](auto& n) { set_attr(n, "axis", std::int64_t{1}); }, 11));
+    EXPECT_EQ(ops_of(*m), (Histogram{{"ShapeOf", 1},
+                                     {"Slice", 1},
+                                     {"ReduceProd", 1},
+                                     {"Concat", 1},
+                                     {"Reshape", 2},
+                                     {"Softmax", 1}}));
+    EXPECT_EQ(out(*m).type, ElementType::F32);
+    EXPECT_EQ(out(*m).shape.rank(), 3);
+}
+
+TEST(OnnxOpsMZ, Split18NumOutputsLastChunkSmaller) {
+    // ceil(7 / 3) = 3: parts 3, 3, 1.
+    auto m = read(single_node_model(
+        "Split", {{"x", F32, {7}}}, {"a", "b", "c"},
+        [](auto& n) { set_attr(n, "num_outputs", std::int64_t{3}); }, 18));
+    EXPECT_EQ(ops_of(*m), (Histogram{{"VariadicSplit", 1}}));
+    expect_output(*m, 0, ElementType::F32, "[3]");
+    expect_output(*m, 1, ElementType::F32, "[3]");
+    expect_output(*m, 2, ElementType::F32, "[1]");
+}
+
+TEST(OnnxOpsMZ, MaxUnpoolScattersIntoZeros) {
+    // Default output: (2 - 1) * 2 + 2 = 4 per spatial dim.
+    auto m = read(single_node_model(
+        "MaxUnpool", {{"x", F32, {1, 1, 2, 2}}, {"i", I64, {1, 1, 2, 2}}}, {"y"},
+        [](auto& n) {
+            set_attr(n, "kernel_shape", I64s{2, 2});
+            set_attr(n, "strides", I64s{2, 2});
+        },
+        11));
+    EXPECT_EQ(
+        ops_of(*m),
+        (Histogram{
+            {"ReduceProd", 1}, {"Broadcast", 1}, {"Reshape", 3}, {"ScatterElementsUpdate", 1}}));
+    expect_output(*m, 0, ElementType::F32, "[1,1,4,4]");
+}
+
+TEST(OnnxOpsMZ, QLinearConvPerChannelWeights) {
+    auto m = read(single_node_model("QLinearConv",
+                                    {{"x", U8, {1, 1, 5, 5}},
+                                     {"xs", F32, {}},
+                                     {"xz", U8, {}},
+                                     {"w", U8, {2, 1, 3, 3}},
+                                     {"ws", F32, {2}},
+                                     {"wz", U8, {2}},
+                                     {"ys", F32, {}},
+                                     {"yz", U8, {}}},
+                                    {"y"}, {}, 10,
+                                    {float_tensor("xs", {0.5f}, {}), u8_tensor("xz", {10}, {}),
+                                     float_tensor("ws", {0.1f, 0.2f}), u8_tensor("wz", {0, 3}, {2}),
+                                     float_tensor("ys", {0.25f}, {}), u8_tensor("yz", {7}, {})}));
+    EXPECT_EQ(ops_of(*m)["Convolution"], 1u);
+    EXPECT_EQ(ops_of(*m)["Unsqueeze"], 2u); // w scale and zero point → [2,1,1,1]
+    expect_output(*m, 0, ElementType::U8, "[1,2,3,3]");
+}
+
 TEST(OnnxOpsMZ, SequenceOpsAreRefused) {
     auto proto = single_node_model("SequenceEmpty", {}, {"y"}, {}, 17);
     expect_error(proto, ErrorKind::UNSUPPORTED, "sequence types are not supported");
