@@ -979,17 +979,15 @@ Outs convert_unique(ConvertContext& ctx) {
 }
 
 // NonMaxSuppression → NMS-9, trimmed to its valid_outputs rows (ONNX outputs only those).
+// Missing inputs take ONNX's defaults: no boxes, IOU threshold 0, and no score threshold
+// (NMS-9's own default of 0 would drop negative scores).
 Outs convert_nms(ConvertContext& ctx) {
-    std::vector<Output> in{ctx.input(0), ctx.input(1)};
-    std::size_t last = 1;
-    for (std::size_t i = 2; i < 5; ++i)
-        if (ctx.has_input(i)) last = i;
-    for (std::size_t i = 2; i <= last; ++i) {
-        if (ctx.has_input(i))
-            in.push_back(ctx.input(i)); // NMS-9 takes scalars or one-element 1-D values
-        else
-            in.push_back(i == 2 ? ctx.scalar_i64(0) : ctx.scalar_like(0.0, ElementType::F32));
-    }
+    auto score_type = ctx.input_type(1);
+    std::vector<Output> in{
+        ctx.input(0), ctx.input(1), ctx.has_input(2) ? ctx.input(2) : ctx.scalar_i64(0),
+        ctx.has_input(3) ? ctx.input(3) : ctx.scalar_like(0.0, score_type),
+        ctx.has_input(4) ? ctx.input(4)
+                         : ctx.scalar_like(-std::numeric_limits<float>::max(), score_type)};
     bool center = ctx.attr_int("center_point_box", 0) != 0;
     auto& node = ctx.add("NonMaxSuppression", "opset9", std::move(in),
                          attrs({{"box_encoding", str(center ? "center" : "corner")},

@@ -538,6 +538,8 @@ TEST(OnnxOpsMZ, NonMaxSuppressionIsTrimmedToValidRows) {
         {int64_tensor("n", {3})}));
     EXPECT_EQ(ops_of(*m), (Histogram{{"NonMaxSuppression", 1}, {"Slice", 1}}));
     EXPECT_EQ(only(*m, "NonMaxSuppression").attrs.get<std::string>("box_encoding"), "center");
+    // iou_threshold 0 and no score threshold (lowest float) are passed explicitly.
+    EXPECT_EQ(only(*m, "NonMaxSuppression").inputs.size(), 5u);
     EXPECT_EQ(out(*m).type, ElementType::I64);
     ASSERT_TRUE(out(*m).shape.rank_is_static());
     EXPECT_EQ(out(*m).shape.rank(), 2);
