@@ -11,22 +11,12 @@
 #include <gtest/gtest.h>
 
 #include "components/model/op_registry.hpp"
+#include "tests/support/shared_data.hpp"
 
 namespace loom::reader::ir::testing {
 
-// $LOOM_SHARED_DIR (set by ctest), "../shared" otherwise.
-inline std::string shared_dir() {
-    const char* dir = std::getenv("LOOM_SHARED_DIR");
-    return dir && *dir ? dir : "../shared";
-}
-
 inline std::string ir_dir() {
-    return shared_dir() + "/models/ir";
-}
-
-inline bool in_ci() {
-    const char* ci = std::getenv("CI");
-    return ci && std::string(ci) == "true";
+    return (::loom::test::shared_dir() / "models/ir").string();
 }
 
 // The .xml file of a shared IR folder.
@@ -52,13 +42,4 @@ inline std::shared_ptr<model::OpRegistry> registry() {
 } // namespace loom::reader::ir::testing
 
 // Skips (or, with CI=true, fails) a test when the shared models are not there.
-#define IR_REQUIRE_SHARED()                                                                        \
-    do {                                                                                           \
-        if (!std::filesystem::is_directory(::loom::reader::ir::testing::ir_dir())) {               \
-            if (::loom::reader::ir::testing::in_ci())                                              \
-                FAIL() << "shared IR models missing at " << ::loom::reader::ir::testing::ir_dir(); \
-            GTEST_SKIP() << "shared IR models missing at "                                         \
-                         << ::loom::reader::ir::testing::ir_dir()                                  \
-                         << " (set LOOM_SHARED_DIR to the folder holding models/ir)";              \
-        }                                                                                          \
-    } while (0)
+#define IR_REQUIRE_SHARED() LOOM_REQUIRE_DATA(::loom::reader::ir::testing::ir_dir())
