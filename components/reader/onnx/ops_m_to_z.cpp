@@ -1140,7 +1140,13 @@ Outs convert_resize(ConvertContext& ctx) {
     } else {
         ctx.fail("one of the scales and sizes inputs must be given");
     }
-    if (ctx.has_attr("axes")) in.push_back(ctx.constant_i64(ctx.attr_ints("axes")));
+    if (ctx.has_attr("axes")) {
+        auto axes = ctx.attr_ints("axes");
+        if (auto rank = rank_of(x))
+            for (auto& a : axes)
+                a = a < 0 ? a + *rank : a;
+        in.push_back(ctx.constant_i64(axes));
+    }
     auto a =
         interpolate_attrs(mode, calc, transform, nearest, ctx.attr_float("cubic_coeff_a", -0.75),
                           ctx.attr_int("antialias", 0) != 0);
