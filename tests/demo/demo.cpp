@@ -1,7 +1,10 @@
-// loom-demo — the README's first command, until real models arrive: a kernel with a component in
-// this process (direct dispatch) and one in a second process over ipc (shared memory for large
-// tensors); clients send requests through the kernel's routes while both components are swapped
-// from version 1 to version 2. Exit status 0 only if no request failed.
+// loom-demo — the README's first command. Part 1: a real model through the model components of
+// the embedded in-process deployment — read by the reader component, transformed by the
+// transform component's `common` pipeline (inference arrives with the device plugins). Part 2:
+// a kernel with a component in this process (direct dispatch) and one in a second process over
+// ipc (shared memory for large tensors); clients send requests through the kernel's routes while
+// both components are swapped from version 1 to version 2. Exit status 0 only if the model was
+// read and transformed and no request failed.
 
 #include <atomic>
 #include <condition_variable>
@@ -14,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "bus/tensor_frame.hpp"
+#include "components/runtime/embedded.hpp"
 #include "kernel/client.hpp"
 #include "kernel/deployment.hpp"
 #include "kernel/kernel.hpp"
@@ -82,12 +86,47 @@ void report(const char* phase, Load& a, Load& b) {
                              phase, line(a), "", line(b));
 }
 
+// The shared PP-OCR detector when ../shared is there (LOOM_SHARED_DIR), else a model from
+// Debian's ONNX test data (installed by setup.sh).
+std::filesystem::path demo_model() {
+    const char* shared = std::getenv("LOOM_SHARED_DIR");
+    auto det =
+        std::filesystem::path(shared ? shared : "../shared") / "models/ppocr-det-v4/model.onnx";
+    if (std::filesystem::exists(det)) return det;
+    return "/usr/share/libonnx-testdata/data/pytorch-converted/test_Conv3d_groups/model.onnx";
+}
+
+void model_phase(const std::filesystem::path& path) {
+    runtime::EmbeddedDeployment deployment;
+    auto t0 = bus::Clock::now();
+    auto read = runtime::read_model(deployment.reader(), path.string());
+    auto t1 = bus::Clock::now();
+    auto transformed = runtime::transform_model(deployment.transform(), *read.model, "common");
+    auto t2 = bus::Clock::now();
+    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    std::cout << fmt::format("loom-demo: model {}\n", path.string());
+    for (auto* p : read.model->parameters())
+        std::cout << fmt::format("  input  {:<20} {} {}\n", p->name,
+                                 loom::to_string(p->outputs[0].type),
+                                 p->outputs[0].shape.to_string());
+    for (auto* r : read.model->results()) {
+        const auto& o = r->inputs[0].node->outputs[r->inputs[0].index];
+        std::cout << fmt::format("  output {:<20} {} {}\n", o.names.empty() ? r->name : o.names[0],
+                                 loom::to_string(o.type), o.shape.to_string());
+    }
+    std::cout << fmt::format("  read by the reader component: {} nodes in {:.1f} ms\n",
+                             read.model->size(), ms(t1 - t0));
+    std::cout << fmt::format("  transform 'common': {} -> {} nodes in {:.1f} ms\n",
+                             read.model->size(), transformed.model->size(), ms(t2 - t1));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     std::filesystem::path config = argc > 1 ? argv[1] : LOOM_DEMO_CONFIG;
     ::setenv("LOOM_LIB_DIR", LOOM_DEMO_LIB_DIR, 0);
     try {
+        model_phase(demo_model());
         auto deployment = kernel::load_deployment(config);
         bus::Context context(deployment.context);
         kernel::Kernel k(context, deployment.kernel);
