@@ -136,7 +136,9 @@ std::shared_ptr<OpRegistry> make_native_registry() {
     ops::add_elementwise_ops(*registry);
     ops::add_reduction_ops(*registry);
     ops::add_nn_ops(*registry);
+    ops::add_rnn_ops(*registry);
     ops::add_shape_ops(*registry);
+    ops::add_index_ops(*registry);
     ops::add_sequence_ops(*registry);
     ops::add_control_ops(*registry);
     ops::add_loom_ops(*registry);
