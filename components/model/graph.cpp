@@ -94,7 +94,7 @@ std::vector<std::pair<Node*, std::uint32_t>> Model::consumers(Output value) cons
     return out;
 }
 
-std::size_t Model::remove_unused() {
+std::unordered_set<const Node*> Model::needed(bool with_parameters) const {
     std::unordered_set<const Node*> live;
     std::vector<const Node*> stack;
     auto mark = [&](const Node* n) {
@@ -104,14 +104,20 @@ std::size_t Model::remove_unused() {
         mark(n);
     for (auto* n : m_sinks)
         mark(n);
-    for (auto* n : m_parameters)
-        mark(n);
+    if (with_parameters)
+        for (auto* n : m_parameters)
+            mark(n);
     while (!stack.empty()) {
         const Node* n = stack.back();
         stack.pop_back();
         for (const auto& in : n->inputs)
             mark(in.node);
     }
+    return live;
+}
+
+std::size_t Model::remove_unused() {
+    auto live = needed(true);
     auto before = m_nodes.size();
     std::erase_if(m_nodes, [&](const auto& n) { return !live.count(n.get()); });
     return before - m_nodes.size();

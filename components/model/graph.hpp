@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "components/model/attribute.hpp"
@@ -118,6 +119,8 @@ public:
     // Consumers of each output: (consumer, input index) lists, indexed by node id → built once
     // per call; passes rebuild it after they change the graph.
     std::vector<std::pair<Node*, std::uint32_t>> consumers(Output value) const;
+    // Nodes a result or sink needs (transitively), plus the parameters when `with_parameters`.
+    std::unordered_set<const Node*> needed(bool with_parameters = true) const;
     // Removes nodes that no result, sink or parameter needs; returns how many were removed.
     std::size_t remove_unused();
     // Producers before consumers; invalid_argument naming a node on a cycle, or an input that

@@ -22,21 +22,7 @@ bool GraphPass::run(Model& model, PassContext& ctx) {
 Uses::Uses(const Model& model) {
     // Only live nodes (those a result or sink needs) count as consumers: a rewrite leaves the
     // replaced nodes in place until DCE, and they must not block later matches.
-    std::unordered_set<const Node*> live;
-    std::vector<const Node*> stack;
-    auto mark = [&](const Node* n) {
-        if (n && live.insert(n).second) stack.push_back(n);
-    };
-    for (const Node* n : model.results())
-        mark(n);
-    for (const Node* n : model.sinks())
-        mark(n);
-    while (!stack.empty()) {
-        const Node* n = stack.back();
-        stack.pop_back();
-        for (const auto& in : n->inputs)
-            mark(in.node);
-    }
+    auto live = model.needed(false);
     for (Node* n : model.nodes()) {
         if (!live.count(n)) continue;
         for (std::uint32_t i = 0; i < n->inputs.size(); ++i) {
