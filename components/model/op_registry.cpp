@@ -136,6 +136,7 @@ std::shared_ptr<OpRegistry> make_native_registry() {
     ops::add_elementwise_ops(*registry);
     ops::add_reduction_ops(*registry);
     ops::add_nn_ops(*registry);
+    ops::add_image_ops(*registry);
     ops::add_rnn_ops(*registry);
     ops::add_shape_ops(*registry);
     ops::add_index_ops(*registry);

@@ -1,5 +1,6 @@
 #pragma once
-// Small helpers shared by the nn ops (nn_ops.cpp) and the recurrent/ROI/DFT ops (rnn_ops.cpp);
+// Small helpers shared by the nn ops (nn_ops.cpp), the image ops (image_ops.cpp) and the
+// recurrent/DFT ops (rnn_ops.cpp);
 // private to components/model/ops.
 #include <initializer_list>
 #include <string>
@@ -63,5 +64,18 @@ inline std::int64_t positive_int(const InferContext& ctx, std::string_view name,
     LOOM_REQUIRE(v > 0, "attribute '{}' must be positive, got {}", name, v);
     return v;
 }
+
+// Checks one weight-like input: dims (after the direction dim for sequences) must match
+// `expected`; `what` names it.
+inline void check_weights(const PartialShape& s, const Dims& expected, std::string_view what) {
+    require_rank(s, static_cast<std::int64_t>(expected.size()), what);
+    if (s.rank_is_dynamic()) return;
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        LOOM_REQUIRE(s[i].compatible(expected[i]), "{} {} must be {}", what, s.to_string(),
+                     PartialShape(expected).to_string());
+}
+
+// Bound on products of attribute values (block sizes) so they cannot overflow.
+inline constexpr std::int64_t k_max_dim = std::int64_t{1} << 40;
 
 } // namespace loom::model::ops

@@ -1,5 +1,5 @@
-// RNN cells and sequences, ROIAlign/ROIPooling, GridSample and the DFT family — OpenVINO's
-// specs (opsets 1..9).
+// RNN cells and sequences (RNN/GRU/LSTM Cell and Sequence) and the DFT family (DFT, IDFT, RDFT,
+// IRDFT) — OpenVINO's specs (opsets 1..9).
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
@@ -34,16 +34,6 @@ struct RnnLayout {
     bool sequence;       // X [batch, seq, in] and per-direction weights
     std::size_t outputs; // Ho (cells: Ho[, Co]; sequences: Y, Ho[, Co])
 };
-
-// Checks one weight-like input: dims (after the direction dim for sequences) must match
-// `expected`; `what` names it.
-void check_weights(const PartialShape& s, const Dims& expected, std::string_view what) {
-    require_rank(s, static_cast<std::int64_t>(expected.size()), what);
-    if (s.rank_is_dynamic()) return;
-    for (std::size_t i = 0; i < expected.size(); ++i)
-        LOOM_REQUIRE(s[i].compatible(expected[i]), "{} {} must be {}", what, s.to_string(),
-                     PartialShape(expected).to_string());
-}
 
 void infer_rnn(InferContext& ctx, const RnnLayout& l) {
     check_rnn_attrs(ctx);
@@ -109,53 +99,6 @@ void infer_gru_sequence(InferContext& ctx) {
 }
 void infer_lstm_sequence(InferContext& ctx) {
     infer_rnn(ctx, {0, 1, 2, 3, 4, 5, 6, 4, true, 3});
-}
-
-// ---------------------------------------------------------------------------------------------
-// ROI ops, GridSample
-
-void infer_roi_align(InferContext& ctx) {
-    one_of(ctx, "mode", "", {"avg", "max"});
-    one_of(ctx, "aligned_mode", "asymmetric", {"asymmetric", "half_pixel_for_nn", "half_pixel"});
-    auto ph = positive_int(ctx, "pooled_h", 0), pw = positive_int(ctx, "pooled_w", 0);
-    LOOM_REQUIRE(ctx.attr<std::int64_t>("sampling_ratio") >= 0,
-                 "attribute 'sampling_ratio' must be >= 0");
-    LOOM_REQUIRE(ctx.attr<double>("spatial_scale") > 0, "attribute 'spatial_scale' must be > 0");
-    const auto& data = ctx.input_shape(0);
-    const auto& rois = ctx.input_shape(1);
-    const auto& idx = ctx.input_shape(2);
-    require_rank(data, 4, "data");
-    check_weights(rois, {Dimension(), 4}, "rois");
-    require_rank(idx, 1, "batch_indices");
-    LOOM_REQUIRE(is_integral(ctx.input_type(2)) || ctx.input_type(2) == ElementType::UNDEFINED,
-                 "batch_indices must be an integer tensor");
-    auto n = merge_dim(dim_or_dynamic(rois, 0), idx, 0, "number of ROIs");
-    ctx.set_output(0, ctx.input_type(0), PartialShape({n, dim_or_dynamic(data, 1), ph, pw}));
-}
-
-void infer_roi_pooling(InferContext& ctx) {
-    one_of(ctx, "method", "max", {"max", "bilinear"});
-    auto ph = positive_int(ctx, "pooled_h", 0), pw = positive_int(ctx, "pooled_w", 0);
-    LOOM_REQUIRE(ctx.attr<double>("spatial_scale") > 0, "attribute 'spatial_scale' must be > 0");
-    const auto& data = ctx.input_shape(0);
-    const auto& rois = ctx.input_shape(1);
-    require_rank(data, 4, "data");
-    check_weights(rois, {Dimension(), 5}, "rois");
-    ctx.set_output(0, ctx.input_type(0),
-                   PartialShape({dim_or_dynamic(rois, 0), dim_or_dynamic(data, 1), ph, pw}));
-}
-
-void infer_grid_sample(InferContext& ctx) {
-    one_of(ctx, "mode", "bilinear", {"bilinear", "bicubic", "nearest"});
-    one_of(ctx, "padding_mode", "zeros", {"zeros", "border", "reflection"});
-    const auto& data = ctx.input_shape(0);
-    const auto& grid = ctx.input_shape(1);
-    require_rank(data, 4, "data");
-    check_weights(grid, {Dimension(), Dimension(), Dimension(), 2}, "grid");
-    auto n = merge_dim(dim_or_dynamic(data, 0), grid, 0, "batch size");
-    ctx.set_output(0, ctx.input_type(0),
-                   PartialShape({n, dim_or_dynamic(data, 1), dim_or_dynamic(grid, 1),
-                                 dim_or_dynamic(grid, 2)}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,25 +230,6 @@ void add_rnn(OpRegistry& r) {
 
 void add_rnn_ops(OpRegistry& r) {
     add_rnn(r);
-    std::vector<AttrSpec> roi_align{{"pooled_h", K::Int},
-                                    {"pooled_w", K::Int},
-                                    {"sampling_ratio", K::Int},
-                                    {"spatial_scale", K::Float},
-                                    {"mode", K::String}};
-    add_spec(r, "ROIAlign", "opset3", roi_align, 3, 3, infer_roi_align);
-    roi_align.push_back({"aligned_mode", K::String, false});
-    add_spec(r, "ROIAlign", "opset9", roi_align, 3, 3, infer_roi_align);
-    add_spec(r, "ROIPooling", "opset2",
-             {{"pooled_h", K::Int},
-              {"pooled_w", K::Int},
-              {"spatial_scale", K::Float},
-              {"method", K::String, false}},
-             2, 2, infer_roi_pooling);
-    add_spec(r, "GridSample", "opset9",
-             {{"align_corners", K::Bool, false},
-              {"mode", K::String, false},
-              {"padding_mode", K::String, false}},
-             2, 2, infer_grid_sample);
     add_spec(r, "DFT", "opset7", {}, 2, 3, infer_dft);
     add_spec(r, "IDFT", "opset7", {}, 2, 3, infer_dft);
     add_spec(r, "RDFT", "opset9", {}, 2, 3, infer_rdft);

@@ -8,8 +8,14 @@
 
 namespace loom::reader::onnx_fe {
 
-void add_converters_a_to_l(std::vector<ConverterEntry>& table); // ONNX ops Abs … LpPool
-void add_converters_m_to_z(std::vector<ConverterEntry>& table); // ONNX ops MatMul … Xor
-void add_converters_control(std::vector<ConverterEntry>& table); // If, Loop, Scan, Constant, Identity
+void add_converters_elementwise(std::vector<ConverterEntry>& table); // math, logic, activations
+void add_converters_nn(std::vector<ConverterEntry>& table);          // conv, pooling, norms, Resize
+void add_converters_rnn(std::vector<ConverterEntry>& table);         // RNN, GRU, LSTM
+void add_converters_tensor(std::vector<ConverterEntry>& table);      // shape and data movement
+void add_converters_reduce(std::vector<ConverterEntry>& table); // Reduce*, ArgMax, TopK, softmax
+void add_converters_quant(std::vector<ConverterEntry>& table);  // (De)QuantizeLinear, QLinear*
+void add_converters_misc(std::vector<ConverterEntry>& table);   // DFT, STFT, NMS, RoiAlign, …
+void add_converters_control(
+    std::vector<ConverterEntry>& table); // If, Loop, Scan, Constant, Identity
 
 } // namespace loom::reader::onnx_fe

@@ -81,8 +81,13 @@ std::optional<onnx::AttributeProto> referenced_attr(const onnx::NodeProto& calle
 
 std::map<std::string, std::vector<ConverterEntry>, std::less<>> build_converter_table() {
     std::vector<ConverterEntry> all;
-    add_converters_a_to_l(all);
-    add_converters_m_to_z(all);
+    add_converters_elementwise(all);
+    add_converters_nn(all);
+    add_converters_rnn(all);
+    add_converters_tensor(all);
+    add_converters_reduce(all);
+    add_converters_quant(all);
+    add_converters_misc(all);
     add_converters_control(all);
     std::map<std::string, std::vector<ConverterEntry>, std::less<>> table;
     for (const auto& e : all)
