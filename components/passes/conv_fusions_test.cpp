@@ -10,16 +10,6 @@ using namespace loom::passes::test;
 
 namespace {
 
-Attributes conv_attrs() {
-    Attributes a;
-    a.set("strides", std::vector<std::int64_t>{1, 1});
-    a.set("pads_begin", std::vector<std::int64_t>{0, 0});
-    a.set("pads_end", std::vector<std::int64_t>{0, 0});
-    a.set("dilations", std::vector<std::int64_t>{1, 1});
-    a.set("auto_pad", std::string("explicit"));
-    return a;
-}
-
 Output constant(Model& m, std::vector<float> v) {
     auto n = static_cast<std::int64_t>(v.size());
     return m.add_constant(f32({n}, std::move(v))).output();

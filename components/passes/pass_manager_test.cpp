@@ -113,18 +113,6 @@ TEST(PipelineRegistry, CommonRunsItsPassesInOrder) {
     EXPECT_EQ(names.back(), "validate");
 }
 
-namespace {
-Attributes conv_attrs() {
-    Attributes a;
-    a.set("strides", std::vector<std::int64_t>{1, 1});
-    a.set("pads_begin", std::vector<std::int64_t>{0, 0});
-    a.set("pads_end", std::vector<std::int64_t>{0, 0});
-    a.set("dilations", std::vector<std::int64_t>{1, 1});
-    a.set("auto_pad", std::string("explicit"));
-    return a;
-}
-} // namespace
-
 TEST(PipelineRegistry, CommonFusesAndCleansAModel) {
     auto reg = registry();
     Model m;

@@ -33,6 +33,16 @@ Output ints(Model& m, std::vector<std::int64_t> values) {
     return m.add_constant(i64({n}, std::move(values))).output();
 }
 
+Attributes conv_attrs() {
+    Attributes a;
+    a.set("strides", std::vector<std::int64_t>{1, 1});
+    a.set("pads_begin", std::vector<std::int64_t>{0, 0});
+    a.set("pads_end", std::vector<std::int64_t>{0, 0});
+    a.set("dilations", std::vector<std::int64_t>{1, 1});
+    a.set("auto_pad", std::string("explicit"));
+    return a;
+}
+
 Output binary(Model& m, const std::string& type, Output a, Output b) {
     Attributes attrs;
     attrs.set("auto_broadcast", std::string("numpy"));

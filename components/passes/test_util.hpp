@@ -23,6 +23,9 @@ std::vector<float> values_f32(const Tensor& t);
 Output scalar(Model& m, float v);
 Output ints(Model& m, std::vector<std::int64_t> values); // 1-D i64 constant
 
+// Convolution attributes for 2-D: unit strides and dilations, no padding, explicit auto_pad.
+Attributes conv_attrs();
+
 // Binary elementwise node (numpy broadcast).
 Output binary(Model& m, const std::string& type, Output a, Output b);
 Output unary(Model& m, const std::string& type, Output a, std::string version = "opset1");

@@ -21,12 +21,6 @@ std::int64_t count(std::size_t n) {
     return static_cast<std::int64_t>(n);
 }
 
-// normalize_axis() for an axis that indexes a dimension (so a scalar has none).
-std::int64_t dim_axis(std::int64_t axis, std::int64_t rank, std::string_view what) {
-    LOOM_REQUIRE(rank > 0, "{} {} needs an input of rank 1 or more, not a scalar", what, axis);
-    return normalize_axis(axis, rank, what);
-}
-
 Body& require_body(Node& node, std::string_view body_name) {
     for (auto& b : node.bodies)
         if (b.name == body_name) {

@@ -6,7 +6,6 @@
 // bitwise ops take one integral type (boolean included); the floating-point activations
 // refuse integer inputs. An undefined input type is accepted and propagated.
 #include <algorithm>
-#include <cctype>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -26,11 +25,6 @@ void require_numeric(std::size_t i, ElementType type) {
                  "input {} is boolean; this arithmetic op takes numeric types", i);
 }
 
-void require_floating(std::size_t i, ElementType type) {
-    LOOM_REQUIRE(type == k_undefined || is_floating(type),
-                 "input {} is {}; this op takes a floating-point type", i, loom::to_string(type));
-}
-
 void require_boolean(std::size_t i, ElementType type) {
     LOOM_REQUIRE(type == k_undefined || type == ElementType::BOOLEAN,
                  "input {} is {}; logical ops take boolean inputs", i, loom::to_string(type));
@@ -40,27 +34,6 @@ void require_integral(std::size_t i, ElementType type) {
     LOOM_REQUIRE(type == k_undefined || is_integral(type),
                  "input {} is {}; bitwise ops take integer or boolean inputs", i,
                  loom::to_string(type));
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-// Checks an enum-like String attribute (compared case-insensitively, as OpenVINO's enum
-// attribute parser does); `fallback` is used when the attribute is absent.
-void check_enum(const InferContext& ctx, std::string_view attr, std::string fallback,
-                std::initializer_list<std::string_view> allowed) {
-    auto value = ctx.attr_or<std::string>(std::string(attr), std::move(fallback));
-    for (auto a : allowed)
-        if (iequals(value, a)) return;
-    std::string list;
-    for (auto a : allowed)
-        list += (list.empty() ? "" : ", ") + std::string(a);
-    LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "attribute '{}' is '{}'; expected one of: {}", attr,
-               value, list);
 }
 
 // ---- unary -------------------------------------------------------------------------------

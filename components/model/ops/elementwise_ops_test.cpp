@@ -9,106 +9,13 @@
 
 #include "components/model/graph.hpp"
 #include "components/model/op_registry.hpp"
+#include "components/model/ops/ops_test_util.hpp"
 #include "schemas/error.hpp"
 
 using namespace loom::model;
+using namespace loom::model::op_test;
 using loom::ElementType;
 using loom::ErrorKind;
-
-namespace {
-
-constexpr auto F32 = ElementType::F32;
-constexpr auto F16 = ElementType::F16;
-constexpr auto I32 = ElementType::I32;
-constexpr auto I64 = ElementType::I64;
-constexpr auto U8 = ElementType::U8;
-constexpr auto BOOL = ElementType::BOOLEAN;
-const Dimension dyn = Dimension::dynamic();
-const PartialShape scalar = PartialShape(std::vector<Dimension>{});
-
-// One input of the op under test: a Parameter, or an i64 Constant when `values` is set.
-struct In {
-    ElementType type;
-    PartialShape shape;
-    std::optional<std::vector<std::int64_t>> values;
-};
-In param(ElementType type, PartialShape shape) {
-    return {type, std::move(shape), std::nullopt};
-}
-
-Attributes attrs(std::initializer_list<std::pair<std::string, AttrValue>> list) {
-    Attributes a;
-    for (const auto& [name, value] : list)
-        a.set(name, value);
-    return a;
-}
-
-// A Constant node whose "shape" attribute is Dims, as the Constant spec declares (built by
-// hand: Model::add_constant currently stores the shape as Ints).
-Node& add_constant(Model& m, Tensor t, std::string node_name) {
-    Attributes a;
-    a.set("element_type", t.element_type());
-    a.set("shape", PartialShape(t.shape()));
-    auto& node = m.add("Constant", "opset1", {}, std::move(a), 1, std::move(node_name));
-    node.outputs[0].type = t.element_type();
-    node.outputs[0].shape = PartialShape(t.shape());
-    node.value = std::move(t);
-    return node;
-}
-
-// Parameter(s)/Constant(s) → op → Result; returns the op node.
-Node& build(Model& m, const std::string& type, const std::string& version,
-            const std::vector<In>& inputs, Attributes a) {
-    std::vector<Output> outs;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-        const auto& in = inputs[i];
-        if (in.values) {
-            auto t =
-                Tensor::copy_of(I64, in.shape.to_shape(), std::as_bytes(std::span(*in.values)));
-            outs.push_back(add_constant(m, t, "c" + std::to_string(i)).output());
-        } else {
-            outs.push_back(m.add_parameter(in.type, in.shape, "p" + std::to_string(i)).output());
-        }
-    }
-    auto& op = m.add(type, version, outs, std::move(a), 1, "op");
-    m.add_result(op.output(), "y");
-    return op;
-}
-
-struct Case {
-    const char* label;
-    const char* type;
-    const char* version;
-    std::vector<In> inputs;
-    Attributes attrs;
-    ElementType out_type;
-    PartialShape out_shape;
-};
-
-struct ErrorCase {
-    const char* label;
-    const char* type;
-    const char* version;
-    std::vector<In> inputs;
-    Attributes attrs;
-    const char* message_part; // the problem the message must name
-};
-
-Case ok(const char* label, const char* type, const char* version, std::vector<In> inputs,
-        Attributes a, ElementType out_type, PartialShape out_shape) {
-    return {label, type, version, std::move(inputs), std::move(a), out_type, std::move(out_shape)};
-}
-
-ErrorCase bad(const char* label, const char* type, const char* version, std::vector<In> inputs,
-              Attributes a, const char* message_part) {
-    return {label, type, version, std::move(inputs), std::move(a), message_part};
-}
-
-std::string str(const char* s) {
-    return s;
-}
-
-} // namespace
 
 TEST(ElementwiseOps, InferTypesAndShapes) {
     auto registry = make_native_registry();
@@ -185,15 +92,7 @@ TEST(ElementwiseOps, InferTypesAndShapes) {
         ok("hswish", "HSwish", "opset4", {param(F32, {2})}, {}, F32, PartialShape{2}),
         ok("soft sign", "SoftSign", "opset9", {param(F32, {2})}, {}, F32, PartialShape{2}),
     };
-    for (const auto& c : cases) {
-        SCOPED_TRACE(c.label);
-        Model m;
-        auto& op = build(m, c.type, c.version, c.inputs, c.attrs);
-        ASSERT_NO_THROW(infer_and_validate(m, *registry));
-        ASSERT_EQ(op.outputs.size(), 1u);
-        EXPECT_EQ(op.outputs[0].type, c.out_type) << loom::to_string(op.outputs[0].type);
-        EXPECT_EQ(op.outputs[0].shape, c.out_shape) << op.outputs[0].shape.to_string();
-    }
+    expect_outputs(*registry, cases);
 }
 
 TEST(ElementwiseOps, ErrorsNameTheProblem) {
@@ -252,22 +151,7 @@ TEST(ElementwiseOps, ErrorsNameTheProblem) {
         bad("op not in this opset yet", "BitwiseAnd", "opset12", {param(I32, {3}), param(I32, {3})},
             {}, "unknown operation"),
     };
-    for (const auto& c : cases) {
-        SCOPED_TRACE(c.label);
-        Model m;
-        build(m, c.type, c.version, c.inputs, c.attrs);
-        try {
-            infer_and_validate(m, *registry);
-            ADD_FAILURE() << "no error";
-        } catch (const loom::Error& e) {
-            auto expected = std::string_view(c.message_part) == "unknown operation"
-                                ? ErrorKind::NOT_FOUND
-                                : ErrorKind::INVALID_ARGUMENT;
-            EXPECT_EQ(e.kind(), expected) << e.message();
-            EXPECT_NE(e.message().find(c.message_part), std::string::npos) << e.message();
-            EXPECT_NE(e.message().find("'op'"), std::string::npos) << e.message();
-        }
-    }
+    expect_errors(*registry, cases);
 }
 
 TEST(ElementwiseOps, EveryOpIsRegisteredAtItsOpset) {

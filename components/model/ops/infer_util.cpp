@@ -1,6 +1,7 @@
 #include "components/model/ops/infer_util.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "schemas/error.hpp"
 
@@ -56,8 +57,8 @@ PartialShape broadcast_binary(const InferContext& ctx, const PartialShape& a,
 }
 
 std::int64_t normalize_axis(std::int64_t axis, std::int64_t rank, std::string_view what) {
-    LOOM_REQUIRE(rank > 0 && axis >= -rank && axis < rank,
-                 "{} {} is out of range for rank {}", what, axis, rank);
+    LOOM_REQUIRE(rank > 0 && axis >= -rank && axis < rank, "{} {} is out of range for rank {}",
+                 what, axis, rank);
     return axis < 0 ? axis + rank : axis;
 }
 
@@ -68,6 +69,35 @@ std::vector<std::int64_t> normalize_axes(const std::vector<std::int64_t>& axes, 
     for (auto a : axes)
         out.push_back(normalize_axis(a, rank, what));
     return out;
+}
+
+std::int64_t dim_axis(std::int64_t axis, std::int64_t rank, std::string_view what) {
+    LOOM_REQUIRE(rank > 0, "{} {} needs an input of rank 1 or more, not a scalar", what, axis);
+    return normalize_axis(axis, rank, what);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+void check_enum(const InferContext& ctx, std::string_view attr, std::string fallback,
+                std::initializer_list<std::string_view> allowed) {
+    auto value = ctx.attr_or<std::string>(std::string(attr), std::move(fallback));
+    for (auto a : allowed)
+        if (iequals(value, a)) return;
+    std::string list;
+    for (auto a : allowed)
+        list += (list.empty() ? "" : ", ") + std::string(a);
+    LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "attribute '{}' is '{}'; expected one of: {}", attr,
+               value, list);
+}
+
+void require_floating(std::size_t i, ElementType type) {
+    LOOM_REQUIRE(type == ElementType::UNDEFINED || is_floating(type),
+                 "input {} is {}; this op takes a floating-point type", i, loom::to_string(type));
 }
 
 ElementType merge_types(const InferContext& ctx, std::size_t a, std::size_t b) {

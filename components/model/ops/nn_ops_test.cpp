@@ -5,9 +5,11 @@
 #include <span>
 
 #include "components/model/op_registry.hpp"
+#include "components/model/ops/ops_test_util.hpp"
 #include "schemas/error.hpp"
 
 using namespace loom::model;
+using namespace loom::model::op_test;
 using loom::ElementType;
 using Ints = std::vector<std::int64_t>;
 
@@ -17,13 +19,6 @@ PartialShape ps(std::string_view text) {
     auto s = PartialShape::parse(text);
     EXPECT_TRUE(s.has_value()) << text;
     return s.value_or(PartialShape::dynamic());
-}
-
-Attributes attrs(std::initializer_list<std::pair<std::string, AttrValue>> list) {
-    Attributes a;
-    for (const auto& [k, v] : list)
-        a.set(k, v);
-    return a;
 }
 
 Attributes conv_attrs(Ints strides, Ints pb, Ints pe, Ints dil, std::string auto_pad = {}) {
@@ -41,41 +36,21 @@ Attributes pool_attrs(Ints kernel, Ints strides, Ints pb, Ints pe, std::string r
                   {"rounding_type", rounding}});
 }
 
-class NnOps : public ::testing::Test {
+class NnOps : public OpsTest {
 protected:
-    std::shared_ptr<OpRegistry> reg = make_native_registry();
-    Model m;
-
     Output param(std::string_view shape, ElementType t = ElementType::F32) {
         return m.add_parameter(t, ps(shape), "p").output();
-    }
-    Output ints(const Ints& v) {
-        auto& c = m.add_constant(Tensor::copy_of(
-            ElementType::I64, {static_cast<std::int64_t>(v.size())}, std::as_bytes(std::span(v))));
-        return c.output(); // add_constant types the output
     }
     Output floats(const std::vector<float>& v) {
         auto& c = m.add_constant(Tensor::copy_of(
             ElementType::F32, {static_cast<std::int64_t>(v.size())}, std::as_bytes(std::span(v))));
         return c.output(); // add_constant types the output
     }
-    Node& infer(std::string type, std::string version, std::vector<Output> inputs,
-                Attributes a = {}) {
-        auto& n =
-            m.add(std::move(type), std::move(version), std::move(inputs), std::move(a), 1, "n");
-        infer_node(n, *reg);
-        return n;
-    }
-    std::string shape_of(std::string type, std::string version, std::vector<Output> inputs,
-                         Attributes a = {}, std::size_t out = 0) {
-        auto& n = infer(std::move(type), std::move(version), std::move(inputs), std::move(a));
-        return n.outputs.at(out).shape.to_string();
-    }
     // Inference must fail with invalid_argument and a message containing `needle`.
     void expect_error(std::string type, std::string version, std::vector<Output> inputs,
                       Attributes a, std::string_view needle) {
         try {
-            infer(std::move(type), std::move(version), std::move(inputs), std::move(a));
+            run(std::move(type), std::move(version), std::move(inputs), std::move(a));
             ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
         } catch (const loom::Error& e) {
             EXPECT_EQ(e.kind(), loom::ErrorKind::INVALID_ARGUMENT) << e.message();
@@ -286,7 +261,7 @@ TEST_F(NnOps, Pooling) {
     auto a8 = pool_attrs({3, 3}, {2, 2}, {0, 0}, {0, 0}, "floor");
     a8.set("dilations", Ints{2, 2});
     a8.set("index_element_type", ElementType::I32);
-    auto& n = infer("MaxPool", "opset8", {param("[1,3,32,?]")}, a8);
+    auto& n = run("MaxPool", "opset8", {param("[1,3,32,?]")}, a8);
     ASSERT_EQ(n.outputs.size(), 2u);
     EXPECT_EQ(n.outputs[0].shape.to_string(), "[1,3,14,?]");
     EXPECT_EQ(n.outputs[1].shape.to_string(), "[1,3,14,?]");
@@ -313,7 +288,7 @@ TEST_F(NnOps, Pooling) {
     // Adaptive pools take the spatial dims from output_shape
     EXPECT_EQ(shape_of("AdaptiveAvgPool", "opset8", {param("[2,3,17,9]"), ints({4, 5})}),
               "[2,3,4,5]");
-    auto& amp = infer("AdaptiveMaxPool", "opset8", {param("[2,3,17]"), ints({4})});
+    auto& amp = run("AdaptiveMaxPool", "opset8", {param("[2,3,17]"), ints({4})});
     EXPECT_EQ(amp.outputs[1].shape.to_string(), "[2,3,4]");
     EXPECT_EQ(amp.outputs[1].type, ElementType::I64);
 }
@@ -427,22 +402,22 @@ TEST_F(NnOps, LstmSequence) {
     // batch 2, seq 5, input 10, hidden 16, bidirectional → 4 * 16 = 64 gate rows
     auto a =
         attrs({{"hidden_size", std::int64_t{16}}, {"direction", std::string("bidirectional")}});
-    auto& n = infer("LSTMSequence", "opset5",
-                    {param("[2,5,10]"), param("[2,2,16]"), param("[2,2,16]"),
-                     param("[2]", ElementType::I32), param("[2,64,10]"), param("[2,64,16]"),
-                     param("[2,64]")},
-                    a);
+    auto& n = run("LSTMSequence", "opset5",
+                  {param("[2,5,10]"), param("[2,2,16]"), param("[2,2,16]"),
+                   param("[2]", ElementType::I32), param("[2,64,10]"), param("[2,64,16]"),
+                   param("[2,64]")},
+                  a);
     ASSERT_EQ(n.outputs.size(), 3u);
     EXPECT_EQ(n.outputs[0].shape.to_string(), "[2,2,5,16]");
     EXPECT_EQ(n.outputs[1].shape.to_string(), "[2,2,16]");
     EXPECT_EQ(n.outputs[2].shape.to_string(), "[2,2,16]");
     // batch found from the states when X's is dynamic
     auto f = attrs({{"hidden_size", std::int64_t{16}}, {"direction", std::string("forward")}});
-    auto& d = infer("LSTMSequence", "opset5",
-                    {param("[?,?,10]"), param("[3,1,16]"), param("[?,1,16]"),
-                     param("[?]", ElementType::I32), param("[1,64,10]"), param("[1,64,16]"),
-                     param("[1,64]")},
-                    f);
+    auto& d = run("LSTMSequence", "opset5",
+                  {param("[?,?,10]"), param("[3,1,16]"), param("[?,1,16]"),
+                   param("[?]", ElementType::I32), param("[1,64,10]"), param("[1,64,16]"),
+                   param("[1,64]")},
+                  f);
     EXPECT_EQ(d.outputs[0].shape.to_string(), "[3,1,?,16]");
     expect_error("LSTMSequence", "opset5",
                  {param("[2,5,10]"), param("[2,2,16]"), param("[2,2,16]"),
@@ -459,17 +434,17 @@ TEST_F(NnOps, LstmSequence) {
     auto g = attrs({{"hidden_size", std::int64_t{8}},
                     {"direction", std::string("reverse")},
                     {"linear_before_reset", true}});
-    auto& gru = infer("GRUSequence", "opset5",
-                      {param("[4,6,3]"), param("[4,1,8]"), param("[4]", ElementType::I32),
-                       param("[1,24,3]"), param("[1,24,8]"), param("[1,32]")},
-                      g);
+    auto& gru = run("GRUSequence", "opset5",
+                    {param("[4,6,3]"), param("[4,1,8]"), param("[4]", ElementType::I32),
+                     param("[1,24,3]"), param("[1,24,8]"), param("[1,32]")},
+                    g);
     EXPECT_EQ(gru.outputs[0].shape.to_string(), "[4,1,6,8]");
     EXPECT_EQ(gru.outputs[1].shape.to_string(), "[4,1,8]");
     // cells
-    auto& cell = infer("LSTMCell", "opset4",
-                       {param("[2,10]"), param("[2,16]"), param("[2,16]"), param("[64,10]"),
-                        param("[64,16]"), param("[64]")},
-                       attrs({{"hidden_size", std::int64_t{16}}}));
+    auto& cell = run("LSTMCell", "opset4",
+                     {param("[2,10]"), param("[2,16]"), param("[2,16]"), param("[64,10]"),
+                      param("[64,16]"), param("[64]")},
+                     attrs({{"hidden_size", std::int64_t{16}}}));
     EXPECT_EQ(cell.outputs[1].shape.to_string(), "[2,16]");
     auto h4 = attrs({{"hidden_size", std::int64_t{4}}});
     EXPECT_EQ(

@@ -5,7 +5,6 @@
 // against the data rank (negative values count from the end) and the output shape is exact;
 // otherwise the shape is as precise as the spec allows without the values.
 #include <algorithm>
-#include <cctype>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -24,31 +23,6 @@ constexpr auto k_undefined = ElementType::UNDEFINED;
 void require_numeric(std::size_t i, ElementType type) {
     LOOM_REQUIRE(type != ElementType::BOOLEAN, "input {} is boolean; this op takes numeric types",
                  i);
-}
-
-void require_floating(std::size_t i, ElementType type) {
-    LOOM_REQUIRE(type == k_undefined || is_floating(type),
-                 "input {} is {}; this op takes a floating-point type", i, loom::to_string(type));
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-// An enum-like String attribute, compared case-insensitively as OpenVINO's parser does.
-void check_enum(const InferContext& ctx, std::string_view attr, std::string fallback,
-                std::initializer_list<std::string_view> allowed) {
-    auto value = ctx.attr_or<std::string>(std::string(attr), std::move(fallback));
-    for (auto a : allowed)
-        if (iequals(value, a)) return;
-    std::string list;
-    for (auto a : allowed)
-        list += (list.empty() ? "" : ", ") + std::string(a);
-    LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "attribute '{}' is '{}'; expected one of: {}", attr,
-               value, list);
 }
 
 // Input `i` must be an integer tensor of rank ≤ `max_rank` (a scalar or a list of axes).
@@ -189,20 +163,22 @@ void infer_mvn1(InferContext& ctx) {
     ctx.set_output(0, type, data);
 }
 
-void infer_mvn6(InferContext& ctx) {
-    check_enum(ctx, "eps_mode", "inside_sqrt", {"inside_sqrt", "outside_sqrt"});
+// Floating data (input 0) normalized over the axes of input 1: same type and shape out.
+void infer_normalize_over_axes(InferContext& ctx) {
     auto type = ctx.input_type(0);
     require_floating(0, type);
     constant_axes(ctx, 1, ctx.input_shape(0));
     ctx.set_output(0, type, ctx.input_shape(0));
 }
 
+void infer_mvn6(InferContext& ctx) {
+    check_enum(ctx, "eps_mode", "inside_sqrt", {"inside_sqrt", "outside_sqrt"});
+    infer_normalize_over_axes(ctx);
+}
+
 void infer_normalize_l2(InferContext& ctx) {
     check_enum(ctx, "eps_mode", "add", {"add", "max"});
-    auto type = ctx.input_type(0);
-    require_floating(0, type);
-    constant_axes(ctx, 1, ctx.input_shape(0));
-    ctx.set_output(0, type, ctx.input_shape(0));
+    infer_normalize_over_axes(ctx);
 }
 
 void infer_lrn(InferContext& ctx) {

@@ -16,12 +16,6 @@ std::size_t at(std::int64_t i) {
     return static_cast<std::size_t>(i);
 }
 
-// normalize_axis() for an axis that indexes a dimension (so a scalar has none).
-std::int64_t dim_axis(std::int64_t axis, std::int64_t rank, std::string_view what) {
-    LOOM_REQUIRE(rank > 0, "{} {} needs an input of rank 1 or more, not a scalar", what, axis);
-    return normalize_axis(axis, rank, what);
-}
-
 // The number of elements of `s` as a dimension: static, bounded or unbounded.
 Dimension element_count(const PartialShape& s) {
     if (s.rank_is_dynamic()) return Dimension();

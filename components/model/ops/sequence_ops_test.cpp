@@ -2,48 +2,22 @@
 #include <gtest/gtest.h>
 
 #include "components/model/op_registry.hpp"
+#include "components/model/ops/ops_test_util.hpp"
 #include "schemas/error.hpp"
 
 using namespace loom::model;
+using namespace loom::model::op_test;
 using loom::ElementType;
 
 namespace {
 
-class SequenceOps : public ::testing::Test {
+class SequenceOps : public OpsTest {
 protected:
-    Model m;
-    std::shared_ptr<OpRegistry> reg = make_native_registry();
-
     Output param(std::string_view shape, ElementType type = ElementType::F32) {
         return m.add_parameter(type, *PartialShape::parse(shape), "p" + std::to_string(m.size()))
             .output();
     }
-    Output ints(std::vector<std::int64_t> v) {
-        return m
-            .add_constant(Tensor::copy_of(ElementType::I64, {static_cast<std::int64_t>(v.size())},
-                                          std::as_bytes(std::span(v))))
-            .output();
-    }
-    Output scalar(std::int64_t v) {
-        return m
-            .add_constant(Tensor::copy_of(ElementType::I64, {}, std::as_bytes(std::span(&v, 1))))
-            .output();
-    }
-    Node& run(std::string type, std::string version, std::vector<Output> inputs,
-              Attributes attrs = {}) {
-        auto& n =
-            m.add(std::move(type), std::move(version), std::move(inputs), std::move(attrs), 1, "n");
-        infer_node(n, *reg);
-        return n;
-    }
 };
-
-Attributes attrs(std::initializer_list<std::pair<std::string, AttrValue>> list) {
-    Attributes a;
-    for (const auto& [k, v] : list)
-        a.set(k, v);
-    return a;
-}
 
 std::string shape(const Node& n, std::size_t i = 0) {
     return n.outputs.at(i).shape.to_string();

@@ -5,75 +5,30 @@
 #include <limits>
 
 #include "components/model/op_registry.hpp"
+#include "components/model/ops/ops_test_util.hpp"
 #include "schemas/error.hpp"
 
 using namespace loom::model;
+using namespace loom::model::op_test;
 using loom::ElementType;
 
 namespace {
 
 using Ints = std::vector<std::int64_t>;
 
-class ShapeOps : public ::testing::Test {
+class ShapeOps : public OpsTest {
 protected:
-    Model m;
-    std::shared_ptr<OpRegistry> reg = make_native_registry();
-
     Output param(std::string_view shape, ElementType type = ElementType::F32) {
         auto s = PartialShape::parse(shape);
         EXPECT_TRUE(s) << shape;
         return m.add_parameter(type, *s, "p" + std::to_string(m.size())).output();
-    }
-    Output ints(Ints v) {
-        return m
-            .add_constant(Tensor::copy_of(ElementType::I64, {static_cast<std::int64_t>(v.size())},
-                                          std::as_bytes(std::span(v))))
-            .output();
-    }
-    Output scalar(std::int64_t v) {
-        return m
-            .add_constant(Tensor::copy_of(ElementType::I64, {}, std::as_bytes(std::span(&v, 1))))
-            .output();
     }
     Output scalar_f32(float v) {
         return m
             .add_constant(Tensor::copy_of(ElementType::F32, {}, std::as_bytes(std::span(&v, 1))))
             .output();
     }
-    Node& run(std::string type, std::string version, std::vector<Output> inputs,
-              Attributes attrs = {}) {
-        auto& n =
-            m.add(std::move(type), std::move(version), std::move(inputs), std::move(attrs), 1, "n");
-        infer_node(n, *reg);
-        return n;
-    }
-    std::string shape_of(std::string type, std::string version, std::vector<Output> inputs,
-                         Attributes attrs = {}) {
-        return run(std::move(type), std::move(version), std::move(inputs), std::move(attrs))
-            .outputs[0]
-            .shape.to_string();
-    }
-    // Runs the node and returns the error's message, checking its kind.
-    std::string error_of(std::string type, std::string version, std::vector<Output> inputs,
-                         Attributes attrs = {},
-                         loom::ErrorKind kind = loom::ErrorKind::INVALID_ARGUMENT) {
-        try {
-            run(std::move(type), std::move(version), std::move(inputs), std::move(attrs));
-        } catch (const loom::Error& e) {
-            EXPECT_EQ(e.kind(), kind) << e.message();
-            return e.message();
-        }
-        ADD_FAILURE() << "no error";
-        return {};
-    }
 };
-
-Attributes attrs(std::initializer_list<std::pair<std::string, AttrValue>> list) {
-    Attributes a;
-    for (const auto& [k, v] : list)
-        a.set(k, v);
-    return a;
-}
 
 bool has(const std::string& text, std::string_view needle) {
     return text.find(needle) != std::string::npos;

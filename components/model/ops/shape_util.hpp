@@ -21,12 +21,6 @@ inline std::int64_t count(std::size_t n) {
     return static_cast<std::int64_t>(n);
 }
 
-// normalize_axis() for an axis that indexes a dimension (so a scalar has none).
-inline std::int64_t dim_axis(std::int64_t axis, std::int64_t rank, std::string_view what) {
-    LOOM_REQUIRE(rank > 0, "{} {} needs an input of rank 1 or more, not a scalar", what, axis);
-    return normalize_axis(axis, rank, what);
-}
-
 inline bool is_one(const Dimension& d) {
     return d.is_static() && d.length() == 1;
 }

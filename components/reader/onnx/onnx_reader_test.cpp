@@ -13,6 +13,7 @@
 #include "components/reader/onnx/convert_context.hpp"
 #include "components/reader/onnx/onnx_reader.hpp"
 #include "components/reader/onnx/onnx_test_builder.hpp"
+#include "components/reader/onnx/ops_test_util.hpp"
 #include "components/reader/reader.hpp"
 #include "schemas/error.hpp"
 
@@ -20,7 +21,6 @@ namespace loom::reader::onnx_fe::test {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr auto F32 = onnx::TensorProto::FLOAT;
 
 const model::OpRegistry& registry() {
     static const auto r = model::make_native_registry();
@@ -47,11 +47,6 @@ void expect_read_error(const onnx::ModelProto& proto, ErrorKind kind,
 std::shared_ptr<model::Model> read_bytes(const std::string& bytes) {
     return read_onnx(std::as_bytes(std::span(bytes.data(), bytes.size())), ".", registry(),
                      "m.onnx");
-}
-
-const model::OutputInfo& out_info(const model::Model& m, std::size_t i) {
-    const auto& v = m.results().at(i)->inputs.at(0);
-    return v.node->outputs.at(v.index);
 }
 
 // A fresh directory under the system temp folder, removed at scope exit.
@@ -99,7 +94,7 @@ TEST(OnnxReader, DynamicDimsAndMissingShape) {
     ASSERT_EQ(m->parameters().size(), 1u);
     EXPECT_EQ(m->parameters()[0]->outputs[0].shape.to_string(), "[?,3]");
     EXPECT_EQ(m->parameters()[0]->outputs[0].type, ElementType::F32);
-    EXPECT_EQ(out_info(*m, 0).shape.to_string(), "[?,3]");
+    EXPECT_EQ(out(*m, 0).shape.to_string(), "[?,3]");
 
     proto.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->clear_shape();
     m = read(proto);
@@ -366,8 +361,8 @@ TEST(OnnxReader, LayerNormalization17Reads) {
                                        set_attr(n, "epsilon", 1e-5f);
                                    });
     auto m = read(proto);
-    EXPECT_EQ(out_info(*m, 0).type, ElementType::F32);
-    EXPECT_EQ(out_info(*m, 0).shape.to_string(), "[2,3,4]");
+    EXPECT_EQ(out(*m, 0).type, ElementType::F32);
+    EXPECT_EQ(out(*m, 0).shape.to_string(), "[2,3,4]");
 }
 
 std::size_t count_type(const model::Model& m, const std::string& type) {
@@ -384,8 +379,8 @@ TEST(OnnxReader, CeluExpandsFromLibonnxFunctionBody) {
                 if (with_alpha) set_attr(n, "alpha", 2.0f);
             });
         auto m = read(proto);
-        EXPECT_EQ(out_info(*m, 0).type, ElementType::F32);
-        EXPECT_EQ(out_info(*m, 0).shape.to_string(), "[2,5]");
+        EXPECT_EQ(out(*m, 0).type, ElementType::F32);
+        EXPECT_EQ(out(*m, 0).shape.to_string(), "[2,5]");
         EXPECT_EQ(count_type(*m, "Elu"), 1u);
         EXPECT_EQ(count_type(*m, "Divide"), 1u);
         EXPECT_EQ(m->results()[0]->inputs[0].node->type, "Multiply");
@@ -405,8 +400,8 @@ TEST(OnnxReader, ContextDependentFunctionIsBuiltWithInputTypes) {
         {{"input", F32, {3, 5}}, {"target", onnx::TensorProto::INT64, {3}}}, {"loss"},
         [](onnx::NodeProto& n) { set_attr(n, "reduction", std::string("none")); });
     auto m = read(proto);
-    EXPECT_EQ(out_info(*m, 0).type, ElementType::F32);
-    EXPECT_EQ(out_info(*m, 0).shape.to_string(), "[3]");
+    EXPECT_EQ(out(*m, 0).type, ElementType::F32);
+    EXPECT_EQ(out(*m, 0).shape.to_string(), "[3]");
 }
 
 TEST(OnnxReader, ReadsLibonnxTestDataLayerNormalization) {
@@ -415,7 +410,7 @@ TEST(OnnxReader, ReadsLibonnxTestDataLayerNormalization) {
     if (!fs::exists(path)) GTEST_SKIP() << path << " not installed";
     auto m = read_model(path, registry());
     ASSERT_GE(m->results().size(), 1u);
-    EXPECT_EQ(out_info(*m, 0).shape.to_string(), "[3,4]");
+    EXPECT_EQ(out(*m, 0).shape.to_string(), "[3,4]");
 }
 
 TEST(OnnxReader, ConvertedModelRoundTripsThroughIr) {

@@ -9,29 +9,12 @@
 
 #include "components/model/op_registry.hpp"
 #include "components/reader/onnx/onnx_test_builder.hpp"
+#include "components/reader/onnx/ops_test_util.hpp"
 #include "components/reader/reader.hpp"
 #include "schemas/error.hpp"
 
 namespace loom::reader::onnx_fe::test {
 namespace {
-
-constexpr auto F32 = onnx::TensorProto::FLOAT;
-using I64s = std::vector<std::int64_t>;
-
-void expect_error(const onnx::ModelProto& proto, ErrorKind kind, const std::string& needle) {
-    try {
-        read(proto);
-        FAIL() << "expected an error mentioning '" << needle << "'";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), kind) << e.what();
-        EXPECT_NE(e.message().find(needle), std::string::npos) << e.what();
-    }
-}
-
-const model::OutputInfo& out_info(const model::Model& m, std::size_t i) {
-    const auto& v = m.results().at(i)->inputs.at(0);
-    return v.node->outputs.at(v.index);
-}
 
 onnx::NodeProto* add_node(onnx::GraphProto& g, const std::string& op,
                           std::vector<std::string> inputs, std::vector<std::string> outputs) {
@@ -109,7 +92,7 @@ TEST(OnnxControl, ConstantVariants) {
         *a->mutable_t() = int64_tensor("", {1, 2, 3, 4, 5, 6}, {2, 3});
     });
     EXPECT_EQ(producer_of(*m, "c")->value.shape(), (model::Shape{2, 3}));
-    EXPECT_EQ(out_info(*m, 0).shape.to_string(), "[2,3]");
+    EXPECT_EQ(out(*m, 0).shape.to_string(), "[2,3]");
 
     expect_error(single_node_model("Constant", {}, {"c"},
                                    [](onnx::NodeProto& n) { set_attr(n, "value_string", "hi"); }),
@@ -181,7 +164,7 @@ TEST(OnnxControl, IfCapturesOuterValuesPerBranch) {
     ASSERT_EQ(then_body.outputs.size(), 1u);
     EXPECT_EQ(then_body.outputs[0].external_port, 0);
     EXPECT_EQ(then_body.outputs[0].body_index, 0);
-    EXPECT_EQ(out_info(*m, 0).type, ElementType::F32);
+    EXPECT_EQ(out(*m, 0).type, ElementType::F32);
 }
 
 TEST(OnnxControl, NestedIfCapturesTransitively) {
@@ -280,8 +263,8 @@ TEST(OnnxControl, LoopBecomesNativeLoop) {
     auto scan_value = body.model->results()[2]->inputs[0];
     EXPECT_EQ(scan_value.node->type, "Unsqueeze");
     EXPECT_EQ(scan_value.node->outputs[0].shape.to_string(), "[1,2]");
-    EXPECT_EQ(out_info(*m, 0).type, ElementType::F32);
-    EXPECT_EQ(out_info(*m, 1).type, ElementType::F32);
+    EXPECT_EQ(out(*m, 0).type, ElementType::F32);
+    EXPECT_EQ(out(*m, 1).type, ElementType::F32);
 }
 
 TEST(OnnxControl, LoopBodyWithWrongArityIsRefused) {
@@ -334,8 +317,8 @@ TEST(OnnxControl, ScanBecomesTensorIterator) {
     ASSERT_EQ(body.outputs.size(), 2u);
     EXPECT_FALSE(body.outputs[0].axis.has_value());
     EXPECT_EQ(body.outputs[1].axis, 0);
-    EXPECT_EQ(out_info(*m, 0).shape.to_string(), "[2]");
-    EXPECT_EQ(out_info(*m, 1).shape.to_string(), "[3,2]");
+    EXPECT_EQ(out(*m, 0).shape.to_string(), "[2]");
+    EXPECT_EQ(out(*m, 1).shape.to_string(), "[3,2]");
 }
 
 TEST(OnnxControl, ReverseScanAndScan8) {
@@ -355,7 +338,7 @@ TEST(OnnxControl, ReverseScanAndScan8) {
     const auto& body = producer_of(*m, "s_final")->bodies.at(0);
     EXPECT_EQ(body.outputs[1].axis, 1);
     EXPECT_EQ(body.model->results()[1]->inputs[0].node->outputs[0].shape.to_string(), "[2,1]");
-    EXPECT_EQ(out_info(*m, 1).shape.to_string(), "[2,3]");
+    EXPECT_EQ(out(*m, 1).shape.to_string(), "[2,3]");
     set_attr(*proto.mutable_graph()->mutable_node(0), "scan_input_axes", I64s{2});
     expect_error(proto, ErrorKind::INVALID_ARGUMENT, "scan_input_axes");
 }
