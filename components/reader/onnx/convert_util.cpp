@@ -129,6 +129,8 @@ Output rank_scalar(ConvertContext& ctx, Output x) {
 }
 Output axes_from(ConvertContext& ctx, Output x, std::int64_t start) {
     if (auto r = static_rank(shape_of_value(x))) {
+        if (start < 0 || start > *r)
+            ctx.fail(fmt::format("axis {} is out of range for rank {}", start, *r));
         I64s axes;
         for (std::int64_t i = start; i < *r; ++i)
             axes.push_back(i);

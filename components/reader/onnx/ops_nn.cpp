@@ -184,6 +184,12 @@ Outs convert_layer_norm(ConvertContext& ctx) {
     std::int64_t axis = ctx.attr_int("axis", -1);
     double eps = ctx.attr_float("epsilon", 1e-5);
     Output axes;
+    auto rank = static_rank(shape_of_value(x));
+    // ONNX: axis in [-r, r); unknown rank: no tensor has more than 64 dimensions.
+    std::int64_t limit = rank ? *rank : 64;
+    if (axis < -limit || axis >= limit)
+        ctx.fail(fmt::format("axis {} is out of range for rank {}", axis,
+                             rank ? std::to_string(*rank) : std::string("<= 64")));
     if (axis < 0) {
         I64s neg;
         for (std::int64_t i = axis; i < 0; ++i)

@@ -171,6 +171,15 @@ TEST(OnnxOpsNn, LayerNormalizationStatisticsOutputs) {
     expect_output(*m, 2, ElementType::F32, "[2,1,1]");
 }
 
+TEST(OnnxOpsNn, LayerNormalizationAbsurdAxisIsAnError) {
+    // Found by tests/fuzz: a corrupted axis once made the converter build ~10^10 axes.
+    for (std::int64_t axis : {std::int64_t{-11811160067}, std::int64_t{3}, std::int64_t{-4}})
+        expect_error(single_node_model("LayerNormalization",
+                                       {{"x", F32, {2, 3, 4}}, {"s", F32, {4}}}, {"y"},
+                                       [axis](auto& n) { set_attr(n, "axis", axis); }),
+                     ErrorKind::INVALID_ARGUMENT, "out of range");
+}
+
 TEST(OnnxOpsNn, AveragePoolCeilAndPadding) {
     auto m = read(single_node_model("AveragePool", {{"x", F32, {1, 1, 5, 5}}}, {"y"}, [](auto& n) {
         set_attr(n, "kernel_shape", I64s{2, 2});
