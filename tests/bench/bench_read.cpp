@@ -44,8 +44,7 @@ void via_bus(benchmark::State& state, std::string path, loom::kernel::Placement 
 int register_all() {
     for (auto [name, rel] : k_models) {
         auto path = (shared() / rel).string();
-        if (!fs::exists(path))
-            continue;
+        if (!fs::exists(path)) continue;
         benchmark::RegisterBenchmark((std::string("read/direct/") + name).c_str(), direct, path)
             ->Unit(benchmark::kMillisecond);
         benchmark::RegisterBenchmark((std::string("read/inproc/") + name).c_str(), via_bus, path,

@@ -20,13 +20,11 @@ onnx::ModelProto single_node_model(const std::string& op_type, const std::vector
     for (const auto& init : initializers)
         *graph->add_initializer() = init;
     for (const auto& in : inputs) {
-        if (in.name.empty())
-            continue;
+        if (in.name.empty()) continue;
         bool is_init = false;
         for (const auto& init : initializers)
             is_init = is_init || init.name() == in.name;
-        if (is_init)
-            continue;
+        if (is_init) continue;
         auto* vi = graph->add_input();
         vi->set_name(in.name);
         auto* tt = vi->mutable_type()->mutable_tensor_type();
@@ -47,18 +45,15 @@ onnx::ModelProto single_node_model(const std::string& op_type, const std::vector
         node->add_input(in.name);
     for (const auto& out : outputs) {
         node->add_output(out);
-        if (!out.empty())
-            graph->add_output()->set_name(out);
+        if (!out.empty()) graph->add_output()->set_name(out);
     }
-    if (configure)
-        configure(*node);
+    if (configure) configure(*node);
     return model;
 }
 
 namespace {
 std::vector<std::int64_t> dims_or_1d(std::vector<std::int64_t> dims, std::size_t n) {
-    if (dims.size() == 1 && dims[0] == -2)
-        return {static_cast<std::int64_t>(n)};
+    if (dims.size() == 1 && dims[0] == -2) return {static_cast<std::int64_t>(n)};
     return dims;
 }
 } // namespace
@@ -134,8 +129,7 @@ std::shared_ptr<model::Model> read(const onnx::ModelProto& model) {
 const model::Node* producer_of(const model::Model& m, const std::string& output_name) {
     for (auto* r : m.results())
         for (const auto& name : r->inputs[0].node->outputs[r->inputs[0].index].names)
-            if (name == output_name)
-                return r->inputs[0].node;
+            if (name == output_name) return r->inputs[0].node;
     return nullptr;
 }
 
