@@ -48,6 +48,23 @@ function(loom_module name kind)
   endif()
 endfunction()
 
+# loom_component(<target> SOURCES ... LIBS ... [NO_INSTALL]) — a component library (DESIGN.md
+# §2): a MODULE loaded by the kernel, exporting only its entry symbol, with every symbol resolved
+# at link time; installed under lib/loom unless NO_INSTALL.
+function(loom_component target)
+  cmake_parse_arguments(C "NO_INSTALL" "" "SOURCES;LIBS" ${ARGN})
+  add_library(${target} MODULE ${C_SOURCES})
+  target_link_libraries(${target} PRIVATE ${C_LIBS} loom::kernel)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
+  set_target_properties(${target} PROPERTIES CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  target_link_options(${target} PRIVATE -Wl,--exclude-libs,ALL -Wl,--no-undefined)
+  loom_warnings(${target})
+  if(NOT C_NO_INSTALL)
+    install(TARGETS ${target} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/loom)
+  endif()
+endfunction()
+
 # loom_test(<name> SOURCES ... LIBS ... LABELS ...) — a GoogleTest binary; each test case is a
 # ctest test carrying the given labels. Test binaries are not installed.
 function(loom_test name)
