@@ -1,0 +1,9 @@
+// Reference kernels: image family (see kernel.hpp).
+
+#include "plugins/reference/kernels/kernel_util.hpp"
+
+namespace loom::reference {
+
+void add_image_kernels(KernelTable& table) { (void)table; }
+
+} // namespace loom::reference

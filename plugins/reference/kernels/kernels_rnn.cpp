@@ -1,0 +1,9 @@
+// Reference kernels: rnn family (see kernel.hpp).
+
+#include "plugins/reference/kernels/kernel_util.hpp"
+
+namespace loom::reference {
+
+void add_rnn_kernels(KernelTable& table) { (void)table; }
+
+} // namespace loom::reference

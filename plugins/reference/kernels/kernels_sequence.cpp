@@ -1,0 +1,9 @@
+// Reference kernels: sequence family (see kernel.hpp).
+
+#include "plugins/reference/kernels/kernel_util.hpp"
+
+namespace loom::reference {
+
+void add_sequence_kernels(KernelTable& table) { (void)table; }
+
+} // namespace loom::reference
