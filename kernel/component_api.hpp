@@ -14,6 +14,9 @@
 #include "bus/service.hpp"
 
 #define LOOM_COMPONENT_ABI_VERSION 1u
+// Device plugin libraries (plugins/sdk/device_service.hpp LOOM_PLUGIN) export
+// `loom_create_plugin` with the ComponentEntry signature; the kernel passes this ABI version.
+#define LOOM_PLUGIN_ABI_VERSION 1u
 
 namespace loom::kernel {
 
@@ -33,6 +36,7 @@ struct ComponentResult {
 
 using ComponentEntry = void (*)(const ComponentArgs& args, ComponentResult& result) noexcept;
 inline constexpr const char* k_component_entry_symbol = "loom_create_component";
+inline constexpr const char* k_plugin_entry_symbol = "loom_create_plugin";
 
 } // namespace loom::kernel
 

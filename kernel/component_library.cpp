@@ -15,11 +15,18 @@ LoadedComponent load_component(const std::string& library, bus::Context& context
         LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "cannot load component library {}: {}", library,
                    ::dlerror());
     std::shared_ptr<void> keep(handle, [](void* h) { ::dlclose(h); });
-    auto entry = reinterpret_cast<ComponentEntry>(::dlsym(handle, k_component_entry_symbol));
-    if (!entry)
-        LOOM_THROW(ErrorKind::NOT_FOUND, "{} is not a Loom component library: it exports no {}",
-                   library, k_component_entry_symbol);
+    // A component library exports loom_create_component; a device plugin library exports
+    // loom_create_plugin with the same signature and its own ABI version (DESIGN.md §6).
     ComponentArgs args;
+    auto entry = reinterpret_cast<ComponentEntry>(::dlsym(handle, k_component_entry_symbol));
+    if (!entry) {
+        entry = reinterpret_cast<ComponentEntry>(::dlsym(handle, k_plugin_entry_symbol));
+        args.abi_version = LOOM_PLUGIN_ABI_VERSION;
+    }
+    if (!entry)
+        LOOM_THROW(ErrorKind::NOT_FOUND,
+                   "{} is not a Loom component or plugin library: it exports neither {} nor {}",
+                   library, k_component_entry_symbol, k_plugin_entry_symbol);
     args.context = &context;
     args.name = name;
     args.config = config;

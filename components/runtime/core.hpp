@@ -1,0 +1,260 @@
+#pragma once
+// Loom's public C++ API (DESIGN.md §1, §6) — the client side of the bus, shaped like OpenVINO's:
+//
+//   loom::Core core;                                   // embedded deployment (in process)
+//   auto model = core.read_model("model.onnx");        // reader component
+//   auto compiled = core.compile_model(model, "REFERENCE"); // transform + device component
+//   auto request = compiled.create_infer_request();
+//   request.set_tensor("x", loom::Tensor(loom::ElementType::F32, {1, 3, 224, 224}, ptr));
+//   request.infer();
+//   loom::Tensor y = request.get_tensor("y");
+//
+// Thread safety (as OpenVINO's): Core and CompiledModel may be used from many threads at once;
+// an InferRequest by one thread at a time (create one per thread). Model is a value-like handle:
+// reshape() changes the model every copy of the handle shares — reshape before sharing it.
+// Lifetimes: CompiledModel and InferRequest keep what they need alive (the deployment, the
+// device's objects); they may outlive the Core that made them.
+// Errors: loom::Error (schemas/error.hpp) with a kind — invalid_argument for a bad input (the
+// message names it), not_found for an unknown device/tensor name, disconnected when a component
+// died, cancelled after cancel().
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <istream>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "components/model/graph.hpp"
+#include "components/model/properties.hpp"
+
+namespace loom {
+
+using model::PartialShape;
+using model::Shape;
+
+// A host tensor: element type, static shape and bytes. Copies share the bytes. Made by Loom
+// (64-byte aligned, owned) or wrapping the caller's memory (no copy; the caller keeps it alive
+// and unchanged while a request uses it).
+class Tensor {
+public:
+    Tensor() = default;
+    Tensor(ElementType type, const Shape& shape);                    // zero-filled, owned
+    Tensor(ElementType type, const Shape& shape, void* host_memory); // wraps, no copy
+    explicit Tensor(model::Tensor impl)
+        : m_impl(std::move(impl)) {}
+
+    bool empty() const noexcept { return m_impl.empty(); }
+    ElementType element_type() const noexcept { return m_impl.element_type(); }
+    const Shape& shape() const noexcept { return m_impl.shape(); }
+    std::int64_t size() const noexcept { return m_impl.size(); }
+    std::size_t byte_size() const noexcept { return m_impl.byte_size(); }
+    void* data() const noexcept { return m_impl.mutable_data(); }
+    template <class T>
+    T* data() const noexcept {
+        return reinterpret_cast<T*>(m_impl.mutable_data());
+    }
+    const model::Tensor& impl() const noexcept { return m_impl; }
+
+private:
+    model::Tensor m_impl;
+};
+
+// One input or output of a model or compiled model.
+struct Port {
+    std::size_t index = 0;
+    std::string name;               // the first tensor name (or the node's name if none)
+    std::vector<std::string> names; // every tensor name
+    ElementType type = ElementType::UNDEFINED;
+    PartialShape shape;
+};
+
+class Model {
+public:
+    Model() = default;
+    explicit Model(std::shared_ptr<model::Model> impl);
+
+    std::vector<Port> inputs() const;
+    std::vector<Port> outputs() const;
+    Port input(const std::string& name) const; // not_found naming it
+    Port output(const std::string& name) const;
+    // Sets input shapes (by tensor name) and re-infers every shape; invalid_argument naming the
+    // input when a shape does not fit the model.
+    void reshape(const std::map<std::string, PartialShape>& shapes);
+    void reshape(const PartialShape& shape); // the single input's shape
+    bool is_dynamic() const;
+    const std::shared_ptr<model::Model>& impl() const noexcept { return m_impl; }
+
+private:
+    std::shared_ptr<model::Model> m_impl;
+};
+
+struct ProfilingInfo {
+    enum class Status { NOT_RUN, OPTIMIZED_OUT, EXECUTED };
+    Status status = Status::NOT_RUN;
+    std::string node_name;
+    std::string node_type;
+    std::string exec_type;
+    std::chrono::microseconds real_time{0};
+};
+
+struct CompiledModelState;
+struct RequestState;
+
+// The stored value of one ReadValue/Assign variable of a request.
+class VariableState {
+public:
+    const std::string& name() const noexcept { return m_name; }
+    Tensor state() const; // the current value
+    void set_state(const Tensor& value);
+    void reset(); // back to the initial value
+
+private:
+    friend class InferRequest;
+    VariableState(std::shared_ptr<RequestState> request, std::string name)
+        : m_request(std::move(request))
+        , m_name(std::move(name)) {}
+    std::shared_ptr<RequestState> m_request;
+    std::string m_name;
+};
+
+class InferRequest {
+public:
+    InferRequest() = default;
+
+    // By tensor name, port or index. Input tensors are used without copying where the device
+    // can (in process); setting an output binds a preallocated tensor the results are written
+    // into (like ONNX Runtime's IOBinding). Checked against the port at set time:
+    // invalid_argument naming the port on a wrong type or an incompatible shape.
+    void set_tensor(const std::string& name, const Tensor& tensor);
+    void set_tensor(const Port& port, const Tensor& tensor);
+    void set_input_tensor(std::size_t index, const Tensor& tensor);
+    void set_input_tensor(const Tensor& tensor); // the single input
+    void set_output_tensor(std::size_t index, const Tensor& tensor);
+    // The tensor bound or produced for a port (outputs after infer()).
+    Tensor get_tensor(const std::string& name) const;
+    Tensor get_tensor(const Port& port) const;
+    Tensor get_input_tensor(std::size_t index = 0) const;
+    Tensor get_output_tensor(std::size_t index = 0) const;
+
+    void infer(); // synchronous
+    // Starts an inference and returns at once; wait()/wait_for() for its end. The callback (if
+    // set) runs exactly once per start_async, on a Loom thread, with null or the error.
+    void start_async();
+    void wait(); // rethrows the inference's error
+    // True when finished within `timeout` (then errors are rethrown as by wait()).
+    bool wait_for(std::chrono::milliseconds timeout);
+    void set_callback(std::function<void(std::exception_ptr)> callback);
+    // Stops the running or pending inference: it ends with `cancelled` (unless it already
+    // finished). No effect when idle.
+    void cancel();
+
+    std::vector<ProfilingInfo> get_profiling_info() const; // needs PERF_COUNT=YES
+    std::vector<VariableState> query_state() const;
+    void reset_state();
+
+    const std::vector<Port>& inputs() const;
+    const std::vector<Port>& outputs() const;
+
+private:
+    friend class CompiledModel;
+    explicit InferRequest(std::shared_ptr<RequestState> state)
+        : m_state(std::move(state)) {}
+    RequestState& state() const;
+    std::shared_ptr<RequestState> m_state;
+};
+
+class CompiledModel {
+public:
+    CompiledModel() = default;
+
+    InferRequest create_infer_request() const;
+    const std::vector<Port>& inputs() const;
+    const std::vector<Port>& outputs() const;
+    Port input(const std::string& name = {}) const;
+    Port output(const std::string& name = {}) const;
+    // The device's serialised form; Core::import_model reads it back.
+    void export_model(std::ostream& out) const;
+    std::string get_property(const std::string& name) const;
+    template <class T>
+    T get_property(PropertyKey<T> key) const {
+        return from_text<T>(key.name, get_property(key.name));
+    }
+    // The graph the device runs, each node's rt_info carrying "execType", "originalLayers"
+    // and "runtimePrecision" (OpenVINO's exec graph convention).
+    Model runtime_model() const;
+    const std::string& device() const;
+
+private:
+    friend class Core;
+    explicit CompiledModel(std::shared_ptr<CompiledModelState> state)
+        : m_state(std::move(state)) {}
+    std::shared_ptr<CompiledModelState> m_state;
+};
+
+// Where the Core's components run (DESIGN.md §1): everything in this process by default.
+struct CoreOptions {
+    // Host each device plugin in its own child process (`loom serve`), as a remote box would.
+    bool devices_out_of_process = false;
+    bool model_components_out_of_process = false; // reader and transform
+    // Component and plugin libraries; empty: LOOM_LIB_DIR, else beside libloom_runtime.
+    std::filesystem::path library_dir;
+};
+
+struct DeploymentState;
+
+class Core {
+public:
+    explicit Core(CoreOptions options = {});
+    ~Core();
+    Core(const Core&) = delete;
+    Core& operator=(const Core&) = delete;
+
+    // IR (.xml + .bin) or ONNX, through the reader component.
+    Model read_model(const std::string& path) const;
+    // ONNX bytes, or IR XML with its weights.
+    Model read_model(std::span<const std::byte> model, std::span<const std::byte> weights) const;
+
+    // Runs the transform pipeline (LOOM_TRANSFORM_PIPELINE, default "common") and the device's
+    // compile. With CACHE_DIR set, the first compile exports the result there and later compiles
+    // import it; the key covers the model, Loom's version, the device and its properties.
+    CompiledModel compile_model(const Model& model, const std::string& device,
+                                const Properties& properties = {}) const;
+    CompiledModel compile_model(const std::string& path, const std::string& device,
+                                const Properties& properties = {}) const;
+    CompiledModel import_model(std::istream& in, const std::string& device,
+                               const Properties& properties = {}) const;
+    // Node name → device for every node the device supports.
+    std::map<std::string, std::string> query_model(const Model& model, const std::string& device,
+                                                   const Properties& properties = {}) const;
+
+    std::vector<std::string> available_devices() const;
+    // Device properties ("FULL_DEVICE_NAME", "SUPPORTED_PROPERTIES" …), or the Core's own with
+    // device "" (CACHE_DIR, LOOM_TRANSFORM_PIPELINE).
+    std::string get_property(const std::string& device, const std::string& name) const;
+    template <class T>
+    T get_property(const std::string& device, PropertyKey<T> key) const {
+        return from_text<T>(key.name, get_property(device, key.name));
+    }
+    // Defaults for later compiles on `device` ("" = the Core's own: CACHE_DIR …).
+    void set_property(const std::string& device, const Properties& properties);
+    // Op coverage: for each (type, version) of the native op set, whether `device` runs it.
+    std::vector<std::pair<std::string, bool>> op_coverage(const std::string& device) const;
+
+    // Extension libraries (custom ops) arrive with the extension loader; until then this throws
+    // `unsupported` naming the library.
+    void add_extension(const std::string& library_path);
+
+private:
+    std::shared_ptr<DeploymentState> m_deployment;
+};
+
+// Loom's version ("0.1.0").
+std::string version();
+
+} // namespace loom

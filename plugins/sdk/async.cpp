@@ -1,0 +1,168 @@
+#include "plugins/sdk/async.hpp"
+
+#include <pthread.h>
+
+#include "schemas/error.hpp"
+
+namespace loom::sdk {
+
+ThreadPoolExecutor::ThreadPoolExecutor(unsigned threads, std::string name) {
+    threads = std::max(1u, threads);
+    for (unsigned i = 0; i < threads; ++i) {
+        m_threads.emplace_back([this] { loop(); });
+        ::pthread_setname_np(m_threads.back().native_handle(), name.substr(0, 15).c_str());
+    }
+}
+
+ThreadPoolExecutor::~ThreadPoolExecutor() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_all();
+    for (auto& t : m_threads)
+        t.join();
+}
+
+void ThreadPoolExecutor::run(std::function<void()> task) {
+    {
+        std::lock_guard lock(m_mutex);
+        m_tasks.push_back(std::move(task));
+    }
+    m_wake.notify_one();
+}
+
+void ThreadPoolExecutor::loop() {
+    for (;;) {
+        std::function<void()> task;
+        {
+            std::unique_lock lock(m_mutex);
+            m_wake.wait(lock, [&] { return m_stopping || !m_tasks.empty(); });
+            if (m_tasks.empty()) return; // stopping and drained
+            task = std::move(m_tasks.front());
+            m_tasks.pop_front();
+        }
+        task();
+    }
+}
+
+AsyncInferRequest::AsyncInferRequest(std::vector<Stage> pipeline, std::function<void()> cancel_hook)
+    : m_pipeline(std::move(pipeline))
+    , m_cancel_hook(std::move(cancel_hook)) {}
+
+AsyncInferRequest::~AsyncInferRequest() {
+    std::unique_lock lock(m_mutex);
+    m_done.wait(lock, [&] { return !m_busy; });
+}
+
+void AsyncInferRequest::infer() {
+    start_async();
+    wait();
+}
+
+void AsyncInferRequest::start_async() {
+    std::uint64_t generation = 0;
+    {
+        std::lock_guard lock(m_mutex);
+        LOOM_REQUIRE(!m_busy, "the infer request is busy: an inference is already running "
+                              "(wait for it, or use one request per concurrent inference)");
+        m_busy = true;
+        m_cancelled = false;
+        m_error = nullptr;
+        generation = ++m_generation;
+    }
+    run_stage(0, generation);
+}
+
+void AsyncInferRequest::run_stage(std::size_t index, std::uint64_t generation) {
+    if (index == m_pipeline.size()) {
+        finish(nullptr);
+        return;
+    }
+    auto body = [this, index, generation] {
+        try {
+            {
+                std::lock_guard lock(m_mutex);
+                if (m_cancelled) LOOM_THROW(ErrorKind::CANCELLED, "the inference was cancelled");
+            }
+            m_pipeline[index].work();
+        } catch (...) {
+            finish(std::current_exception());
+            return;
+        }
+        run_stage(index + 1, generation);
+    };
+    auto& executor = m_pipeline[index].executor;
+    if (!executor) {
+        body();
+        return;
+    }
+    try {
+        executor->run(std::move(body));
+    } catch (...) {
+        finish(std::current_exception());
+    }
+}
+
+void AsyncInferRequest::finish(std::exception_ptr error) {
+    std::function<void(std::exception_ptr)> callback;
+    {
+        std::lock_guard lock(m_mutex);
+        m_error = error;
+        callback = m_callback;
+    }
+    // The callback runs before wait() returns, like OpenVINO's; it must not destroy the request.
+    if (callback) {
+        try {
+            callback(error);
+        } catch (...) { // a throwing callback must not take the executor thread down
+        }
+    }
+    // Notify under the lock: once m_busy is false the destructor may run, so nothing here may
+    // touch the request after the lock is released.
+    std::lock_guard lock(m_mutex);
+    m_busy = false;
+    m_done.notify_all();
+}
+
+void AsyncInferRequest::wait() {
+    std::exception_ptr error;
+    {
+        std::unique_lock lock(m_mutex);
+        m_done.wait(lock, [&] { return !m_busy; });
+        error = m_error;
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+bool AsyncInferRequest::wait_for(std::chrono::milliseconds timeout) {
+    std::exception_ptr error;
+    {
+        std::unique_lock lock(m_mutex);
+        if (!m_done.wait_for(lock, timeout, [&] { return !m_busy; })) return false;
+        error = m_error;
+    }
+    if (error) std::rethrow_exception(error);
+    return true;
+}
+
+void AsyncInferRequest::cancel() {
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_busy) return;
+        m_cancelled = true;
+    }
+    if (m_cancel_hook) m_cancel_hook();
+}
+
+void AsyncInferRequest::set_callback(std::function<void(std::exception_ptr)> callback) {
+    std::lock_guard lock(m_mutex);
+    m_callback = std::move(callback);
+}
+
+bool AsyncInferRequest::busy() const {
+    std::lock_guard lock(m_mutex);
+    return m_busy;
+}
+
+} // namespace loom::sdk

@@ -1,0 +1,92 @@
+#pragma once
+// Asynchronous inference (DESIGN.md §6, OpenVINO's AsyncInferRequest design): an inference is a
+// pipeline of stages, each run on an executor; start_async() queues the first stage and returns;
+// each stage queues the next; the end (or the first error) completes the request, wakes wait()
+// and runs the callback exactly once. Several requests may be in flight on one executor.
+//
+// Threading: an AsyncInferRequest is used by one thread at a time (its owner), except cancel(),
+// which any thread may call. Executors are thread-safe. Destroying a request waits for its
+// running pipeline to finish, so stages never outlive the request.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace loom::sdk {
+
+class Executor {
+public:
+    virtual ~Executor() = default;
+    // Runs `task` some time later on an executor thread; never blocks for long.
+    virtual void run(std::function<void()> task) = 0;
+};
+
+// N threads over one FIFO queue; the destructor finishes queued tasks, then joins.
+class ThreadPoolExecutor final : public Executor {
+public:
+    explicit ThreadPoolExecutor(unsigned threads, std::string name = "loom-exec");
+    ~ThreadPoolExecutor() override;
+    void run(std::function<void()> task) override;
+
+private:
+    void loop();
+    std::mutex m_mutex; // guards m_tasks, m_stopping
+    std::condition_variable m_wake;
+    std::deque<std::function<void()>> m_tasks;
+    bool m_stopping = false;
+    std::vector<std::thread> m_threads;
+};
+
+// Runs each task on the calling thread.
+class ImmediateExecutor final : public Executor {
+public:
+    void run(std::function<void()> task) override { task(); }
+};
+
+class AsyncInferRequest {
+public:
+    struct Stage {
+        std::shared_ptr<Executor> executor; // null: run on the thread that finished the last
+        std::function<void()> work;
+    };
+    // `cancel_hook` is called by cancel() (e.g. to set a device request's cancel flag).
+    AsyncInferRequest(std::vector<Stage> pipeline, std::function<void()> cancel_hook = {});
+    virtual ~AsyncInferRequest();
+    AsyncInferRequest(const AsyncInferRequest&) = delete;
+    AsyncInferRequest& operator=(const AsyncInferRequest&) = delete;
+
+    // Runs the pipeline on this thread; rethrows its error.
+    void infer();
+    // invalid_argument ("busy") when an inference is already running.
+    void start_async();
+    void wait();
+    bool wait_for(std::chrono::milliseconds timeout);
+    // Pending stages are skipped and the inference ends with `cancelled`; the hook is called
+    // so a running stage can stop early.
+    void cancel();
+    void set_callback(std::function<void(std::exception_ptr)> callback);
+    bool busy() const;
+
+private:
+    void run_stage(std::size_t index, std::uint64_t generation);
+    void finish(std::exception_ptr error);
+
+    std::vector<Stage> m_pipeline;
+    std::function<void()> m_cancel_hook;
+    mutable std::mutex m_mutex; // guards everything below
+    std::condition_variable m_done;
+    bool m_busy = false;
+    bool m_cancelled = false;
+    std::uint64_t m_generation = 0;
+    std::exception_ptr m_error;
+    std::function<void(std::exception_ptr)> m_callback;
+};
+
+} // namespace loom::sdk

@@ -1,0 +1,182 @@
+#include "plugins/sdk/plugin.hpp"
+
+#include <cstring>
+
+#include "schemas/error.hpp"
+
+namespace loom::sdk {
+
+namespace {
+
+PortInfo port_of(const model::Node& node, const model::OutputInfo& out) {
+    PortInfo p;
+    p.names = out.names;
+    p.name = out.names.empty() ? node.name : out.names.front();
+    p.type = out.type;
+    p.shape = out.shape;
+    return p;
+}
+
+bool fits(const PartialShape& port, const Shape& shape) {
+    if (port.rank_is_dynamic()) return true;
+    if (port.rank() != static_cast<std::int64_t>(shape.size())) return false;
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        if (!port.dims()[i].compatible(model::Dimension(shape[i]))) return false;
+    return true;
+}
+
+void check_port(const char* what, const PortInfo& port, const Tensor& t) {
+    LOOM_REQUIRE(!t.empty(), "{} '{}': the tensor is empty", what, port.name);
+    LOOM_REQUIRE(t.element_type() == port.type, "{} '{}' expects {}, got a {} tensor", what,
+                 port.name, loom::to_string(port.type), loom::to_string(t.element_type()));
+    LOOM_REQUIRE(fits(port.shape, t.shape()), "{} '{}' expects shape {}, got {}", what, port.name,
+                 port.shape.to_string(), model::to_string(t.shape()));
+}
+
+class HostTensor final : public RemoteTensor {
+public:
+    HostTensor(std::string device, Tensor t, Properties p)
+        : m_device(std::move(device))
+        , m_tensor(std::move(t))
+        , m_props(std::move(p)) {}
+    const std::string& device_name() const override { return m_device; }
+    ElementType element_type() const override { return m_tensor.element_type(); }
+    const Shape& shape() const override { return m_tensor.shape(); }
+    Properties properties() const override { return m_props; }
+    Tensor to_host() const override { return m_tensor; }
+    void from_host(const Tensor& host) override {
+        LOOM_REQUIRE(host.element_type() == m_tensor.element_type() &&
+                         host.shape() == m_tensor.shape(),
+                     "remote tensor on {} is {} {}, the host tensor {} {}", m_device,
+                     loom::to_string(m_tensor.element_type()), model::to_string(m_tensor.shape()),
+                     loom::to_string(host.element_type()), model::to_string(host.shape()));
+        std::memcpy(m_tensor.mutable_data(), host.bytes().data(), host.byte_size());
+    }
+
+private:
+    std::string m_device;
+    Tensor m_tensor;
+    Properties m_props;
+};
+
+} // namespace
+
+std::vector<PortInfo> input_ports(const Model& model) {
+    std::vector<PortInfo> out;
+    for (const auto* p : model.parameters())
+        out.push_back(port_of(*p, p->outputs.at(0)));
+    return out;
+}
+
+std::vector<PortInfo> output_ports(const Model& model) {
+    std::vector<PortInfo> out;
+    for (const auto* r : model.results()) {
+        const auto& src = r->inputs.at(0);
+        auto p = port_of(*src.node, src.node->outputs.at(src.index));
+        if (p.names.empty()) p.name = r->name.empty() ? src.node->name : r->name;
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+std::shared_ptr<RemoteTensor> HostRemoteContext::create_tensor(ElementType type, const Shape& shape,
+                                                               const Properties& params) {
+    return std::make_shared<HostTensor>(m_device, Tensor::allocate(type, shape), params);
+}
+
+SyncInferRequest::SyncInferRequest(std::vector<PortInfo> inputs, std::vector<PortInfo> outputs)
+    : m_inputs(std::move(inputs))
+    , m_outputs(std::move(outputs))
+    , m_input_tensors(m_inputs.size())
+    , m_output_tensors(m_outputs.size())
+    , m_output_bound(m_outputs.size(), false) {}
+
+void SyncInferRequest::set_input(std::size_t index, const Tensor& tensor) {
+    LOOM_REQUIRE(index < m_inputs.size(), "input index {} is out of range (the model has {})",
+                 index, m_inputs.size());
+    check_port("input", m_inputs[index], tensor);
+    m_input_tensors[index] = tensor;
+}
+
+void SyncInferRequest::set_output(std::size_t index, const Tensor& tensor) {
+    LOOM_REQUIRE(index < m_outputs.size(), "output index {} is out of range (the model has {})",
+                 index, m_outputs.size());
+    check_port("output", m_outputs[index], tensor);
+    m_output_tensors[index] = tensor;
+    m_output_bound[index] = true;
+}
+
+namespace {
+std::size_t find_port(const std::vector<PortInfo>& ports, const std::string& name,
+                      const char* what) {
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+        if (ports[i].name == name) return i;
+        for (const auto& n : ports[i].names)
+            if (n == name) return i;
+    }
+    std::string known;
+    for (const auto& p : ports)
+        known += (known.empty() ? "" : ", ") + p.name;
+    LOOM_THROW(ErrorKind::NOT_FOUND, "the model has no {} named '{}' (it has: {})", what, name,
+               known);
+}
+} // namespace
+
+std::size_t SyncInferRequest::input_index(const std::string& name) const {
+    return find_port(m_inputs, name, "input");
+}
+std::size_t SyncInferRequest::output_index(const std::string& name) const {
+    return find_port(m_outputs, name, "output");
+}
+
+const Tensor& SyncInferRequest::input(std::size_t index) const {
+    LOOM_REQUIRE(index < m_inputs.size(), "input index {} is out of range", index);
+    return m_input_tensors[index];
+}
+
+const Tensor& SyncInferRequest::output(std::size_t index) const {
+    LOOM_REQUIRE(index < m_outputs.size(), "output index {} is out of range", index);
+    return m_output_tensors[index];
+}
+
+void SyncInferRequest::set_state(const std::string& name, const Tensor&) {
+    LOOM_THROW(ErrorKind::NOT_FOUND, "the model has no variable '{}'", name);
+}
+
+void SyncInferRequest::reset_state(const std::string& name) {
+    LOOM_REQUIRE(name.empty(), "the model has no variable '{}'", name);
+}
+
+void SyncInferRequest::begin_infer() {
+    m_cancel.store(false);
+    for (std::size_t i = 0; i < m_inputs.size(); ++i)
+        LOOM_REQUIRE(!m_input_tensors[i].empty(), "input '{}' has no tensor (set_tensor it first)",
+                     m_inputs[i].name);
+}
+
+void SyncInferRequest::store_output(std::size_t index, const Tensor& result) {
+    auto& slot = m_output_tensors.at(index);
+    if (m_output_bound[index] && slot.element_type() == result.element_type() &&
+        slot.shape() == result.shape()) {
+        if (slot.bytes().data() != result.bytes().data())
+            std::memcpy(slot.mutable_data(), result.bytes().data(), result.byte_size());
+        return;
+    }
+    slot = result;
+}
+
+std::shared_ptr<Executor> CompiledModel::task_executor() const {
+    std::call_once(m_executor_once, [this] {
+        m_executor = std::make_shared<ThreadPoolExecutor>(
+            std::max(2u, std::thread::hardware_concurrency()), "loom-device");
+    });
+    return m_executor;
+}
+
+std::shared_ptr<AsyncInferRequest> CompiledModel::create_infer_request() const {
+    auto sync = create_sync_infer_request();
+    std::vector<AsyncInferRequest::Stage> stages{{task_executor(), [sync] { sync->infer(); }}};
+    return std::make_shared<AsyncInferRequest>(std::move(stages), [sync] { sync->cancel(); });
+}
+
+} // namespace loom::sdk
