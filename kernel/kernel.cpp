@@ -1,5 +1,7 @@
 #include "kernel/kernel.hpp"
 
+#include <algorithm>
+
 #include <dlfcn.h>
 #include <poll.h>
 #include <signal.h>
@@ -151,7 +153,10 @@ std::vector<std::string> Kernel::default_endpoints(const ComponentSpec& spec,
     std::vector<std::string> out;
     if (spec.placement == Placement::IN_PROCESS)
         out.push_back(fmt::format("inproc://loom/{}/{}", spec.name, id));
-    out.push_back(fmt::format("ipc://{}/{}-{}", m_runtime_dir.string(), spec.name, id));
+    // Names may hold '/' ("device/CPU"); the socket file may not.
+    std::string file = spec.name;
+    std::replace(file.begin(), file.end(), '/', '_');
+    out.push_back(fmt::format("ipc://{}/{}-{}", m_runtime_dir.string(), file, id));
     return out;
 }
 

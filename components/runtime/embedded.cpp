@@ -1,5 +1,6 @@
 #include "components/runtime/embedded.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <dlfcn.h>
 
@@ -34,6 +35,8 @@ kernel::ComponentSpec spec(const std::string& name, const std::filesystem::path&
 
 EmbeddedDeployment::EmbeddedDeployment(EmbeddedOptions options) {
     auto dir = options.library_dir.empty() ? component_library_dir() : options.library_dir;
+    m_library_dir = dir;
+    m_device_placement = options.devices;
     m_context = std::make_unique<bus::Context>();
     m_kernel = std::make_unique<kernel::Kernel>(*m_context);
     m_kernel->start(spec("reader", dir, options.reader));
@@ -43,7 +46,47 @@ EmbeddedDeployment::EmbeddedDeployment(EmbeddedOptions options) {
     m_transform = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, "transform");
 }
 
+std::vector<std::string> EmbeddedDeployment::device_names() const {
+    std::vector<std::string> out;
+    const std::string prefix = "libloom_plugin_";
+    for (const auto& entry : std::filesystem::directory_iterator(m_library_dir)) {
+        auto file = entry.path().filename().string();
+        if (!file.starts_with(prefix) || !file.ends_with(".so")) continue;
+        auto name = file.substr(prefix.size(), file.size() - prefix.size() - 3);
+        for (auto& c : name)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        out.push_back(name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+kernel::RoutedChannel& EmbeddedDeployment::device(const std::string& name) {
+    std::lock_guard lock(m_devices_mutex);
+    auto it = m_devices.find(name);
+    if (it != m_devices.end()) return *it->second;
+    auto names = device_names();
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+        std::string list;
+        for (const auto& n : names)
+            list += (list.empty() ? "" : ", ") + n;
+        LOOM_THROW(ErrorKind::NOT_FOUND, "no device '{}' (available: {})", name,
+                   list.empty() ? "none" : list);
+    }
+    std::string lower = name;
+    for (auto& c : lower)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    kernel::ComponentSpec s;
+    s.name = "device/" + name;
+    s.library = (m_library_dir / ("libloom_plugin_" + lower + ".so")).string();
+    s.placement = m_device_placement;
+    m_kernel->start(s);
+    auto channel = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, s.name);
+    return *m_devices.emplace(name, std::move(channel)).first->second;
+}
+
 EmbeddedDeployment::~EmbeddedDeployment() {
+    m_devices.clear();
     m_reader.reset();
     m_transform.reset();
     m_client.reset();

@@ -5,8 +5,11 @@
 // the components only through routed channels, never by linking them.
 
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "bus/context.hpp"
 #include "components/runtime/model_client.hpp"
@@ -19,6 +22,8 @@ namespace loom::runtime {
 struct EmbeddedOptions {
     kernel::Placement reader = kernel::Placement::IN_PROCESS;
     kernel::Placement transform = kernel::Placement::IN_PROCESS;
+    // Device plugins (libloom_plugin_<name>.so in the library dir) start on first use.
+    kernel::Placement devices = kernel::Placement::IN_PROCESS;
     // Where the component libraries are; empty: LOOM_LIB_DIR, else beside libloom_runtime
     // (build tree: build/lib; installed: <prefix>/lib/loom).
     std::filesystem::path library_dir;
@@ -35,6 +40,11 @@ public:
     kernel::Kernel& kernel() noexcept { return *m_kernel; }
     Caller reader() { return caller_of(*m_reader); }
     Caller transform() { return caller_of(*m_transform); }
+    // The device component "device/<NAME>", started from libloom_plugin_<name>.so on first use
+    // (thread-safe); not_found listing the available devices when there is no such plugin.
+    kernel::RoutedChannel& device(const std::string& name);
+    // Device names of the plugin libraries found (upper case: "REFERENCE").
+    std::vector<std::string> device_names() const;
 
 private:
     std::unique_ptr<bus::Context> m_context;
@@ -42,6 +52,10 @@ private:
     std::unique_ptr<kernel::KernelClient> m_client;
     std::unique_ptr<kernel::RoutedChannel> m_reader;
     std::unique_ptr<kernel::RoutedChannel> m_transform;
+    std::filesystem::path m_library_dir;
+    kernel::Placement m_device_placement;
+    std::mutex m_devices_mutex; // guards m_devices; starting a device holds it
+    std::map<std::string, std::unique_ptr<kernel::RoutedChannel>> m_devices;
 };
 
 // The directory holding Loom's component libraries (see EmbeddedOptions::library_dir).

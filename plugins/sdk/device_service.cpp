@@ -88,7 +88,8 @@ void on_states(const std::shared_ptr<DeviceState>& st, bus::Service& service) {
             call.init_reply<schema::StateList>().initStates(static_cast<unsigned>(states.size()));
         for (unsigned i = 0; i < list.size(); ++i) {
             list[i].setName(states[i].first);
-            wire::put_tensor(call.reply(), list[i].initValue(), states[i].second);
+            if (!states[i].second.empty()) // no value yet and no static shape to show
+                wire::put_tensor(call.reply(), list[i].initValue(), states[i].second);
         }
     });
     service.on(DeviceMethod::SET_STATE, [st](bus::Call& call) {

@@ -1,0 +1,336 @@
+// CompiledModel, InferRequest and VariableState of the public API (core.hpp): handles to objects
+// living in a device component, reached over the bus.
+
+#include <cstring>
+#include <ostream>
+
+#include "components/model/serialize.hpp"
+#include "components/runtime/core_internal.hpp"
+#include "plugins/sdk/wire.hpp"
+#include "schemas/error.hpp"
+#include "schemas/plugin.capnp.h"
+
+namespace loom {
+
+namespace {
+
+void call_handle(kernel::RoutedChannel& device, schema::DeviceMethod method, std::uint64_t h) {
+    bus::OutMessage request;
+    request.init_payload<schema::Handle>().setHandle(h);
+    device_call(device, method, request);
+}
+
+bool fits(const PartialShape& port, const Shape& shape) {
+    if (port.rank_is_dynamic()) return true;
+    if (port.rank() != static_cast<std::int64_t>(shape.size())) return false;
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        if (!port.dims()[i].compatible(model::Dimension(shape[i]))) return false;
+    return true;
+}
+
+void check_tensor(const char* what, const Port& port, const Tensor& t) {
+    LOOM_REQUIRE(!t.empty(), "{} '{}': the tensor is empty", what, port.name);
+    LOOM_REQUIRE(t.element_type() == port.type, "{} '{}' expects {}, got a {} tensor", what,
+                 port.name, loom::to_string(port.type), loom::to_string(t.element_type()));
+    LOOM_REQUIRE(fits(port.shape, t.shape()), "{} '{}' expects shape {}, got {}", what, port.name,
+                 port.shape.to_string(), model::to_string(t.shape()));
+}
+
+std::size_t port_index(const std::vector<Port>& ports, const std::string& name, const char* what) {
+    for (const auto& p : ports) {
+        if (p.name == name) return p.index;
+        for (const auto& n : p.names)
+            if (n == name) return p.index;
+    }
+    LOOM_THROW(ErrorKind::NOT_FOUND, "the model has no {} named '{}'", what, name);
+}
+
+} // namespace
+
+CompiledModelState::~CompiledModelState() {
+    try {
+        if (device && handle) call_handle(*device, schema::DeviceMethod::RELEASE_MODEL, handle);
+    } catch (...) { // the device may be gone; its objects went with it
+    }
+}
+
+RequestState::~RequestState() {
+    async.reset(); // waits for a running inference
+    try {
+        if (handle) call_handle(*compiled->device, schema::DeviceMethod::RELEASE_REQUEST, handle);
+    } catch (...) {
+    }
+}
+
+void RequestState::infer_now() {
+    const auto& c = *compiled;
+    bus::OutMessage request;
+    auto p = request.init_payload<schema::InferRequest>();
+    p.setRequest(handle);
+    p.setProfiling(c.profiling);
+    auto list = p.initInputs(static_cast<unsigned>(inputs.size()));
+    for (unsigned i = 0; i < list.size(); ++i) {
+        LOOM_REQUIRE(!inputs[i].empty(), "input '{}' has no tensor (set_tensor it first)",
+                     c.inputs[i].name);
+        sdk::wire::put_tensor(request, list[i], inputs[i].impl(), c.inputs[i].name);
+    }
+    auto reply = device_call(*c.device, schema::DeviceMethod::INFER, request);
+    auto r = reply.payload<schema::InferReply>();
+    LOOM_ASSERT(r.getOutputs().size() == outputs.size(), "the device returned {} outputs, not {}",
+                r.getOutputs().size(), outputs.size());
+    for (unsigned i = 0; i < r.getOutputs().size(); ++i) {
+        auto t = sdk::wire::take_tensor(reply, r.getOutputs()[i]);
+        auto& slot = outputs[i];
+        if (output_bound[i] && slot.element_type() == t.element_type() &&
+            slot.shape() == t.shape()) {
+            if (slot.data() != t.bytes().data())
+                std::memcpy(slot.data(), t.bytes().data(), t.byte_size());
+        } else {
+            slot = Tensor(t);
+        }
+    }
+    profile.clear();
+    for (auto n : r.getProfile()) {
+        ProfilingInfo info;
+        info.node_name = n.getName();
+        info.node_type = n.getType();
+        info.exec_type = n.getExecType();
+        info.status = static_cast<ProfilingInfo::Status>(std::min<std::uint8_t>(n.getStatus(), 2));
+        info.real_time = std::chrono::microseconds(n.getRealTimeUs());
+        profile.push_back(std::move(info));
+    }
+}
+
+// ---- CompiledModel ----------------------------------------------------------------------------
+
+InferRequest CompiledModel::create_infer_request() const {
+    LOOM_REQUIRE(m_state != nullptr, "the compiled model is empty");
+    bus::OutMessage request;
+    request.init_payload<schema::Handle>().setHandle(m_state->handle);
+    auto reply = device_call(*m_state->device, schema::DeviceMethod::CREATE_REQUEST, request);
+    auto state = std::make_shared<RequestState>();
+    state->compiled = m_state;
+    state->handle = reply.payload<schema::Handle>().getHandle();
+    state->inputs.resize(m_state->inputs.size());
+    state->outputs.resize(m_state->outputs.size());
+    state->output_bound.assign(m_state->outputs.size(), false);
+    RequestState* raw = state.get(); // the pipeline lives inside the state
+    auto device = m_state->device;
+    auto handle = state->handle;
+    state->async = std::make_unique<sdk::AsyncInferRequest>(
+        std::vector<sdk::AsyncInferRequest::Stage>{
+            {m_state->deployment->executor, [raw] { raw->infer_now(); }}},
+        [device, handle] {
+            try {
+                call_handle(*device, schema::DeviceMethod::CANCEL, handle);
+            } catch (...) { // finished or gone: nothing to cancel
+            }
+        });
+    return InferRequest(std::move(state));
+}
+
+const std::vector<Port>& CompiledModel::inputs() const {
+    return m_state->inputs;
+}
+const std::vector<Port>& CompiledModel::outputs() const {
+    return m_state->outputs;
+}
+
+Port CompiledModel::input(const std::string& name) const {
+    if (name.empty()) {
+        LOOM_REQUIRE(m_state->inputs.size() == 1, "the model has {} inputs: name one",
+                     m_state->inputs.size());
+        return m_state->inputs[0];
+    }
+    return m_state->inputs[port_index(m_state->inputs, name, "input")];
+}
+
+Port CompiledModel::output(const std::string& name) const {
+    if (name.empty()) {
+        LOOM_REQUIRE(m_state->outputs.size() == 1, "the model has {} outputs: name one",
+                     m_state->outputs.size());
+        return m_state->outputs[0];
+    }
+    return m_state->outputs[port_index(m_state->outputs, name, "output")];
+}
+
+void CompiledModel::export_model(std::ostream& out) const {
+    bus::OutMessage request;
+    request.init_payload<schema::Handle>().setHandle(m_state->handle);
+    auto reply = device_call(*m_state->device, schema::DeviceMethod::EXPORT_MODEL, request);
+    const auto& blob = reply.frame(reply.payload<schema::ExportReply>().getBlob());
+    out.write(reinterpret_cast<const char*>(blob.data()),
+              static_cast<std::streamsize>(blob.size()));
+    LOOM_REQUIRE(static_cast<bool>(out), "export_model: writing the stream failed");
+}
+
+std::string CompiledModel::get_property(const std::string& name) const {
+    bus::OutMessage request;
+    auto p = request.init_payload<schema::PropertyRequest>();
+    p.setHandle(m_state->handle);
+    p.setName(name);
+    auto reply = device_call(*m_state->device, schema::DeviceMethod::MODEL_PROPERTY, request);
+    return std::string(reply.payload<schema::PropertyValue>().getValue());
+}
+
+Model CompiledModel::runtime_model() const {
+    bus::OutMessage request;
+    request.init_payload<schema::Handle>().setHandle(m_state->handle);
+    auto reply = device_call(*m_state->device, schema::DeviceMethod::RUNTIME_MODEL, request);
+    return Model(model::take_graph(reply, reply.payload<schema::RuntimeModelReply>()));
+}
+
+const std::string& CompiledModel::device() const {
+    return m_state->device_name;
+}
+
+// ---- InferRequest -----------------------------------------------------------------------------
+
+RequestState& InferRequest::state() const {
+    LOOM_REQUIRE(m_state != nullptr, "the infer request is empty (use create_infer_request)");
+    return *m_state;
+}
+
+void InferRequest::set_tensor(const std::string& name, const Tensor& tensor) {
+    auto& s = state();
+    for (const auto& p : s.compiled->inputs)
+        if (p.name == name || std::find(p.names.begin(), p.names.end(), name) != p.names.end())
+            return set_input_tensor(p.index, tensor);
+    set_output_tensor(port_index(s.compiled->outputs, name, "input or output"), tensor);
+}
+
+void InferRequest::set_tensor(const Port& port, const Tensor& tensor) {
+    set_tensor(port.name, tensor);
+}
+
+void InferRequest::set_input_tensor(std::size_t index, const Tensor& tensor) {
+    auto& s = state();
+    LOOM_REQUIRE(index < s.inputs.size(), "input index {} is out of range (the model has {})",
+                 index, s.inputs.size());
+    check_tensor("input", s.compiled->inputs[index], tensor);
+    s.inputs[index] = tensor;
+}
+
+void InferRequest::set_input_tensor(const Tensor& tensor) {
+    LOOM_REQUIRE(state().inputs.size() == 1, "the model has {} inputs: name one",
+                 state().inputs.size());
+    set_input_tensor(0, tensor);
+}
+
+void InferRequest::set_output_tensor(std::size_t index, const Tensor& tensor) {
+    auto& s = state();
+    LOOM_REQUIRE(index < s.outputs.size(), "output index {} is out of range (the model has {})",
+                 index, s.outputs.size());
+    check_tensor("output", s.compiled->outputs[index], tensor);
+    s.outputs[index] = tensor;
+    s.output_bound[index] = true;
+}
+
+Tensor InferRequest::get_tensor(const std::string& name) const {
+    auto& s = state();
+    for (const auto& p : s.compiled->inputs)
+        if (p.name == name || std::find(p.names.begin(), p.names.end(), name) != p.names.end())
+            return s.inputs[p.index];
+    return s.outputs[port_index(s.compiled->outputs, name, "input or output")];
+}
+
+Tensor InferRequest::get_tensor(const Port& port) const {
+    return get_tensor(port.name);
+}
+
+Tensor InferRequest::get_input_tensor(std::size_t index) const {
+    LOOM_REQUIRE(index < state().inputs.size(), "input index {} is out of range", index);
+    return state().inputs[index];
+}
+
+Tensor InferRequest::get_output_tensor(std::size_t index) const {
+    LOOM_REQUIRE(index < state().outputs.size(), "output index {} is out of range", index);
+    return state().outputs[index];
+}
+
+void InferRequest::infer() {
+    auto& s = state();
+    LOOM_REQUIRE(!s.async->busy(), "the infer request is busy with an asynchronous inference");
+    s.infer_now();
+}
+
+void InferRequest::start_async() {
+    state().async->start_async();
+}
+void InferRequest::wait() {
+    state().async->wait();
+}
+bool InferRequest::wait_for(std::chrono::milliseconds timeout) {
+    return state().async->wait_for(timeout);
+}
+void InferRequest::set_callback(std::function<void(std::exception_ptr)> callback) {
+    state().async->set_callback(std::move(callback));
+}
+void InferRequest::cancel() {
+    state().async->cancel();
+}
+
+std::vector<ProfilingInfo> InferRequest::get_profiling_info() const {
+    LOOM_REQUIRE(state().compiled->profiling,
+                 "profiling is off: compile with PERF_COUNT=YES (props::enable_profiling)");
+    return state().profile;
+}
+
+std::vector<VariableState> InferRequest::query_state() const {
+    auto& s = state();
+    bus::OutMessage request;
+    request.init_payload<schema::Handle>().setHandle(s.handle);
+    auto reply = device_call(*s.compiled->device, schema::DeviceMethod::QUERY_STATE, request);
+    std::vector<VariableState> out;
+    for (auto st : reply.payload<schema::StateList>().getStates())
+        out.push_back(VariableState(m_state, std::string(st.getName())));
+    return out;
+}
+
+void InferRequest::reset_state() {
+    call_handle(*state().compiled->device, schema::DeviceMethod::RESET_STATE, state().handle);
+}
+
+const std::vector<Port>& InferRequest::inputs() const {
+    return state().compiled->inputs;
+}
+const std::vector<Port>& InferRequest::outputs() const {
+    return state().compiled->outputs;
+}
+
+// ---- VariableState ----------------------------------------------------------------------------
+
+Tensor VariableState::state() const {
+    bus::OutMessage request;
+    request.init_payload<schema::Handle>().setHandle(m_request->handle);
+    auto reply =
+        device_call(*m_request->compiled->device, schema::DeviceMethod::QUERY_STATE, request);
+    for (auto st : reply.payload<schema::StateList>().getStates())
+        if (st.getName() == m_name) {
+            if (!st.hasValue()) return {};
+            // Copy: the value must not change under the caller when the request runs again.
+            auto t = sdk::wire::take_tensor(reply, st.getValue());
+            return Tensor(model::Tensor::copy_of(t.element_type(), t.shape(), t.bytes()));
+        }
+    LOOM_THROW(ErrorKind::NOT_FOUND, "the request has no variable '{}'", m_name);
+}
+
+void VariableState::set_state(const Tensor& value) {
+    bus::OutMessage request;
+    auto p = request.init_payload<schema::StateRequest>();
+    p.setRequest(m_request->handle);
+    auto st = p.initState();
+    st.setName(m_name);
+    sdk::wire::put_tensor(request, st.initValue(), value.impl());
+    device_call(*m_request->compiled->device, schema::DeviceMethod::SET_STATE, request);
+}
+
+void VariableState::reset() {
+    bus::OutMessage request;
+    auto p = request.init_payload<schema::StateRequest>();
+    p.setRequest(m_request->handle);
+    p.initState().setName(m_name);
+    device_call(*m_request->compiled->device, schema::DeviceMethod::SET_STATE, request);
+}
+
+} // namespace loom

@@ -1,0 +1,338 @@
+// The Core, Model and Tensor of the public API (core.hpp). Compiled models and requests are in
+// compiled_model.cpp; the compile cache in compile_cache.cpp.
+
+#include <fstream>
+#include <iterator>
+
+#include "components/model/serialize.hpp"
+#include "components/runtime/compile_cache.hpp"
+#include "components/runtime/core_internal.hpp"
+#include "plugins/sdk/wire.hpp"
+#include "schemas/error.hpp"
+#include "schemas/plugin.capnp.h"
+
+namespace loom {
+
+std::string version() {
+    return LOOM_VERSION;
+}
+
+// ---- Tensor -----------------------------------------------------------------------------------
+
+Tensor::Tensor(ElementType type, const Shape& shape)
+    : m_impl(model::Tensor::allocate(type, shape)) {}
+
+Tensor::Tensor(ElementType type, const Shape& shape, void* host_memory) {
+    LOOM_REQUIRE(host_memory != nullptr, "Tensor: host memory is null");
+    const auto bytes = static_cast<std::size_t>(model::shape_size(shape)) * element_size(type);
+    m_impl = model::Tensor::view(type, shape, {static_cast<const std::byte*>(host_memory), bytes},
+                                 nullptr);
+}
+
+// ---- Model ------------------------------------------------------------------------------------
+
+Model::Model(std::shared_ptr<model::Model> impl)
+    : m_impl(std::move(impl)) {
+    LOOM_REQUIRE(m_impl != nullptr, "Model: no graph");
+}
+
+std::vector<Port> Model::inputs() const {
+    return to_ports(sdk::input_ports(*m_impl));
+}
+std::vector<Port> Model::outputs() const {
+    return to_ports(sdk::output_ports(*m_impl));
+}
+
+namespace {
+Port find_port(const std::vector<Port>& ports, const std::string& name, const char* what) {
+    for (const auto& p : ports) {
+        if (p.name == name) return p;
+        for (const auto& n : p.names)
+            if (n == name) return p;
+    }
+    std::string known;
+    for (const auto& p : ports)
+        known += (known.empty() ? "" : ", ") + p.name;
+    LOOM_THROW(ErrorKind::NOT_FOUND, "the model has no {} named '{}' (it has: {})", what, name,
+               known);
+}
+} // namespace
+
+Port Model::input(const std::string& name) const {
+    return find_port(inputs(), name, "input");
+}
+Port Model::output(const std::string& name) const {
+    return find_port(outputs(), name, "output");
+}
+
+void Model::reshape(const std::map<std::string, PartialShape>& shapes) {
+    auto ports = inputs();
+    auto copy = m_impl->clone();
+    for (const auto& [name, shape] : shapes) {
+        auto port = find_port(ports, name, "input");
+        auto* param = copy->parameters().at(port.index);
+        param->attrs.set("shape", shape);
+        param->outputs.at(0).shape = shape;
+    }
+    auto registry = model::make_native_registry();
+    try {
+        model::infer_and_validate(*copy, *registry);
+    } catch (const Error& e) {
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                   "reshape: the new input shapes do not fit the "
+                   "model: {}",
+                   e.message());
+    }
+    m_impl = std::move(copy);
+}
+
+void Model::reshape(const PartialShape& shape) {
+    auto ports = inputs();
+    LOOM_REQUIRE(ports.size() == 1, "reshape(shape) needs a model with one input; it has {}",
+                 ports.size());
+    reshape({{ports[0].name, shape}});
+}
+
+bool Model::is_dynamic() const {
+    for (const auto& p : inputs())
+        if (!p.shape.is_static()) return true;
+    return false;
+}
+
+std::vector<Port> to_ports(const std::vector<sdk::PortInfo>& ports) {
+    std::vector<Port> out;
+    for (std::size_t i = 0; i < ports.size(); ++i)
+        out.push_back({i, ports[i].name, ports[i].names, ports[i].type, ports[i].shape});
+    return out;
+}
+
+// ---- the deployment and device calls ------------------------------------------------------------
+
+DeploymentState::~DeploymentState() {
+    executor.reset(); // finishes queued inferences while the bus is still up
+    deployment.reset();
+}
+
+bus::InMessage device_call(kernel::RoutedChannel& device, schema::DeviceMethod method,
+                           bus::OutMessage& request) {
+    return device.call_method(static_cast<std::uint16_t>(method), request);
+}
+
+// ---- Core ---------------------------------------------------------------------------------------
+
+Core::Core(CoreOptions options)
+    : m_deployment(std::make_shared<DeploymentState>()) {
+    runtime::EmbeddedOptions e;
+    e.library_dir = options.library_dir;
+    const auto where = [](bool out) {
+        return out ? kernel::Placement::CHILD_PROCESS : kernel::Placement::IN_PROCESS;
+    };
+    e.reader = e.transform = where(options.model_components_out_of_process);
+    e.devices = where(options.devices_out_of_process);
+    m_deployment->deployment = std::make_unique<runtime::EmbeddedDeployment>(e);
+    m_deployment->executor = std::make_shared<sdk::ThreadPoolExecutor>(
+        std::max(4u, std::thread::hardware_concurrency()), "loom-infer");
+}
+
+Core::~Core() = default;
+
+Model Core::read_model(const std::string& path) const {
+    return Model(runtime::read_model(m_deployment->deployment->reader(), path).model);
+}
+
+Model Core::read_model(std::span<const std::byte> model_bytes,
+                       std::span<const std::byte> weights) const {
+    auto copy = [](std::span<const std::byte> b) {
+        return b.empty() ? bus::Frame{} : bus::Frame::copy_of(b);
+    };
+    return Model(runtime::read_model_bytes(m_deployment->deployment->reader(), copy(model_bytes),
+                                           copy(weights))
+                     .model);
+}
+
+namespace {
+
+// Properties for a compile: the device defaults, then the call's.
+Properties effective(DeploymentState& d, const std::string& device, const Properties& call) {
+    std::lock_guard lock(d.mutex);
+    Properties p = d.core_properties;
+    if (auto it = d.device_properties.find(device); it != d.device_properties.end())
+        p.merge(it->second);
+    p.merge(call);
+    return p;
+}
+
+Properties device_only(Properties p) {
+    p.erase(props::cache_dir.name);
+    p.erase(props::transform_pipeline.name);
+    return p;
+}
+
+std::shared_ptr<CompiledModelState>
+compiled_from_reply(std::shared_ptr<DeploymentState> d, kernel::RoutedChannel& device,
+                    const std::string& name, const bus::InMessage& reply, const Properties& props) {
+    auto info = reply.payload<schema::CompiledInfo>();
+    auto state = std::make_shared<CompiledModelState>();
+    state->deployment = std::move(d);
+    state->device = &device;
+    state->device_name = name;
+    state->handle = info.getHandle();
+    state->inputs = to_ports(sdk::wire::take_ports(info.getInputs()));
+    state->outputs = to_ports(sdk::wire::take_ports(info.getOutputs()));
+    state->profiling = props.get_or(props::enable_profiling, false);
+    return state;
+}
+
+std::shared_ptr<CompiledModelState> import_blob(std::shared_ptr<DeploymentState> d,
+                                                const std::string& device, bus::Frame blob,
+                                                const Properties& props) {
+    auto& channel = d->deployment->device(device);
+    bus::OutMessage request;
+    auto p = request.init_payload<schema::ImportRequest>();
+    p.setBlob(request.add_frame(std::move(blob)));
+    auto dp = device_only(props);
+    sdk::wire::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
+    auto reply = device_call(channel, schema::DeviceMethod::IMPORT_MODEL, request);
+    return compiled_from_reply(std::move(d), channel, device, reply, props);
+}
+
+} // namespace
+
+CompiledModel Core::compile_model(const Model& m, const std::string& device,
+                                  const Properties& properties) const {
+    LOOM_REQUIRE(m.impl() != nullptr, "compile_model: the model is empty");
+    auto props = effective(*m_deployment, device, properties);
+    check_properties(props, {props::device_full_name.name});
+    auto& channel = m_deployment->deployment->device(device);
+    const bool caching =
+        props.has(props::cache_dir.name) && !props.text(props::cache_dir.name).empty();
+    std::string cache_file;
+    if (caching) {
+        cache_file =
+            runtime::cache_file_for(*m.impl(), device, device_only(props),
+                                    props.get_or(props::transform_pipeline, std::string("common")),
+                                    props.text(props::cache_dir.name));
+        if (auto blob = runtime::read_cache(cache_file)) {
+            try {
+                return CompiledModel(import_blob(m_deployment, device, std::move(*blob), props));
+            } catch (const Error&) { // stale or corrupt: compile again and overwrite
+            }
+        }
+    }
+    const auto pipeline = props.get_or(props::transform_pipeline, std::string("common"));
+    std::shared_ptr<model::Model> graph = m.impl();
+    if (!pipeline.empty())
+        graph =
+            runtime::transform_model(m_deployment->deployment->transform(), *graph, pipeline).model;
+    bus::OutMessage request;
+    auto p = request.init_payload<schema::ModelRequest>();
+    auto dp = device_only(props);
+    sdk::wire::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
+    model::put_graph(request, p, *graph);
+    auto reply = device_call(channel, schema::DeviceMethod::COMPILE_MODEL, request);
+    auto state = compiled_from_reply(m_deployment, channel, device, reply, props);
+    CompiledModel compiled(state);
+    if (caching) {
+        std::ostringstream blob;
+        compiled.export_model(blob);
+        runtime::write_cache(cache_file, blob.str());
+    }
+    return compiled;
+}
+
+CompiledModel Core::compile_model(const std::string& path, const std::string& device,
+                                  const Properties& properties) const {
+    return compile_model(read_model(path), device, properties);
+}
+
+CompiledModel Core::import_model(std::istream& in, const std::string& device,
+                                 const Properties& properties) const {
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    LOOM_REQUIRE(!bytes.empty(), "import_model: the stream is empty");
+    auto props = effective(*m_deployment, device, properties);
+    auto frame = bus::Frame::copy_of(
+        std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+    return CompiledModel(import_blob(m_deployment, device, std::move(frame), props));
+}
+
+std::map<std::string, std::string> Core::query_model(const Model& m, const std::string& device,
+                                                     const Properties& properties) const {
+    auto& channel = m_deployment->deployment->device(device);
+    bus::OutMessage request;
+    auto p = request.init_payload<schema::ModelRequest>();
+    auto dp = device_only(effective(*m_deployment, device, properties));
+    sdk::wire::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
+    model::put_graph(request, p, *m.impl());
+    auto reply = device_call(channel, schema::DeviceMethod::QUERY_MODEL, request);
+    std::map<std::string, std::string> out;
+    for (auto name : reply.payload<schema::QueryReply>().getSupported())
+        out.emplace(std::string(name), device);
+    return out;
+}
+
+std::vector<std::string> Core::available_devices() const {
+    return m_deployment->deployment->device_names();
+}
+
+std::string Core::get_property(const std::string& device, const std::string& name) const {
+    if (device.empty()) {
+        std::lock_guard lock(m_deployment->mutex);
+        if (m_deployment->core_properties.has(name))
+            return m_deployment->core_properties.text(name);
+        if (name == props::cache_dir.name) return "";
+        if (name == props::transform_pipeline.name) return "common";
+        if (name == props::supported_properties.name)
+            return to_text(
+                std::vector<std::string>{props::cache_dir.name, props::transform_pipeline.name});
+        LOOM_THROW(ErrorKind::NOT_FOUND, "the Core has no property {}", name);
+    }
+    {
+        std::lock_guard lock(m_deployment->mutex);
+        auto it = m_deployment->device_properties.find(device);
+        if (it != m_deployment->device_properties.end() && it->second.has(name))
+            return it->second.text(name);
+    }
+    auto& channel = m_deployment->deployment->device(device);
+    bus::OutMessage request;
+    request.init_payload<schema::PropertyRequest>().setName(name);
+    auto reply = device_call(channel, schema::DeviceMethod::GET_PROPERTY, request);
+    return std::string(reply.payload<schema::PropertyValue>().getValue());
+}
+
+void Core::set_property(const std::string& device, const Properties& properties) {
+    if (device.empty()) {
+        for (const auto& [name, value] : properties.values())
+            LOOM_REQUIRE(name == props::cache_dir.name || name == props::transform_pipeline.name,
+                         "the Core has no property {} (set device properties per device)", name);
+        std::lock_guard lock(m_deployment->mutex);
+        m_deployment->core_properties.merge(properties);
+        return;
+    }
+    check_properties(properties, {});
+    auto& channel = m_deployment->deployment->device(device);
+    bus::OutMessage request;
+    sdk::wire::init_properties(request.init_payload<schema::PropertyList>(), properties);
+    device_call(channel, schema::DeviceMethod::SET_PROPERTY, request);
+    std::lock_guard lock(m_deployment->mutex);
+    m_deployment->device_properties[device].merge(properties);
+}
+
+std::vector<std::pair<std::string, bool>> Core::op_coverage(const std::string& device) const {
+    auto& channel = m_deployment->deployment->device(device);
+    bus::OutMessage request;
+    auto reply = device_call(channel, schema::DeviceMethod::OP_COVERAGE, request);
+    auto r = reply.payload<schema::OpCoverage>();
+    std::vector<std::pair<std::string, bool>> out;
+    for (unsigned i = 0; i < r.getTypes().size() && i < r.getSupported().size(); ++i)
+        out.emplace_back(std::string(r.getTypes()[i]), r.getSupported()[i]);
+    return out;
+}
+
+void Core::add_extension(const std::string& library_path) {
+    LOOM_THROW(ErrorKind::UNSUPPORTED,
+               "add_extension('{}'): extension libraries arrive with the extension loader (not "
+               "in this version of Loom)",
+               library_path);
+}
+
+} // namespace loom
