@@ -166,14 +166,30 @@ struct ReduceAxes {
     Output axes;
 };
 
+// A runtime axes input: ONNX reduces over every axis when it is empty (unless
+// noop_with_empty_axes), OpenVINO over none, so all axes are appended when it is empty.
+Output runtime_axes(ConvertContext& ctx, Output x, Output axes) {
+    auto shape = static_shape(axes);
+    if (ctx.attr_int("noop_with_empty_axes", 0) != 0 || (shape && model::shape_size(*shape) > 0))
+        return axes;
+    auto i64_axes = convert(ctx, axes, ElementType::I64);
+    auto empty = binary(ctx, "Equal", shape_of(ctx, i64_axes), ctx.constant_i64({0}));
+    auto rank = rank_of(x);
+    auto count = binary(ctx, "Multiply", rank ? ctx.scalar_i64(*rank) : rank_scalar(ctx, x),
+                        to_scalar(ctx, convert(ctx, empty, ElementType::I64)));
+    return concat(ctx, {i64_axes, range_i64(ctx, ctx.scalar_i64(0), count, ctx.scalar_i64(1))});
+}
+
 // ReduceSum takes axes as an input from opset 13, the other reductions from opset 18.
 ReduceAxes reduce_axes(ConvertContext& ctx, Output x) {
     bool from_input = ctx.opset() >= 18 || (ctx.op_type() == "ReduceSum" && ctx.opset() >= 13);
     if (from_input) {
         if (ctx.has_input(1)) {
             auto values = ctx.input_values(1);
-            if (!values) return {false, ctx.input(1)};
-            if (!values->empty()) return {false, ctx.constant_i64(*values)};
+            auto shape = static_shape(ctx.input(1));
+            bool known_empty = shape && model::shape_size(*shape) == 0;
+            if (!values && !known_empty) return {false, runtime_axes(ctx, x, ctx.input(1))};
+            if (values && !values->empty()) return {false, ctx.constant_i64(*values)};
         }
         if (ctx.attr_int("noop_with_empty_axes", 0) != 0) return {true, {}};
     } else {
