@@ -59,6 +59,24 @@ TEST(ElementwiseKernels, BinaryBroadcastNoneNeedsEqualShapes) {
     expect_near(to_f32(out[0]), {4, 6});
 }
 
+TEST(ElementwiseKernels, BinaryBroadcastPdpdFromAxis) {
+    // b of shape [2] lines up with dim 1 of a [1, 2, 3].
+    auto out = eval("Add", "opset1", {f32({1, 2, 3}, {1, 2, 3, 4, 5, 6}), f32({2}, {10, 20})},
+                    attrs({{"auto_broadcast", std::string("pdpd")}, {"axis", std::int64_t{1}}}));
+    EXPECT_EQ(out[0].shape(), (Shape{1, 2, 3}));
+    expect_near(to_f32(out[0]), {11, 12, 13, 24, 25, 26});
+}
+
+TEST(ElementwiseKernels, F16ComparisonsAndClasses) {
+    auto a = test::typed(ElementType::F16, {3}, {1, 2, 3});
+    auto b = test::typed(ElementType::F16, {1}, {2});
+    auto out = eval("Greater", "opset1", {a, b});
+    EXPECT_EQ(out[0].element_type(), ElementType::BOOLEAN);
+    EXPECT_EQ(to_i64(out[0]), (std::vector<std::int64_t>{0, 0, 1}));
+    auto nan = eval("IsNaN", "opset10", {test::typed(ElementType::F16, {2}, {NAN, 1})});
+    EXPECT_EQ(to_i64(nan[0]), (std::vector<std::int64_t>{1, 0}));
+}
+
 TEST(ElementwiseKernels, IntegerArithmeticWraps) {
     auto out = eval("Add", "opset1",
                     {test::typed(ElementType::I8, {2}, {100, -100}),
