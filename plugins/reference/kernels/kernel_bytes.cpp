@@ -43,29 +43,36 @@ void remap_axes(const Tensor& in, const Tensor& out,
         }
     }
     const auto inner = shape.back();
+    bool contiguous = true; // maps[rank-1] is the identity
+    for (std::int64_t j = 0; j < inner && contiguous; ++j)
+        contiguous = maps[rank - 1][to_size(j)] == j;
     const auto rows = out.size() / inner;
-    parallel_for(rows, std::max<std::int64_t>(1, 16384 / inner),
-                 [&](std::int64_t r0, std::int64_t r1) {
-                     for (std::int64_t r = r0; r < r1; ++r) {
-                         std::int64_t rem = r, base = 0;
-                         bool filled = false;
-                         for (std::size_t k = rank - 1; k-- > 0;) {
-                             auto o = offs[k][to_size(rem % shape[k])];
-                             rem /= shape[k];
-                             if (o < 0) filled = true;
-                             base += o;
-                         }
-                         auto* d = dst + to_size(r * inner) * es;
-                         for (std::int64_t j = 0; j < inner; ++j, d += es) {
-                             auto o = offs[rank - 1][to_size(j)];
-                             if (filled || o < 0) {
-                                 if (!fill.empty()) std::memcpy(d, fill.data(), es);
-                             } else {
-                                 std::memcpy(d, src + base + o, es);
-                             }
-                         }
-                     }
-                 });
+    parallel_for(
+        rows, std::max<std::int64_t>(1, 16384 / inner), [&](std::int64_t r0, std::int64_t r1) {
+            for (std::int64_t r = r0; r < r1; ++r) {
+                std::int64_t rem = r, base = 0;
+                bool filled = false;
+                for (std::size_t k = rank - 1; k-- > 0;) {
+                    auto o = offs[k][to_size(rem % shape[k])];
+                    rem /= shape[k];
+                    if (o < 0) filled = true;
+                    base += o;
+                }
+                auto* d = dst + to_size(r * inner) * es;
+                if (!filled && contiguous) { // the last axis maps onto itself: one row copy
+                    std::memcpy(d, src + base, to_size(inner) * es);
+                    continue;
+                }
+                for (std::int64_t j = 0; j < inner; ++j, d += es) {
+                    auto o = offs[rank - 1][to_size(j)];
+                    if (filled || o < 0) {
+                        if (!fill.empty()) std::memcpy(d, fill.data(), es);
+                    } else {
+                        std::memcpy(d, src + base + o, es);
+                    }
+                }
+            }
+        });
 }
 
 } // namespace loom::reference

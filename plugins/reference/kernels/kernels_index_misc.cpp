@@ -169,8 +169,17 @@ void topk_compute(KernelContext& ctx, const Tensor& values_out, const Tensor& in
         for (std::int64_t i = 0; i < inner; ++i) {
             auto at = [&](std::int64_t j) { return x[to_size((o * dim + j) * inner + i)]; };
             std::iota(order.begin(), order.end(), 0);
+            // A strict weak order even with NaN: NaN ranks above every number.
+            auto greater = [](T a, T b) {
+                if constexpr (std::is_floating_point_v<T>) {
+                    if (std::isnan(a) || std::isnan(b)) return !std::isnan(b);
+                }
+                return a > b;
+            };
             auto better = [&](std::int64_t a, std::int64_t b) {
-                if (at(a) != at(b)) return max_mode ? at(a) > at(b) : at(a) < at(b);
+                const T va = at(a), vb = at(b);
+                if (greater(va, vb)) return max_mode;
+                if (greater(vb, va)) return !max_mode;
                 return a < b; // ties: the lower index first (stable)
             };
             std::partial_sort(order.begin(), order.begin() + k, order.end(), better);

@@ -1,5 +1,6 @@
 // Index-family reference kernels: expected values worked out by hand from OpenVINO's spec.
 
+#include <cmath>
 #include <functional>
 
 #include <gtest/gtest.h>
@@ -192,6 +193,13 @@ TEST(IndexKernels, TopKModesAndSorts) {
     EXPECT_EQ(mn[1].element_type(), ElementType::I32);
     EXPECT_EQ(to_i64(mn[1]), (std::vector<std::int64_t>{1, 3}));
     EXPECT_EQ(to_f32(mn[0]), (std::vector<float>{1, 1}));
+    // NaN ranks above every number.
+    auto nan = eval("TopK", "opset1", {f32({3}, {NAN, 1, 2}), i64({}, {2})},
+                    attrs({{"axis", std::int64_t{0}},
+                           {"mode", std::string("max")},
+                           {"sort", std::string("value")}}),
+                    2);
+    EXPECT_EQ(to_i64(nan[1]), (std::vector<std::int64_t>{0, 2}));
 }
 
 TEST(IndexKernels, CumSumExclusiveReverse) {

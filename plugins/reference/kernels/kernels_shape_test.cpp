@@ -133,6 +133,8 @@ TEST(ShapeKernels, PadModes) {
     auto neg = pad("constant", {0, -1}, {1, 0}, "opset12");
     EXPECT_EQ(neg.shape(), (Shape{3, 2}));
     EXPECT_EQ(to_f32(neg), (std::vector<float>{2, 3, 5, 6, 0, 0}));
+    EXPECT_EQ(to_f32(pad("constant", {1, 0}, {0, 0})),
+              (std::vector<float>{0, 0, 0, 1, 2, 3, 4, 5, 6}));
     expect_invalid([] { pad("reflect", {0, 3}, {0, 0}); });
 }
 
