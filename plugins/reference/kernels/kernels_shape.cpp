@@ -97,7 +97,7 @@ std::vector<Tensor> broadcast(KernelContext& ctx) {
     auto out = ctx.allocate_output(0);
     const auto& out_shape = out.shape();
     Shape aligned(out_shape.size(), 1);
-    if (mode == "numpy" || mode == "bidirectional") {
+    if (mode == "numpy" || mode == "bidirectional" || mode == "pdpd") { // pdpd: axis -1
         LOOM_REQUIRE(in.shape().size() <= out_shape.size(), "Broadcast data rank exceeds output");
         std::copy(in.shape().begin(), in.shape().end(),
                   aligned.begin() +
