@@ -108,34 +108,45 @@ void einsum_compute(const EinsumPlan& plan, std::span<const Tensor> inputs, cons
     std::int64_t reduce = 1;
     for (auto k = n_out; k < labels.size(); ++k)
         reduce *= sizes[k];
-    auto o = mutable_values<T>(out);
-    parallel_for(out.size(), 64, [&](std::int64_t b, std::int64_t e) {
-        std::vector<std::int64_t> val(labels.size());
-        for (std::int64_t idx = b; idx < e; ++idx) {
-            auto rem = idx;
-            for (auto k = n_out; k-- > 0;) {
-                val[k] = rem % sizes[k];
-                rem /= sizes[k];
-            }
-            T acc{};
-            for (std::int64_t r = 0; r < reduce; ++r) {
-                auto rr = r;
-                for (auto k = labels.size(); k-- > n_out;) {
-                    val[k] = rr % sizes[k];
-                    rr /= sizes[k];
-                }
-                T prod = T(1);
-                for (std::size_t i = 0; i < inputs.size(); ++i) {
-                    std::int64_t off = 0;
-                    for (std::size_t k = 0; k < labels.size(); ++k)
-                        off += val[k] * strides[i][k];
-                    prod = static_cast<T>(prod * inputs[i].data<T>()[off]);
-                }
-                acc = static_cast<T>(acc + prod);
-            }
-            o[to_size(idx)] = acc;
+    LOOM_REQUIRE(reduce <= (std::int64_t{1} << 24),
+                 "Einsum sums over {} combinations; at most 2^24", reduce);
+    // Offsets of every summed-label combination in each operand, computed once.
+    const auto n_ops = inputs.size();
+    std::vector<std::vector<std::int64_t>> red_off(n_ops,
+                                                   std::vector<std::int64_t>(to_size(reduce)));
+    for (std::int64_t r = 0; r < reduce; ++r) {
+        auto rr = r;
+        for (auto k = labels.size(); k-- > n_out;) {
+            const auto v = rr % sizes[k];
+            rr /= sizes[k];
+            for (std::size_t i = 0; i < n_ops; ++i)
+                red_off[i][to_size(r)] += v * strides[i][k];
         }
-    });
+    }
+    auto o = mutable_values<T>(out);
+    parallel_for(out.size(), std::max<std::int64_t>(1, 65536 / reduce),
+                 [&](std::int64_t b, std::int64_t e) {
+                     std::vector<std::int64_t> base(n_ops);
+                     for (std::int64_t idx = b; idx < e; ++idx) {
+                         std::fill(base.begin(), base.end(), 0);
+                         auto rem = idx;
+                         for (auto k = n_out; k-- > 0;) {
+                             const auto v = rem % sizes[k];
+                             rem /= sizes[k];
+                             for (std::size_t i = 0; i < n_ops; ++i)
+                                 base[i] += v * strides[i][k];
+                         }
+                         T acc{};
+                         for (std::int64_t r = 0; r < reduce; ++r) {
+                             T prod = T(1);
+                             for (std::size_t i = 0; i < n_ops; ++i)
+                                 prod = static_cast<T>(
+                                     prod * inputs[i].data<T>()[base[i] + red_off[i][to_size(r)]]);
+                             acc = static_cast<T>(acc + prod);
+                         }
+                         o[to_size(idx)] = acc;
+                     }
+                 });
 }
 
 std::vector<Tensor> einsum(KernelContext& ctx) {

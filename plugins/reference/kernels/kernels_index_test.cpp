@@ -172,6 +172,11 @@ TEST(IndexKernels, EinsumMatmulTraceEllipsis) {
     auto t = eval("Einsum", "opset7", {a}, attrs({{"equation", std::string("...j->j...")}}))[0];
     EXPECT_EQ(t.shape(), (Shape{3, 2}));
     EXPECT_EQ(to_f32(t), (std::vector<float>{1, 4, 2, 5, 3, 6}));
+    // Batched matmul; the ellipsis of the first operand (1) broadcasts to 2.
+    auto bm = eval("Einsum", "opset7", {f32({1, 2, 2}, {1, 2, 3, 4}), f32({2, 2, 1}, {1, 1, 1, 0})},
+                   attrs({{"equation", std::string("...ij,...jk->...ik")}}))[0];
+    EXPECT_EQ(bm.shape(), (Shape{2, 2, 1}));
+    EXPECT_EQ(to_f32(bm), (std::vector<float>{3, 7, 1, 3}));
 }
 
 TEST(IndexKernels, TopKModesAndSorts) {
