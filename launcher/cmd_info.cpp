@@ -1,7 +1,9 @@
-// loom info [-m MODEL [--transform PIPELINE] [--json FILE]] — what Loom has, or what a model is
-// (DESIGN.md §7): inputs, outputs (names, types, partial shapes) and the op histogram, read
-// through the reader component of an embedded deployment. Exits non-zero with the reason when
-// the model cannot be read.
+// loom info [-m MODEL [--transform PIPELINE]] [--json FILE] [--verbose] — what Loom has, or what
+// a model is (DESIGN.md §7). Without -m: version, pipelines, and each available device with its
+// FULL_DEVICE_NAME, supported properties and op coverage (Core::op_coverage; --verbose lists the
+// unsupported ops). With -m: inputs, outputs (names, types, partial shapes) and the op
+// histogram, read through the reader component of an embedded deployment. Exits non-zero with
+// the reason when the model cannot be read.
 
 #include <fstream>
 #include <iostream>
@@ -9,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "components/runtime/core.hpp"
 #include "components/runtime/embedded.hpp"
 #include "launcher/commands.hpp"
 
@@ -21,6 +24,7 @@ struct InfoOptions {
     std::string pipeline;
     std::string json;
     bool isolate = false;
+    bool verbose = false;
 };
 
 std::string port_name(const model::Node& node, const model::OutputInfo& out) {
@@ -119,14 +123,98 @@ void info_model(const InfoOptions& o) {
     }
 }
 
-void info_loom() {
-    runtime::EmbeddedDeployment deployment;
+// One device: its full name, supported properties (with values where readable) and op coverage.
+nlohmann::json device_json(const Core& core, const std::string& device) {
+    nlohmann::json d = {{"name", device}};
+    d["full_name"] = core.get_property(device, props::device_full_name);
+    auto properties = nlohmann::json::object();
+    for (const auto& name : core.get_property(device, props::supported_properties)) {
+        if (name == props::supported_properties.name) continue; // these rows are the list
+        try {
+            properties[name] = core.get_property(device, name);
+        } catch (const Error& e) { // write-only or not readable now: say why
+            properties[name] = fmt::format("<{}>", to_string(e.kind()));
+        }
+    }
+    d["properties"] = properties;
+    auto unsupported = nlohmann::json::array();
+    std::size_t total = 0;
+    for (const auto& [op, supported] : core.op_coverage(device)) {
+        ++total;
+        if (!supported) unsupported.push_back(op);
+    }
+    d["ops"] = {
+        {"total", total}, {"supported", total - unsupported.size()}, {"unsupported", unsupported}};
+    return d;
+}
+
+void print_device(const nlohmann::json& d, bool verbose) {
+    std::cout << fmt::format("\n{}: {}\n", d["name"].get<std::string>(),
+                             d.value("full_name", std::string()));
+    if (d.contains("error")) {
+        std::cout << "  unavailable: " << d["error"].get<std::string>() << "\n";
+        return;
+    }
+    std::cout << "  properties:\n";
+    for (const auto& item : d["properties"].items())
+        std::cout << fmt::format("    {:<36} {}\n", item.key(), item.value().get<std::string>());
+    const auto& ops = d["ops"];
+    const auto unsupported = ops["unsupported"].size();
+    std::cout << fmt::format("  operations: {} of {} supported",
+                             ops["supported"].get<std::size_t>(), ops["total"].get<std::size_t>());
+    if (unsupported && !verbose) std::cout << " (--verbose lists the others)";
+    std::cout << "\n";
+    if (verbose && unsupported) {
+        std::cout << "  unsupported:";
+        std::size_t column = 15;
+        for (const auto& op : ops["unsupported"]) {
+            const auto text = op.get<std::string>();
+            if (column + text.size() + 1 > 100) {
+                std::cout << "\n               ";
+                column = 15;
+            }
+            std::cout << " " << text;
+            column += text.size() + 1;
+        }
+        std::cout << "\n";
+    }
+}
+
+void info_loom(const InfoOptions& o) {
+    nlohmann::json j = {{"version", LOOM_VERSION}};
+    {
+        runtime::EmbeddedDeployment deployment;
+        j["pipelines"] = runtime::list_pipelines(deployment.transform());
+    }
     std::cout << "loom " << LOOM_VERSION << "\n";
     std::cout << "components: reader (OpenVINO IR v10/v11, ONNX opsets 1-17), transform\n";
     std::cout << "pipelines:";
-    for (const auto& p : runtime::list_pipelines(deployment.transform()))
-        std::cout << " " << p;
-    std::cout << "\ndevices: none yet (device plugins arrive with the plugin SDK)\n";
+    for (const auto& p : j["pipelines"])
+        std::cout << " " << p.get<std::string>();
+    CoreOptions co;
+    co.devices_out_of_process = co.model_components_out_of_process = o.isolate;
+    Core core(co);
+    const auto devices = core.available_devices();
+    std::cout << "\ndevices:";
+    for (const auto& d : devices)
+        std::cout << " " << d;
+    std::cout << (devices.empty() ? " none\n" : "\n");
+    j["devices"] = nlohmann::json::array();
+    for (const auto& name : devices) {
+        nlohmann::json d;
+        try {
+            d = device_json(core, name);
+        } catch (const Error& e) { // e.g. CUDA without a GPU: report it, go on
+            d = {{"name", name}, {"error", e.what()}};
+        }
+        print_device(d, o.verbose);
+        j["devices"].push_back(d);
+    }
+    if (!o.json.empty()) {
+        std::ofstream out(o.json);
+        out << j.dump(2) << "\n";
+        if (!out) throw Error(ErrorKind::INVALID_ARGUMENT, "cannot write " + o.json);
+    }
 }
 
 } // namespace
@@ -140,11 +228,12 @@ void add_info_command(CLI::App& app, int& exit_code) {
                     "Also run this transform pipeline (e.g. common) and report node counts");
     cmd->add_option("--json", o->json, "Also write the report as JSON to FILE");
     cmd->add_flag("--isolate", o->isolate,
-                  "Run the reader and transform components in processes of their own");
+                  "Run the components (and, without -m, the devices) in processes of their own");
+    cmd->add_flag("-v,--verbose", o->verbose, "Without -m: list each device's unsupported ops");
     cmd->callback([&exit_code, o] {
         exit_code = guarded("info", [&] {
             if (o->model.empty())
-                info_loom();
+                info_loom(*o);
             else
                 info_model(*o);
         });

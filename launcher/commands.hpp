@@ -2,6 +2,8 @@
 // The `loom` subcommands. Each add_* registers a subcommand whose callback stores its exit code
 // in `exit_code` (0 on success).
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace loom::launcher {
@@ -12,6 +14,12 @@ void add_ctl_command(CLI::App& app, int& exit_code);
 void add_keygen_command(CLI::App& app, int& exit_code);
 void add_info_command(CLI::App& app, int& exit_code);
 void add_convert_command(CLI::App& app, int& exit_code);
+void add_run_command(CLI::App& app, int& exit_code);
+void add_check_command(CLI::App& app, int& exit_code);
+
+// An output's name as a file name: characters other than [A-Za-z0-9._-] become '_' (and "."
+// or ".." become underscores); empty stays empty.
+std::string output_file_name(const std::string& output_name);
 
 // Runs `body`, turning a loom::Error into a message on stderr and exit code 1.
 int guarded(const char* command, const std::function<void()>& body);

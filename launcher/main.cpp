@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
     loom::launcher::add_keygen_command(app, exit_code);
     loom::launcher::add_info_command(app, exit_code);
     loom::launcher::add_convert_command(app, exit_code);
+    loom::launcher::add_run_command(app, exit_code);
+    loom::launcher::add_check_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

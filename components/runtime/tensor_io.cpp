@@ -578,6 +578,12 @@ NamedTensor read_tensor_pb(const std::filesystem::path& path) {
     return parse_tensor_pb(as_bytes(read_file(path)), path.string());
 }
 
+Tensor bf16_from_bits(const Tensor& t, ElementType want) {
+    if (want != ElementType::BF16 || t.element_type() != ElementType::U16) return t;
+    return Tensor(
+        model::Tensor::view(ElementType::BF16, t.shape(), t.impl().bytes(), t.impl().owner()));
+}
+
 NamedTensor read_tensor_file(const std::filesystem::path& path) {
     const auto ext = path.extension().string();
     if (ext == ".npy") return {{}, read_npy(path)};

@@ -31,6 +31,10 @@ NamedTensor read_tensor_pb(const std::filesystem::path& path);
 // By extension: .npy, or .pb (anything else is invalid_argument).
 NamedTensor read_tensor_file(const std::filesystem::path& path);
 
+// ONNX's backend-test data stores bf16 tensors as their uint16 bits (NumPy has no bf16): when
+// `want` is bf16 and `t` is u16, the same bytes as bf16; otherwise `t`.
+Tensor bf16_from_bits(const Tensor& t, ElementType want);
+
 // The same on bytes in memory; `what` names the source in error messages.
 Tensor parse_npy(std::span<const std::byte> bytes, const std::string& what);
 std::string npy_bytes(const Tensor& tensor);

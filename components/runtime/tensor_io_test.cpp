@@ -388,6 +388,17 @@ TEST(TensorPb, TruncatedAndCorruptBytesGiveTypedErrors) {
     }
 }
 
+TEST(TensorPb, Bf16BitsStoredAsUint16AreReinterpreted) {
+    auto bits = make<std::uint16_t>(ElementType::U16, {2}, {0x3f80, 0xc000});
+    auto bf = bf16_from_bits(bits, ElementType::BF16);
+    EXPECT_EQ(bf.element_type(), ElementType::BF16);
+    EXPECT_EQ(bf.shape(), (Shape{2}));
+    EXPECT_EQ(bf.impl().to_f64(), (std::vector<double>{1.0, -2.0}));
+    EXPECT_EQ(bf16_from_bits(bits, ElementType::F16).element_type(), ElementType::U16);
+    auto f = make<float>(ElementType::F32, {1}, {1});
+    EXPECT_EQ(bf16_from_bits(f, ElementType::BF16).element_type(), ElementType::F32);
+}
+
 TEST(TensorPb, ReadsOnnxBackendTestData) {
     const fs::path dir = "/usr/share/libonnx-testdata/data/node/test_add/test_data_set_0";
     if (!fs::exists(dir)) GTEST_SKIP() << dir << " is missing (Debian package libonnx-testdata)";

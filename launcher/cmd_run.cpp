@@ -1,0 +1,231 @@
+// loom run -m MODEL [-d DEVICE] [-i NAME=FILE ...] [-o DIR] [--extension LIB ...]
+//          [--shape NAME=D0,D1,...] [--isolate]
+// One inference through the public API (DESIGN.md §7): inputs from .npy or ONNX TensorProto .pb
+// files, each output written as DIR/<output-name>.npy (characters unsafe in file names replaced
+// by '_'), one line per output on stdout: name, element type, shape, file. Any failure exits
+// non-zero with the reason on stderr.
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "components/runtime/core.hpp"
+#include "components/runtime/tensor_io.hpp"
+#include "launcher/commands.hpp"
+#include "schemas/error.hpp"
+
+namespace loom::launcher {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct RunOptions {
+    std::string model;
+    std::string device = "REFERENCE";
+    std::vector<std::string> inputs;
+    std::string output_dir = ".";
+    std::vector<std::string> extensions;
+    std::vector<std::string> shapes;
+    bool isolate = false;
+};
+
+std::string port_list(const std::vector<Port>& ports) {
+    std::string s;
+    for (const auto& p : ports)
+        s += fmt::format("{}{} ({} {})", s.empty() ? "" : ", ", p.name, loom::to_string(p.type),
+                         p.shape.to_string());
+    return s;
+}
+
+// The port one of whose names is `name`, or null.
+const Port* find_port(const std::vector<Port>& ports, const std::string& name) {
+    for (const auto& p : ports) {
+        if (p.name == name) return &p;
+        for (const auto& n : p.names)
+            if (n == name) return &p;
+    }
+    return nullptr;
+}
+
+// "D0,D1,..." (optionally in brackets); a dimension is a number, "?" or -1 (dynamic), or a
+// range "1..10".
+PartialShape parse_dims(std::string text, const std::string& spec) {
+    if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
+        text = text.substr(1, text.size() - 2);
+    std::vector<model::Dimension> dims;
+    std::size_t start = 0;
+    while (!text.empty() && start <= text.size()) {
+        auto end = text.find(',', start);
+        if (end == std::string::npos) end = text.size();
+        auto item = text.substr(start, end - start);
+        auto dim = item == "-1" ? std::optional(model::Dimension::dynamic())
+                                : model::Dimension::parse(item);
+        LOOM_REQUIRE(dim.has_value(), "--shape {}: '{}' is not a dimension (a number, ? or a..b)",
+                     spec, item);
+        dims.push_back(*dim);
+        start = end + 1;
+    }
+    return PartialShape(dims);
+}
+
+std::map<std::string, PartialShape> parse_shapes(const std::vector<std::string>& specs,
+                                                 const std::vector<Port>& inputs) {
+    std::map<std::string, PartialShape> shapes;
+    for (const auto& spec : specs) {
+        auto eq = spec.find('=');
+        std::string name;
+        if (eq == std::string::npos) {
+            LOOM_REQUIRE(inputs.size() == 1,
+                         "--shape {}: name the input (NAME=D0,D1,...); the model has {} inputs: {}",
+                         spec, inputs.size(), port_list(inputs));
+            name = inputs[0].name;
+        } else {
+            name = spec.substr(0, eq);
+            if (!find_port(inputs, name))
+                LOOM_THROW(ErrorKind::NOT_FOUND,
+                           "--shape {}: the model has no input '{}' (it has: {})", spec, name,
+                           port_list(inputs));
+        }
+        shapes[name] = parse_dims(eq == std::string::npos ? spec : spec.substr(eq + 1), spec);
+    }
+    return shapes;
+}
+
+struct Binding {
+    std::string file;
+    Tensor tensor;
+};
+
+// Reads every -i file and decides which input it feeds: NAME=FILE, or a bare FILE for the
+// single input (or a .pb whose tensor name is an input's name).
+std::map<std::size_t, Binding> bind_inputs(const std::vector<std::string>& specs,
+                                           const std::vector<Port>& inputs) {
+    std::map<std::size_t, Binding> bound;
+    for (const auto& spec : specs) {
+        auto eq = spec.find('=');
+        const Port* port =
+            eq == std::string::npos ? nullptr : find_port(inputs, spec.substr(0, eq));
+        if (eq != std::string::npos && !port && !fs::exists(spec))
+            LOOM_THROW(ErrorKind::NOT_FOUND, "-i {}: the model has no input '{}' (it has: {})",
+                       spec, spec.substr(0, eq), port_list(inputs));
+        const std::string file = port ? spec.substr(eq + 1) : spec;
+        auto read = runtime::read_tensor_file(file);
+        if (!port && inputs.size() == 1) port = &inputs[0];
+        if (!port && !read.name.empty()) port = find_port(inputs, read.name);
+        if (port) read.tensor = runtime::bf16_from_bits(read.tensor, port->type);
+        if (!port)
+            LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                       "-i {}: which input? The model has {} inputs ({}); write -i NAME={}", spec,
+                       inputs.size(), port_list(inputs), file);
+        LOOM_REQUIRE(!bound.contains(port->index), "input '{}' is given twice (-i {})", port->name,
+                     spec);
+        LOOM_REQUIRE(read.tensor.element_type() == port->type,
+                     "input '{}' is {} but {} holds {} (save it as {}, e.g. numpy's "
+                     "array.astype(...))",
+                     port->name, loom::to_string(port->type), file,
+                     loom::to_string(read.tensor.element_type()), loom::to_string(port->type));
+        bound[port->index] = {file, read.tensor};
+    }
+    std::string missing;
+    for (const auto& p : inputs)
+        if (!bound.contains(p.index))
+            missing += fmt::format("{}{} ({} {})", missing.empty() ? "" : ", ", p.name,
+                                   loom::to_string(p.type), p.shape.to_string());
+    LOOM_REQUIRE(missing.empty(), "missing inputs: {} — give each with -i NAME=FILE (.npy or .pb)",
+                 missing);
+    return bound;
+}
+
+// bf16 has no NumPy dtype: such outputs are written as f32.
+Tensor writable(const Tensor& t) {
+    if (t.element_type() != ElementType::BF16) return t;
+    Tensor f(ElementType::F32, t.shape());
+    const auto* in = t.data<std::uint16_t>();
+    auto* out = f.data<float>();
+    for (std::int64_t i = 0; i < t.size(); ++i)
+        out[i] = model::bf16_to_f32(in[i]);
+    return f;
+}
+
+void write_outputs(const InferRequest& request, const std::vector<Port>& outputs,
+                   const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    LOOM_REQUIRE(fs::is_directory(dir), "-o {}: cannot create the directory{}", dir.string(),
+                 ec ? " (" + ec.message() + ")" : "");
+    std::set<std::string> used;
+    for (const auto& port : outputs) {
+        auto base = output_file_name(port.name);
+        if (base.empty()) base = fmt::format("output_{}", port.index);
+        if (!used.insert(base).second) {
+            base += fmt::format("_{}", port.index);
+            used.insert(base);
+        }
+        const auto file = dir / (base + ".npy");
+        auto tensor = request.get_output_tensor(port.index);
+        runtime::write_npy(file, writable(tensor));
+        std::cout << fmt::format("{:<24} {:<8} {:<20} {}\n", port.name,
+                                 tensor.element_type() == ElementType::BF16
+                                     ? "bf16(as f32)"
+                                     : std::string(loom::to_string(tensor.element_type())),
+                                 model::to_string(tensor.shape()), file.string());
+    }
+}
+
+void run(const RunOptions& o) {
+    CoreOptions co;
+    co.devices_out_of_process = co.model_components_out_of_process = o.isolate;
+    Core core(co);
+    for (const auto& lib : o.extensions)
+        core.add_extension(lib);
+    auto model = core.read_model(o.model);
+    if (!o.shapes.empty()) model.reshape(parse_shapes(o.shapes, model.inputs()));
+    auto compiled = core.compile_model(model, o.device);
+    auto request = compiled.create_infer_request();
+    for (const auto& [index, b] : bind_inputs(o.inputs, compiled.inputs())) {
+        try {
+            request.set_input_tensor(index, b.tensor);
+        } catch (const Error& e) {
+            throw Error(e.kind(), fmt::format("{} (from {})", e.message(), b.file));
+        }
+    }
+    request.infer();
+    write_outputs(request, compiled.outputs(), o.output_dir);
+}
+
+} // namespace
+
+std::string output_file_name(const std::string& name) {
+    std::string s;
+    for (char c : name) {
+        const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        s += safe ? c : '_';
+    }
+    if (s == "." || s == "..") s = std::string(s.size(), '_');
+    return s;
+}
+
+void add_run_command(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<RunOptions>();
+    auto* cmd = app.add_subcommand(
+        "run", "Run one inference: inputs from .npy or ONNX .pb files, each output written as "
+               "DIR/<output-name>.npy");
+    cmd->add_option("-m,--model", o->model, "Model file (.xml OpenVINO IR or .onnx)")->required();
+    cmd->add_option("-d,--device", o->device, "Device (default REFERENCE)");
+    cmd->add_option("-i,--input", o->inputs,
+                    "NAME=FILE (.npy or TensorProto .pb); a bare FILE feeds a single-input model");
+    cmd->add_option("-o,--output-dir", o->output_dir, "Where outputs are written (default .)");
+    cmd->add_option("--extension", o->extensions, "Extension library with custom operations");
+    cmd->add_option("--shape", o->shapes,
+                    "Reshape an input first: NAME=D0,D1,... (? or -1 for a dynamic dimension)");
+    cmd->add_flag("--isolate", o->isolate,
+                  "Run the device and the reader/transform components in processes of their own");
+    cmd->callback([&exit_code, o] { exit_code = guarded("run", [&] { run(*o); }); });
+}
+
+} // namespace loom::launcher
