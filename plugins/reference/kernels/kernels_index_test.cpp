@@ -241,3 +241,35 @@ TEST(IndexKernels, BucketizePatchesAndCtc) {
 
 } // namespace
 } // namespace loom::reference
+
+namespace loom::reference {
+namespace {
+
+// Data-movement kernels copy raw bytes: the same result on every element type.
+TEST(IndexKernels, DataMovementOnEveryType) {
+    using T = ElementType;
+    for (auto type : {T::F16, T::BF16, T::F64, T::I8, T::U8, T::I16, T::U16, T::I32, T::U32, T::I64,
+                      T::U64, T::BOOLEAN}) {
+        SCOPED_TRACE(loom::to_string(type));
+        const bool is_bool = type == T::BOOLEAN;
+        auto x = typed(type, {2, 3}, {0, 1, 2, 3, 4, 5});
+        auto expect = [&](const Tensor& t, std::vector<float> v) {
+            EXPECT_EQ(t.element_type(), type);
+            if (is_bool)
+                for (auto& e : v)
+                    e = e != 0 ? 1.0f : 0.0f;
+            EXPECT_EQ(to_f32(t), v);
+        };
+        expect(eval("Gather", "opset8", {x, i64({2}, {2, 0}), i64({}, {1})})[0], {2, 0, 5, 3});
+        expect(eval("Slice", "opset8",
+                    {x, i64({1}, {1}), i64({1}, {3}), i64({1}, {1}), i64({1}, {1})})[0],
+               {1, 2, 4, 5});
+        expect(eval("GatherND", "opset8", {x, i64({1, 2}, {1, 1})})[0], {4});
+        expect(
+            eval("ScatterNDUpdate", "opset3", {x, i64({1, 2}, {0, 0}), typed(type, {1}, {5})})[0],
+            {5, 1, 2, 3, 4, 5});
+    }
+}
+
+} // namespace
+} // namespace loom::reference

@@ -181,3 +181,40 @@ TEST(ShapeKernels, ReverseSequenceReverseRoll) {
 
 } // namespace
 } // namespace loom::reference
+
+namespace loom::reference {
+namespace {
+
+// Data-movement kernels copy raw bytes: the same result on every element type.
+TEST(ShapeKernels, DataMovementOnEveryType) {
+    using T = ElementType;
+    for (auto type : {T::F16, T::BF16, T::F64, T::I8, T::U8, T::I16, T::U16, T::I32, T::U32, T::I64,
+                      T::U64, T::BOOLEAN}) {
+        SCOPED_TRACE(loom::to_string(type));
+        const bool is_bool = type == T::BOOLEAN;
+        auto x = typed(type, {2, 3}, {0, 1, 2, 3, 4, 5});
+        auto expect = [&](const Tensor& t, std::vector<float> v) {
+            EXPECT_EQ(t.element_type(), type);
+            if (is_bool)
+                for (auto& e : v)
+                    e = e != 0 ? 1.0f : 0.0f;
+            EXPECT_EQ(to_f32(t), v);
+        };
+        expect(eval("Transpose", "opset1", {x, i64({2}, {1, 0})})[0], {0, 3, 1, 4, 2, 5});
+        expect(eval("Concat", "opset1", {x, x}, attrs({{"axis", std::int64_t{1}}}))[0],
+               {0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5});
+        expect(eval("Tile", "opset1", {x, i64({2}, {1, 2})})[0],
+               {0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5});
+        expect(eval("Pad", "opset12",
+                    {x, i64({2}, {0, 1}), i64({2}, {0, -1}), typed(type, {}, {1})},
+                    attrs({{"pad_mode", std::string("constant")}}))[0],
+               {1, 0, 1, 1, 3, 4});
+        expect(eval("Roll", "opset7", {x, i64({1}, {1}), i64({1}, {1})})[0], {2, 0, 1, 5, 3, 4});
+        expect(eval("Broadcast", "opset3", {typed(type, {1}, {3}), i64({1}, {2})},
+                    attrs({{"mode", std::string("numpy")}}))[0],
+               {3, 3});
+    }
+}
+
+} // namespace
+} // namespace loom::reference
