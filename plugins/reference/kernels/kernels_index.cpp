@@ -39,15 +39,22 @@ std::vector<Tensor> gather(KernelContext& ctx) {
     const auto inner = product(shape, to_size(axis) + 1, shape.size());
     const auto count = product(idx_shape, to_size(bd), idx_shape.size());
     const auto row = to_size(inner) * es;
-    for (std::int64_t b = 0; b < batch; ++b)
-        for (std::int64_t n = 0; n < count; ++n) {
-            auto j = idx[to_size(b * count + n)];
-            if (opset8 && (j < -dim || j >= dim)) continue; // stays zero
-            j = checked_index(j, dim, "Gather");
-            for (std::int64_t o = 0; o < outer; ++o)
-                std::memcpy(out.mutable_data() + to_size(((b * outer + o) * count + n)) * row,
-                            data.bytes().data() + to_size(((b * outer + o) * dim + j)) * row, row);
-        }
+    std::vector<std::int64_t> at(idx.size()); // checked first; -1: zeros (opset8)
+    for (std::size_t i = 0; i < idx.size(); ++i)
+        at[i] =
+            opset8 && (idx[i] < -dim || idx[i] >= dim) ? -1 : checked_index(idx[i], dim, "Gather");
+    parallel_for(batch * count, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(1, inner)),
+                 [&](std::int64_t p0, std::int64_t p1) {
+                     for (auto p = p0; p < p1; ++p) {
+                         const auto b = p / count, n = p % count, j = at[to_size(p)];
+                         if (j < 0) continue; // stays zero
+                         for (std::int64_t o = 0; o < outer; ++o)
+                             std::memcpy(
+                                 out.mutable_data() + to_size(((b * outer + o) * count + n)) * row,
+                                 data.bytes().data() + to_size(((b * outer + o) * dim + j)) * row,
+                                 row);
+                     }
+                 });
     return {out};
 }
 

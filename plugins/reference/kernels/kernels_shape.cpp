@@ -45,9 +45,13 @@ std::vector<Tensor> concat(KernelContext& ctx) {
         LOOM_REQUIRE(in.shape().size() == shape.size(), "Concat input has rank {}, output {}",
                      in.shape().size(), shape.size());
         const auto row = to_size(product(in.shape(), axis, shape.size())) * es;
-        for (std::int64_t o = 0; o < outer && row > 0; ++o)
-            std::memcpy(out.mutable_data() + to_size(o) * out_row + offset,
-                        in.bytes().data() + to_size(o) * row, row);
+        if (row > 0)
+            parallel_for(outer, static_cast<std::int64_t>(std::max<std::size_t>(1, 65536 / row)),
+                         [&](std::int64_t o0, std::int64_t o1) {
+                             for (auto o = o0; o < o1; ++o)
+                                 std::memcpy(out.mutable_data() + to_size(o) * out_row + offset,
+                                             in.bytes().data() + to_size(o) * row, row);
+                         });
         offset += row;
     }
     return {out};
