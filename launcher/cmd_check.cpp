@@ -238,6 +238,10 @@ CaseResult check_case(const Core& core, const std::string& device, const fs::pat
         r.passed = true;
     } catch (const std::exception& e) {
         r.reason = one_line(e.what());
+        // Errors name files by path; within the case's own line its folder is implied.
+        const auto prefix = (dir / "model.onnx").parent_path().string() + "/";
+        for (auto at = r.reason.find(prefix); at != std::string::npos; at = r.reason.find(prefix))
+            r.reason.erase(at, prefix.size());
     }
     r.ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

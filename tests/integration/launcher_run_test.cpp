@@ -1,0 +1,362 @@
+// `loom run`, `loom check` and `loom info` end to end (DESIGN.md §7): the built executable on
+// small ONNX models and test cases written by the test itself.
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
+
+#include "components/runtime/tensor_io.hpp"
+
+extern char** environ;
+
+namespace loom::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+struct Outcome {
+    int exit_code = -1; // -1: killed by a signal or timed out
+    std::string output; // stdout and stderr
+    std::vector<std::string> lines() const {
+        std::vector<std::string> out;
+        std::size_t start = 0;
+        while (start < output.size()) {
+            auto end = output.find('\n', start);
+            if (end == std::string::npos) end = output.size();
+            out.push_back(output.substr(start, end - start));
+            start = end + 1;
+        }
+        return out;
+    }
+};
+
+// Runs the built `loom` with `args`, capturing its output.
+Outcome loom(std::vector<std::string> args, std::chrono::seconds timeout = 120s) {
+    int out[2];
+    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+    args.insert(args.begin(), LOOM_EXECUTABLE);
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    EXPECT_EQ(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    Outcome o;
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        pollfd p{out[0], POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+            ADD_FAILURE() << "loom timed out: " << o.output;
+            ::kill(pid, SIGKILL);
+            break;
+        }
+        char buffer[4096];
+        auto n = ::read(out[0], buffer, sizeof(buffer));
+        if (n <= 0) break;
+        o.output.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(out[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (WIFEXITED(status)) o.exit_code = WEXITSTATUS(status);
+    return o;
+}
+
+// ---- models and test data written here -----------------------------------------------------
+
+// A one-node model: `op` over float inputs `inputs` (shape `dims`, -1 = dynamic) into `output`.
+void write_model(const fs::path& path, const std::string& op,
+                 const std::vector<std::string>& inputs, const std::string& output,
+                 const std::vector<std::int64_t>& dims, int type = onnx::TensorProto::FLOAT) {
+    onnx::ModelProto m;
+    m.set_ir_version(8);
+    m.add_opset_import()->set_version(17);
+    auto* g = m.mutable_graph();
+    g->set_name("g");
+    auto* node = g->add_node();
+    node->set_op_type(op);
+    node->set_name(op + "_0");
+    node->add_output(output);
+    auto add_value = [&](onnx::ValueInfoProto* v, const std::string& name) {
+        v->set_name(name);
+        auto* t = v->mutable_type()->mutable_tensor_type();
+        t->set_elem_type(type);
+        for (auto d : dims) {
+            auto* dim = t->mutable_shape()->add_dim();
+            if (d < 0)
+                dim->set_dim_param("N");
+            else
+                dim->set_dim_value(d);
+        }
+    };
+    for (const auto& in : inputs) {
+        node->add_input(in);
+        add_value(g->add_input(), in);
+    }
+    add_value(g->add_output(), output);
+    std::ofstream f(path, std::ios::binary);
+    ASSERT_TRUE(m.SerializeToOstream(&f));
+}
+
+void write_pb(const fs::path& path, const std::string& name, const std::vector<std::int64_t>& dims,
+              const std::vector<float>& values) {
+    onnx::TensorProto t;
+    t.set_name(name);
+    t.set_data_type(onnx::TensorProto::FLOAT);
+    for (auto d : dims)
+        t.add_dims(d);
+    t.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * 4));
+    std::ofstream f(path, std::ios::binary);
+    ASSERT_TRUE(t.SerializeToOstream(&f));
+}
+
+Tensor f32(const Shape& shape, const std::vector<float>& values) {
+    Tensor t(ElementType::F32, shape);
+    std::memcpy(t.data(), values.data(), values.size() * 4);
+    return t;
+}
+
+std::vector<float> values(const Tensor& t) {
+    return {t.data<float>(), t.data<float>() + t.size()};
+}
+
+const float k_nan = std::nanf("");
+const std::vector<float> k_x = {1, 2, 3, -4, k_nan, 6};
+const std::vector<float> k_y = {10, 20, 30, 40, 50, 60};
+const std::vector<float> k_sum = {11, 22, 33, 36, k_nan, 66};
+
+// An Add case in the backend-test layout; `expected` is what output_0.pb holds.
+fs::path write_add_case(const fs::path& dir, const std::vector<float>& expected,
+                        const std::string& case_json = {}) {
+    fs::create_directories(dir / "test_data_set_0");
+    write_model(dir / "model.onnx", "Add", {"x", "y"}, "sum", {2, 3});
+    write_pb(dir / "test_data_set_0/input_0.pb", "x", {2, 3}, k_x);
+    write_pb(dir / "test_data_set_0/input_1.pb", "y", {2, 3}, k_y);
+    write_pb(dir / "test_data_set_0/output_0.pb", "sum", {2, 3}, expected);
+    if (!case_json.empty()) std::ofstream(dir / "case.json") << case_json;
+    return dir;
+}
+
+fs::path fresh_dir(const std::string& name) {
+    auto dir = fs::path(testing::TempDir()) / ("launcher_run_" + name);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+
+// ---- loom run ----------------------------------------------------------------------------------
+
+TEST(LoomRun, WritesEachOutputAsNpyAndPrintsALinePerOutput) {
+    auto dir = fresh_dir("outputs");
+    write_model(dir / "model.onnx", "Add", {"x", "y"}, "out/sum:0", {2, 3});
+    runtime::write_npy(dir / "x.npy", f32({2, 3}, k_x));
+    write_pb(dir / "y.pb", "y", {2, 3}, k_y);
+    auto r =
+        loom({"run", "-m", (dir / "model.onnx").string(), "-i", "x=" + (dir / "x.npy").string(),
+              "-i", "y=" + (dir / "y.pb").string(), "-o", (dir / "out").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto file = dir / "out" / "out_sum_0.npy"; // '/' and ':' are unsafe in file names
+    ASSERT_TRUE(fs::exists(file)) << r.output;
+    auto sum = runtime::read_npy(file);
+    EXPECT_EQ(sum.element_type(), ElementType::F32);
+    EXPECT_EQ(sum.shape(), (Shape{2, 3}));
+    auto got = values(sum);
+    for (std::size_t i = 0; i < got.size(); ++i)
+        if (std::isnan(k_sum[i]))
+            EXPECT_TRUE(std::isnan(got[i]));
+        else
+            EXPECT_EQ(got[i], k_sum[i]) << i;
+    ASSERT_EQ(r.lines().size(), 1u) << r.output;
+    const auto line = r.lines()[0];
+    for (const char* part : {"out/sum:0", "f32", "[2,3]", "out_sum_0.npy"})
+        EXPECT_NE(line.find(part), std::string::npos) << part << " in " << line;
+}
+
+TEST(LoomRun, BareFilesFeedASingleInputOrTheInputTheirPbNames) {
+    auto dir = fresh_dir("bare");
+    write_model(dir / "relu.onnx", "Relu", {"x"}, "y", {2, 3});
+    runtime::write_npy(dir / "x.npy", f32({2, 3}, {-1, 2, -3, 4, -5, 6}));
+    auto r = loom({"run", "-m", (dir / "relu.onnx").string(), "-i", (dir / "x.npy").string(), "-o",
+                   dir.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(values(runtime::read_npy(dir / "y.npy")), (std::vector<float>{0, 2, 0, 4, 0, 6}));
+
+    write_model(dir / "add.onnx", "Add", {"x", "y"}, "s", {2, 3});
+    write_pb(dir / "a.pb", "x", {2, 3}, k_y);
+    write_pb(dir / "b.pb", "y", {2, 3}, k_y);
+    r = loom({"run", "-m", (dir / "add.onnx").string(), "-i", (dir / "b.pb").string(), "-i",
+              (dir / "a.pb").string(), "-o", dir.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(values(runtime::read_npy(dir / "s.npy"))[5], 120.f);
+}
+
+TEST(LoomRun, MissingUnknownOrMistypedInputsFailNamingThem) {
+    auto dir = fresh_dir("bad_inputs");
+    write_model(dir / "add.onnx", "Add", {"x", "y"}, "s", {2, 3});
+    runtime::write_npy(dir / "x.npy", f32({2, 3}, k_x));
+    const auto model = (dir / "add.onnx").string();
+    const auto x = (dir / "x.npy").string();
+    auto r = loom({"run", "-m", model, "-i", "x=" + x, "-o", dir.string()});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("missing inputs: y"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(dir / "s.npy"));
+
+    r = loom({"run", "-m", model, "-i", "x=" + x, "-i", "z=" + x});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("no input 'z'"), std::string::npos) << r.output;
+
+    r = loom({"run", "-m", model, "-i", x}); // two inputs: which one?
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("NAME="), std::string::npos) << r.output;
+
+    Tensor d(ElementType::F64, {2, 3});
+    runtime::write_npy(dir / "d.npy", d);
+    r = loom({"run", "-m", model, "-i", "x=" + x, "-i", "y=" + (dir / "d.npy").string()});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("f64"), std::string::npos) << r.output;
+
+    r = loom({"run", "-m", model, "-i", "x=" + x, "-i", "y=" + (dir / "none.npy").string()});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("none.npy"), std::string::npos) << r.output;
+
+    r = loom({"run", "-m", (dir / "missing.onnx").string()});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("missing.onnx"), std::string::npos) << r.output;
+}
+
+TEST(LoomRun, ReshapesADynamicModelAndRunsIsolated) {
+    auto dir = fresh_dir("shape");
+    write_model(dir / "relu.onnx", "Relu", {"x"}, "y", {-1, 3});
+    runtime::write_npy(dir / "x.npy", f32({2, 3}, {-1, 2, -3, 4, -5, 6}));
+    auto r = loom({"run", "-m", (dir / "relu.onnx").string(), "--shape", "x=2,3", "-i",
+                   (dir / "x.npy").string(), "-o", dir.string(), "--isolate"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(values(runtime::read_npy(dir / "y.npy")), (std::vector<float>{0, 2, 0, 4, 0, 6}));
+    r = loom({"run", "-m", (dir / "relu.onnx").string(), "--shape", "x=2,x", "-i",
+              (dir / "x.npy").string()});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("'x' is not a dimension"), std::string::npos) << r.output;
+}
+
+// ---- loom check --------------------------------------------------------------------------------
+
+TEST(LoomCheck, PassesFailsAndSurvivesABrokenCase) {
+    auto root = fresh_dir("check");
+    write_add_case(root / "a_good", k_sum);
+    auto wrong = k_sum;
+    wrong[2] = 34;
+    write_add_case(root / "b_wrong", wrong);
+    fs::create_directories(root / "c_broken/test_data_set_0");
+    std::ofstream(root / "c_broken/model.onnx") << "not a model";
+    auto near = k_sum;
+    near[0] += 0.05f;
+    write_add_case(root / "d_tolerant", near, R"({"rtol": 0, "atol": 0.1})");
+    write_add_case(root / "e_strict", near, R"({"rtol": 0.001, "atol": 0})");
+    const auto json = root / "report.json";
+    auto r = loom({"check", "-d", "REFERENCE", "--json", json.string(), root.string()});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    auto lines = r.lines();
+    ASSERT_EQ(lines.size(), 6u) << r.output;
+    EXPECT_EQ(lines[0], "PASS a_good");
+    EXPECT_TRUE(lines[1].starts_with("FAIL b_wrong: ")) << lines[1];
+    EXPECT_NE(lines[1].find("first at 2: got 33, expected 34"), std::string::npos) << lines[1];
+    EXPECT_TRUE(lines[2].starts_with("FAIL c_broken: read: ")) << lines[2];
+    EXPECT_EQ(lines[3], "PASS d_tolerant");
+    EXPECT_TRUE(lines[4].starts_with("FAIL e_strict: ")) << lines[4];
+    EXPECT_EQ(lines[5], "2 passed, 3 failed");
+
+    std::ifstream in(json);
+    auto j = nlohmann::json::parse(in);
+    ASSERT_EQ(j.size(), 5u);
+    EXPECT_EQ(j[0]["name"], "a_good");
+    EXPECT_EQ(j[0]["passed"], true);
+    EXPECT_EQ(j[0]["reason"], "");
+    EXPECT_TRUE(j[0]["ms"].is_number());
+    EXPECT_EQ(j[1]["passed"], false);
+    EXPECT_EQ("FAIL b_wrong: " + j[1]["reason"].get<std::string>(), lines[1]);
+}
+
+TEST(LoomCheck, AllPassingExitsZeroAndMismatchedShapesOrCountsFail) {
+    auto root = fresh_dir("check_ok");
+    auto good = write_add_case(root / "good", k_sum);
+    auto r = loom({"check", good.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(r.lines().back(), "1 passed, 0 failed");
+
+    auto shape = write_add_case(root / "shape", k_sum);
+    write_pb(shape / "test_data_set_0/output_0.pb", "sum", {3, 2}, k_sum);
+    auto extra = write_add_case(root / "extra", k_sum);
+    write_pb(extra / "test_data_set_0/output_1.pb", "sum", {2, 3}, k_sum);
+    auto two_sets = write_add_case(root / "two_sets", k_sum);
+    fs::copy(two_sets / "test_data_set_0", two_sets / "test_data_set_1");
+    write_pb(two_sets / "test_data_set_1/output_0.pb", "sum", {2, 3}, k_y);
+    r = loom({"check", shape.string(), extra.string(), two_sets.string(), "/nonexistent/case"});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("FAIL shape: test_data_set_0 output 0 (sum): shape [2,3], expected "
+                            "[3,2]"),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("FAIL extra: test_data_set_0: invalid_argument: 2 output files"),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("FAIL two_sets: test_data_set_1 output 0"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("FAIL case: no such file or directory"), std::string::npos) << r.output;
+    EXPECT_EQ(r.lines().back(), "0 passed, 4 failed");
+}
+
+TEST(LoomCheck, RunsOnnxBackendTestData) {
+    const fs::path node = "/usr/share/libonnx-testdata/data/node";
+    if (!fs::exists(node)) GTEST_SKIP() << node << " is missing (Debian package libonnx-testdata)";
+    auto r = loom({"check", (node / "test_add").string(), (node / "test_relu").string()});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(r.output, "PASS test_add\nPASS test_relu\n2 passed, 0 failed\n");
+}
+
+// ---- loom info ---------------------------------------------------------------------------------
+
+TEST(LoomInfo, ListsDevicesWithPropertiesAndOpCoverage) {
+    const auto json = fresh_dir("info") / "info.json";
+    auto r = loom({"info", "--verbose", "--json", json.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("REFERENCE"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("FULL_DEVICE_NAME"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("operations: "), std::string::npos) << r.output;
+    std::ifstream in(json);
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    ASSERT_FALSE(j.is_discarded());
+    bool found = false;
+    for (const auto& d : j["devices"]) {
+        if (d["name"] != "REFERENCE") continue;
+        found = true;
+        EXPECT_FALSE(d["full_name"].get<std::string>().empty());
+        EXPECT_GT(d["ops"]["total"].get<int>(), 100);
+        EXPECT_EQ(d["ops"]["total"].get<std::size_t>(),
+                  d["ops"]["supported"].get<std::size_t>() + d["ops"]["unsupported"].size());
+    }
+    EXPECT_TRUE(found) << j.dump(2);
+}
+
+} // namespace
+} // namespace loom::test
