@@ -1,4 +1,4 @@
-// loom check [-d DEVICE] [--json FILE] [--isolate] CASE_DIR ...
+// loom check [-d DEVICE] [--json FILE] [--isolate] [--timeout SECONDS] CASE_DIR ...
 // Runs cases in the ONNX backend-test layout (DESIGN.md §7, §8): CASE_DIR/model.onnx,
 // test_data_set_N/input_K.pb and output_K.pb, optional case.json with "rtol"/"atol" (defaults
 // 1e-3 / 1e-7, as ONNX's backend tests). Inputs are bound to the model's inputs in order and
@@ -39,6 +39,7 @@ struct CheckOptions {
     std::string json;
     std::vector<std::string> dirs;
     bool isolate = false;
+    double timeout_s = 0; // per inference; 0: none
 };
 
 struct CaseResult {
@@ -175,7 +176,25 @@ std::string compare(const Tensor& got, const Tensor& want, const Tolerance& tol)
 }
 
 // Throws on any failure; the message is the reason.
-void run_case(const Core& core, const std::string& device, const fs::path& dir) {
+// One inference, cancelled after `timeout_s` seconds (when > 0).
+void infer(InferRequest& request, double timeout_s) {
+    if (timeout_s <= 0) {
+        request.infer();
+        return;
+    }
+    request.start_async();
+    const auto limit = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000));
+    if (request.wait_for(limit)) return;
+    request.cancel();
+    try {
+        request.wait(); // a kernel between nodes sees the cancel; the request then ends
+    } catch (const Error&) {
+    }
+    LOOM_THROW(ErrorKind::TIMEOUT, "no result within {} s (cancelled)", timeout_s);
+}
+
+void run_case(const Core& core, const CheckOptions& o, const fs::path& dir) {
+    const auto& device = o.device;
     std::string stage = "read";
     try {
         const auto tol = read_tolerance(dir);
@@ -203,7 +222,7 @@ void run_case(const Core& core, const std::string& device, const fs::path& dir) 
                                                compiled.inputs()[k].type));
             }
             stage = where + " infer";
-            request.infer();
+            infer(request, o.timeout_s);
             for (std::size_t k = 0; k < outputs.size(); ++k) {
                 stage = fmt::format("{} output {} ({})", where, k, compiled.outputs()[k].name);
                 auto got = request.get_output_tensor(k);
@@ -230,11 +249,11 @@ std::string one_line(std::string s) {
     return s;
 }
 
-CaseResult check_case(const Core& core, const std::string& device, const fs::path& dir) {
+CaseResult check_case(const Core& core, const CheckOptions& o, const fs::path& dir) {
     CaseResult r{case_name(dir), dir.string(), false, {}, 0};
     const auto start = std::chrono::steady_clock::now();
     try {
-        run_case(core, device, dir);
+        run_case(core, o, dir);
         r.passed = true;
     } catch (const std::exception& e) {
         r.reason = one_line(e.what());
@@ -280,7 +299,7 @@ int check(const CheckOptions& o) {
     co.devices_out_of_process = co.model_components_out_of_process = o.isolate;
     Core core(co);
     for (const auto& dir : cases) {
-        results.push_back(check_case(core, o.device, dir));
+        results.push_back(check_case(core, o, dir));
         print(results.back());
     }
     std::size_t passed = 0;
@@ -305,6 +324,9 @@ void add_check_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--json", o->json, "Also write [{name, path, passed, reason, ms}] to FILE");
     cmd->add_flag("--isolate", o->isolate,
                   "Run the device and the reader/transform components in processes of their own");
+    cmd->add_option("--timeout", o->timeout_s,
+                    "Cancel an inference after this many seconds and fail its case (default: none)")
+        ->check(CLI::NonNegativeNumber);
     cmd->callback([&exit_code, o] {
         int code = 1;
         exit_code = guarded("check", [&] { code = check(*o); });

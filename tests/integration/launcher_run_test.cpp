@@ -102,12 +102,12 @@ void write_model(const fs::path& path, const std::string& op,
         v->set_name(name);
         auto* t = v->mutable_type()->mutable_tensor_type();
         t->set_elem_type(type);
-        for (auto d : dims) {
+        for (std::size_t i = 0; i < dims.size(); ++i) {
             auto* dim = t->mutable_shape()->add_dim();
-            if (d < 0)
-                dim->set_dim_param("N");
+            if (dims[i] < 0)
+                dim->set_dim_param("N" + std::to_string(i));
             else
-                dim->set_dim_value(d);
+                dim->set_dim_value(dims[i]);
         }
     };
     for (const auto& in : inputs) {
@@ -324,6 +324,24 @@ TEST(LoomCheck, AllPassingExitsZeroAndMismatchedShapesOrCountsFail) {
         << r.output;
     EXPECT_NE(r.output.find("FAIL case: no such file or directory"), std::string::npos) << r.output;
     EXPECT_EQ(r.lines().back(), "0 passed, 4 failed");
+}
+
+TEST(LoomCheck, TimeoutCancelsASlowInferenceAndFailsItsCase) {
+    auto root = fresh_dir("slow");
+    auto dir = root / "slow";
+    fs::create_directories(dir / "test_data_set_0");
+    const std::int64_t n = 3000; // [n,1] + [1,n]: 9M sums, far more than a millisecond
+    write_model(dir / "model.onnx", "Add", {"a", "b"}, "c", {-1, -1});
+    write_pb(dir / "test_data_set_0/input_0.pb", "a", {n, 1}, std::vector<float>(n, 1.f));
+    write_pb(dir / "test_data_set_0/input_1.pb", "b", {1, n}, std::vector<float>(n, 2.f));
+    write_pb(dir / "test_data_set_0/output_0.pb", "c", {1}, {3.f});
+    auto r = loom({"check", "--timeout", "0.001", dir.string()});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("FAIL slow: test_data_set_0 infer: timeout: "), std::string::npos)
+        << r.output;
+    auto fast = write_add_case(root / "fast", k_sum);
+    r = loom({"check", "--timeout", "600", fast.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
 TEST(LoomCheck, RunsOnnxBackendTestData) {
