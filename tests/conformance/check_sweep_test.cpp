@@ -134,7 +134,8 @@ std::map<std::string, Result> check_all(std::vector<fs::path> cases, const fs::p
                 results[c.filename().string()] = {false, "not run: the sweep ran out of time"};
             return results;
         }
-        std::vector<std::string> args = {"check", "-d", "REFERENCE", "--json", json.string()};
+        std::vector<std::string> args = {"check", "-d",     "REFERENCE",  "--timeout",
+                                         "300",   "--json", json.string()};
         for (const auto& c : cases)
             args.push_back(c.string());
         fs::remove(json);
