@@ -2,14 +2,14 @@
 
 namespace loom::reference {
 
-std::int64_t product(const Shape& shape, std::size_t begin, std::size_t end) {
+std::int64_t dims_product(const Shape& shape, std::size_t begin, std::size_t end) {
     std::int64_t p = 1;
     for (std::size_t i = begin; i < end && i < shape.size(); ++i)
         p *= shape[i];
     return p;
 }
 
-std::int64_t normalize_axis(std::int64_t axis, std::int64_t rank, const char* what) {
+std::int64_t checked_axis(std::int64_t axis, std::int64_t rank, const char* what) {
     LOOM_REQUIRE(axis >= -rank && axis < rank, "{} {} is out of range for rank {}", what, axis,
                  rank);
     return axis < 0 ? axis + rank : axis;

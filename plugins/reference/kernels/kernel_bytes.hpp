@@ -17,11 +17,11 @@ inline std::size_t to_size(std::int64_t v) {
 }
 
 // Product of shape[begin, end).
-std::int64_t product(const Shape& shape, std::size_t begin, std::size_t end);
+std::int64_t dims_product(const Shape& shape, std::size_t begin, std::size_t end);
 
 // Normalizes axis into [0, rank) (negative counts from the end); invalid_argument naming
 // `what` when out of range.
-std::int64_t normalize_axis(std::int64_t axis, std::int64_t rank, const char* what);
+std::int64_t checked_axis(std::int64_t axis, std::int64_t rank, const char* what);
 
 // For every element of `out` (same rank as `in`), copies the element of `in` whose index along
 // axis k is maps[k][i_k] — or `fill` (one element's bytes) when any of those is negative.

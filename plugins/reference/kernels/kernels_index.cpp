@@ -26,18 +26,18 @@ std::vector<Tensor> gather(KernelContext& ctx) {
     const auto idx = read_indices(ctx.input(1));
     const auto& idx_shape = ctx.input(1).shape();
     const auto rank = static_cast<std::int64_t>(shape.size());
-    const auto axis = normalize_axis(scalar_i64(ctx.input(2)), rank, "Gather axis");
+    const auto axis = checked_axis(scalar_i64(ctx.input(2)), rank, "Gather axis");
     auto bd = ctx.attr_or<std::int64_t>("batch_dims", 0);
     if (bd < 0) bd += static_cast<std::int64_t>(idx_shape.size());
     LOOM_REQUIRE(bd >= 0 && bd <= axis, "Gather batch_dims {} is out of range", bd);
     const bool opset8 = ctx.node().version == "opset8";
     auto out = ctx.allocate_output(0);
     const auto es = element_size(data.element_type());
-    const auto batch = product(shape, 0, to_size(bd));
-    const auto outer = product(shape, to_size(bd), to_size(axis));
+    const auto batch = dims_product(shape, 0, to_size(bd));
+    const auto outer = dims_product(shape, to_size(bd), to_size(axis));
     const auto dim = shape[to_size(axis)];
-    const auto inner = product(shape, to_size(axis) + 1, shape.size());
-    const auto count = product(idx_shape, to_size(bd), idx_shape.size());
+    const auto inner = dims_product(shape, to_size(axis) + 1, shape.size());
+    const auto count = dims_product(idx_shape, to_size(bd), idx_shape.size());
     const auto row = to_size(inner) * es;
     std::vector<std::int64_t> at(idx.size()); // checked first; -1: zeros (opset8)
     for (std::size_t i = 0; i < idx.size(); ++i)
@@ -65,7 +65,7 @@ std::vector<Tensor> gather_elements(KernelContext& ctx) {
     const auto rank = static_cast<std::int64_t>(data.shape().size());
     LOOM_REQUIRE(static_cast<std::int64_t>(idx_shape.size()) == rank,
                  "GatherElements data and indices differ in rank");
-    const auto axis = to_size(normalize_axis(ctx.attr<std::int64_t>("axis"), rank, "axis"));
+    const auto axis = to_size(checked_axis(ctx.attr<std::int64_t>("axis"), rank, "axis"));
     auto out = ctx.allocate_output(0);
     const auto ds = strides_of(data.shape());
     const auto is = strides_of(idx_shape);
@@ -99,10 +99,10 @@ NdIndex nd_offsets(const Shape& data, const Tensor& indices, std::int64_t bd, co
     const auto idx = read_indices(indices);
     const auto strides = strides_of(data);
     NdIndex r;
-    r.slice = product(data, to_size(bd + k), data.size());
-    const auto batch = product(data, 0, to_size(bd));
+    r.slice = dims_product(data, to_size(bd + k), data.size());
+    const auto batch = dims_product(data, 0, to_size(bd));
     const auto tuples =
-        k > 0 ? static_cast<std::int64_t>(idx.size()) / k : product(is, 0, is.size() - 1);
+        k > 0 ? static_cast<std::int64_t>(idx.size()) / k : dims_product(is, 0, is.size() - 1);
     const auto per_batch = batch > 0 ? tuples / batch : 0;
     const auto batch_stride = bd > 0 ? strides[to_size(bd - 1)] : 0;
     for (std::int64_t t = 0; t < tuples; ++t) {
@@ -138,10 +138,10 @@ std::vector<Tensor> scatter_update(KernelContext& ctx) {
     const auto idx = read_indices(ctx.input(1));
     const auto& updates = ctx.input(2);
     const auto rank = static_cast<std::int64_t>(shape.size());
-    const auto axis = to_size(normalize_axis(scalar_i64(ctx.input(3)), rank, "ScatterUpdate axis"));
-    const auto outer = product(shape, 0, axis);
+    const auto axis = to_size(checked_axis(scalar_i64(ctx.input(3)), rank, "ScatterUpdate axis"));
+    const auto outer = dims_product(shape, 0, axis);
     const auto dim = shape[axis];
-    const auto inner = product(shape, axis + 1, shape.size());
+    const auto inner = dims_product(shape, axis + 1, shape.size());
     const auto n = static_cast<std::int64_t>(idx.size());
     LOOM_REQUIRE(updates.size() == outer * n * inner,
                  "ScatterUpdate updates have {} elements; data and indices need {}", updates.size(),
@@ -226,7 +226,7 @@ std::vector<Tensor> scatter_elements(KernelContext& ctx) {
     const auto rank = static_cast<std::int64_t>(data.shape().size());
     LOOM_REQUIRE(static_cast<std::int64_t>(is.size()) == rank,
                  "ScatterElementsUpdate data and indices differ in rank");
-    const auto axis = to_size(normalize_axis(scalar_i64(ctx.input(3)), rank, "axis"));
+    const auto axis = to_size(checked_axis(scalar_i64(ctx.input(3)), rank, "axis"));
     const auto ds = strides_of(data.shape());
     const auto istr = strides_of(is);
     std::vector<std::int64_t> targets(idx.size());

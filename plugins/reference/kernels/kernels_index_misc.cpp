@@ -169,7 +169,8 @@ void topk_compute(KernelContext& ctx, const Tensor& values_out, const Tensor& in
     const auto dim = shape[axis];
     const auto k = values_out.shape()[axis];
     LOOM_REQUIRE(k <= dim, "TopK k {} exceeds the axis dimension {}", k, dim);
-    const auto outer = product(shape, 0, axis), inner = product(shape, axis + 1, shape.size());
+    const auto outer = dims_product(shape, 0, axis),
+               inner = dims_product(shape, axis + 1, shape.size());
     const bool max_mode = ctx.attr<std::string>("mode") == "max";
     const auto sort = ctx.attr<std::string>("sort");
     auto x = values<T>(in);
@@ -206,7 +207,7 @@ void topk_compute(KernelContext& ctx, const Tensor& values_out, const Tensor& in
 std::vector<Tensor> topk(KernelContext& ctx) {
     const auto& in = ctx.input(0);
     const auto rank = static_cast<std::int64_t>(in.shape().size());
-    const auto axis = to_size(normalize_axis(ctx.attr<std::int64_t>("axis"), rank, "TopK axis"));
+    const auto axis = to_size(checked_axis(ctx.attr<std::int64_t>("axis"), rank, "TopK axis"));
     auto v = ctx.allocate_output(0);
     auto idx = ctx.allocate_output(1);
     dispatch_type(in.element_type(), "TopK", [&](auto tag) {
@@ -223,13 +224,14 @@ std::vector<Tensor> cumsum(KernelContext& ctx) {
     const auto& in = ctx.input(0);
     const auto& shape = in.shape();
     const auto rank = static_cast<std::int64_t>(shape.size());
-    const auto axis = to_size(
-        normalize_axis(ctx.has_input(1) ? scalar_i64(ctx.input(1)) : 0, rank, "CumSum axis"));
+    const auto axis =
+        to_size(checked_axis(ctx.has_input(1) ? scalar_i64(ctx.input(1)) : 0, rank, "CumSum axis"));
     const bool exclusive = ctx.attr_or<bool>("exclusive", false);
     const bool reverse = ctx.attr_or<bool>("reverse", false);
     auto out = ctx.allocate_output(0);
     const auto dim = shape[axis];
-    const auto outer = product(shape, 0, axis), inner = product(shape, axis + 1, shape.size());
+    const auto outer = dims_product(shape, 0, axis),
+               inner = dims_product(shape, axis + 1, shape.size());
     dispatch_type(in.element_type(), "CumSum", [&](auto tag) {
         using T = decltype(tag);
         auto x = values<T>(in);

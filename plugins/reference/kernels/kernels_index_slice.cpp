@@ -38,7 +38,7 @@ Tensor gather_positions(const Tensor& in, const std::vector<std::vector<std::int
         mid.push_back(static_cast<std::int64_t>(m.size()));
     auto out = Tensor::allocate(in.element_type(), mid);
     remap_axes(in, out, maps);
-    LOOM_REQUIRE(product(mid, 0, mid.size()) == product(out_shape, 0, out_shape.size()),
+    LOOM_REQUIRE(dims_product(mid, 0, mid.size()) == dims_product(out_shape, 0, out_shape.size()),
                  "slice result {} does not match the inferred shape {}", model::to_string(mid),
                  model::to_string(out_shape));
     return out.reshaped(out_shape);
@@ -69,7 +69,7 @@ std::vector<Tensor> slice(KernelContext& ctx) {
     std::vector<std::vector<std::int64_t>> maps(shape.size());
     std::vector<bool> done(shape.size(), false);
     for (std::size_t i = 0; i < axes.size(); ++i) {
-        const auto a = to_size(normalize_axis(axes[i], rank, "Slice axis"));
+        const auto a = to_size(checked_axis(axes[i], rank, "Slice axis"));
         LOOM_REQUIRE(!done[a], "Slice axes repeat axis {}", a);
         done[a] = true;
         maps[a] = slice_positions(shape[a], start[i], stop[i], step[i]);

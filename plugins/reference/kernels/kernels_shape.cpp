@@ -35,16 +35,16 @@ std::vector<Tensor> transpose(KernelContext& ctx) {
 std::vector<Tensor> concat(KernelContext& ctx) {
     auto out = ctx.allocate_output(0);
     const auto& shape = out.shape();
-    const auto axis = to_size(normalize_axis(
-        ctx.attr<std::int64_t>("axis"), static_cast<std::int64_t>(shape.size()), "Concat axis"));
+    const auto axis = to_size(checked_axis(ctx.attr<std::int64_t>("axis"),
+                                           static_cast<std::int64_t>(shape.size()), "Concat axis"));
     const auto es = element_size(out.element_type());
-    const auto outer = product(shape, 0, axis);
-    const auto out_row = to_size(product(shape, axis, shape.size())) * es;
+    const auto outer = dims_product(shape, 0, axis);
+    const auto out_row = to_size(dims_product(shape, axis, shape.size())) * es;
     std::size_t offset = 0;
     for (const auto& in : ctx.inputs()) {
         LOOM_REQUIRE(in.shape().size() == shape.size(), "Concat input has rank {}, output {}",
                      in.shape().size(), shape.size());
-        const auto row = to_size(product(in.shape(), axis, shape.size())) * es;
+        const auto row = to_size(dims_product(in.shape(), axis, shape.size())) * es;
         if (row > 0)
             parallel_for(outer, static_cast<std::int64_t>(std::max<std::size_t>(1, 65536 / row)),
                          [&](std::int64_t o0, std::int64_t o1) {
@@ -61,16 +61,16 @@ std::vector<Tensor> concat(KernelContext& ctx) {
 std::vector<Tensor> split(KernelContext& ctx) {
     const auto& in = ctx.input(0);
     const auto& shape = in.shape();
-    const auto axis = to_size(normalize_axis(
-        scalar_i64(ctx.input(1)), static_cast<std::int64_t>(shape.size()), "Split axis"));
+    const auto axis = to_size(checked_axis(scalar_i64(ctx.input(1)),
+                                           static_cast<std::int64_t>(shape.size()), "Split axis"));
     const auto es = element_size(in.element_type());
-    const auto outer = product(shape, 0, axis);
-    const auto in_row = to_size(product(shape, axis, shape.size())) * es;
+    const auto outer = dims_product(shape, 0, axis);
+    const auto in_row = to_size(dims_product(shape, axis, shape.size())) * es;
     std::vector<Tensor> outs;
     std::size_t offset = 0;
     for (std::size_t i = 0; i < ctx.output_count(); ++i) {
         auto out = ctx.allocate_output(i);
-        const auto row = to_size(product(out.shape(), axis, shape.size())) * es;
+        const auto row = to_size(dims_product(out.shape(), axis, shape.size())) * es;
         LOOM_REQUIRE(offset + row <= in_row, "split parts exceed the input along axis {}", axis);
         for (std::int64_t o = 0; o < outer && row > 0; ++o)
             std::memcpy(out.mutable_data() + to_size(o) * row,

@@ -36,10 +36,10 @@ std::vector<Tensor> one_hot(KernelContext& ctx) {
     LOOM_REQUIRE(on.size() == 1 && off.size() == 1, "OneHot on_value and off_value are scalars");
     auto out = ctx.allocate_output(0);
     const auto rank = static_cast<std::int64_t>(indices.shape().size());
-    const auto axis = to_size(normalize_axis(ctx.attr<std::int64_t>("axis"), rank + 1, "axis"));
+    const auto axis = to_size(checked_axis(ctx.attr<std::int64_t>("axis"), rank + 1, "axis"));
     const auto idx = read_indices(indices);
-    const auto inner = product(indices.shape(), axis, indices.shape().size());
-    const auto outer = product(indices.shape(), 0, axis);
+    const auto inner = dims_product(indices.shape(), axis, indices.shape().size());
+    const auto outer = dims_product(indices.shape(), 0, axis);
     const auto es = element_size(out.element_type());
     auto* dst = out.mutable_data();
     for (std::int64_t o = 0; o < outer; ++o)
@@ -62,7 +62,7 @@ std::vector<Tensor> eye(KernelContext& ctx) {
     auto matrix = make_tensor(ctx.output_type(0), {rows, cols}, m);
     auto out = ctx.allocate_output(0);
     const auto bytes = matrix.byte_size();
-    const auto batch = product(shape, 0, shape.size() - 2);
+    const auto batch = dims_product(shape, 0, shape.size() - 2);
     for (std::int64_t b = 0; b < batch && bytes > 0; ++b)
         std::memcpy(out.mutable_data() + to_size(b) * bytes, matrix.bytes().data(), bytes);
     return {out};
@@ -73,9 +73,9 @@ std::vector<Tensor> reverse_sequence(KernelContext& ctx) {
     const auto& shape = in.shape();
     const auto rank = static_cast<std::int64_t>(shape.size());
     const auto batch =
-        to_size(normalize_axis(ctx.attr_or<std::int64_t>("batch_axis", 0), rank, "batch_axis"));
+        to_size(checked_axis(ctx.attr_or<std::int64_t>("batch_axis", 0), rank, "batch_axis"));
     const auto seq =
-        to_size(normalize_axis(ctx.attr_or<std::int64_t>("seq_axis", 1), rank, "seq_axis"));
+        to_size(checked_axis(ctx.attr_or<std::int64_t>("seq_axis", 1), rank, "seq_axis"));
     LOOM_REQUIRE(batch != seq, "ReverseSequence batch_axis and seq_axis are the same axis");
     const auto lengths = read_indices(ctx.input(1));
     LOOM_REQUIRE(static_cast<std::int64_t>(lengths.size()) == shape[batch],
@@ -110,7 +110,7 @@ std::vector<Tensor> reverse(KernelContext& ctx) {
             flip[k] = v[k] != 0;
     } else {
         for (auto a : read_indices(ctx.input(1)))
-            flip[to_size(normalize_axis(a, rank, "Reverse axis"))] = true;
+            flip[to_size(checked_axis(a, rank, "Reverse axis"))] = true;
     }
     std::vector<std::vector<std::int64_t>> maps(shape.size());
     for (std::size_t k = 0; k < shape.size(); ++k)
@@ -132,7 +132,7 @@ std::vector<Tensor> roll(KernelContext& ctx) {
                  axes.size());
     std::vector<std::int64_t> total(shape.size(), 0);
     for (std::size_t i = 0; i < axes.size(); ++i) {
-        const auto a = to_size(normalize_axis(axes[i], rank, "Roll axis"));
+        const auto a = to_size(checked_axis(axes[i], rank, "Roll axis"));
         if (shape[a] > 0) total[a] = (total[a] + shifts[i] % shape[a]) % shape[a];
     }
     std::vector<std::vector<std::int64_t>> maps(shape.size());
