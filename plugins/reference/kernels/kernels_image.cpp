@@ -24,19 +24,22 @@ struct InterpAttrs {
 // Taps of one axis: output index o reads index[start[o] .. start[o+1]) with weight[…].
 struct AxisTaps {
     std::int64_t in = 0, out = 0;
+    double resized = 0;
     std::vector<std::int64_t> start, index;
     std::vector<double> weight;
 };
 
+// `resized` is the output length: scale × input in scales mode (as ONNX Resize computes
+// align_corners), the size in sizes mode.
 double original_coordinate(const InterpAttrs& a, double x, double scale, std::int64_t in,
-                           std::int64_t out) {
+                           double resized) {
     const auto& t = a.transform;
     if (t == "half_pixel") return (x + 0.5) / scale - 0.5;
-    if (t == "pytorch_half_pixel") return out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
+    if (t == "pytorch_half_pixel") return resized > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
     if (t == "asymmetric") return x / scale;
     if (t == "tf_half_pixel_for_nn") return (x + 0.5) / scale;
     if (t == "align_corners")
-        return out == 1 ? 0.0 : x * static_cast<double>(in - 1) / static_cast<double>(out - 1);
+        return resized == 1 ? 0.0 : x * static_cast<double>(in - 1) / (resized - 1);
     LOOM_THROW(ErrorKind::UNSUPPORTED, "coordinate_transformation_mode '{}' is not supported", t);
 }
 
@@ -81,7 +84,7 @@ void push_taps(AxisTaps& t, std::vector<std::pair<std::int64_t, double>>& taps) 
 void filter_taps(const InterpAttrs& a, AxisTaps& t, double scale) {
     std::vector<std::pair<std::int64_t, double>> taps;
     for (std::int64_t o = 0; o < t.out; ++o) {
-        const double x = original_coordinate(a, static_cast<double>(o), scale, t.in, t.out);
+        const double x = original_coordinate(a, static_cast<double>(o), scale, t.in, t.resized);
         if (a.mode == "linear_onnx" || a.mode == "cubic") {
             const bool cubic = a.mode == "cubic";
             const double s = a.antialias ? std::min(scale, 1.0) : 1.0;
@@ -121,14 +124,16 @@ void filter_taps(const InterpAttrs& a, AxisTaps& t, double scale) {
     }
 }
 
-AxisTaps make_taps(const InterpAttrs& a, std::int64_t in, std::int64_t out, double scale) {
+AxisTaps make_taps(const InterpAttrs& a, std::int64_t in, std::int64_t out, double scale,
+                   bool by_scales) {
     AxisTaps t;
+    t.resized = by_scales ? scale * static_cast<double>(in) : static_cast<double>(out);
     t.in = in;
     t.out = out;
     t.start.push_back(0);
     if (a.mode == "nearest") {
         for (std::int64_t o = 0; o < out; ++o) {
-            const double x = original_coordinate(a, static_cast<double>(o), scale, in, out);
+            const double x = original_coordinate(a, static_cast<double>(o), scale, in, t.resized);
             t.index.push_back(
                 std::clamp<std::int64_t>(nearest_index(a.nearest_mode, x, scale < 1.0), 0, in - 1));
             t.weight.push_back(1.0);
@@ -221,6 +226,7 @@ struct InterpPlan {
     InterpAttrs attrs;
     std::vector<std::int64_t> pads_begin, pads_end;
     std::vector<double> scales; // per axis; 1 where not resized
+    bool by_scales = false;
 };
 
 template <class T>
@@ -234,7 +240,7 @@ void run_interpolate(const Tensor& data, const InterpPlan& p, const Tensor& out)
     auto in = pad_values<T>(data, padded, p.pads_begin);
     std::vector<AxisTaps> taps(shape.size());
     for (std::size_t k = 0; k < shape.size(); ++k)
-        taps[k] = make_taps(p.attrs, padded[k], out_shape[k], p.scales[k]);
+        taps[k] = make_taps(p.attrs, padded[k], out_shape[k], p.scales[k], p.by_scales);
     auto dst = mutable_values<T>(out);
     if (dst.empty()) return;
     if (p.attrs.mode == "nearest" || shape.empty()) {
@@ -304,6 +310,7 @@ std::vector<Tensor> interpolate_4_11(KernelContext& ctx, bool v11) {
     auto out = ctx.allocate_output(0);
     p.scales.assign(rank, 1.0);
     const bool by_scales = ctx.attr<std::string>("shape_calculation_mode") == "scales";
+    p.by_scales = by_scales;
     if (by_scales) {
         auto s = ctx.input(v11 ? 1 : 2).to_f64();
         LOOM_REQUIRE(s.size() == axes.size(), "Interpolate: {} scales for {} axes", s.size(),
