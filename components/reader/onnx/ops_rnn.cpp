@@ -148,14 +148,16 @@ Output iofc_to_fico(ConvertContext& ctx, Output v) {
 
 Outs convert_lstm(ConvertContext& ctx) {
     if (ctx.attr_int("input_forget", 0) != 0) ctx.unsupported("input_forget=1 is not supported");
+    // Peepholes (ONNX P [dirs, 3·hidden], order i, o, f as OpenVINO's LSTMSequence-1) need
+    // opset1; all-zero constant peepholes are dropped.
+    bool peepholes = false;
     if (ctx.has_input(7)) {
         const Tensor* peep = ctx.input_constant(7);
-        bool zero = false;
+        peepholes = true;
         if (peep) {
             auto v = peep->to_f64();
-            zero = std::all_of(v.begin(), v.end(), [](double d) { return d == 0.0; });
+            peepholes = !std::all_of(v.begin(), v.end(), [](double d) { return d == 0.0; });
         }
-        if (!zero) ctx.unsupported("peephole weights (input P) are not supported");
     }
     RnnInputs rnn = rnn_inputs(ctx);
     Output b;
@@ -165,10 +167,16 @@ Outs convert_lstm(ConvertContext& ctx) {
     } else {
         b = zeros(ctx, ctx.input_type(0), {rnn.dirs, 4 * rnn.hidden});
     }
+    std::vector<Output> in{rnn.x,
+                           rnn_state(ctx, rnn, 5),
+                           rnn_state(ctx, rnn, 6),
+                           rnn.lengths,
+                           iofc_to_fico(ctx, ctx.input(1)),
+                           iofc_to_fico(ctx, ctx.input(2)),
+                           b};
+    if (peepholes) in.push_back(ctx.input(7));
     auto& node = ctx.add(
-        "LSTMSequence", "opset5",
-        {rnn.x, rnn_state(ctx, rnn, 5), rnn_state(ctx, rnn, 6), rnn.lengths,
-         iofc_to_fico(ctx, ctx.input(1)), iofc_to_fico(ctx, ctx.input(2)), b},
+        "LSTMSequence", peepholes ? "opset1" : "opset5", std::move(in),
         rnn_attrs(ctx, rnn, rnn_activations(ctx, {"sigmoid", "tanh", "tanh"}, rnn.dirs)), 3);
     return rnn_outputs(ctx, rnn, node);
 }

@@ -38,19 +38,25 @@ TEST(OnnxOpsRnn, LstmForward) {
     EXPECT_EQ(seq->attrs.get<std::int64_t>("hidden_size"), 3);
 }
 
-TEST(OnnxOpsRnn, LstmNonZeroPeepholesAreUnsupported) {
-    expect_error(single_node_model("LSTM",
-                                   {{"x", F32, {5, 2, 4}},
-                                    {"w", F32, {1, 12, 4}},
-                                    {"r", F32, {1, 12, 3}},
-                                    {"", F32, {}},
-                                    {"", F32, {}},
-                                    {"", F32, {}},
-                                    {"", F32, {}},
-                                    {"p", F32, {1, 9}}},
-                                   {"y"},
-                                   [](auto& n) { set_attr(n, "hidden_size", std::int64_t{3}); }),
-                 ErrorKind::UNSUPPORTED, "peephole");
+TEST(OnnxOpsRnn, LstmPeepholesUseLstmSequence1) {
+    auto m = read(single_node_model("LSTM",
+                                    {{"x", F32, {5, 2, 4}},
+                                     {"w", F32, {1, 12, 4}},
+                                     {"r", F32, {1, 12, 3}},
+                                     {"", F32, {}},
+                                     {"", F32, {}},
+                                     {"", F32, {}},
+                                     {"", F32, {}},
+                                     {"p", F32, {1, 9}}},
+                                    {"y"},
+                                    [](auto& n) { set_attr(n, "hidden_size", std::int64_t{3}); }));
+    const model::Node* seq = nullptr;
+    for (auto* n : m->nodes())
+        if (n->is("LSTMSequence")) seq = n;
+    ASSERT_NE(seq, nullptr);
+    EXPECT_EQ(seq->version, "opset1");
+    EXPECT_EQ(seq->inputs.size(), 8u);
+    expect_output(*m, 0, ElementType::F32, "[5,1,2,3]");
 }
 
 TEST(OnnxOpsRnn, GruBidirectionalLinearBeforeReset) {
