@@ -152,6 +152,7 @@ std::vector<T> pad_values(const Tensor& in, const Shape& padded,
                           const std::vector<std::int64_t>& pb) {
     const auto& shape = in.shape();
     auto src = values<T>(in);
+    if (padded == shape) return {src.begin(), src.end()};
     std::vector<T> out(static_cast<std::size_t>(model::shape_size(padded)), T{});
     const auto ps = strides_of(padded);
     for (std::int64_t i = 0; i < in.size(); ++i) {

@@ -76,3 +76,22 @@ TEST(ImageKernels, RoiAlignRejectsBadBatchIndex) {
 
 } // namespace
 } // namespace loom::reference
+
+namespace loom::reference {
+namespace {
+
+TEST(ImageKernels, InterpolateLargeFeatureMapIsFast) {
+    // PP-OCR-sized upsampling: [1, 64, 160, 160] × 2, nearest and linear_onnx.
+    std::vector<float> v(64 * 160 * 160, 1.5f);
+    auto x = test::f32({1, 64, 160, 160}, v);
+    for (const char* mode : {"nearest", "linear_onnx"}) {
+        auto y = test::eval("Interpolate", "opset11",
+                            {x, test::f32({2}, {2, 2}), test::i64({2}, {2, 3})},
+                            interp(mode, "scales", "asymmetric", "floor"))[0];
+        ASSERT_EQ(y.shape(), (Shape{1, 64, 320, 320}));
+        EXPECT_EQ(test::to_f32(y)[12345], 1.5f);
+    }
+}
+
+} // namespace
+} // namespace loom::reference
