@@ -1,0 +1,68 @@
+// nn reference kernels: expected values worked out by hand from OpenVINO's spec.
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "plugins/reference/kernels/kernel_test_util.hpp"
+
+namespace loom::reference {
+namespace {
+
+using test::eval;
+using test::f32;
+using test::i32;
+using test::to_f32;
+using test::to_i64;
+
+model::Attributes transposes(bool a, bool b) {
+    model::Attributes attrs;
+    attrs.set("transpose_a", a);
+    attrs.set("transpose_b", b);
+    return attrs;
+}
+
+TEST(NnKernels, MatMulPlain) {
+    // [[1,2,3],[4,5,6]] x [[1,0],[0,1],[1,1]] = [[4,5],[10,11]]
+    auto out =
+        eval("MatMul", "opset1", {f32({2, 3}, {1, 2, 3, 4, 5, 6}), f32({3, 2}, {1, 0, 0, 1, 1, 1})},
+             transposes(false, false));
+    EXPECT_EQ(to_f32(out[0]), (std::vector<float>{4, 5, 10, 11}));
+}
+
+TEST(NnKernels, MatMulTransposeB) {
+    // B^T of [[1,0,1],[0,1,1]] is the matrix above.
+    auto out =
+        eval("MatMul", "opset1", {f32({2, 3}, {1, 2, 3, 4, 5, 6}), f32({2, 3}, {1, 0, 1, 0, 1, 1})},
+             transposes(false, true));
+    EXPECT_EQ(to_f32(out[0]), (std::vector<float>{4, 5, 10, 11}));
+}
+
+TEST(NnKernels, MatMulVectorsAndBatchBroadcast) {
+    auto dot = eval("MatMul", "opset1", {f32({3}, {1, 2, 3}), f32({3}, {4, 5, 6})},
+                    transposes(false, false));
+    EXPECT_EQ(to_f32(dot[0]), (std::vector<float>{32}));
+    // [2,1,2] x [2,1]: each batch row dotted with [1,1].
+    auto out = eval("MatMul", "opset1", {f32({2, 1, 2}, {1, 2, 3, 4}), f32({2, 1}, {1, 1})},
+                    transposes(false, false));
+    EXPECT_EQ(to_f32(out[0]), (std::vector<float>{3, 7}));
+    auto ints = eval("MatMul", "opset1", {i32({1, 2}, {2, 3}), i32({2, 1}, {4, 5})},
+                     transposes(false, false));
+    EXPECT_EQ(to_i64(ints[0]), (std::vector<std::int64_t>{23}));
+}
+
+TEST(NnKernels, SoftmaxAndLogSoftmax) {
+    model::Attributes attrs;
+    attrs.set("axis", std::int64_t{1});
+    auto out = eval("Softmax", "opset8", {f32({1, 2}, {0, std::log(3.0f)})}, attrs);
+    auto v = to_f32(out[0]);
+    EXPECT_NEAR(v[0], 0.25f, 1e-6f);
+    EXPECT_NEAR(v[1], 0.75f, 1e-6f);
+    auto log = eval("LogSoftmax", "opset5", {f32({1, 2}, {0, std::log(3.0f)})}, attrs);
+    auto lv = to_f32(log[0]);
+    EXPECT_NEAR(lv[0], std::log(0.25f), 1e-6f);
+    EXPECT_NEAR(lv[1], std::log(0.75f), 1e-6f);
+}
+
+} // namespace
+} // namespace loom::reference
