@@ -168,7 +168,10 @@ std::vector<Tensor> softmax(KernelContext& ctx) {
 
 } // namespace
 
+void add_nn_conv_kernels(KernelTable& table);
+
 void add_nn_kernels(KernelTable& table) {
+    add_nn_conv_kernels(table);
     table.add("MatMul", "opset1", matmul);
     table.add("Softmax", "opset1", softmax<false>);
     table.add("Softmax", "opset8", softmax<false>);

@@ -64,5 +64,37 @@ TEST(NnKernels, SoftmaxAndLogSoftmax) {
     EXPECT_NEAR(lv[1], std::log(0.75f), 1e-6f);
 }
 
+model::Attributes conv(std::vector<std::int64_t> pads, std::string auto_pad = "explicit") {
+    model::Attributes attrs;
+    attrs.set("strides", std::vector<std::int64_t>{1, 1});
+    attrs.set("dilations", std::vector<std::int64_t>{1, 1});
+    attrs.set("pads_begin", pads);
+    attrs.set("pads_end", pads);
+    attrs.set("auto_pad", auto_pad);
+    return attrs;
+}
+
+TEST(NnKernels, Convolution2x2) {
+    // 3x3 input 1..9, 2x2 kernel of ones: sums of each 2x2 window.
+    auto out =
+        eval("Convolution", "opset1",
+             {f32({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}), f32({1, 1, 2, 2}, {1, 1, 1, 1})},
+             conv({0, 0}));
+    EXPECT_EQ(to_f32(out[0]), (std::vector<float>{12, 16, 24, 28}));
+    // Padding 1: the corner sees only the input's corner.
+    auto padded =
+        eval("Convolution", "opset1",
+             {f32({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}), f32({1, 1, 2, 2}, {1, 1, 1, 1})},
+             conv({1, 1}));
+    EXPECT_EQ(to_f32(padded[0])[0], 1.0f);
+    EXPECT_EQ(to_f32(padded[0]).size(), 16u);
+}
+
+TEST(NnKernels, GroupConvolutionDepthwise) {
+    auto out = eval("GroupConvolution", "opset1",
+                    {f32({1, 2, 1, 2}, {1, 2, 3, 4}), f32({2, 1, 1, 1, 1}, {2, 3})}, conv({0, 0}));
+    EXPECT_EQ(to_f32(out[0]), (std::vector<float>{2, 4, 9, 12}));
+}
+
 } // namespace
 } // namespace loom::reference
