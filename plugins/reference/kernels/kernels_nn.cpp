@@ -166,6 +166,46 @@ std::vector<Tensor> softmax(KernelContext& ctx) {
     return {out};
 }
 
+// BatchNormInference: opset1 inputs (gamma, beta, data, mean, variance), opset5 (data, gamma,
+// beta, mean, variance); channel axis 1.
+template <bool V5>
+std::vector<Tensor> batch_norm(KernelContext& ctx) {
+    const auto& data = ctx.input(V5 ? 0 : 2);
+    const auto& gamma = ctx.input(V5 ? 1 : 0);
+    const auto& beta = ctx.input(V5 ? 2 : 1);
+    const auto& mean = ctx.input(3);
+    const auto& var = ctx.input(4);
+    const auto& shape = data.shape();
+    LOOM_REQUIRE(shape.size() >= 2, "BatchNormInference: data rank must be at least 2");
+    const std::int64_t c = shape[1];
+    LOOM_REQUIRE(gamma.size() == c && beta.size() == c && mean.size() == c && var.size() == c,
+                 "BatchNormInference: per-channel inputs must have {} elements", c);
+    std::int64_t inner = 1;
+    for (std::size_t d = 2; d < shape.size(); ++d)
+        inner *= shape[d];
+    const double eps = ctx.attr<double>("epsilon");
+    auto out = ctx.allocate_output(0);
+    dispatch_float(data.element_type(), "BatchNormInference", [&](auto tag) {
+        using T = decltype(tag);
+        auto x = values<T>(data);
+        auto g = values<T>(gamma);
+        auto b = values<T>(beta);
+        auto m = values<T>(mean);
+        auto v = values<T>(var);
+        auto y = mutable_values<T>(out);
+        parallel_for(shape[0] * c, 1, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t idx = begin; idx < end; ++idx) {
+                const std::int64_t ch = idx % c;
+                const T scale = g[ch] / static_cast<T>(std::sqrt(static_cast<double>(v[ch]) + eps));
+                const T shift = b[ch] - m[ch] * scale;
+                for (std::int64_t i = idx * inner; i < (idx + 1) * inner; ++i)
+                    y[i] = x[i] * scale + shift;
+            }
+        });
+    });
+    return {out};
+}
+
 } // namespace
 
 void add_nn_conv_kernels(KernelTable& table);
@@ -176,6 +216,8 @@ void add_nn_kernels(KernelTable& table) {
     table.add("Softmax", "opset1", softmax<false>);
     table.add("Softmax", "opset8", softmax<false>);
     table.add("LogSoftmax", "opset5", softmax<true>);
+    table.add("BatchNormInference", "opset1", batch_norm<false>);
+    table.add("BatchNormInference", "opset5", batch_norm<true>);
 }
 
 } // namespace loom::reference

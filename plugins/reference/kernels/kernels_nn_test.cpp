@@ -96,5 +96,20 @@ TEST(NnKernels, GroupConvolutionDepthwise) {
     EXPECT_EQ(to_f32(out[0]), (std::vector<float>{2, 4, 9, 12}));
 }
 
+TEST(NnKernels, BatchNormInferenceBothOrders) {
+    model::Attributes attrs;
+    attrs.set("epsilon", 1.0);
+    // ch0: (1 - 1) / sqrt(3 + 1) * 2 + 0 = 0; ch1: (2 - 0) / sqrt(0 + 1) * 1 + 1 = 3.
+    auto data = f32({1, 2, 1, 1}, {1, 2});
+    auto gamma = f32({2}, {2, 1});
+    auto beta = f32({2}, {0, 1});
+    auto mean = f32({2}, {1, 0});
+    auto var = f32({2}, {3, 0});
+    auto v5 = eval("BatchNormInference", "opset5", {data, gamma, beta, mean, var}, attrs);
+    EXPECT_EQ(to_f32(v5[0]), (std::vector<float>{0, 3}));
+    auto v1 = eval("BatchNormInference", "opset1", {gamma, beta, data, mean, var}, attrs);
+    EXPECT_EQ(to_f32(v1[0]), (std::vector<float>{0, 3}));
+}
+
 } // namespace
 } // namespace loom::reference
