@@ -111,5 +111,24 @@ TEST(NnKernels, BatchNormInferenceBothOrders) {
     EXPECT_EQ(to_f32(v1[0]), (std::vector<float>{0, 3}));
 }
 
+model::Attributes pool2x2() {
+    model::Attributes attrs;
+    attrs.set("strides", std::vector<std::int64_t>{1, 1});
+    attrs.set("pads_begin", std::vector<std::int64_t>{0, 0});
+    attrs.set("pads_end", std::vector<std::int64_t>{0, 0});
+    attrs.set("kernel", std::vector<std::int64_t>{2, 2});
+    return attrs;
+}
+
+TEST(NnKernels, MaxPoolAndAvgPool) {
+    auto x = f32({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+    auto mx = eval("MaxPool", "opset1", {x}, pool2x2());
+    EXPECT_EQ(to_f32(mx[0]), (std::vector<float>{5, 6, 8, 9}));
+    auto attrs = pool2x2();
+    attrs.set("exclude-pad", true);
+    auto avg = eval("AvgPool", "opset1", {x}, attrs);
+    EXPECT_EQ(to_f32(avg[0]), (std::vector<float>{3, 4, 6, 7}));
+}
+
 } // namespace
 } // namespace loom::reference
