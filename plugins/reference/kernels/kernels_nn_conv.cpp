@@ -124,6 +124,10 @@ std::vector<Tensor> convolution(KernelContext& ctx) {
 
 } // namespace
 
+std::vector<Tensor> nn_convolution(KernelContext& ctx) {
+    return convolution<false>(ctx);
+}
+
 void add_nn_conv_kernels(KernelTable& table) {
     table.add("Convolution", "opset1", convolution<false>);
     table.add("GroupConvolution", "opset1", convolution<true>);
