@@ -130,5 +130,14 @@ TEST(NnKernels, MaxPoolAndAvgPool) {
     EXPECT_EQ(to_f32(avg[0]), (std::vector<float>{3, 4, 6, 7}));
 }
 
+TEST(NnKernels, FusedMatMulBiasRelu) {
+    auto attrs = transposes(false, false);
+    attrs.set("activation", std::string("relu"));
+    // [1,2] x [[1,0],[0,1]] + [-2, 1] = [-1, 3] -> relu [0, 3].
+    auto out = eval("FusedMatMul", "loom1",
+                    {f32({1, 2}, {1, 2}), f32({2, 2}, {1, 0, 0, 1}), f32({2}, {-2, 1})}, attrs);
+    EXPECT_EQ(to_f32(out[0]), (std::vector<float>{0, 3}));
+}
+
 } // namespace
 } // namespace loom::reference
