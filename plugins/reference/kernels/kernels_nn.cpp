@@ -215,11 +215,13 @@ std::vector<Tensor> nn_matmul(KernelContext& ctx) {
 void add_nn_conv_kernels(KernelTable& table);
 void add_nn_pool_kernels(KernelTable& table);
 void add_nn_fused_kernels(KernelTable& table);
+void add_nn_norm_kernels(KernelTable& table);
 
 void add_nn_kernels(KernelTable& table) {
     add_nn_conv_kernels(table);
     add_nn_pool_kernels(table);
     add_nn_fused_kernels(table);
+    add_nn_norm_kernels(table);
     table.add("MatMul", "opset1", matmul);
     table.add("Softmax", "opset1", softmax<false>);
     table.add("Softmax", "opset8", softmax<false>);
