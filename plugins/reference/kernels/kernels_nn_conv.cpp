@@ -122,6 +122,74 @@ std::vector<Tensor> convolution(KernelContext& ctx) {
     return {out};
 }
 
+// Transposed convolution: out[oc] += x[ic][i] * w[ic][oc][k] at o = i * s - p + k * d.
+template <class T>
+void deconv_typed(KernelContext& ctx, const Tensor& out, I64 groups) {
+    const auto& in = ctx.input(0);
+    const auto& w = ctx.input(1);
+    auto g = conv_geometry(ctx, in.shape(), w.shape(), out.shape());
+    const auto auto_pad = ctx.attr_or<std::string>("auto_pad", "explicit");
+    if (auto_pad == "same_upper" || auto_pad == "same_lower") {
+        for (int a = 0; a < 3; ++a) {
+            const I64 total = std::max<I64>(0, (g.in[a] - 1) * g.stride[a] +
+                                                   (g.k[a] - 1) * g.dil[a] + 1 - g.out[a]);
+            g.pad[a] = auto_pad == "same_upper" ? total / 2 : (total + 1) / 2;
+        }
+    }
+    const I64 cin = in.shape()[1] / groups;
+    const I64 cout = out.shape()[1];
+    const I64 cout_g = cout / groups;
+    const I64 in_plane = g.in[0] * g.in[1] * g.in[2];
+    const I64 out_plane = g.out[0] * g.out[1] * g.out[2];
+    const I64 k_plane = g.k[0] * g.k[1] * g.k[2];
+    auto src = values<T>(in);
+    auto wv = values<T>(w);
+    auto dst = mutable_values<T>(out);
+    parallel_for(in.shape()[0] * cout, 1, [&](I64 begin, I64 end) {
+        for (I64 idx = begin; idx < end; ++idx) {
+            const I64 b = idx / cout;
+            const I64 oc = idx % cout;
+            const I64 grp = oc / cout_g;
+            T* o = dst.data() + idx * out_plane;
+            for (I64 ic = 0; ic < cin; ++ic) {
+                const T* x = src.data() + ((b * groups + grp) * cin + ic) * in_plane;
+                const T* wk = wv.data() + ((grp * cin + ic) * cout_g + oc % cout_g) * k_plane;
+                for (I64 i = 0; i < in_plane; ++i) {
+                    const I64 id = i / (g.in[1] * g.in[2]);
+                    const I64 ih = (i / g.in[2]) % g.in[1];
+                    const I64 iw = i % g.in[2];
+                    for (I64 kk = 0; kk < k_plane; ++kk) {
+                        const I64 od =
+                            id * g.stride[0] - g.pad[0] + (kk / (g.k[1] * g.k[2])) * g.dil[0];
+                        const I64 oh =
+                            ih * g.stride[1] - g.pad[1] + ((kk / g.k[2]) % g.k[1]) * g.dil[1];
+                        const I64 ow = iw * g.stride[2] - g.pad[2] + (kk % g.k[2]) * g.dil[2];
+                        if (od < 0 || od >= g.out[0] || oh < 0 || oh >= g.out[1] || ow < 0 ||
+                            ow >= g.out[2])
+                            continue;
+                        o[(od * g.out[1] + oh) * g.out[2] + ow] += x[i] * wk[kk];
+                    }
+                }
+            }
+        }
+    });
+}
+
+template <bool Grouped>
+std::vector<Tensor> deconvolution(KernelContext& ctx) {
+    auto out = ctx.allocate_output(0);
+    const auto& w = ctx.input(1).shape();
+    const auto& in = ctx.input(0).shape();
+    const I64 groups = Grouped ? w[0] : 1;
+    LOOM_REQUIRE(groups > 0 && in[1] % groups == 0 && w.size() == in.size() + (Grouped ? 1 : 0),
+                 "ConvolutionBackpropData: weights do not match the data channels");
+    LOOM_REQUIRE(in[1] / groups == w[Grouped ? 1 : 0],
+                 "ConvolutionBackpropData: input channels {} do not match the weights", in[1]);
+    dispatch_float(out.element_type(), "ConvolutionBackpropData",
+                   [&](auto tag) { deconv_typed<decltype(tag)>(ctx, out, groups); });
+    return {out};
+}
+
 } // namespace
 
 std::vector<Tensor> nn_convolution(KernelContext& ctx) {
@@ -131,6 +199,8 @@ std::vector<Tensor> nn_convolution(KernelContext& ctx) {
 void add_nn_conv_kernels(KernelTable& table) {
     table.add("Convolution", "opset1", convolution<false>);
     table.add("GroupConvolution", "opset1", convolution<true>);
+    table.add("ConvolutionBackpropData", "opset1", deconvolution<false>);
+    table.add("GroupConvolutionBackpropData", "opset1", deconvolution<true>);
 }
 
 } // namespace loom::reference
