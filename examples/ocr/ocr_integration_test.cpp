@@ -13,13 +13,13 @@
 
 namespace {
 
-struct Run {
+struct OcrRun {
     int status = -1;
     std::string output; // stdout and stderr
 };
 
-Run run_ocr(const std::string& args) {
-    Run r;
+OcrRun run_ocr(const std::string& args) {
+    OcrRun r;
     const std::string command = std::string(LOOM_OCR) + " " + args + " 2>&1";
     FILE* pipe = popen(command.c_str(), "r");
     if (!pipe) return r;
@@ -34,7 +34,7 @@ Run run_ocr(const std::string& args) {
 } // namespace
 
 TEST(LoomOcr, MissingModelsExplainHowToGetThem) {
-    const Run r = run_ocr("--models /nonexistent/loom-ocr-models");
+    const OcrRun r = run_ocr("--models /nonexistent/loom-ocr-models");
     EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_NE(r.output.find("ppocr-det-v4"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("pip download rapidocr-onnxruntime"), std::string::npos) << r.output;
@@ -44,7 +44,7 @@ TEST(LoomOcr, ReadsThePage) {
     const auto models = loom::test::shared_dir() / "models";
     LOOM_REQUIRE_DATA(models / "ppocr-det-v4" / "model.onnx");
     LOOM_REQUIRE_DATA(models / "ocr-pipeline" / "page.png");
-    const Run r = run_ocr("--models " + models.string() + " -d REFERENCE");
+    const OcrRun r = run_ocr("--models " + models.string() + " -d REFERENCE");
     ASSERT_EQ(r.status, 0) << r.output;
     // The words printed on page.png (five lines of rendered text).
     for (const char* word : {"Extensibility", "API", "custom", "operation", "42", "Hello", "World",
@@ -57,8 +57,8 @@ TEST(LoomOcr, ReadsThePage) {
 TEST(LoomOcr, RefusesANonPngImage) {
     const auto models = loom::test::shared_dir() / "models";
     LOOM_REQUIRE_DATA(models / "ppocr-det-v4" / "model.onnx");
-    const Run r = run_ocr("--models " + models.string() + " --image " +
-                          (models / "ocr-pipeline" / "ppocr_keys_v1.txt").string());
+    const OcrRun r = run_ocr("--models " + models.string() + " --image " +
+                             (models / "ocr-pipeline" / "ppocr_keys_v1.txt").string());
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_NE(r.output.find("not a PNG"), std::string::npos) << r.output;
 }
