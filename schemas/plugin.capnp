@@ -20,7 +20,7 @@ enum DeviceMethod {
   createRequest @8;   # Handle -> Handle
   releaseRequest @9;  # Handle -> nothing
   infer @10;          # InferRequest -> InferReply
-  cancel @11;         # Handle -> nothing
+  cancel @11;         # CancelRequest -> nothing
   queryState @12;     # Handle -> StateList
   setState @13;       # StateRequest -> nothing (empty tensor list entry: reset that variable)
   resetState @14;     # Handle -> nothing
@@ -93,6 +93,14 @@ struct InferRequest {
   request @0 :UInt64;
   inputs @1 :List(T.TensorDesc);   # one per model input, in port order
   profiling @2 :Bool;              # return per-node counters
+  sequence @3 :UInt64;             # the client's number for this inference (0: unnumbered)
+}
+
+# Cancels inference `sequence` of a request, running or not yet arrived (a cancel may overtake
+# its inference on the way); 0: whatever runs now.
+struct CancelRequest {
+  request @0 :UInt64;
+  sequence @1 :UInt64;
 }
 
 struct NodeProfile {

@@ -62,12 +62,13 @@ RequestState::~RequestState() {
     }
 }
 
-void RequestState::infer_now() {
+void RequestState::infer_now(std::uint64_t sequence) {
     const auto& c = *compiled;
     bus::OutMessage request;
     auto p = request.init_payload<schema::InferRequest>();
     p.setRequest(handle);
     p.setProfiling(c.profiling);
+    p.setSequence(sequence);
     auto list = p.initInputs(static_cast<unsigned>(inputs.size()));
     for (unsigned i = 0; i < list.size(); ++i) {
         LOOM_REQUIRE(!inputs[i].empty(), "input '{}' has no tensor (set_tensor it first)",
@@ -119,10 +120,14 @@ InferRequest CompiledModel::create_infer_request() const {
     auto handle = state->handle;
     state->async = std::make_unique<sdk::AsyncInferRequest>(
         std::vector<sdk::AsyncInferRequest::Stage>{
-            {m_state->deployment->executor, [raw] { raw->infer_now(); }}},
-        [device, handle] {
+            {m_state->deployment->executor, [raw] { raw->infer_now(raw->async->sequence()); }}},
+        [device, handle](std::uint64_t sequence) {
             try {
-                call_handle(*device, schema::DeviceMethod::CANCEL, handle);
+                bus::OutMessage message;
+                auto p = message.init_payload<schema::CancelRequest>();
+                p.setRequest(handle);
+                p.setSequence(sequence);
+                device_call(*device, schema::DeviceMethod::CANCEL, message);
             } catch (...) { // finished or gone: nothing to cancel
             }
         });

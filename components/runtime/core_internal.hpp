@@ -50,7 +50,8 @@ struct RequestState {
     std::vector<ProfilingInfo> profile;
     std::unique_ptr<sdk::AsyncInferRequest> async;
 
-    void infer_now(); // one inference over the bus on this thread
+    // One inference over the bus on this thread; `sequence` numbers it for cancel (0: none).
+    void infer_now(std::uint64_t sequence = 0);
     ~RequestState();
 };
 

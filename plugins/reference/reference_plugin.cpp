@@ -177,8 +177,9 @@ private:
     std::shared_ptr<const Plan> m_plan;
 };
 
-// Blob: magic, Loom version (u32 length + text), properties and graph as one Cap'n Proto flat
-// message, then the constants (u64 size + bytes each, 64-byte aligned).
+// Blob: magic, Loom version (u64 length + text, zero-padded to 8 bytes), properties and graph as
+// one Cap'n Proto flat message (u64 size + words, 8-byte aligned), then the constants (u64 count,
+// then u64 size + bytes each, 64-byte aligned).
 void put_u64(std::vector<std::byte>& out, std::uint64_t v) {
     auto* p = reinterpret_cast<const std::byte*>(&v);
     out.insert(out.end(), p, p + sizeof v);
@@ -200,6 +201,7 @@ std::vector<std::byte> ReferenceCompiledModel::export_model() const {
     put_u64(out, version.size());
     for (char c : version)
         out.push_back(static_cast<std::byte>(c));
+    out.resize((out.size() + 7) / 8 * 8); // the message's words are read in place
     put_u64(out, bytes.size());
     out.insert(out.end(), reinterpret_cast<const std::byte*>(bytes.begin()),
                reinterpret_cast<const std::byte*>(bytes.end()));
@@ -344,6 +346,7 @@ std::shared_ptr<sdk::CompiledModel> ReferencePlugin::import_model(std::span<cons
     LOOM_REQUIRE(version == LOOM_VERSION,
                  "the model was exported by Loom {}, this is Loom {}: compile it again", version,
                  LOOM_VERSION);
+    in.align(8);
     auto message_bytes = in.take(in.u64());
     LOOM_REQUIRE(message_bytes.size() % 8 == 0 &&
                      reinterpret_cast<std::uintptr_t>(message_bytes.data()) % 8 == 0,

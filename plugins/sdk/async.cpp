@@ -46,7 +46,7 @@ void ThreadPoolExecutor::loop() {
     }
 }
 
-AsyncInferRequest::AsyncInferRequest(std::vector<Stage> pipeline, std::function<void()> cancel_hook)
+AsyncInferRequest::AsyncInferRequest(std::vector<Stage> pipeline, CancelHook cancel_hook)
     : m_pipeline(std::move(pipeline))
     , m_cancel_hook(std::move(cancel_hook)) {}
 
@@ -147,12 +147,19 @@ bool AsyncInferRequest::wait_for(std::chrono::milliseconds timeout) {
 }
 
 void AsyncInferRequest::cancel() {
+    std::uint64_t sequence = 0;
     {
         std::lock_guard lock(m_mutex);
         if (!m_busy) return;
         m_cancelled = true;
+        sequence = m_generation;
     }
-    if (m_cancel_hook) m_cancel_hook();
+    if (m_cancel_hook) m_cancel_hook(sequence);
+}
+
+std::uint64_t AsyncInferRequest::sequence() const {
+    std::lock_guard lock(m_mutex);
+    return m_generation;
 }
 
 void AsyncInferRequest::set_callback(std::function<void(std::exception_ptr)> callback) {

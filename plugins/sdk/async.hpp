@@ -56,8 +56,10 @@ public:
         std::shared_ptr<Executor> executor; // null: run on the thread that finished the last
         std::function<void()> work;
     };
-    // `cancel_hook` is called by cancel() (e.g. to set a device request's cancel flag).
-    AsyncInferRequest(std::vector<Stage> pipeline, std::function<void()> cancel_hook = {});
+    // `cancel_hook` is called by cancel() with the cancelled inference's sequence number (e.g. to
+    // set a device request's cancel flag for that inference only).
+    using CancelHook = std::function<void(std::uint64_t sequence)>;
+    AsyncInferRequest(std::vector<Stage> pipeline, CancelHook cancel_hook = {});
     virtual ~AsyncInferRequest();
     AsyncInferRequest(const AsyncInferRequest&) = delete;
     AsyncInferRequest& operator=(const AsyncInferRequest&) = delete;
@@ -73,13 +75,16 @@ public:
     void cancel();
     void set_callback(std::function<void(std::exception_ptr)> callback);
     bool busy() const;
+    // The running (or last) inference's sequence number: 1 for the first start_async/infer,
+    // then one more each time. Stages read it to tag the work they hand to a device.
+    std::uint64_t sequence() const;
 
 private:
     void run_stage(std::size_t index, std::uint64_t generation);
     void finish(std::exception_ptr error);
 
     std::vector<Stage> m_pipeline;
-    std::function<void()> m_cancel_hook;
+    CancelHook m_cancel_hook;
     mutable std::mutex m_mutex; // guards everything below
     std::condition_variable m_done;
     bool m_busy = false;

@@ -59,9 +59,14 @@ TEST(AsyncInferRequest, StartWhileBusyIsRefusedAndCancelSkipsPendingStages) {
     auto gate = release.get_future().share();
     std::atomic<bool> second_ran{false};
     std::atomic<int> hook_calls{0};
+    std::atomic<std::uint64_t> hook_sequence{0};
     AsyncInferRequest request({{pool, [gate] { gate.wait(); }}, {pool, [&] { second_ran = true; }}},
-                              [&] { ++hook_calls; });
+                              [&](std::uint64_t sequence) {
+                                  hook_sequence = sequence;
+                                  ++hook_calls;
+                              });
     request.start_async();
+    EXPECT_EQ(request.sequence(), 1u);
     EXPECT_FALSE(request.wait_for(std::chrono::milliseconds(0)));
     EXPECT_THROW(request.start_async(), Error);
     request.cancel();
@@ -74,7 +79,8 @@ TEST(AsyncInferRequest, StartWhileBusyIsRefusedAndCancelSkipsPendingStages) {
     }
     EXPECT_FALSE(second_ran.load());
     EXPECT_EQ(hook_calls.load(), 1);
-    request.cancel(); // idle: no effect
+    EXPECT_EQ(hook_sequence.load(), 1u); // the hook names the inference it cancels
+    request.cancel();                    // idle: no effect
     EXPECT_EQ(hook_calls.load(), 1);
 }
 

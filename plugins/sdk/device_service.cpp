@@ -62,6 +62,7 @@ void on_infer(DeviceState& s, bus::Call& call) {
                  inputs.size());
     for (unsigned i = 0; i < inputs.size(); ++i)
         request->set_input(i, wire::take_tensor(call.request(), inputs[i]));
+    request->set_sequence(params.getSequence());
     request->infer();
     auto reply = call.init_reply<schema::InferReply>();
     auto outs = reply.initOutputs(static_cast<unsigned>(request->outputs().size()));
@@ -158,7 +159,8 @@ void on_requests(const std::shared_ptr<DeviceState>& st, bus::Service& service) 
     });
     service.on(DeviceMethod::INFER, [st](bus::Call& call) { on_infer(*st, call); });
     service.on(DeviceMethod::CANCEL, [st](bus::Call& call) {
-        st->request(call.params<schema::Handle>().getHandle())->cancel();
+        auto p = call.params<schema::CancelRequest>();
+        st->request(p.getRequest())->cancel(p.getSequence());
     });
 }
 

@@ -147,8 +147,25 @@ void SyncInferRequest::reset_state(const std::string& name) {
     LOOM_REQUIRE(name.empty(), "the model has no variable '{}'", name);
 }
 
+// Ordering (all seq_cst): begin_infer clears the flag before it publishes the running number,
+// and cancel publishes the cancelled number before it reads the running one, so whichever runs
+// second sees the other's store and the flag ends set.
+void SyncInferRequest::cancel(std::uint64_t sequence) noexcept {
+    if (sequence == 0) {
+        m_cancel.store(true);
+        return;
+    }
+    auto seen = m_cancelled_last.load();
+    while (seen < sequence && !m_cancelled_last.compare_exchange_weak(seen, sequence)) {
+    }
+    if (m_running.load() == sequence) m_cancel.store(true);
+}
+
 void SyncInferRequest::begin_infer() {
     m_cancel.store(false);
+    const auto sequence = m_next_sequence.load();
+    m_running.store(sequence);
+    if (sequence != 0 && m_cancelled_last.load() == sequence) m_cancel.store(true);
     for (std::size_t i = 0; i < m_inputs.size(); ++i)
         LOOM_REQUIRE(!m_input_tensors[i].empty(), "input '{}' has no tensor (set_tensor it first)",
                      m_inputs[i].name);
@@ -175,8 +192,19 @@ std::shared_ptr<Executor> CompiledModel::task_executor() const {
 
 std::shared_ptr<AsyncInferRequest> CompiledModel::create_infer_request() const {
     auto sync = create_sync_infer_request();
-    std::vector<AsyncInferRequest::Stage> stages{{task_executor(), [sync] { sync->infer(); }}};
-    return std::make_shared<AsyncInferRequest>(std::move(stages), [sync] { sync->cancel(); });
+    // The stage tags the device inference with the async request's sequence number, so a cancel
+    // that comes before the stage reaches infer() still applies to it. (A stage runs only while
+    // its request lives: the request's destructor waits for it.)
+    auto self = std::make_shared<const AsyncInferRequest*>(nullptr);
+    auto async = std::make_shared<AsyncInferRequest>(
+        std::vector<AsyncInferRequest::Stage>{{task_executor(),
+                                               [sync, self] {
+                                                   sync->set_sequence((*self)->sequence());
+                                                   sync->infer();
+                                               }}},
+        [sync](std::uint64_t sequence) { sync->cancel(sequence); });
+    *self = async.get();
+    return async;
 }
 
 } // namespace loom::sdk

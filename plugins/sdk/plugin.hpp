@@ -111,14 +111,20 @@ public:
     virtual void set_state(const std::string& name, const Tensor& value);
     virtual void reset_state(const std::string& name); // "" = every variable
 
-    void cancel() noexcept { m_cancel.store(true); }
+    // Cancels inference number `sequence` (see set_sequence) — whether it is running or not yet
+    // started, so a cancel that overtakes its inference is not lost; 0: whatever runs now.
+    void cancel(std::uint64_t sequence = 0) noexcept;
+    // Numbers the next infer() (increasing; 0 = unnumbered, cancellable only while it runs).
+    void set_sequence(std::uint64_t sequence) noexcept { m_next_sequence.store(sequence); }
 
 protected:
-    // Called by infer() implementations: clears the cancel flag, checks every input is bound.
+    // Called by infer() implementations: arms the cancel flag (set if this inference's number
+    // was cancelled already), checks every input is bound.
     void begin_infer();
     // Stores results, copying into preallocated outputs whose shape matches.
     void store_output(std::size_t index, const Tensor& result);
     std::atomic<bool> m_cancel{false};
+    std::atomic<std::uint64_t> m_next_sequence{0}, m_running{0}, m_cancelled_last{0};
 
 private:
     std::vector<PortInfo> m_inputs, m_outputs;

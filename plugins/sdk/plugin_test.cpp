@@ -12,8 +12,10 @@ public:
     using SyncInferRequest::SyncInferRequest;
     void infer() override {
         begin_infer();
+        cancelled_at_start = m_cancel.load();
         store_output(0, input(0));
     }
+    bool cancelled_at_start = false;
 };
 
 std::vector<PortInfo> ports(const char* name) {
@@ -58,6 +60,23 @@ TEST(SyncInferRequest, PreallocatedOutputReceivesTheResult) {
     r.infer();
     EXPECT_EQ(r.output(0).bytes().data(), out.bytes().data());
     EXPECT_EQ(out.data<float>()[2], 7.f);
+}
+
+// A cancel that reaches the device before its inference (they travel separately) still
+// applies to that inference, and only to it.
+TEST(SyncInferRequest, CancelOvertakingItsInferenceIsNotLost) {
+    EchoRequest r(ports("x"), ports("y"));
+    r.set_input(0, Tensor::allocate(ElementType::F32, {1, 3}));
+    r.cancel(2); // inference 2 is cancelled before it starts
+    r.set_sequence(1);
+    r.infer();
+    EXPECT_FALSE(r.cancelled_at_start); // an earlier inference is not affected
+    r.set_sequence(2);
+    r.infer();
+    EXPECT_TRUE(r.cancelled_at_start);
+    r.set_sequence(3);
+    r.infer();
+    EXPECT_FALSE(r.cancelled_at_start); // nor a later one
 }
 
 TEST(HostRemoteContext, TensorsAreHostMemory) {
