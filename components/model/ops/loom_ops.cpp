@@ -1,4 +1,5 @@
-// Loom's own fused ops (version "loom1"), produced by loom::passes' bias/activation fusion.
+// Loom's own ops (version "loom1"): the fused ops loom::passes' bias/activation fusion produces,
+// and TfIdfVectorizer, which the ONNX reader produces.
 //
 // FusedConvolution(data, weights, bias): Convolution-1 (same attributes and shape rules, weights
 // [C_out, C_in, k...]) + bias [C_out] added on axis 1 + activation.
@@ -7,6 +8,15 @@
 // activation: "none", "relu", "sigmoid", "tanh", "hswish", "gelu_erf", "gelu_tanh",
 // "clamp" (min = activation_alpha, max = activation_beta), "swish" (beta = activation_alpha),
 // "elu" (alpha = activation_alpha).
+//
+// TfIdfVectorizer(data): ONNX TfIdfVectorizer-9 over an integer pool (pool_int64s). data [C] or
+// [N, C] of i32/i64; output f32 [K] or [N, K] with K = max(ngram_indexes) + 1. ngram_counts[i]
+// is the offset in pool_int64s where the (i+1)-grams begin; the grams of the pool, in order, are
+// numbered 0, 1, … and gram g is counted into output ngram_indexes[g]. Per row, n-grams for n in
+// [min_gram_length, max_gram_length] are counted for every skip in [0, max_skip_count] (gram
+// elements skip+1 apart; unigrams counted once). mode "TF": the count; "IDF": weights[k] (or 1)
+// when the count is > 0; "TFIDF": count × weights[k] (or 1). weights (optional) has one value
+// per gram, indexed by output position as in ONNX's reference implementation.
 #include <algorithm>
 #include <array>
 
@@ -139,6 +149,67 @@ void infer_fused_matmul(InferContext& ctx) {
     ctx.set_output(0, type, std::move(out));
 }
 
+// Checks the pool attributes of TfIdfVectorizer; returns the output length K.
+std::int64_t tfidf_output_size(const InferContext& ctx) {
+    auto min_n = ctx.attr<std::int64_t>("min_gram_length");
+    auto max_n = ctx.attr<std::int64_t>("max_gram_length");
+    auto skip = ctx.attr<std::int64_t>("max_skip_count");
+    LOOM_REQUIRE(min_n >= 1 && min_n <= max_n,
+                 "min_gram_length {} and max_gram_length {} must satisfy 1 <= min <= max", min_n,
+                 max_n);
+    LOOM_REQUIRE(skip >= 0, "max_skip_count must be >= 0, got {}", skip);
+    const auto& mode = ctx.attr<std::string>("mode");
+    LOOM_REQUIRE(mode == "TF" || mode == "IDF" || mode == "TFIDF",
+                 "mode '{}' is not one of TF, IDF, TFIDF", mode);
+    const auto& counts = ctx.attr<std::vector<std::int64_t>>("ngram_counts");
+    const auto& indexes = ctx.attr<std::vector<std::int64_t>>("ngram_indexes");
+    const auto& pool = ctx.attr<std::vector<std::int64_t>>("pool_int64s");
+    auto pool_size = static_cast<std::int64_t>(pool.size());
+    std::int64_t grams = 0;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+        auto begin = counts[i];
+        auto end = i + 1 < counts.size() ? counts[i + 1] : pool_size;
+        auto n = static_cast<std::int64_t>(i + 1);
+        LOOM_REQUIRE(begin >= 0 && begin <= end && end <= pool_size,
+                     "ngram_counts {} is not a non-decreasing list of offsets into a pool of {}", i,
+                     pool_size);
+        LOOM_REQUIRE((end - begin) % n == 0,
+                     "the {}-grams of the pool span {} values, not a multiple of {}", n,
+                     end - begin, n);
+        grams += (end - begin) / n;
+    }
+    LOOM_REQUIRE(static_cast<std::int64_t>(indexes.size()) == grams,
+                 "ngram_indexes has {} values; the pool holds {} n-grams", indexes.size(), grams);
+    std::int64_t k = 0;
+    for (auto v : indexes) {
+        LOOM_REQUIRE(v >= 0, "ngram_indexes holds a negative index {}", v);
+        k = std::max(k, v + 1);
+    }
+    auto w = ctx.attr_or<std::vector<double>>("weights", {});
+    LOOM_REQUIRE(w.empty() || static_cast<std::int64_t>(w.size()) >= k,
+                 "weights has {} values; the output has {}", w.size(), k);
+    return k;
+}
+
+void infer_tfidf_vectorizer(InferContext& ctx) {
+    auto k = tfidf_output_size(ctx);
+    auto type = ctx.input_type(0);
+    LOOM_REQUIRE(type == ElementType::UNDEFINED || type == ElementType::I32 ||
+                     type == ElementType::I64,
+                 "data is {}; TfIdfVectorizer takes i32 or i64", loom::to_string(type));
+    const auto& x = ctx.input_shape(0);
+    if (x.rank_is_dynamic()) {
+        ctx.set_output(0, ElementType::F32, PartialShape::dynamic());
+        return;
+    }
+    LOOM_REQUIRE(x.rank() == 1 || x.rank() == 2, "data must be [C] or [N, C], got {}",
+                 x.to_string());
+    std::vector<Dimension> out;
+    if (x.rank() == 2) out.push_back(x[0]);
+    out.emplace_back(k);
+    ctx.set_output(0, ElementType::F32, PartialShape(std::move(out)));
+}
+
 } // namespace
 
 void add_loom_ops(OpRegistry& r) {
@@ -157,6 +228,16 @@ void add_loom_ops(OpRegistry& r) {
                                     {"transpose_b", K::Bool, false}};
     matmul.insert(matmul.end(), activation.begin(), activation.end());
     add_spec(r, "FusedMatMul", "loom1", matmul, 3, 3, infer_fused_matmul);
+    add_spec(r, "TfIdfVectorizer", "loom1",
+             {{"max_gram_length", K::Int},
+              {"min_gram_length", K::Int},
+              {"max_skip_count", K::Int},
+              {"mode", K::String},
+              {"ngram_counts", K::Ints},
+              {"ngram_indexes", K::Ints},
+              {"pool_int64s", K::Ints},
+              {"weights", K::Floats, false}},
+             1, 1, infer_tfidf_vectorizer);
 }
 
 } // namespace loom::model::ops

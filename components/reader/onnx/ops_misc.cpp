@@ -1,7 +1,8 @@
 // ONNX → native converters for DFT, STFT, MelWeightMatrix, Det, Einsum, GridSample, NMS, RoiAlign,
-// MaxRoiPool, random ops and the refused sequence/optional/string ops (default domain,
-// opsets 1..17). Each converter produces OpenVINO-opset nodes with OpenVINO's attribute names and
-// kinds, the way OpenVINO's ONNX frontend maps the op.
+// MaxRoiPool, random ops, TfIdfVectorizer and the refused sequence/optional/string ops (default
+// domain, opsets 1..17). Each converter produces OpenVINO-opset nodes with OpenVINO's attribute
+// names and kinds, the way OpenVINO's ONNX frontend maps the op — except TfIdfVectorizer, which
+// has no OpenVINO op and becomes Loom's own TfIdfVectorizer (loom1).
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -335,8 +336,31 @@ Outs refuse_optional(ConvertContext& ctx) {
 Outs refuse_string(ConvertContext& ctx) {
     ctx.unsupported("string tensors are not supported");
 }
-Outs refuse_tfidf(ConvertContext& ctx) {
-    ctx.unsupported("TfIdfVectorizer (n-gram counting) has no native equivalent");
+// TfIdfVectorizer over an integer pool becomes Loom's TfIdfVectorizer (loom1), which keeps the
+// ONNX attributes; a string pool (or string data) is refused.
+Outs convert_tfidf(ConvertContext& ctx) {
+    if (ctx.has_attr("pool_strings") && !ctx.attr_strings("pool_strings").empty())
+        ctx.unsupported("TfIdfVectorizer with a string pool (pool_strings) is not supported");
+    auto type = ctx.input_type(0);
+    if (type != ElementType::I32 && type != ElementType::I64)
+        ctx.unsupported(fmt::format("TfIdfVectorizer on {} data is not supported (i32 and i64 are)",
+                                    loom::to_string(type)));
+    if (!ctx.has_attr("pool_int64s")) ctx.fail("attribute 'pool_int64s' is missing");
+    auto required_int = [&](const char* name) {
+        auto v = ctx.attr_int(name);
+        if (!v) ctx.fail(fmt::format("attribute '{}' is missing", name));
+        return *v;
+    };
+    auto a = attrs({{"max_gram_length", i64(required_int("max_gram_length"))},
+                    {"min_gram_length", i64(required_int("min_gram_length"))},
+                    {"max_skip_count", i64(required_int("max_skip_count"))},
+                    {"mode", str(ctx.attr_string("mode", ""))},
+                    {"ngram_counts", ints(ctx.attr_ints("ngram_counts"))},
+                    {"ngram_indexes", ints(ctx.attr_ints("ngram_indexes"))},
+                    {"pool_int64s", ints(ctx.attr_ints("pool_int64s"))}});
+    auto weights = ctx.attr_floats("weights");
+    if (!weights.empty()) a.set("weights", std::move(weights));
+    return {op(ctx, "TfIdfVectorizer", "loom1", {ctx.input(0)}, std::move(a))};
 }
 
 } // namespace
@@ -366,7 +390,7 @@ void add_converters_misc(std::vector<ConverterEntry>& table) {
         {"SequenceMap", 17, refuse_sequence},
         {"SplitToSequence", 11, refuse_sequence},
         {"StringNormalizer", 10, refuse_string},
-        {"TfIdfVectorizer", 9, refuse_tfidf},
+        {"TfIdfVectorizer", 9, convert_tfidf},
     };
     table.insert(table.end(), std::begin(entries), std::end(entries));
 }

@@ -135,6 +135,7 @@ std::shared_ptr<const KernelTable> make_reference_kernels() {
     add_image_kernels(*table);
     add_rnn_kernels(*table);
     add_sequence_kernels(*table);
+    add_text_kernels(*table);
     return table;
 }
 

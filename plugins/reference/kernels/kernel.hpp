@@ -145,6 +145,7 @@ void add_index_kernels(KernelTable& table);       // gather/scatter, slice, TopK
 void add_image_kernels(KernelTable& table);       // interpolate, ROI, grid sample, d2s …
 void add_rnn_kernels(KernelTable& table);         // cells, sequences, DFT
 void add_sequence_kernels(KernelTable& table);    // NonZero, Unique, NMS, random, embedding
+void add_text_kernels(KernelTable& table);        // TfIdfVectorizer (loom1)
 std::shared_ptr<const KernelTable> make_reference_kernels();
 
 // Fills the `evaluate` slot of every spec in `registry` that has a foldable kernel, so constant
