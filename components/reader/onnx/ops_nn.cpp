@@ -143,10 +143,40 @@ Outs convert_conv_transpose(ConvertContext& ctx) {
     return {y};
 }
 
+// training_mode=1: normalise with the batch's statistics (mean and population variance over
+// every axis but 1); outputs 1, 2 are the running statistics updated with `momentum`.
+Outs batch_norm_training(ConvertContext& ctx) {
+    const double eps = ctx.attr_float("epsilon", 1e-5);
+    const double momentum = ctx.attr_float("momentum", 0.9);
+    Output x = ctx.input(0);
+    const ElementType t = ctx.input_type(0);
+    const auto& xs = shape_of_value(x);
+    if (!xs.rank_is_static() || xs.rank() < 2) ctx.fail("X needs a static rank of at least 2");
+    I64s axes{0};
+    for (std::int64_t a = 2; a < xs.rank(); ++a)
+        axes.push_back(a);
+    auto mean = [&](Output v) {
+        return op(ctx, "ReduceMean", "opset1", {v, ctx.constant_i64(axes)},
+                  attrs({{"keep_dims", flag(true)}}));
+    };
+    Output batch_mean = mean(x);
+    Output centered = binary(ctx, "Subtract", x, batch_mean);
+    Output batch_var = mean(binary(ctx, "Multiply", centered, centered));
+    Output y =
+        binary(ctx, "Divide", centered,
+               op(ctx, "Sqrt", "opset1", {binary(ctx, "Add", batch_var, ctx.scalar_like(eps, t))}));
+    y = binary(ctx, "Add", binary(ctx, "Multiply", y, per_channel(ctx, ctx.input(1), x)),
+               per_channel(ctx, ctx.input(2), x));
+    auto running = [&](Output old, Output batch) {
+        Output flat = reshape(ctx, batch, ctx.constant_i64({-1}), false);
+        return binary(ctx, "Add", binary(ctx, "Multiply", old, ctx.scalar_like(momentum, t)),
+                      binary(ctx, "Multiply", flat, ctx.scalar_like(1.0 - momentum, t)));
+    };
+    return {y, running(ctx.input(3), batch_mean), running(ctx.input(4), batch_var)};
+}
+
 Outs convert_batch_norm(ConvertContext& ctx) {
-    if (ctx.opset() >= 14 && ctx.attr_int("training_mode", 0) != 0)
-        ctx.unsupported("training_mode=1 (normalizing with batch statistics) is not supported; "
-                        "export the model for inference");
+    if (ctx.opset() >= 14 && ctx.attr_int("training_mode", 0) != 0) return batch_norm_training(ctx);
     if (ctx.opset() < 7 && ctx.attr_int("is_test", 0) == 0 &&
         (ctx.has_output(1) || ctx.has_output(2) || ctx.has_output(3) || ctx.has_output(4)))
         ctx.unsupported("is_test=0 with training outputs (running statistics) is not supported");
@@ -304,7 +334,9 @@ Output unpool_shape(ConvertContext& ctx, Output x, const I64s& kernel, const I64
     return concat(ctx, {slice(ctx, shape, 0, 2), spatial});
 }
 
-// MaxUnpool: scatter X into a zero tensor at the flat indices I, then reshape.
+// MaxUnpool: scatter X into a zero tensor at the flat indices I, then reshape. The indices count
+// positions of the default output shape (as MaxPool's input had it); a larger output_shape pads
+// zeros after each spatial dimension's end (as ONNX's reference implementation places them).
 Outs convert_max_unpool(ConvertContext& ctx) {
     Output x = ctx.input(0), indices = ctx.input(1);
     auto kernel = ctx.attr_ints("kernel_shape");
@@ -313,8 +345,7 @@ Outs convert_max_unpool(ConvertContext& ctx) {
     auto pads = ctx.attr_ints("pads", I64s(2 * kernel.size(), 0));
     if (strides.size() != kernel.size() || pads.size() != 2 * kernel.size())
         ctx.fail("strides and pads must match kernel_shape");
-    Output out_shape = ctx.has_input(2) ? convert_to(ctx, ctx.input(2), ElementType::I64)
-                                        : unpool_shape(ctx, x, kernel, strides, pads);
+    Output out_shape = unpool_shape(ctx, x, kernel, strides, pads);
     auto total = op(ctx, "ReduceProd", "opset1", {out_shape, ctx.constant_i64({0})},
                     attrs({{"keep_dims", flag(true)}}));
     auto zeros = op(ctx, "Broadcast", "opset3", {ctx.scalar_like(0.0, type_of(x)), total},
@@ -323,7 +354,14 @@ Outs convert_max_unpool(ConvertContext& ctx) {
     auto flat_x = reshape(ctx, x, ctx.constant_i64({-1}), false);
     auto scattered =
         op(ctx, "ScatterElementsUpdate", "opset3", {zeros, flat_i, flat_x, ctx.scalar_i64(0)});
-    return {reshape(ctx, scattered, out_shape, false)};
+    auto y = reshape(ctx, scattered, out_shape, false);
+    if (!ctx.has_input(2)) return {y};
+    auto wanted = convert_to(ctx, ctx.input(2), ElementType::I64);
+    auto pads_end = binary(ctx, "Subtract", wanted, out_shape);
+    auto pads_begin = op(ctx, "Broadcast", "opset3", {ctx.scalar_i64(0), shape_of(ctx, wanted)},
+                         attrs({{"mode", str("numpy")}}));
+    return {op(ctx, "Pad", "opset1", {y, pads_begin, pads_end, ctx.scalar_like(0.0, type_of(x))},
+               attrs({{"pad_mode", str("constant")}}))};
 }
 
 Outs convert_mvn(ConvertContext& ctx) {

@@ -128,17 +128,21 @@ TEST(OnnxOpsNn, BatchNormalizationOpset6NonSpatialIsDecomposed) {
     expect_output(*m, 0, ElementType::F32, "[2,3,4]");
 }
 
-TEST(OnnxOpsNn, BatchNormalizationTrainingModeIsUnsupported) {
-    expect_error(single_node_model(
-                     "BatchNormalization",
-                     {{"x", F32, {2, 3, 4, 4}},
-                      {"s", F32, {3}},
-                      {"b", F32, {3}},
-                      {"mean", F32, {3}},
-                      {"var", F32, {3}}},
-                     {"y", "rm", "rv"},
-                     [](auto& n) { set_attr(n, "training_mode", std::int64_t{1}); }, 15),
-                 ErrorKind::UNSUPPORTED, "training_mode");
+// training_mode=1 normalises with the batch's statistics and returns the updated running ones.
+TEST(OnnxOpsNn, BatchNormalizationTrainingModeUsesBatchStatistics) {
+    auto m = read(single_node_model(
+        "BatchNormalization",
+        {{"x", F32, {2, 3, 4, 4}},
+         {"s", F32, {3}},
+         {"b", F32, {3}},
+         {"mean", F32, {3}},
+         {"var", F32, {3}}},
+        {"y", "rm", "rv"}, [](auto& n) { set_attr(n, "training_mode", std::int64_t{1}); }, 15));
+    EXPECT_EQ(ops_of(*m).count("BatchNormInference"), 0u);
+    EXPECT_EQ(ops_of(*m).at("ReduceMean"), 2u);
+    expect_output(*m, 0, ElementType::F32, "[2,3,4,4]");
+    expect_output(*m, 1, ElementType::F32, "[3]");
+    expect_output(*m, 2, ElementType::F32, "[3]");
 }
 
 TEST(OnnxOpsNn, InstanceNormalization) {
@@ -327,6 +331,20 @@ TEST(OnnxOpsNn, MaxUnpoolScattersIntoZeros) {
         (Histogram{
             {"ReduceProd", 1}, {"Broadcast", 1}, {"Reshape", 3}, {"ScatterElementsUpdate", 1}}));
     expect_output(*m, 0, ElementType::F32, "[1,1,4,4]");
+}
+
+// With output_shape the indices still count positions of the default shape; zeros pad the end.
+TEST(OnnxOpsNn, MaxUnpoolWithOutputShapePadsTheDefaultShape) {
+    auto m = read(single_node_model(
+        "MaxUnpool", {{"x", F32, {1, 1, 2, 2}}, {"i", I64, {1, 1, 2, 2}}, {"shape", I64, {4}}},
+        {"y"},
+        [](auto& n) {
+            set_attr(n, "kernel_shape", I64s{2, 2});
+            set_attr(n, "strides", I64s{2, 2});
+        },
+        11));
+    EXPECT_EQ(ops_of(*m).at("Pad"), 1u);
+    EXPECT_EQ(ops_of(*m).at("ScatterElementsUpdate"), 1u);
 }
 
 } // namespace

@@ -22,18 +22,30 @@ namespace loom::reference {
 template <class F>
 decltype(auto) dispatch_type(ElementType type, std::string_view what, F&& f) {
     switch (type) {
-    case ElementType::F32: return f(float{});
-    case ElementType::F64: return f(double{});
-    case ElementType::I8: return f(std::int8_t{});
-    case ElementType::U8: return f(std::uint8_t{});
-    case ElementType::I16: return f(std::int16_t{});
-    case ElementType::U16: return f(std::uint16_t{});
-    case ElementType::I32: return f(std::int32_t{});
-    case ElementType::U32: return f(std::uint32_t{});
-    case ElementType::I64: return f(std::int64_t{});
-    case ElementType::U64: return f(std::uint64_t{});
-    case ElementType::BOOLEAN: return f(bool{});
-    default: break;
+    case ElementType::F32:
+        return f(float{});
+    case ElementType::F64:
+        return f(double{});
+    case ElementType::I8:
+        return f(std::int8_t{});
+    case ElementType::U8:
+        return f(std::uint8_t{});
+    case ElementType::I16:
+        return f(std::int16_t{});
+    case ElementType::U16:
+        return f(std::uint16_t{});
+    case ElementType::I32:
+        return f(std::int32_t{});
+    case ElementType::U32:
+        return f(std::uint32_t{});
+    case ElementType::I64:
+        return f(std::int64_t{});
+    case ElementType::U64:
+        return f(std::uint64_t{});
+    case ElementType::BOOLEAN:
+        return f(bool{});
+    default:
+        break;
     }
     LOOM_THROW(ErrorKind::UNSUPPORTED, "{}: element type {} is not supported", what,
                loom::to_string(type));
@@ -43,12 +55,29 @@ decltype(auto) dispatch_type(ElementType type, std::string_view what, F&& f) {
 template <class F>
 decltype(auto) dispatch_float(ElementType type, std::string_view what, F&& f) {
     switch (type) {
-    case ElementType::F32: return f(float{});
-    case ElementType::F64: return f(double{});
-    default: break;
+    case ElementType::F32:
+        return f(float{});
+    case ElementType::F64:
+        return f(double{});
+    default:
+        break;
     }
-    LOOM_THROW(ErrorKind::UNSUPPORTED, "{}: element type {} is not supported (floating only)",
-               what, loom::to_string(type));
+    LOOM_THROW(ErrorKind::UNSUPPORTED, "{}: element type {} is not supported (floating only)", what,
+               loom::to_string(type));
+}
+
+// As dispatch_float, plus the accumulating integer types i32 and i64 (what integer convolution
+// and similar ops compute in, e.g. ONNX ConvInteger after its zero points are subtracted).
+template <class F>
+decltype(auto) dispatch_arith(ElementType type, std::string_view what, F&& f) {
+    switch (type) {
+    case ElementType::I32:
+        return f(std::int32_t{});
+    case ElementType::I64:
+        return f(std::int64_t{});
+    default:
+        return dispatch_float(type, what, std::forward<F>(f));
+    }
 }
 
 // Integer index types (i32, i64; also u32/u64 where an op allows them) read as int64.
@@ -115,7 +144,7 @@ void for_each_broadcast(const Shape& out_shape, const std::vector<std::int64_t>&
     const std::int64_t rows = total / (inner ? inner : 1);
     parallel_for(rows, std::max<std::int64_t>(1, 16384 / (inner ? inner : 1)),
                  [&](std::int64_t r0, std::int64_t r1) {
-                                          for (std::int64_t r = r0; r < r1; ++r) {
+                     for (std::int64_t r = r0; r < r1; ++r) {
                          std::int64_t rem = r, a = 0, b = 0;
                          for (std::size_t k = rank - 1; k-- > 0;) {
                              const auto i = rem % out_shape[k];

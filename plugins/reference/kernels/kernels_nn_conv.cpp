@@ -117,7 +117,7 @@ std::vector<Tensor> convolution(KernelContext& ctx) {
                  "Convolution: weights do not match the data channels");
     LOOM_REQUIRE(in[1] / groups == w[Grouped ? 2 : 1],
                  "Convolution: input channels {} do not match the weights", in[1]);
-    dispatch_float(out.element_type(), "Convolution",
+    dispatch_arith(out.element_type(), "Convolution",
                    [&](auto tag) { conv_typed<decltype(tag)>(ctx, out, groups); });
     return {out};
 }
@@ -185,7 +185,7 @@ std::vector<Tensor> deconvolution(KernelContext& ctx) {
                  "ConvolutionBackpropData: weights do not match the data channels");
     LOOM_REQUIRE(in[1] / groups == w[Grouped ? 1 : 0],
                  "ConvolutionBackpropData: input channels {} do not match the weights", in[1]);
-    dispatch_float(out.element_type(), "ConvolutionBackpropData",
+    dispatch_arith(out.element_type(), "ConvolutionBackpropData",
                    [&](auto tag) { deconv_typed<decltype(tag)>(ctx, out, groups); });
     return {out};
 }

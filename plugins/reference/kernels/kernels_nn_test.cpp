@@ -139,5 +139,64 @@ TEST(NnKernels, FusedMatMulBiasRelu) {
     EXPECT_EQ(to_f32(out[0]), (std::vector<float>{0, 3}));
 }
 
+TEST(NnKernels, IntegerConvolutionAccumulatesInI32) {
+    // As ONNX ConvInteger after its zero points: i32 data and weights, exact integer sums.
+    auto out =
+        eval("Convolution", "opset1",
+             {i32({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}), i32({1, 1, 2, 2}, {1, -1, 2, 0})},
+             conv({0, 0}));
+    ASSERT_EQ(out[0].element_type(), ElementType::I32);
+    // Window [[1,2],[4,5]]: 1 - 2 + 8 = 7; then 2 - 3 + 10 = 9; 4 - 5 + 14 = 13; 5 - 6 + 16 = 15.
+    EXPECT_EQ(to_i64(out[0]), (std::vector<std::int64_t>{7, 9, 13, 15}));
+}
+
+TEST(NnKernels, LrnAcrossChannels) {
+    model::Attributes attrs;
+    attrs.set("alpha", 3.0); // alpha / size = 1
+    attrs.set("beta", 1.0);
+    attrs.set("bias", 1.0);
+    attrs.set("size", std::int64_t{3});
+    auto out = eval("LRN", "opset1", {f32({1, 3, 1, 1}, {1, 2, 3}), test::i64({1}, {1})}, attrs);
+    auto v = to_f32(out[0]);
+    // Windows: {1,2} → 1/(1+5); {1,2,3} → 2/(1+14); {2,3} → 3/(1+13).
+    EXPECT_NEAR(v[0], 1.f / 6.f, 1e-6f);
+    EXPECT_NEAR(v[1], 2.f / 15.f, 1e-6f);
+    EXPECT_NEAR(v[2], 3.f / 14.f, 1e-6f);
+}
+
+TEST(NnKernels, NormalizeL2AddAndMaxModes) {
+    model::Attributes add;
+    add.set("eps", 1e-12);
+    add.set("eps_mode", std::string("add"));
+    auto out = eval("NormalizeL2", "opset1", {f32({2, 2}, {3, 4, 6, 8}), test::i64({1}, {1})}, add);
+    auto v = to_f32(out[0]);
+    EXPECT_NEAR(v[0], 0.6f, 1e-6f);
+    EXPECT_NEAR(v[3], 0.8f, 1e-6f);
+    model::Attributes max = add;
+    max.set("eps_mode", std::string("max"));
+    max.set("eps", 100.0); // row 0: Σx² = 25 < 100, so it is divided by 10
+    auto m = to_f32(
+        eval("NormalizeL2", "opset1", {f32({2, 2}, {3, 4, 6, 8}), test::i64({1}, {1})}, max)[0]);
+    EXPECT_NEAR(m[0], 0.3f, 1e-6f);
+    EXPECT_NEAR(m[1], 0.4f, 1e-6f);
+    EXPECT_NEAR(m[2], 0.6f, 1e-6f);
+}
+
+TEST(NnKernels, GroupNormalizationPerGroupThenScaleAndBias) {
+    model::Attributes attrs;
+    attrs.set("num_groups", std::int64_t{2});
+    attrs.set("epsilon", 0.0);
+    // Group 0 holds channels {1, 3} (mean 2, var 1), group 1 holds {2, 6} (mean 4, var 4):
+    // both normalise to {-1, 1}; then scale {1,2,3,4} and bias {0,0,0,1}.
+    auto out = eval(
+        "GroupNormalization", "opset12",
+        {f32({1, 4, 1, 1}, {1, 3, 2, 6}), f32({4}, {1, 2, 3, 4}), f32({4}, {0, 0, 0, 1})}, attrs);
+    auto v = to_f32(out[0]);
+    EXPECT_NEAR(v[0], -1.f, 1e-6f);
+    EXPECT_NEAR(v[1], 2.f, 1e-6f);
+    EXPECT_NEAR(v[2], -3.f, 1e-6f);
+    EXPECT_NEAR(v[3], 5.f, 1e-6f);
+}
+
 } // namespace
 } // namespace loom::reference
