@@ -143,12 +143,37 @@ Outs convert_is_inf(ConvertContext& ctx) {
                       {"detect_positive", flag(ctx.attr_int("detect_positive", 1) != 0)}}))};
 }
 
+// Dropout with training_mode (opset 12+) true or known only at run time: keep an element where
+// a uniform [0, 1) draw is >= ratio and scale it by 1 / (1 - ratio); in inference (training
+// false) y = x and the mask keeps everything.
+Outs dropout_training(ConvertContext& ctx) {
+    Output x = ctx.input(0);
+    const ElementType t = ctx.input_type(0);
+    if (!model::is_floating(t))
+        ctx.unsupported("training-mode Dropout needs a floating-point input");
+    Output training = convert_to(ctx, ctx.input(2), ElementType::BOOLEAN);
+    Output ratio = ctx.has_input(1) ? convert_to(ctx, ctx.input(1), t) : ctx.scalar_like(0.5, t);
+    Output draw =
+        op(ctx, "RandomUniform", "opset8",
+           {shape_of(ctx, x), ctx.scalar_like(0.0, t), ctx.scalar_like(1.0, t)},
+           attrs({{"output_type", t},
+                  {"global_seed", i64(0)},
+                  {"op_seed", i64(static_cast<std::int64_t>(ctx.attr_float("seed", 0.0)))}}));
+    Output keep = binary(ctx, "LogicalOr", op(ctx, "LogicalNot", "opset1", {training}),
+                         binary(ctx, "GreaterEqual", draw, ratio));
+    Output one = ctx.scalar_like(1.0, t);
+    Output scale =
+        select(ctx, training, binary(ctx, "Divide", one, binary(ctx, "Subtract", one, ratio)), one);
+    Outs out{select(ctx, keep, binary(ctx, "Multiply", x, scale), ctx.scalar_like(0.0, t))};
+    if (ctx.has_output(1)) out.push_back(keep);
+    return out;
+}
+
 Outs convert_dropout(ConvertContext& ctx) {
     if (ctx.opset() >= 12 && ctx.has_input(2)) {
         auto training = ctx.input_values(2);
-        if (!training) ctx.unsupported("training_mode is not a constant");
-        if (!training->empty() && training->front() != 0)
-            ctx.unsupported("training_mode=true (random dropout) is not supported");
+        if (!training || (!training->empty() && training->front() != 0))
+            return dropout_training(ctx);
     }
     Output x = ctx.input(0);
     Outs out{x};

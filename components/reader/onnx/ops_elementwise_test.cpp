@@ -93,7 +93,8 @@ TEST(OnnxOpsElementwise, DropoutPassesThroughWithAllTrueMask) {
     EXPECT_EQ(ops_of(*m), (Histogram{{"Broadcast", 1}}));
 }
 
-TEST(OnnxOpsElementwise, DropoutTrainingModeIsUnsupported) {
+// training_mode true (here a constant) drops at random: RandomUniform compared with the ratio.
+TEST(OnnxOpsElementwise, DropoutTrainingModeDropsWithRandomUniform) {
     auto proto = single_node_model("Dropout", {{"x", F32, {2, 3}}, {"r", F32, {}}, {"t", 9, {}}},
                                    {"y"}, {}, 13, {float_tensor("r", {0.5f}, {})});
     onnx::TensorProto t;
@@ -102,7 +103,14 @@ TEST(OnnxOpsElementwise, DropoutTrainingModeIsUnsupported) {
     t.add_int32_data(1);
     *proto.mutable_graph()->add_initializer() = t;
     proto.mutable_graph()->mutable_input()->RemoveLast();
-    expect_error(proto, ErrorKind::UNSUPPORTED, "training_mode");
+    auto m = read(proto);
+    EXPECT_EQ(ops_of(*m).at("RandomUniform"), 1u);
+    EXPECT_EQ(ops_of(*m).at("GreaterEqual"), 1u);
+    expect_output(*m, 0, ElementType::F32, "[2,3]");
+    // A non-floating input cannot be scaled by 1 / (1 - ratio): refused, naming the reason.
+    auto ints = single_node_model("Dropout", {{"x", 6, {2, 3}}, {"r", F32, {}}, {"t", 9, {}}},
+                                  {"y"}, {}, 13);
+    expect_error(ints, ErrorKind::UNSUPPORTED, "floating");
 }
 
 TEST(OnnxOpsElementwise, IntegerDivTruncates) {
