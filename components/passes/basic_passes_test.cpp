@@ -194,3 +194,41 @@ TEST(IdentityElimination, KeepsBroadcastingAndResultFeedingOps) {
     EXPECT_EQ(count(m, "Multiply"), 2u);
     EXPECT_EQ(count(m, "Add"), 1u);
 }
+
+TEST(F16ToF32, WidensTheGraphAndKeepsTheInterface) {
+    auto reg = registry();
+    Model m;
+    auto& x = m.add_parameter(ElementType::F16, PartialShape({2}), "x");
+    x.outputs[0].names = {"x"};
+    auto half = loom::model::Tensor::allocate(ElementType::F16, {2});
+    auto* bits = reinterpret_cast<std::uint16_t*>(half.mutable_data());
+    bits[0] = loom::model::f32_to_f16(0.5f);
+    bits[1] = loom::model::f32_to_f16(-2.f);
+    auto c = m.add_constant(half).output();
+    auto sum = binary(m, "Add", x.output(), c);
+    sum.node->outputs[0].names = {"y"};
+    m.add_result(sum);
+    loom::model::infer_and_validate(m, *reg);
+    EXPECT_EQ(run_pass(m, make_f16_to_f32_pass(), *reg), 1u);
+    // The interface: x is still f16; the result reads f16 through a Convert that took "y".
+    EXPECT_EQ(x.outputs[0].type, ElementType::F16);
+    Node* back = result_input(m);
+    ASSERT_EQ(back->type, "Convert");
+    EXPECT_EQ(back->outputs[0].type, ElementType::F16);
+    EXPECT_EQ(back->outputs[0].names, std::vector<std::string>{"y"});
+    // Inside: the Add computes in f32 on a widened constant with the same values.
+    Node* add = back->inputs[0].node;
+    ASSERT_EQ(add->type, "Add");
+    EXPECT_EQ(add->outputs[0].type, ElementType::F32);
+    EXPECT_EQ(add->inputs[0].node->type, "Convert"); // x → f32
+    const auto& widened = add->inputs[1].node->value;
+    ASSERT_EQ(widened.element_type(), ElementType::F32);
+    EXPECT_EQ(values_f32(widened), (std::vector<float>{0.5f, -2.f}));
+    // An f32 model is left alone.
+    Model f;
+    f.add_result(binary(f, "Add",
+                        f.add_parameter(ElementType::F32, PartialShape({2}), "p").output(),
+                        f.add_constant(test::f32({2}, {1, 2})).output()));
+    loom::model::infer_and_validate(f, *reg);
+    EXPECT_EQ(run_pass(f, make_f16_to_f32_pass(), *reg), 0u);
+}

@@ -59,4 +59,11 @@ std::unique_ptr<Pass> make_layer_norm_fusion_pass();
 // Values read by a Result are left in place (their tensor names are the model's interface).
 std::unique_ptr<Pass> make_identity_elimination_pass();
 
+// "convert_f16_to_f32": runs an f16 model in f32 (what INFERENCE_PRECISION_HINT f32 means on a
+// device, as OpenVINO's CPU does): f16 Constants become f32, consumers of an f16 Parameter read
+// a Convert to f32, "destination_type"/"output_type"/"element_type" f16 attributes become f32,
+// and a Result of an f16 value reads a Convert back to f16 (which takes the tensor names), so
+// the interface keeps its types.
+std::unique_ptr<Pass> make_f16_to_f32_pass();
+
 } // namespace loom::passes

@@ -8,6 +8,7 @@
 #include <capnp/serialize.h>
 
 #include "components/model/serialize.hpp"
+#include "components/passes/passes.hpp"
 #include "plugins/reference/kernels/interpreter.hpp"
 #include "plugins/sdk/device_service.hpp"
 #include "plugins/sdk/plugin.hpp"
@@ -299,7 +300,8 @@ public:
             merged = m_props;
         }
         merged.merge(p);
-        return std::make_shared<ReferenceCompiledModel>(std::move(m), m_shared, merged);
+        return std::make_shared<ReferenceCompiledModel>(with_precision(std::move(m), merged),
+                                                        m_shared, merged);
     }
 
     std::shared_ptr<sdk::CompiledModel> import_model(std::span<const std::byte> blob,
@@ -314,6 +316,19 @@ private:
         s->kernels = make_reference_kernels();
         install_evaluators(*s->registry, s->kernels);
         return s;
+    }
+    // The model's own precision by default (the oracle); INFERENCE_PRECISION_HINT f32 runs an
+    // f16 model in f32, as OpenVINO's CPU device does.
+    std::shared_ptr<const Model> with_precision(std::shared_ptr<const Model> m,
+                                                const Properties& p) const {
+        if (!p.has(props::inference_precision.name) ||
+            p.get(props::inference_precision) != ElementType::F32)
+            return m;
+        auto copy = m->clone();
+        passes::PassManager pm;
+        pm.add(passes::make_f16_to_f32_pass());
+        pm.run(*copy, *m_shared->registry);
+        return copy;
     }
     static void check(const Properties& p) {
         check_properties(p, {props::device_full_name.name});
