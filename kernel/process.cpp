@@ -26,7 +26,13 @@ ChildProcess::ChildProcess(const std::filesystem::path& program,
     for (auto& s : storage)
         argv.push_back(s.data());
     argv.push_back(nullptr);
-    int rc = ::posix_spawn(&m_pid, program.c_str(), nullptr, nullptr, argv.data(), environ);
+    // A component process's stdout goes to our stderr: our stdout may be a contract (loom run,
+    // loom check) that a child's "serving …" banner must not interleave with.
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+    int rc = ::posix_spawn(&m_pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
     if (rc != 0)
         LOOM_THROW(ErrorKind::UNAVAILABLE, "cannot start {}: {}", program.string(),
                    std::strerror(rc));
