@@ -1,12 +1,16 @@
 // loom-demo — the README's first command. Part 1: a real model through the model components of
 // the embedded in-process deployment — read by the reader component, transformed by the
-// transform component's `common` pipeline (inference arrives with the device plugins). Part 2:
+// transform component's `common` pipeline — then through the full path of the public API
+// (Core → reader → transform → REFERENCE device) on its test data, compared with the
+// independent reference output (tolerance 1e-3 relative + 1e-3 absolute). Part 2:
 // a kernel with a component in this process (direct dispatch) and one in a second process over
 // ipc (shared memory for large tensors); clients send requests through the kernel's routes while
 // both components are swapped from version 1 to version 2. Exit status 0 only if the model was
-// read and transformed and no request failed.
+// read, transformed and inferred within tolerance and no request failed.
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -17,7 +21,9 @@
 #include <fmt/format.h>
 
 #include "bus/tensor_frame.hpp"
+#include "components/runtime/core.hpp"
 #include "components/runtime/embedded.hpp"
+#include "components/runtime/tensor_io.hpp"
 #include "kernel/client.hpp"
 #include "kernel/deployment.hpp"
 #include "kernel/kernel.hpp"
@@ -120,6 +126,52 @@ void model_phase(const std::filesystem::path& path) {
                              read.model->size(), transformed.model->size(), ms(t2 - t1));
 }
 
+// One inference of the model on its first test data set (beside it, ONNX backend-test layout)
+// through the public Core API; false when an output is outside the tolerance.
+bool inference_phase(const std::filesystem::path& path) {
+    const auto data = path.parent_path() / "test_data_set_0";
+    Core core;
+    auto t0 = bus::Clock::now();
+    auto compiled = core.compile_model(path.string(), "REFERENCE");
+    auto t1 = bus::Clock::now();
+    auto request = compiled.create_infer_request();
+    for (std::size_t i = 0; i < compiled.inputs().size(); ++i) {
+        auto t = runtime::read_tensor_pb(data / fmt::format("input_{}.pb", i));
+        request.set_tensor(compiled.inputs()[i], t.tensor);
+    }
+    request.infer(); // warm-up
+    auto t2 = bus::Clock::now();
+    request.infer();
+    auto t3 = bus::Clock::now();
+    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    std::cout << fmt::format("  compiled on REFERENCE (Core: reader → transform → device) in "
+                             "{:.1f} ms; one inference {:.1f} ms\n",
+                             ms(t1 - t0), ms(t3 - t2));
+    bool ok = true;
+    for (std::size_t i = 0; i < compiled.outputs().size(); ++i) {
+        auto want = runtime::read_tensor_pb(data / fmt::format("output_{}.pb", i)).tensor;
+        auto got = request.get_tensor(compiled.outputs()[i]);
+        if (got.element_type() != ElementType::F32 || want.element_type() != ElementType::F32 ||
+            got.size() != want.size()) {
+            std::cout << fmt::format("  output {}: type or size differs from the reference\n", i);
+            ok = false;
+            continue;
+        }
+        double worst = 0;
+        std::int64_t bad = 0;
+        for (std::int64_t k = 0; k < got.size(); ++k) {
+            const double g = got.data<float>()[k], w = want.data<float>()[k];
+            worst = std::max(worst, std::abs(g - w));
+            bad += std::abs(g - w) > 1e-3 + 1e-3 * std::abs(w) ? 1 : 0;
+        }
+        std::cout << fmt::format("  output {:<20} {} values, max |diff| vs reference {:.2e}, {} "
+                                 "outside tolerance\n",
+                                 compiled.outputs()[i].name, got.size(), worst, bad);
+        ok = ok && bad == 0;
+    }
+    return ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -127,6 +179,10 @@ int main(int argc, char** argv) {
     ::setenv("LOOM_LIB_DIR", LOOM_DEMO_LIB_DIR, 0);
     try {
         model_phase(demo_model());
+        if (!inference_phase(demo_model())) {
+            std::cout << "loom-demo: FAILED: the inference does not match the reference output\n";
+            return 1;
+        }
         auto deployment = kernel::load_deployment(config);
         bus::Context context(deployment.context);
         kernel::Kernel k(context, deployment.kernel);
