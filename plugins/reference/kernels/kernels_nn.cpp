@@ -215,6 +215,7 @@ std::vector<Tensor> nn_matmul(KernelContext& ctx) {
 void add_nn_conv_kernels(KernelTable& table);
 void add_nn_pool_kernels(KernelTable& table);
 void add_nn_adaptive_kernels(KernelTable& table);
+void add_nn_deform_kernels(KernelTable& table);
 void add_nn_fused_kernels(KernelTable& table);
 void add_nn_norm_kernels(KernelTable& table);
 
@@ -222,6 +223,7 @@ void add_nn_kernels(KernelTable& table) {
     add_nn_conv_kernels(table);
     add_nn_pool_kernels(table);
     add_nn_adaptive_kernels(table);
+    add_nn_deform_kernels(table);
     add_nn_fused_kernels(table);
     add_nn_norm_kernels(table);
     table.add("MatMul", "opset1", matmul);
