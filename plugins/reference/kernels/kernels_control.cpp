@@ -73,14 +73,14 @@ std::vector<Tensor> if_op(KernelContext& ctx) {
 // ---- slicing and concatenation (any element type, by bytes) -----------------------------------
 
 struct Split { // a shape around `axis`: outer × dim × inner elements of `bytes` each
-    std::int64_t outer = 1, dim = 0, inner = 1;
+    std::int64_t outer = 1, dim = 1, inner = 1;
 };
 
+// (dim starts at 1 and takes the axis' size by multiplication; a scalar is 1 × 1 × 1.)
 Split split_at(const Shape& shape, std::int64_t axis) {
     Split s;
     for (std::size_t d = 0; d < shape.size(); ++d)
         (count(d) < axis ? s.outer : count(d) > axis ? s.inner : s.dim) *= shape[d];
-    if (shape.empty()) s.dim = 1;
     return s;
 }
 
