@@ -9,7 +9,9 @@ namespace {
 
 using namespace test;
 
-std::shared_ptr<model::OpRegistry> registry() { return model::make_native_registry(); }
+std::shared_ptr<model::OpRegistry> registry() {
+    return model::make_native_registry();
+}
 
 TEST(Interpreter, RunsConvertAndShapeOfChain) {
     auto reg = registry();
@@ -26,8 +28,7 @@ TEST(Interpreter, RunsConvertAndShapeOfChain) {
     Plan plan(m, *reg, *kernels);
     RunState run{reg.get(), kernels.get(), nullptr, nullptr};
     Profile profile;
-    auto out = plan.run(std::vector<Tensor>{f32({2, 3}, {1.5f, -2.7f, 3, 4, 5, 6})}, run,
-                        &profile);
+    auto out = plan.run(std::vector<Tensor>{f32({2, 3}, {1.5f, -2.7f, 3, 4, 5, 6})}, run, &profile);
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(out[0].element_type(), ElementType::I32);
     EXPECT_EQ(to_i64(out[0]), (std::vector<std::int64_t>{1, -2, 3, 4, 5, 6}));
@@ -98,6 +99,21 @@ TEST(Interpreter, ReadValueAssignAccumulateInVariables) {
     VariableStore vars;
     EXPECT_EQ(run_once(vars, 5.f), 0.f); // initial value
     EXPECT_EQ(run_once(vars, 7.f), 5.f); // what the first run assigned
+}
+
+// The reference device is the oracle: every op of the native op set has a kernel.
+TEST(ReferenceKernels, EveryNativeOpHasAKernel) {
+    auto registry = model::make_native_registry();
+    auto kernels = make_reference_kernels();
+    std::vector<std::string> missing;
+    for (const auto* spec : registry->all()) {
+        if (spec->type == "Parameter" || spec->type == "Constant" || spec->type == "Result")
+            continue;
+        if (!kernels->find(spec->type, spec->version))
+            missing.push_back(spec->type + ":" + spec->version);
+    }
+    EXPECT_TRUE(missing.empty()) << missing.size() << " ops without a kernel, first "
+                                 << missing.front();
 }
 
 } // namespace
