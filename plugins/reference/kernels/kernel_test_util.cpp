@@ -18,8 +18,7 @@ Tensor make(ElementType type, const Shape& shape, const std::vector<V>& values) 
 } // namespace
 
 OpRun run_op(const std::string& type, const std::string& version, std::vector<Tensor> inputs,
-             model::Attributes attrs, std::size_t output_count,
-             std::vector<bool> constant_inputs) {
+             model::Attributes attrs, std::size_t output_count, std::vector<bool> constant_inputs) {
     static const auto registry = [] {
         auto r = model::make_native_registry();
         return std::shared_ptr<const model::OpRegistry>(r);
@@ -30,16 +29,15 @@ OpRun run_op(const std::string& type, const std::string& version, std::vector<Te
     std::vector<Tensor> params;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const auto& t = inputs[i];
-        const bool as_const = i < constant_inputs.size()
-                                  ? constant_inputs[i]
-                                  : !model::is_floating(t.element_type());
+        const bool as_const =
+            i < constant_inputs.size() ? constant_inputs[i] : !model::is_floating(t.element_type());
         if (as_const) {
             ins.push_back(m.add_constant(t, "in" + std::to_string(i)).output(0));
         } else {
-            model::PartialShape ps(std::vector<model::Dimension>(t.shape().begin(),
-                                                                 t.shape().end()));
-            ins.push_back(m.add_parameter(t.element_type(), ps, "in" + std::to_string(i))
-                              .output(0));
+            model::PartialShape ps(
+                std::vector<model::Dimension>(t.shape().begin(), t.shape().end()));
+            ins.push_back(
+                m.add_parameter(t.element_type(), ps, "in" + std::to_string(i)).output(0));
             params.push_back(t);
         }
     }
@@ -63,6 +61,13 @@ std::vector<Tensor> eval(const std::string& type, const std::string& version,
                          std::vector<Tensor> inputs, model::Attributes attrs,
                          std::size_t output_count) {
     return run_op(type, version, std::move(inputs), std::move(attrs), output_count).outputs;
+}
+
+model::Attributes attrs(std::initializer_list<std::pair<const char*, model::AttrValue>> list) {
+    model::Attributes a;
+    for (const auto& [k, v] : list)
+        a.set(k, v);
+    return a;
 }
 
 Tensor f32(const Shape& s, const std::vector<float>& v) {
@@ -92,6 +97,8 @@ std::vector<float> to_f32(const Tensor& t) {
     return {c.data<float>(), c.data<float>() + c.size()};
 }
 
-std::vector<std::int64_t> to_i64(const Tensor& t) { return read_indices(t); }
+std::vector<std::int64_t> to_i64(const Tensor& t) {
+    return read_indices(t);
+}
 
 } // namespace loom::reference::test

@@ -3,7 +3,9 @@
 // the interpreter, and build/read small tensors.
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "components/model/op_registry.hpp"
@@ -27,6 +29,9 @@ OpRun run_op(const std::string& type, const std::string& version, std::vector<Te
 std::vector<Tensor> eval(const std::string& type, const std::string& version,
                          std::vector<Tensor> inputs, model::Attributes attrs = {},
                          std::size_t output_count = 1);
+
+// Attributes from {name, value} pairs.
+model::Attributes attrs(std::initializer_list<std::pair<const char*, model::AttrValue>> list);
 
 Tensor f32(const Shape& shape, const std::vector<float>& values);
 Tensor f64(const Shape& shape, const std::vector<double>& values);

@@ -12,18 +12,12 @@
 namespace loom::reference {
 namespace {
 
+using test::attrs;
 using test::eval;
 using test::f32;
 using test::i64;
 using test::to_f32;
 using test::to_i64;
-
-model::Attributes attrs(std::initializer_list<std::pair<const char*, model::AttrValue>> list) {
-    model::Attributes a;
-    for (const auto& [k, v] : list)
-        a.set(k, v);
-    return a;
-}
 
 // ---- AdaptiveAvgPool / AdaptiveMaxPool ------------------------------------------------------
 

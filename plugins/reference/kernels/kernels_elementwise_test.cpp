@@ -10,19 +10,13 @@
 namespace loom::reference {
 namespace {
 
+using test::attrs;
 using test::eval;
 using test::f32;
 using test::i32;
 using test::i64;
 using test::to_f32;
 using test::to_i64;
-
-model::Attributes attrs(std::initializer_list<std::pair<const char*, model::AttrValue>> list) {
-    model::Attributes a;
-    for (const auto& [k, v] : list)
-        a.set(k, v);
-    return a;
-}
 
 void expect_near(const std::vector<float>& got, const std::vector<float>& want, float tol = 1e-5f) {
     ASSERT_EQ(got.size(), want.size());

@@ -10,17 +10,11 @@
 namespace loom::reference {
 namespace {
 
+using test::attrs;
 using test::eval;
 using test::f32;
 using test::i64;
 using test::to_f32;
-
-model::Attributes attrs(std::initializer_list<std::pair<const char*, model::AttrValue>> list) {
-    model::Attributes a;
-    for (const auto& [k, v] : list)
-        a.set(k, v);
-    return a;
-}
 
 model::Attributes interp(const std::string& mode, const std::string& calc,
                          const std::string& transform, const std::string& nearest) {

@@ -10,6 +10,7 @@
 namespace loom::reference {
 namespace {
 
+using test::attrs;
 using test::eval;
 using test::f32;
 using test::i32;
@@ -17,13 +18,6 @@ using test::i64;
 using test::to_f32;
 using test::to_i64;
 using test::typed;
-
-model::Attributes attrs(std::initializer_list<std::pair<const char*, model::AttrValue>> list) {
-    model::Attributes a;
-    for (const auto& [k, v] : list)
-        a.set(k, v);
-    return a;
-}
 
 void expect_invalid(const std::function<void()>& f, const char* needle = nullptr) {
     try {

@@ -11,6 +11,7 @@
 namespace loom::reference {
 namespace {
 
+using test::attrs;
 using test::eval;
 using test::f32;
 using test::i32;
@@ -19,13 +20,6 @@ using test::to_f32;
 using test::to_i64;
 using I64s = std::vector<std::int64_t>;
 using F32s = std::vector<float>;
-
-model::Attributes attrs(std::initializer_list<std::pair<const char*, model::AttrValue>> list) {
-    model::Attributes a;
-    for (const auto& [k, v] : list)
-        a.set(k, v);
-    return a;
-}
 
 // ---- NonZero / Unique -----------------------------------------------------------------------
 
