@@ -255,8 +255,13 @@ Tensor InferRequest::get_output_tensor(std::size_t index) const {
 
 void InferRequest::infer() {
     auto& s = state();
-    LOOM_REQUIRE(!s.async->busy(), "the infer request is busy with an asynchronous inference");
-    s.infer_now();
+    // Numbered like an asynchronous inference, so cancel() from another thread reaches it.
+    const auto sequence = s.async->begin_sync();
+    struct End {
+        sdk::AsyncInferRequest& async;
+        ~End() { async.end_sync(); }
+    } end{*s.async};
+    s.infer_now(sequence);
 }
 
 void InferRequest::start_async() {

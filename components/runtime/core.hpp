@@ -142,7 +142,7 @@ public:
     Tensor get_input_tensor(std::size_t index = 0) const;
     Tensor get_output_tensor(std::size_t index = 0) const;
 
-    void infer(); // synchronous
+    void infer(); // synchronous; cancel() from another thread ends it with `cancelled`
     // Starts an inference and returns at once; wait()/wait_for() for its end. The callback (if
     // set) runs exactly once per start_async, on a Loom thread, with null or the error.
     void start_async();

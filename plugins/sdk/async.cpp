@@ -157,6 +157,22 @@ void AsyncInferRequest::cancel() {
     if (m_cancel_hook) m_cancel_hook(sequence);
 }
 
+std::uint64_t AsyncInferRequest::begin_sync() {
+    std::lock_guard lock(m_mutex);
+    LOOM_REQUIRE(!m_busy, "the infer request is busy: an inference is already running "
+                          "(wait for it, or use one request per concurrent inference)");
+    m_busy = true;
+    m_cancelled = false;
+    m_error = nullptr;
+    return ++m_generation;
+}
+
+void AsyncInferRequest::end_sync() {
+    std::lock_guard lock(m_mutex);
+    m_busy = false;
+    m_done.notify_all();
+}
+
 std::uint64_t AsyncInferRequest::sequence() const {
     std::lock_guard lock(m_mutex);
     return m_generation;

@@ -75,6 +75,11 @@ public:
     void cancel();
     void set_callback(std::function<void(std::exception_ptr)> callback);
     bool busy() const;
+    // A synchronous inference run by the caller outside the pipeline: begin_sync marks the
+    // request busy (invalid_argument when it is) and returns the inference's sequence number, so
+    // cancel() from another thread reaches it; end_sync ends it (no callback).
+    std::uint64_t begin_sync();
+    void end_sync();
     // The running (or last) inference's sequence number: 1 for the first start_async/infer,
     // then one more each time. Stages read it to tag the work they hand to a device.
     std::uint64_t sequence() const;

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -232,6 +233,37 @@ TEST_P(DeviceContract, CancelEndsARunningInferenceWithCancelled) {
     ok.set_tensor("x", Tensor(ElementType::F32, {1, 3}, in.data()));
     ok.infer();
     expect_outputs(ok, in);
+}
+
+// A synchronous infer() on another thread is reached by cancel() too. cancel() has no effect
+// while the request is idle, so it is repeated until the inference (which never ends by itself)
+// has started and taken it.
+TEST_P(DeviceContract, CancelEndsARunningSynchronousInference) {
+    auto compiled = m_core->compile_model(Model(make_endless_model()), GetParam().device);
+    auto r = compiled.create_infer_request();
+    float x = 0.f;
+    r.set_tensor("x", Tensor(ElementType::F32, {1}, &x));
+    std::promise<ErrorKind> outcome;
+    auto done = outcome.get_future();
+    std::thread runner([&] {
+        try {
+            r.infer();
+            outcome.set_value(ErrorKind::INTERNAL); // an endless inference cannot finish
+        } catch (const Error& e) {
+            outcome.set_value(e.kind());
+        }
+    });
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+    while (done.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready &&
+           std::chrono::steady_clock::now() < give_up)
+        r.cancel();
+    const bool ended = done.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    if (!ended) {
+        runner.detach(); // cannot be joined: report instead of hanging the suite
+        FAIL() << "cancel() did not stop a synchronous endless inference within 2 minutes";
+    }
+    runner.join();
+    EXPECT_EQ(done.get(), ErrorKind::CANCELLED);
 }
 
 void expect_error(const std::function<void()>& f, ErrorKind kind, const std::string& needle) {
