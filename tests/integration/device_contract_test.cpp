@@ -436,6 +436,52 @@ TEST(DeviceHosting, UnknownDeviceIsNotFoundListingTheAvailableOnes) {
                  "REFERENCE");
 }
 
+TEST(CoreApi, AvailableDevicesReadModelAndReshape) {
+    Core core;
+    auto devices = core.available_devices();
+    EXPECT_NE(std::find(devices.begin(), devices.end(), "REFERENCE"), devices.end());
+    // read_model through the reader component: Debian's ONNX test data (installed by setup.sh).
+    const std::filesystem::path onnx = "/usr/share/libonnx-testdata/data/node/test_abs/model.onnx";
+    if (std::filesystem::exists(onnx)) {
+        auto read = core.read_model(onnx.string());
+        ASSERT_EQ(read.inputs().size(), 1u);
+        EXPECT_EQ(read.inputs()[0].shape, (PartialShape{3, 4, 5}));
+    }
+    Model m(make_model()); // x: f32[?,3]
+    EXPECT_TRUE(m.is_dynamic());
+    m.reshape({{"x", PartialShape{4, 3}}});
+    EXPECT_FALSE(m.is_dynamic());
+    EXPECT_EQ(m.input("x").shape, (PartialShape{4, 3}));
+    EXPECT_EQ(m.output("s").shape, (PartialShape{2}));
+    // Every shape is re-inferred: this model takes any rank, and ShapeOf follows it.
+    m.reshape(PartialShape{4, 3, 1});
+    EXPECT_EQ(m.output("s").shape, (PartialShape{3}));
+    m.reshape({{"x", PartialShape{4, 3}}});
+    expect_error([&] { m.reshape({{"nope", PartialShape{1, 3}}}); }, ErrorKind::NOT_FOUND, "nope");
+    // The reshaped model compiles with the static shape: another batch is refused, naming x.
+    auto r = core.compile_model(m, "REFERENCE").create_infer_request();
+    auto in = input_values(4, 1.f);
+    r.set_tensor("x", Tensor(ElementType::F32, {4, 3}, in.data()));
+    r.infer();
+    expect_outputs(r, in);
+    expect_error(
+        [&] {
+            r.set_tensor("x", Tensor(ElementType::F32, {2, 3}));
+        },
+        ErrorKind::INVALID_ARGUMENT, "'x'");
+}
+
+TEST(CoreApi, CorePropertiesAreTypedAndChecked) {
+    Core core;
+    const auto dir = std::filesystem::temp_directory_path().string();
+    core.set_property("", Properties().set(props::cache_dir, dir));
+    EXPECT_EQ(core.get_property("", props::cache_dir), dir);
+    expect_error([&] { core.get_property("", "NO_SUCH_PROPERTY"); }, ErrorKind::NOT_FOUND,
+                 "NO_SUCH_PROPERTY");
+    expect_error([&] { core.set_property("", Properties().set(props::enable_profiling, true)); },
+                 ErrorKind::INVALID_ARGUMENT, "PERF_COUNT");
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, DeviceContract,
                          testing::Values(DeviceParam{"REFERENCE", false},
                                          DeviceParam{"REFERENCE", true}),
