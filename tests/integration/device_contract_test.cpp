@@ -471,6 +471,30 @@ TEST(CoreApi, AvailableDevicesReadModelAndReshape) {
         ErrorKind::INVALID_ARGUMENT, "'x'");
 }
 
+// A shape the graph cannot take is refused, and the model keeps its shapes.
+TEST(CoreApi, ReshapeThatDoesNotFitIsRefusedAndChangesNothing) {
+    auto g = std::make_shared<model::Model>();
+    auto& x = g->add_parameter(ElementType::F32, PartialShape{model::Dimension(), 3}, "x");
+    x.outputs[0].names = {"x"};
+    auto& w = g->add_constant(model::Tensor::allocate(ElementType::F32, {3, 2}), "w");
+    model::Attributes t;
+    t.set("transpose_a", false);
+    t.set("transpose_b", false);
+    auto& y = g->add("MatMul", "opset1", {x.output(0), w.output(0)}, t, 1, "y");
+    y.outputs[0].names = {"y"};
+    g->add_result(y.output(0), "y");
+    model::infer_and_validate(*g, *model::make_native_registry());
+    Model m(g);
+    expect_error(
+        [&] {
+            m.reshape({{"x", PartialShape{4, 5}}});
+        },
+        ErrorKind::INVALID_ARGUMENT, "reshape");
+    EXPECT_EQ(m.input("x").shape, (PartialShape{model::Dimension(), 3}));
+    m.reshape({{"x", PartialShape{4, 3}}});
+    EXPECT_EQ(m.output("y").shape, (PartialShape{4, 2}));
+}
+
 TEST(CoreApi, CorePropertiesAreTypedAndChecked) {
     Core core;
     const auto dir = std::filesystem::temp_directory_path().string();
