@@ -61,17 +61,7 @@ void AsyncInferRequest::infer() {
 }
 
 void AsyncInferRequest::start_async() {
-    std::uint64_t generation = 0;
-    {
-        std::lock_guard lock(m_mutex);
-        LOOM_REQUIRE(!m_busy, "the infer request is busy: an inference is already running "
-                              "(wait for it, or use one request per concurrent inference)");
-        m_busy = true;
-        m_cancelled = false;
-        m_error = nullptr;
-        generation = ++m_generation;
-    }
-    run_stage(0, generation);
+    run_stage(0, begin_sync());
 }
 
 void AsyncInferRequest::run_stage(std::size_t index, std::uint64_t generation) {
@@ -157,6 +147,7 @@ void AsyncInferRequest::cancel() {
     if (m_cancel_hook) m_cancel_hook(sequence);
 }
 
+// Marks the request busy for a new inference (sync or the pipeline's) and numbers it.
 std::uint64_t AsyncInferRequest::begin_sync() {
     std::lock_guard lock(m_mutex);
     LOOM_REQUIRE(!m_busy, "the infer request is busy: an inference is already running "

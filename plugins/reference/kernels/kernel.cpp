@@ -47,8 +47,8 @@ Shape KernelContext::output_shape(std::size_t i) const {
     infer();
     LOOM_REQUIRE(i < m_inferred->size(), "output {} does not exist", i);
     const auto& ps = (*m_inferred)[i].second;
-    LOOM_REQUIRE(ps.is_static(), "output {} has shape {} after inference on the actual inputs",
-                 i, ps.to_string());
+    LOOM_REQUIRE(ps.is_static(), "output {} has shape {} after inference on the actual inputs", i,
+                 ps.to_string());
     return ps.to_shape();
 }
 
@@ -62,8 +62,7 @@ std::vector<Tensor> KernelContext::run_body(const Model& body,
     return plan.run(inputs, m_run, nullptr);
 }
 
-void KernelTable::add(std::string type, std::string version, KernelFn fn,
-                      KernelOptions options) {
+void KernelTable::add(std::string type, std::string version, KernelFn fn, KernelOptions options) {
     LOOM_REQUIRE(fn != nullptr, "kernel {}:{} has no function", type, version);
     auto key = std::make_pair(std::move(type), std::move(version));
     LOOM_REQUIRE(!m_entries.contains(key), "kernel {}:{} is registered twice", key.first,
@@ -93,7 +92,9 @@ std::vector<std::pair<std::string, std::string>> KernelTable::keys() const {
 
 namespace {
 
-bool is_half(ElementType t) noexcept { return t == ElementType::F16 || t == ElementType::BF16; }
+bool is_half(ElementType t) noexcept {
+    return t == ElementType::F16 || t == ElementType::BF16;
+}
 
 } // namespace
 
@@ -145,8 +146,7 @@ void install_evaluators(model::OpRegistry& registry, std::shared_ptr<const Kerne
         const auto* entry = kernels->find(type, version);
         if (!entry->options.foldable || !registry.find(type, version)) continue;
         registry.set_evaluate(
-            type, version,
-            [kernels, entry, reg](const Node& node, std::span<const Tensor> inputs) {
+            type, version, [kernels, entry, reg](const Node& node, std::span<const Tensor> inputs) {
                 RunState run;
                 run.registry = reg;
                 run.kernels = kernels.get();

@@ -51,8 +51,8 @@ struct VariableStore {
 struct RunState {
     const model::OpRegistry* registry = nullptr;
     const KernelTable* kernels = nullptr;
-    VariableStore* variables = nullptr;          // null: ReadValue gives its initial value
-    const std::atomic<bool>* cancel = nullptr;   // set → the run stops with `cancelled`
+    VariableStore* variables = nullptr;        // null: ReadValue gives its initial value
+    const std::atomic<bool>* cancel = nullptr; // set → the run stops with `cancelled`
 };
 
 class KernelContext {

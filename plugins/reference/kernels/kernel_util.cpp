@@ -136,7 +136,8 @@ Tensor make_tensor(ElementType type, const Shape& shape, std::span<const double>
     auto f64 = Tensor::allocate(ElementType::F64, shape);
     LOOM_REQUIRE(static_cast<std::size_t>(f64.size()) == data.size(),
                  "{} values for shape {}", data.size(), model::to_string(shape));
-    std::memcpy(f64.mutable_data(), data.data(), data.size() * sizeof(double));
+    if (!data.empty()) // an empty span may hold a null pointer, which memcpy must not get
+        std::memcpy(f64.mutable_data(), data.data(), data.size() * sizeof(double));
     return convert_tensor(f64, type);
 }
 
@@ -144,7 +145,8 @@ Tensor make_i64_tensor(const Shape& shape, std::span<const std::int64_t> data) {
     auto t = Tensor::allocate(ElementType::I64, shape);
     LOOM_REQUIRE(static_cast<std::size_t>(t.size()) == data.size(), "{} values for shape {}",
                  data.size(), model::to_string(shape));
-    std::memcpy(t.mutable_data(), data.data(), data.size() * sizeof(std::int64_t));
+    if (!data.empty()) // an empty span may hold a null pointer, which memcpy must not get
+        std::memcpy(t.mutable_data(), data.data(), data.size() * sizeof(std::int64_t));
     return t;
 }
 
