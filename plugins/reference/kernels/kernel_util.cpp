@@ -39,8 +39,8 @@ std::vector<std::int64_t> strides_of(const Shape& shape) {
 }
 
 std::vector<std::int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-    LOOM_REQUIRE(in.size() <= out.size(), "shape {} does not broadcast to {}",
-                 model::to_string(in), model::to_string(out));
+    LOOM_REQUIRE(in.size() <= out.size(), "shape {} does not broadcast to {}", model::to_string(in),
+                 model::to_string(out));
     const auto own = strides_of(in);
     std::vector<std::int64_t> s(out.size(), 0);
     const auto off = out.size() - in.size();
@@ -87,8 +87,10 @@ To saturate(double v) {
 // integer conversions use the exact path below).
 double read_as_f64(const Tensor& t, std::int64_t i) {
     switch (t.element_type()) {
-    case ElementType::F16: return model::f16_to_f32(t.data<std::uint16_t>()[i]);
-    case ElementType::BF16: return model::bf16_to_f32(t.data<std::uint16_t>()[i]);
+    case ElementType::F16:
+        return model::f16_to_f32(t.data<std::uint16_t>()[i]);
+    case ElementType::BF16:
+        return model::bf16_to_f32(t.data<std::uint16_t>()[i]);
     default:
         return dispatch_type(t.element_type(), "read", [&](auto tag) -> double {
             using T = decltype(tag);
@@ -97,7 +99,9 @@ double read_as_f64(const Tensor& t, std::int64_t i) {
     }
 }
 
-bool is_int(ElementType t) { return model::is_integral(t) && t != ElementType::BOOLEAN; }
+bool is_int(ElementType t) {
+    return model::is_integral(t) && t != ElementType::BOOLEAN;
+}
 
 } // namespace
 
@@ -134,8 +138,8 @@ Tensor convert_tensor(const Tensor& in, ElementType to) {
 
 Tensor make_tensor(ElementType type, const Shape& shape, std::span<const double> data) {
     auto f64 = Tensor::allocate(ElementType::F64, shape);
-    LOOM_REQUIRE(static_cast<std::size_t>(f64.size()) == data.size(),
-                 "{} values for shape {}", data.size(), model::to_string(shape));
+    LOOM_REQUIRE(static_cast<std::size_t>(f64.size()) == data.size(), "{} values for shape {}",
+                 data.size(), model::to_string(shape));
     if (!data.empty()) // an empty span may hold a null pointer, which memcpy must not get
         std::memcpy(f64.mutable_data(), data.data(), data.size() * sizeof(double));
     return convert_tensor(f64, type);
