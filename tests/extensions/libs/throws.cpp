@@ -1,0 +1,13 @@
+// An extension whose entry function fails: the loader reports the error it threw.
+#include "extensions/sdk/extension.hpp"
+
+namespace {
+
+void define(loom::ext::Extension& ext) {
+    ext.name("loom_test_throws");
+    throw loom::Error(loom::ErrorKind::INVALID_ARGUMENT, "init failed on purpose");
+}
+
+} // namespace
+
+LOOM_EXTENSION(define)
