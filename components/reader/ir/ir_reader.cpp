@@ -1,11 +1,17 @@
 // OpenVINO IR v10/v11 → model::Model. Layers become nodes in layer id order; Parameters and
 // Results keep document order (as OpenVINO's reader does); Assign layers become sinks.
 // Attributes are typed through the op registry; Constants view the weights through `owner`.
+// Layers of a version that is no opset are an extension's (DESIGN.md §6): a conversion
+// registered as ("ir", version, type) replaces the layer by the native nodes it builds (it gets
+// the <data> attributes as strings); otherwise the extension's op spec types them like a native
+// op's. The IR writer writes extension nodes back as type/version=<domain> with their attributes.
 #include "components/reader/ir/ir_reader.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <unordered_map>
 
@@ -42,6 +48,9 @@ struct Layer {
     std::vector<Port> inputs, outputs;
     Node* node = nullptr;
     std::vector<bool> connected;
+    // Set when an extension's conversion replaces the layer: `node` is then a placeholder that
+    // carries the inputs until infer() converts it.
+    const model::ConversionSpec* conversion = nullptr;
 };
 
 // One <net> or <body>: its model and the layer ids of its Parameters and Results in order.
@@ -392,13 +401,34 @@ std::string lookup_version(const std::string& type, const std::string& version) 
     return version;
 }
 
+// A layer an extension's conversion ("ir", version, type) replaces: a placeholder node with
+// the layer's inputs and its <data> attributes as strings (a conversion has no spec to type
+// them by; it parses what it needs, e.g. with model::parse_attr).
+Node& make_placeholder(model::Model& m, Layer& l, const model::ConversionSpec& conversion) {
+    model::Attributes attrs;
+    for (auto a : l.xml.child("data").attributes())
+        attrs.set(a.name(), AttrValue(std::in_place_type<std::string>, a.value()));
+    auto& node = m.add(l.type, l.version, std::vector<model::Output>(l.inputs.size()),
+                       std::move(attrs), l.outputs.size(), l.name);
+    l.conversion = &conversion;
+    l.node = &node;
+    return node;
+}
+
 Node& make_node(model::Model& m, Layer& l, const Context& ctx) {
+    bool extension_version = !model::opset_number(l.version).has_value();
+    if (extension_version)
+        if (const auto* conversion = ctx.registry.find_conversion("ir", l.version, l.type))
+            return make_placeholder(m, l, *conversion);
     auto type = native_type(l.type);
     auto version = lookup_version(type, l.version);
+    // Other versions (extension domains) find the extension's op; its <data> is typed by its
+    // spec like a native op's.
     const auto* spec = ctx.registry.find(type, version);
     if (!spec)
-        LOOM_THROW(ErrorKind::NOT_FOUND, "unknown operation {} (version {}) in layer '{}' (id {})",
-                   l.type, l.version, l.name, l.id);
+        LOOM_THROW(ErrorKind::NOT_FOUND,
+                   "unknown operation {} (version {}) in layer '{}' (id {}){}", l.type, l.version,
+                   l.name, l.id, extension_version ? " (no loaded extension provides it)" : "");
     auto& node = m.add(type, version, std::vector<model::Output>(l.inputs.size()), {},
                        l.outputs.size(), l.name);
     for (std::size_t i = 0; i < l.outputs.size(); ++i) {
@@ -454,45 +484,108 @@ void connect(std::map<std::int64_t, Layer>& layers, pugi::xml_node edge) {
 
 // Declared port types/shapes may be more precise than inference (or be all there is when a spec
 // has no infer function): keep the intersection; a contradiction is an error.
+void reconcile_output(OutputInfo& out, const Port& declared, const Layer& l, bool parameter) {
+    auto where = fmt::format("{} output port {}", describe(l), declared.id);
+    if (out.type == ElementType::UNDEFINED) out.type = declared.type;
+    if (declared.type != ElementType::UNDEFINED && declared.type != out.type)
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                   "{}: the IR declares {} but shape inference gives {}", where,
+                   model::ir_name(declared.type), model::ir_name(out.type));
+    // A port without <dim> is a scalar or a shape of dynamic rank (OpenVINO writes both
+    // that way): it says nothing inference could contradict.
+    if (!declared.has_dims) return;
+    if (parameter) { // its shape attribute is what it accepts
+        LOOM_REQUIRE(out.shape.compatible(declared.shape),
+                     "{}: the IR declares shape {} but the shape attribute says {}", where,
+                     declared.shape.to_string(), out.shape.to_string());
+        return;
+    }
+    if (out.shape.rank_is_dynamic()) {
+        out.shape = declared.shape;
+        return;
+    }
+    const auto& d = declared.shape.dims();
+    auto& s = out.shape.dims();
+    bool ok = d.size() == s.size();
+    for (std::size_t k = 0; ok && k < d.size(); ++k) {
+        auto merged = s[k].merge(d[k]);
+        ok = merged.has_value();
+        if (ok) s[k] = *merged;
+    }
+    if (!ok)
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                   "{}: the IR declares shape {} but shape inference gives {}", where,
+                   declared.shape.to_string(), out.shape.to_string());
+}
+
 void reconcile(Node& node, const Layer& l) {
     LOOM_REQUIRE(node.outputs.size() >= l.outputs.size(),
                  "{}: the IR declares {} output ports but the operation has {} outputs",
                  describe(l), l.outputs.size(), node.outputs.size());
-    for (std::size_t i = 0; i < l.outputs.size() && i < node.outputs.size(); ++i) {
-        const Port& declared = l.outputs[i];
-        auto& out = node.outputs[i];
-        auto where = fmt::format("{} output port {}", describe(l), declared.id);
-        if (out.type == ElementType::UNDEFINED) out.type = declared.type;
-        if (declared.type != ElementType::UNDEFINED && declared.type != out.type)
-            LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
-                       "{}: the IR declares {} but shape inference gives {}", where,
-                       model::ir_name(declared.type), model::ir_name(out.type));
-        // A port without <dim> is a scalar or a shape of dynamic rank (OpenVINO writes both
-        // that way): it says nothing inference could contradict.
-        if (!declared.has_dims) continue;
-        if (node.type == "Parameter") { // its shape attribute is what it accepts
-            LOOM_REQUIRE(out.shape.compatible(declared.shape),
-                         "{}: the IR declares shape {} but the shape attribute says {}", where,
-                         declared.shape.to_string(), out.shape.to_string());
-            continue;
+    for (std::size_t i = 0; i < l.outputs.size() && i < node.outputs.size(); ++i)
+        reconcile_output(node.outputs[i], l.outputs[i], l, node.type == "Parameter");
+}
+
+// Runs the layer's conversion on its (typed) inputs, types the nodes it built in creation
+// order, and makes the values it returns — one per output port, checked against the declared
+// ports and taking their tensor names — replace the placeholder's outputs.
+void convert_layer(model::Model& m, Node& placeholder, const Layer& l,
+                   const model::OpRegistry& registry) {
+    std::vector<model::Output> outs;
+    try {
+        model::ConversionContext ctx(m, placeholder.inputs, placeholder.attrs, l.name);
+        try {
+            outs = l.conversion->convert(ctx);
+        } catch (const Error& e) {
+            LOOM_THROW(e.kind(), "the conversion failed: {}", e.message());
+        } catch (const std::exception& e) {
+            LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "the conversion failed: {}", e.what());
         }
-        if (out.shape.rank_is_dynamic()) {
-            out.shape = declared.shape;
-            continue;
+        for (Node* created : ctx.created()) {
+            for (std::size_t i = 0; i < created->inputs.size(); ++i)
+                LOOM_REQUIRE(created->inputs[i].node != nullptr,
+                             "the conversion's {} node reads nothing at input {}", created->type,
+                             i);
+            if (created->is("Constant") && !created->value.empty()) { // as read_constant types it
+                if (!created->attrs.has("element_type"))
+                    created->attrs.set("element_type", created->value.element_type());
+                if (!created->attrs.has("shape"))
+                    created->attrs.set("shape", PartialShape(created->value.shape()));
+            }
+            model::infer_node(*created, registry);
         }
-        const auto& d = declared.shape.dims();
-        auto& s = out.shape.dims();
-        bool ok = d.size() == s.size();
-        for (std::size_t k = 0; ok && k < d.size(); ++k) {
-            auto merged = s[k].merge(d[k]);
-            ok = merged.has_value();
-            if (ok) s[k] = *merged;
-        }
-        if (!ok)
-            LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
-                       "{}: the IR declares shape {} but shape inference gives {}", where,
-                       declared.shape.to_string(), out.shape.to_string());
+        LOOM_REQUIRE(outs.size() == l.outputs.size(),
+                     "the conversion returned {} outputs but the layer has {} output ports",
+                     outs.size(), l.outputs.size());
+        for (std::size_t k = 0; k < outs.size(); ++k)
+            LOOM_REQUIRE(
+                outs[k].node && outs[k].node != &placeholder &&
+                    outs[k].index < outs[k].node->outputs.size() && m.contains(outs[k].node),
+                "the conversion gives no value of the model for output port {}", l.outputs[k].id);
+    } catch (const Error& e) {
+        LOOM_THROW(e.kind(), "{}: {}", describe(l), e.message());
     }
+    for (std::size_t k = 0; k < outs.size(); ++k) {
+        auto& info = outs[k].node->outputs[outs[k].index];
+        reconcile_output(info, l.outputs[k], l, false);
+        for (const auto& name : l.outputs[k].names)
+            if (std::find(info.names.begin(), info.names.end(), name) == info.names.end())
+                info.names.push_back(name);
+        if (info.rt_info.empty()) info.rt_info = l.outputs[k].rt_info;
+        m.replace_uses(placeholder.output(static_cast<std::uint32_t>(k)), outs[k]);
+    }
+}
+
+// Model has no single-node removal: every node but `gone` is made a result for a moment, so
+// remove_unused() drops exactly the (now unread) placeholders.
+void remove_placeholders(model::Model& m, const std::vector<const Node*>& gone) {
+    auto results = m.results();
+    std::vector<Node*> keep;
+    for (Node* n : m.nodes())
+        if (std::find(gone.begin(), gone.end(), n) == gone.end()) keep.push_back(n);
+    m.set_results(std::move(keep));
+    m.remove_unused();
+    m.set_results(std::move(results));
 }
 
 void infer(model::Model& m, const std::map<std::int64_t, Layer>& layers,
@@ -500,8 +593,14 @@ void infer(model::Model& m, const std::map<std::int64_t, Layer>& layers,
     std::unordered_map<const Node*, const Layer*> by_node;
     for (const auto& [id, l] : layers)
         by_node.emplace(l.node, &l);
+    std::vector<const Node*> converted;
     for (Node* node : m.topological_order()) {
         const Layer& l = *by_node.at(node);
+        if (l.conversion) {
+            convert_layer(m, *node, l, registry);
+            converted.push_back(node);
+            continue;
+        }
         try {
             model::infer_node(*node, registry);
         } catch (const Error& e) {
@@ -509,6 +608,7 @@ void infer(model::Model& m, const std::map<std::int64_t, Layer>& layers,
         }
         reconcile(*node, l);
     }
+    if (!converted.empty()) remove_placeholders(m, converted);
 }
 
 Graph read_graph(pugi::xml_node root, const Context& ctx) {

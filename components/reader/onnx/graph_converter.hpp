@@ -106,6 +106,21 @@ private:
                          const void* schema);
     bool try_schema_function(const onnx::NodeProto& node, const OpsetMap& opsets,
                              std::int64_t opset, const std::string& friendly);
+    // Operators an extension provides for a non-default domain (the registry's conversions,
+    // then its extension ops); false when none does.
+    bool try_extension(const onnx::NodeProto& node, const std::string& domain,
+                       const std::string& version, const std::string& friendly);
+    // `what` describes the node for errors: "Op, domain d, version 1".
+    void run_conversion(const model::ConversionSpec& conversion, const onnx::NodeProto& node,
+                        const std::string& what, const std::string& friendly);
+    void add_extension_op(const model::OpSpec& spec, const onnx::NodeProto& node,
+                          const std::string& what, const std::string& friendly);
+    // The node's inputs for an extension: an omitted optional input is Output{} (null node),
+    // trailing omitted inputs are dropped.
+    std::vector<Output> extension_inputs(const onnx::NodeProto& node);
+    // Maps the ONNX node's outputs to `outs` (Output{}: not produced).
+    void define_outputs(const onnx::NodeProto& node, const std::vector<Output>& outs,
+                        const std::string& friendly);
 
     ReadState& m_state;
     GraphConverter* m_parent;

@@ -1,11 +1,14 @@
 // The ONNX reader: protobuf parsing, opset imports, graph traversal, ONNX functions (libonnx's
-// schema bodies and model-local functions, inlined), bodies with captured outer values.
+// schema bodies and model-local functions, inlined), bodies with captured outer values,
+// extension operators of custom domains (conversions and extension ops from the registry).
 
 #include "components/reader/onnx/onnx_reader.hpp"
 
 #include <algorithm>
 #include <climits>
+#include <exception>
 #include <set>
+#include <variant>
 
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
@@ -260,11 +263,230 @@ void GraphConverter::convert_node(const onnx::NodeProto& node, const OpsetMap& o
         expand_function(*fn->second, node, opsets, friendly, nullptr);
         return;
     }
-    // Hook (later issue): operators registered by extensions for `domain` are consulted here.
-    LOOM_THROW(
-        ErrorKind::NOT_FOUND, "unknown ONNX operator {} (domain {}, version {}) in node '{}'",
-        node.op_type(), domain.empty() ? std::string("ai.onnx") : domain,
-        it == opsets.end() ? std::string("not imported") : std::to_string(it->second), friendly);
+    auto version = it == opsets.end() ? std::string("not imported") : std::to_string(it->second);
+    if (try_extension(node, domain, version, friendly)) return;
+    LOOM_THROW(ErrorKind::NOT_FOUND,
+               "unknown ONNX operator {} (domain {}, version {}) in node '{}'{}", node.op_type(),
+               domain.empty() ? std::string("ai.onnx") : domain, version, friendly,
+               domain.empty() ? "" : " (no loaded extension provides it)");
+}
+
+// ---- Extension operators (DESIGN.md §6) ----
+//
+// For a node of a non-default domain that no model-local function defines, the registry is
+// asked for a conversion ("onnx", domain, op type) first: it sees the node's inputs (an omitted
+// optional input is Output{}, trailing omitted ones are dropped) and attributes (ONNX INT → int,
+// FLOAT → float, STRING → string, INTS/FLOATS/STRINGS → lists; tensor, graph and type
+// attributes are refused), builds native ops, and returns one value per ONNX output. Otherwise
+// an extension op (op type, version = domain) becomes one node whose attributes are those same
+// values coerced to the kinds its spec declares where ONNX cannot say them (an int where a
+// float, bool, list or element type is wanted, a float where a list of floats is, a string in
+// the IR text form); attributes the spec does not list are kept as read.
+
+namespace {
+using AP = onnx::AttributeProto;
+using model::AttrKind;
+using model::AttrValue;
+
+AttrValue onnx_attr_value(const AP& a) {
+    switch (a.type()) {
+    case AP::INT:
+        return AttrValue(static_cast<std::int64_t>(a.i()));
+    case AP::FLOAT:
+        return AttrValue(static_cast<double>(a.f()));
+    case AP::STRING:
+        return AttrValue(std::in_place_type<std::string>, a.s());
+    case AP::INTS:
+        return AttrValue(std::vector<std::int64_t>(a.ints().begin(), a.ints().end()));
+    case AP::FLOATS:
+        return AttrValue(std::vector<double>(a.floats().begin(), a.floats().end()));
+    case AP::STRINGS:
+        return AttrValue(std::vector<std::string>(a.strings().begin(), a.strings().end()));
+    default:
+        LOOM_THROW(ErrorKind::UNSUPPORTED,
+                   "attribute '{}' is of ONNX type {}; extension operators take int, float and "
+                   "string attributes and lists of them",
+                   a.name(), AP::AttributeType_Name(a.type()));
+    }
+}
+
+// `value` as `kind` where ONNX has no way to say it; nullopt when there is no sensible reading.
+std::optional<AttrValue> coerce(const AttrValue& value, AttrKind kind) {
+    if (model::kind_of(value) == kind) return value;
+    if (const auto* i = std::get_if<std::int64_t>(&value)) {
+        switch (kind) {
+        case AttrKind::Float:
+            return AttrValue(static_cast<double>(*i));
+        case AttrKind::Bool:
+            if (*i == 0 || *i == 1) return AttrValue(*i == 1);
+            return std::nullopt;
+        case AttrKind::Ints:
+            return AttrValue(std::vector<std::int64_t>{*i});
+        case AttrKind::Floats:
+            return AttrValue(std::vector<double>{static_cast<double>(*i)});
+        case AttrKind::Type: { // ONNX names element types by their TensorProto code
+            if (*i <= 0 || *i > INT_MAX) return std::nullopt;
+            auto t = element_type_from_onnx(static_cast<std::int32_t>(*i));
+            if (t == ElementType::UNDEFINED) return std::nullopt;
+            return AttrValue(t);
+        }
+        default:
+            return std::nullopt;
+        }
+    }
+    if (const auto* f = std::get_if<double>(&value)) {
+        if (kind == AttrKind::Floats) return AttrValue(std::vector<double>{*f});
+        return std::nullopt;
+    }
+    if (const auto* s = std::get_if<std::string>(&value)) {
+        if (kind == AttrKind::Strings) return AttrValue(std::vector<std::string>{*s});
+        return model::parse_attr(*s, kind);
+    }
+    if (const auto* is = std::get_if<std::vector<std::int64_t>>(&value)) {
+        if (kind == AttrKind::Floats) return AttrValue(std::vector<double>(is->begin(), is->end()));
+        if (kind == AttrKind::Dims) { // -1: a dynamic dimension
+            std::vector<model::Dimension> dims;
+            for (auto d : *is) {
+                if (d < -1) return std::nullopt;
+                dims.push_back(d == -1 ? model::Dimension::dynamic() : model::Dimension(d));
+            }
+            return AttrValue(PartialShape(std::move(dims)));
+        }
+    }
+    return std::nullopt;
+}
+
+// The node's attributes as model attributes, coerced to `spec`'s kinds when given (a value
+// that cannot be coerced is kept: check_attributes names it).
+model::Attributes onnx_attributes(const onnx::NodeProto& node, const model::OpSpec* spec) {
+    model::Attributes out;
+    for (const auto& a : node.attribute()) {
+        auto value = onnx_attr_value(a);
+        if (const auto* want = spec ? spec->find_attr(a.name()) : nullptr)
+            if (auto coerced = coerce(value, want->kind)) value = std::move(*coerced);
+        out.set(a.name(), std::move(value));
+    }
+    return out;
+}
+
+// Provenance, as the converters leave it: <attribute name="onnx_op" value="domain:Op-1"/>.
+void mark_origin(model::Node& node, const std::string& origin) {
+    node.rt_info.tag = "rt_info";
+    node.rt_info.children.push_back(
+        model::RtNode{"attribute", {{"name", "onnx_op"}, {"version", "0"}, {"value", origin}}, {}});
+}
+} // namespace
+
+bool GraphConverter::try_extension(const onnx::NodeProto& node, const std::string& domain,
+                                   const std::string& version, const std::string& friendly) {
+    if (domain.empty()) return false;
+    const auto& registry = *m_state.registry;
+    auto what = fmt::format("{}, domain {}, version {}", node.op_type(), domain, version);
+    m_current_name = friendly;
+    m_current_origin = fmt::format("{}:{}-{}", domain, node.op_type(), version);
+    if (const auto* conversion = registry.find_conversion("onnx", domain, node.op_type())) {
+        run_conversion(*conversion, node, what, friendly);
+        return true;
+    }
+    if (model::opset_number(domain)) return false; // a domain named like a native opset
+    if (const auto* spec = registry.find(node.op_type(), domain)) {
+        add_extension_op(*spec, node, what, friendly);
+        return true;
+    }
+    return false;
+}
+
+std::vector<Output> GraphConverter::extension_inputs(const onnx::NodeProto& node) {
+    std::vector<Output> inputs;
+    for (int i = 0; i < node.input_size(); ++i)
+        inputs.push_back(node.input(i).empty() ? Output{} : lookup(node.input(i), node));
+    while (!inputs.empty() && !inputs.back().node)
+        inputs.pop_back();
+    return inputs;
+}
+
+void GraphConverter::run_conversion(const model::ConversionSpec& conversion,
+                                    const onnx::NodeProto& node, const std::string& what,
+                                    const std::string& friendly) {
+    std::vector<Output> outs;
+    try {
+        model::ConversionContext ctx(*m_model, extension_inputs(node),
+                                     onnx_attributes(node, nullptr), friendly);
+        try {
+            outs = conversion.convert(ctx);
+        } catch (const Error& e) {
+            LOOM_THROW(e.kind(), "the conversion failed: {}", e.message());
+        } catch (const std::exception& e) {
+            LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "the conversion failed: {}", e.what());
+        }
+        // The nodes it built, typed in creation order (their inputs come before them).
+        for (auto* created : ctx.created()) {
+            for (std::size_t i = 0; i < created->inputs.size(); ++i)
+                LOOM_REQUIRE(created->inputs[i].node != nullptr,
+                             "the conversion's {} node reads nothing at input {}", created->type,
+                             i);
+            if (created->is("Constant")) {
+                if (!created->attrs.has("shape") && !created->value.empty())
+                    created->attrs.set("shape", PartialShape(created->value.shape()));
+            } else {
+                mark_origin(*created, m_current_origin);
+            }
+            model::infer_node(*created, *m_state.registry);
+        }
+        auto declared = static_cast<std::size_t>(node.output_size());
+        LOOM_REQUIRE(outs.size() == declared,
+                     "the conversion returned {} outputs but the node has {}", outs.size(),
+                     declared);
+        for (std::size_t k = 0; k < outs.size(); ++k)
+            LOOM_REQUIRE(!outs[k].node || (outs[k].index < outs[k].node->outputs.size() &&
+                                           m_model->contains(outs[k].node)),
+                         "the conversion's output {} is not a value of the model", k);
+    } catch (const Error& e) {
+        LOOM_THROW(e.kind(), "node '{}' ({}): {}", friendly, what, e.message());
+    }
+    define_outputs(node, outs, friendly);
+}
+
+void GraphConverter::add_extension_op(const model::OpSpec& spec, const onnx::NodeProto& node,
+                                      const std::string& what, const std::string& friendly) {
+    std::vector<Output> outs;
+    try {
+        auto inputs = extension_inputs(node);
+        for (std::size_t i = 0; i < inputs.size(); ++i)
+            LOOM_REQUIRE(inputs[i].node != nullptr,
+                         "input {} is omitted; an extension operator takes no omitted input "
+                         "before its last one",
+                         i);
+        auto& n = m_model->add(node.op_type(), spec.version, std::move(inputs),
+                               onnx_attributes(node, &spec),
+                               static_cast<std::size_t>(node.output_size()), friendly);
+        mark_origin(n, m_current_origin);
+        try {
+            model::infer_node(n, *m_state.registry);
+        } catch (const Error& e) { // drop infer_node's "node '…' (Type-version): " prefix
+            std::string_view msg = e.message();
+            auto own = fmt::format("node '{}' ({}-{}): ", n.name, n.type, n.version);
+            if (msg.starts_with(own)) msg.remove_prefix(own.size());
+            LOOM_THROW(e.kind(), "{}", msg);
+        }
+        for (std::size_t k = 0; k < n.outputs.size(); ++k)
+            outs.push_back(n.output(static_cast<std::uint32_t>(k)));
+    } catch (const Error& e) {
+        LOOM_THROW(e.kind(), "node '{}' ({}): {}", friendly, what, e.message());
+    }
+    define_outputs(node, outs, friendly);
+}
+
+void GraphConverter::define_outputs(const onnx::NodeProto& node, const std::vector<Output>& outs,
+                                    const std::string& friendly) {
+    for (int i = 0; i < node.output_size(); ++i) {
+        const auto& name = node.output(i);
+        auto k = static_cast<std::size_t>(i);
+        if (!name.empty() && k < outs.size() && outs[k].node)
+            define(name, outs[k]);
+        else if (!name.empty())
+            m_unproduced[name] = friendly;
+    }
 }
 
 void GraphConverter::run_converter(const ConverterEntry& entry, const onnx::NodeProto& node,
@@ -288,14 +510,7 @@ void GraphConverter::run_converter(const ConverterEntry& entry, const onnx::Node
         (outs[0].node->name.empty() ||
          std::find(m_created.begin(), m_created.end(), outs[0].node) != m_created.end()))
         outs[0].node->name = friendly;
-    for (int i = 0; i < node.output_size(); ++i) {
-        const auto& name = node.output(i);
-        auto k = static_cast<std::size_t>(i);
-        if (!name.empty() && k < outs.size() && outs[k].node)
-            define(name, outs[k]);
-        else if (!name.empty())
-            m_unproduced[name] = friendly;
-    }
+    define_outputs(node, outs, friendly);
 }
 
 bool GraphConverter::try_schema_function(const onnx::NodeProto& node, const OpsetMap& opsets,
