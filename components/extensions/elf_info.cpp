@@ -85,8 +85,16 @@ std::vector<char> read_file(const std::filesystem::path& path) {
     if (!in)
         LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "cannot open library {}: {}", path.string(),
                    std::strerror(errno));
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "cannot read library {}", path.string());
+    auto size = std::filesystem::file_size(path, ec);
+    if (ec)
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "cannot read library {}: {}", path.string(),
+                   ec.message());
+    std::vector<char> bytes(size);
+    in.read(bytes.data(), static_cast<std::streamsize>(size));
+    if (static_cast<std::uintmax_t>(in.gcount()) != size)
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                   "cannot read library {}: short read ({} of {} bytes)", path.string(),
+                   in.gcount(), size);
     return bytes;
 }
 

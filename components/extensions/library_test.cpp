@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -97,6 +98,20 @@ TEST_F(LibraryTest, ElfInfoFindsUniqueSymbols) {
     for (const auto& s : info.unique_symbols)
         found = found || s == "loom_test_unique::g_loads";
     EXPECT_TRUE(found);
+}
+
+TEST_F(LibraryTest, ElfInfoWithoutSectionHeadersUsesTheDynamicSegment) {
+    // e_shoff = e_shnum = e_shstrndx = 0: symbols are found through DT_SYMTAB and the hash table.
+    auto bytes = read_bytes(LOOM_EXT_TEST_UNIQUE);
+    ASSERT_GT(bytes.size(), 64u);
+    std::fill(bytes.begin() + 0x28, bytes.begin() + 0x30, '\0'); // e_shoff
+    std::fill(bytes.begin() + 0x3c, bytes.begin() + 0x40, '\0'); // e_shnum, e_shstrndx
+    auto path = m_dir / "no_sections.so";
+    write_bytes(path, bytes);
+    auto info = read_elf_info(path);
+    auto original = read_elf_info(LOOM_EXT_TEST_UNIQUE);
+    EXPECT_EQ(info.needed, original.needed);
+    EXPECT_EQ(info.unique_symbols, original.unique_symbols);
 }
 
 TEST_F(LibraryTest, ElfInfoRefusesMissingTruncatedAndRandomFiles) {
