@@ -71,6 +71,8 @@ Server::Server(Context& context, std::shared_ptr<const Service> service, ServerO
                  service->name());
     std::uint64_t instance = options.instance ? options.instance : context.next_id();
     m_dispatcher = std::make_shared<Dispatcher>(std::move(service), context.limits(), instance);
+    for (auto& companion : options.companions)
+        m_dispatcher->add_companion(std::move(companion));
     m_wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     LOOM_ASSERT(m_wake_fd >= 0, "eventfd failed");
     try {

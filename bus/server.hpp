@@ -27,6 +27,8 @@ struct ServerOptions {
     ShmOptions shm;                         // offered on the ipc:// endpoints
     std::uint64_t instance = 0;             // 0: a fresh id from the context
     int high_water_mark = 10000;
+    // Services answered beside the main one under their own names (Dispatcher::add_companion).
+    std::vector<std::shared_ptr<const Service>> companions;
 };
 
 class Server {

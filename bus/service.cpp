@@ -86,14 +86,15 @@ Dispatcher::Admission Dispatcher::admit(const InMessage& request, Clock::time_po
         return Answer{OutMessage::error(
             Error(ErrorKind::NOT_FOUND, fmt::format("no control method {}", method)))};
     }
-    if (service != m_service->name())
+    const Service* target_service = target(service);
+    if (!target_service)
         return Answer{OutMessage::error(Error(
             ErrorKind::NOT_FOUND, fmt::format("no service '{}' here: this endpoint serves '{}'",
                                               service, m_service->name())))};
-    if (m_service->find(method) == nullptr)
+    if (target_service->find(method) == nullptr)
         return Answer{OutMessage::error(
             Error(ErrorKind::NOT_FOUND,
-                  fmt::format("service '{}' has no method {}", m_service->name(), method)))};
+                  fmt::format("service '{}' has no method {}", target_service->name(), method)))};
     auto deadline = deadline_of(request, received);
     if (Clock::now() >= deadline)
         return Answer{OutMessage::error(
@@ -120,6 +121,20 @@ Dispatcher::Admission Dispatcher::admit(const InMessage& request, Clock::time_po
                                 fmt::format("malformed request: {}", e.getDescription().cStr())))};
 }
 
+void Dispatcher::add_companion(std::shared_ptr<const Service> companion) {
+    LOOM_ASSERT(companion != nullptr);
+    LOOM_REQUIRE(!target(companion->name()), "service '{}' is already served here",
+                 companion->name());
+    m_companions.push_back(std::move(companion));
+}
+
+const Service* Dispatcher::target(std::string_view name) const noexcept {
+    if (name == m_service->name()) return m_service.get();
+    for (const auto& c : m_companions)
+        if (c->name() == name) return c.get();
+    return nullptr;
+}
+
 OutMessage Dispatcher::run(const InMessage& request, Clock::time_point deadline) {
     std::uint16_t method = request.envelope().getMethod();
     OutMessage reply;
@@ -128,7 +143,12 @@ OutMessage Dispatcher::run(const InMessage& request, Clock::time_point deadline)
         if (call.expired())
             LOOM_THROW(ErrorKind::TIMEOUT, "deadline passed before '{}' method {} started",
                        m_service->name(), method);
-        (*m_service->find(method))(call);
+        // admit() checked that the service and the method exist.
+        const auto env = request.envelope();
+        const Service* service =
+            target(std::string_view(env.getService().cStr(), env.getService().size()));
+        LOOM_ASSERT(service != nullptr);
+        (*service->find(method))(call);
         reply = std::move(call.reply());
     } catch (const Error& e) {
         reply = OutMessage::error(e);

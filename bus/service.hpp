@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "bus/message.hpp"
 
@@ -165,6 +166,9 @@ public:
     std::uint32_t in_flight() const noexcept { return m_in_flight.load(); }
     std::uint64_t served() const noexcept { return m_served.load(); }
     const Service& service() const noexcept { return *m_service; }
+    // Another service answered at the same endpoints under its own name (e.g. the process's
+    // extension loader beside a component in a process of its own). Before serving only.
+    void add_companion(std::shared_ptr<const Service> companion);
     std::uint64_t instance() const noexcept { return m_instance; }
     const Limits& limits() const noexcept { return m_limits; }
 
@@ -172,7 +176,11 @@ private:
     OutMessage moved_reply() const;
     void finish_one();
 
+    // The service named `name` (the main one or a companion); nullptr when none.
+    const Service* target(std::string_view name) const noexcept;
+
     std::shared_ptr<const Service> m_service;
+    std::vector<std::shared_ptr<const Service>> m_companions; // fixed once serving
     Limits m_limits;
     std::uint64_t m_instance;
     std::atomic<bool> m_draining{false};

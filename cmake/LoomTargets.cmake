@@ -76,7 +76,30 @@ function(loom_test name)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
-    ENVIRONMENT "LOOM_SHARED_DIR=${LOOM_SHARED_DIR};LOOM_BUILD_DIR=${CMAKE_BINARY_DIR}")
+  # Properties are applied by a file ctest includes after discovery: passed through
+  # gtest_discover_tests(PROPERTIES) a list (several labels, two environment entries) is split.
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_LIST ${name}_TESTS)
+  set(props "${CMAKE_CURRENT_BINARY_DIR}/${name}_properties.cmake")
+  file(WRITE ${props} "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES "
+    "LABELS \"${T_LABELS}\" TIMEOUT ${T_TIMEOUT} ENVIRONMENT \"LOOM_SHARED_DIR=${LOOM_SHARED_DIR};"
+    "LOOM_BUILD_DIR=${CMAKE_BINARY_DIR}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${props})
+endfunction()
+
+# loom_extension(<target> SOURCES ... [LIBS ...] [NO_INSTALL]) — an extension library (DESIGN.md
+# §6): a MODULE exporting only loom_create_extensions, built with -fno-gnu-unique so that it can
+# really be unloaded, every symbol resolved at link time.
+function(loom_extension target)
+  cmake_parse_arguments(E "NO_INSTALL" "" "SOURCES;LIBS" ${ARGN})
+  add_library(${target} MODULE ${E_SOURCES})
+  target_link_libraries(${target} PRIVATE loom::extension_sdk ${E_LIBS})
+  # Installed to lib/loom/extensions: Loom's libraries are two levels up.
+  set_target_properties(${target} PROPERTIES CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON PREFIX "lib" INSTALL_RPATH "$ORIGIN/../..")
+  target_compile_options(${target} PRIVATE -fno-gnu-unique)
+  target_link_options(${target} PRIVATE -Wl,--exclude-libs,ALL -Wl,--no-undefined)
+  loom_warnings(${target})
+  if(NOT E_NO_INSTALL)
+    install(TARGETS ${target} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/loom/extensions)
+  endif()
 endfunction()

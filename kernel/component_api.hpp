@@ -18,6 +18,10 @@
 // `loom_create_plugin` with the ComponentEntry signature; the kernel passes this ABI version.
 #define LOOM_PLUGIN_ABI_VERSION 1u
 
+namespace loom::model {
+class RegistryHost; // components/model/registry_host.hpp; the kernel only passes it along
+}
+
 namespace loom::kernel {
 
 struct ComponentArgs {
@@ -25,6 +29,10 @@ struct ComponentArgs {
     bus::Context* context = nullptr; // the process's bus context
     std::string name;                // the name the component is deployed under
     std::string config;              // the deployment's configuration text for it (TOML)
+    // The process's op registry (DESIGN.md §5), shared by every component of the process;
+    // null: the component makes its own with the native op set.
+    std::shared_ptr<model::RegistryHost> registry;
+    std::string kernel_endpoint; // the kernel that started it (empty: none known)
 };
 
 struct ComponentResult {

@@ -17,13 +17,16 @@ ComponentHost::ComponentHost(bus::Context& context, HostOptions options)
     , m_heartbeat(context.options().heartbeat) {
     LOOM_REQUIRE(!m_options.binds.empty(), "component '{}' needs at least one --bind endpoint",
                  m_options.name);
-    auto loaded = load_component(m_options.library, context, m_options.name, m_options.config);
+    auto loaded = load_component(m_options.library, context, m_options.name, m_options.config,
+                                 m_options.registry, m_options.kernel_endpoint);
     m_service = loaded.service;
     m_kind = loaded.kind;
-    m_server = std::make_unique<bus::Server>(context, m_service,
-                                             bus::ServerOptions{.endpoints = m_options.binds,
-                                                                .security = m_options.security,
-                                                                .instance = m_options.instance});
+    m_server =
+        std::make_unique<bus::Server>(context, m_service,
+                                      bus::ServerOptions{.endpoints = m_options.binds,
+                                                         .security = m_options.security,
+                                                         .instance = m_options.instance,
+                                                         .companions = m_options.companions});
     if (!m_options.kernel_endpoint.empty()) {
         bus::ChannelOptions channel;
         channel.security = m_options.kernel_security;

@@ -16,6 +16,7 @@
 #include "bus/security.hpp"
 #include "bus/server.hpp"
 #include "kernel/client.hpp"
+#include "kernel/component_api.hpp"
 
 namespace loom::kernel {
 
@@ -29,7 +30,9 @@ struct HostOptions {
     std::uint64_t instance = 0;                  // the kernel's id for it (0: assigned later)
     bool replace = false;                        // replace the instance serving `name` (a swap)
     std::optional<bus::ServerSecurity> security; // for tcp:// binds
-    std::optional<bus::ClientSecurity> kernel_security; // to reach a CURVE kernel
+    std::optional<bus::ClientSecurity> kernel_security;          // to reach a CURVE kernel
+    std::shared_ptr<model::RegistryHost> registry;               // ComponentArgs::registry
+    std::vector<std::shared_ptr<const bus::Service>> companions; // served beside it
 };
 
 class ComponentHost {

@@ -7,7 +7,9 @@
 namespace loom::kernel {
 
 LoadedComponent load_component(const std::string& library, bus::Context& context,
-                               const std::string& name, const std::string& config) {
+                               const std::string& name, const std::string& config,
+                               std::shared_ptr<model::RegistryHost> registry,
+                               const std::string& kernel_endpoint) {
     if (!std::filesystem::exists(library))
         LOOM_THROW(ErrorKind::NOT_FOUND, "component library {} does not exist", library);
     void* handle = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -30,6 +32,8 @@ LoadedComponent load_component(const std::string& library, bus::Context& context
     args.context = &context;
     args.name = name;
     args.config = config;
+    args.registry = std::move(registry);
+    args.kernel_endpoint = kernel_endpoint;
     ComponentResult result;
     entry(args, result);
     if (!result.error.empty() || !result.service)

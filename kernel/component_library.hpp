@@ -18,6 +18,8 @@ struct LoadedComponent {
 // not_found: no such file, or no entry symbol; unsupported: ABI mismatch; otherwise the
 // kind the entry reported, with a message naming the library.
 LoadedComponent load_component(const std::string& library, bus::Context& context,
-                               const std::string& name, const std::string& config);
+                               const std::string& name, const std::string& config,
+                               std::shared_ptr<model::RegistryHost> registry = nullptr,
+                               const std::string& kernel_endpoint = {});
 
 } // namespace loom::kernel

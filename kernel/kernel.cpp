@@ -211,7 +211,8 @@ std::uint64_t Kernel::launch(ComponentSpec spec) {
 
 void Kernel::launch_in_process(std::uint64_t id, const ComponentSpec& spec) {
     auto endpoints = default_endpoints(spec, id);
-    auto loaded = load_component(spec.library, m_context, spec.name, spec.config);
+    auto loaded = load_component(spec.library, m_context, spec.name, spec.config,
+                                 m_options.registry, this->endpoints().front());
     auto host = std::make_unique<InProcess>();
     host->service = loaded.service;
     host->server = std::make_unique<bus::Server>(

@@ -26,6 +26,7 @@
 #include "bus/events.hpp"
 #include "bus/security.hpp"
 #include "bus/server.hpp"
+#include "kernel/component_api.hpp"
 #include "kernel/process.hpp"
 #include "kernel/registry.hpp"
 
@@ -45,6 +46,11 @@ struct KernelOptions {
     std::chrono::milliseconds drain_timeout{60000};
     std::chrono::milliseconds stop_timeout{5000}; // for a child to exit before SIGKILL
     std::size_t retired_kept = 64;                // stopped/failed instances remembered
+    // Given to the components started in this process (ComponentArgs::registry).
+    std::shared_ptr<model::RegistryHost> registry;
+    // Answered beside every component started in this process, at its endpoints (e.g. the
+    // process's extension loader; bus::ServerOptions::companions).
+    std::vector<std::shared_ptr<const bus::Service>> companions;
 };
 
 struct Registration {

@@ -8,6 +8,7 @@
 #include "bus/endpoint.hpp"
 #include "kernel/client.hpp"
 #include "launcher/commands.hpp"
+#include "launcher/ctl_ext.hpp"
 #include "launcher/security_options.hpp"
 #include "launcher/table.hpp"
 
@@ -124,6 +125,19 @@ void add_ctl_command(CLI::App& app, int& exit_code) {
             with_kernel(*o, [&](kernel::KernelClient& k, bus::Context&) {
                 print_components(std::cout, {k.stop(o->name)});
             });
+        });
+    });
+
+    add_ctl_ext_command(*ctl, exit_code, [o](const std::function<void(ExtensionChannel&)>& body) {
+        with_kernel(*o, [&](kernel::KernelClient& k, bus::Context& c) {
+            auto route = k.resolve("extensions");
+            auto endpoint = c.nearest(route.endpoints, route.host);
+            LOOM_REQUIRE(!endpoint.empty(),
+                         "the deployment's extension loader has no endpoint reachable from here");
+            bus::ChannelOptions options;
+            options.security = o->keys.load();
+            ExtensionChannel channel{bus::Channel(c, endpoint, "extensions", options)};
+            body(channel);
         });
     });
 

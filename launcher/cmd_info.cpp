@@ -14,6 +14,7 @@
 #include "components/runtime/core.hpp"
 #include "components/runtime/embedded.hpp"
 #include "launcher/commands.hpp"
+#include "schemas/extensions.capnp.h"
 
 namespace loom::launcher {
 
@@ -25,7 +26,13 @@ struct InfoOptions {
     std::string json;
     bool isolate = false;
     bool verbose = false;
+    std::vector<std::string> extensions;
 };
+
+std::string absolute_source(const std::string& s) {
+    if (s.starts_with("ipc://") || s.starts_with("tcp://") || s.starts_with("inproc://")) return s;
+    return std::filesystem::absolute(s).string();
+}
 
 std::string port_name(const model::Node& node, const model::OutputInfo& out) {
     if (!out.names.empty()) {
@@ -77,6 +84,11 @@ void info_model(const InfoOptions& o) {
         eo.transform = kernel::Placement::CHILD_PROCESS;
     }
     runtime::EmbeddedDeployment deployment(eo);
+    for (const auto& source : o.extensions) {
+        bus::OutMessage request;
+        request.init_payload<schema::ExtensionLoadRequest>().setSource(absolute_source(source));
+        deployment.extensions()(static_cast<std::uint16_t>(schema::ExtensionMethod::LOAD), request);
+    }
     auto read = runtime::read_model(deployment.reader(), o.model);
     const auto& m = *read.model;
     nlohmann::json j = {{"model", o.model},
@@ -119,6 +131,30 @@ void info_model(const InfoOptions& o) {
     if (!o.json.empty()) {
         std::ofstream out(o.json);
         out << j.dump(2) << "\n";
+        if (!out) throw Error(ErrorKind::INVALID_ARGUMENT, "cannot write " + o.json);
+    }
+}
+
+// `loom info --extension LIB …`: what each extension provides (loading it checks it).
+void info_extensions(const InfoOptions& o) {
+    Core core;
+    auto list = nlohmann::json::array();
+    for (const auto& source : o.extensions) {
+        auto e = core.add_extension(absolute_source(source));
+        std::cout << fmt::format("extension {} {} ({})\n", e.name, e.version, e.source);
+        for (const auto& op : e.ops)
+            std::cout << "  op " << op << "\n";
+        for (const auto& c : e.conversions)
+            std::cout << "  conversion " << c << "\n";
+        list.push_back({{"name", e.name},
+                        {"version", e.version},
+                        {"source", e.source},
+                        {"ops", e.ops},
+                        {"conversions", e.conversions}});
+    }
+    if (!o.json.empty()) {
+        std::ofstream out(o.json);
+        out << nlohmann::json{{"extensions", list}}.dump(2) << "\n";
         if (!out) throw Error(ErrorKind::INVALID_ARGUMENT, "cannot write " + o.json);
     }
 }
@@ -230,9 +266,14 @@ void add_info_command(CLI::App& app, int& exit_code) {
     cmd->add_flag("--isolate", o->isolate,
                   "Run the components (and, without -m, the devices) in processes of their own");
     cmd->add_flag("-v,--verbose", o->verbose, "Without -m: list each device's unsupported ops");
+    cmd->add_option("--extension", o->extensions,
+                    "Extension library (or ipc:// endpoint): without -m, list its ops; with -m, "
+                    "load it before reading");
     cmd->callback([&exit_code, o] {
         exit_code = guarded("info", [&] {
-            if (o->model.empty())
+            if (o->model.empty() && !o->extensions.empty())
+                info_extensions(*o);
+            else if (o->model.empty())
                 info_loom(*o);
             else
                 info_model(*o);

@@ -5,6 +5,7 @@
 
 #include <fmt/ranges.h>
 
+#include "components/model/registry_host.hpp"
 #include "kernel/deployment.hpp"
 #include "kernel/kernel.hpp"
 #include "launcher/commands.hpp"
@@ -31,6 +32,10 @@ void add_kernel_command(CLI::App& app, int& exit_code) {
                 if (running) running->request_shutdown();
             });
             bus::Context context(deployment.context);
+            // The op registry the components in this process share (an `extensions`
+            // component of the deployment loads extensions into it).
+            if (!deployment.kernel.registry)
+                deployment.kernel.registry = model::make_native_registry_host();
             kernel::Kernel k(context, deployment.kernel);
             {
                 std::lock_guard lock(mutex);

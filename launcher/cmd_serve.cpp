@@ -6,6 +6,9 @@
 
 #include <fmt/ranges.h>
 
+#include "components/extensions/extension_service.hpp"
+#include "components/extensions/remote_extension.hpp"
+#include "components/model/registry_host.hpp"
 #include "kernel/component_host.hpp"
 #include "launcher/commands.hpp"
 #include "launcher/security_options.hpp"
@@ -36,17 +39,27 @@ std::string read_text(const std::string& path) {
     return text.str();
 }
 
+// An extension library in a process of its own: the "extension-host" service at the binds, until
+// SIGINT/SIGTERM or a `stop` control request. Processes load it by endpoint.
+void serve_extension(const ServeOptions& o) {
+    auto library = extensions::ExtensionLibrary::open(o.extension);
+    bus::Context context;
+    bus::Server server(context, extensions::make_extension_host_service(library),
+                       bus::ServerOptions{.endpoints = o.binds, .security = o.server_keys.load()});
+    SignalWatcher signals([&](int) { server.stop(); });
+    std::cout << "serving extension '" << library->name() << "' " << library->version() << " at "
+              << fmt::format("{}", fmt::join(server.endpoints(), " ")) << std::endl;
+    server.wait_stop_requested();
+    server.stop();
+}
+
 void serve(const ServeOptions& o) {
-    LOOM_REQUIRE(o.device.empty(),
-                 "--device is not available yet: device plugins are hosted once the plugin SDK "
-                 "lands");
-    LOOM_REQUIRE(o.extension.empty(),
-                 "--extension is not available yet: extensions are hosted once the extension "
-                 "loader lands");
-    LOOM_REQUIRE(!o.component.empty(), "give the component library with --component LIB");
+    if (!o.extension.empty()) return serve_extension(o);
+    const std::string library = o.component.empty() ? o.device : o.component;
+    LOOM_REQUIRE(!library.empty(), "give the component library with --component LIB");
     kernel::HostOptions host;
-    host.library = o.component;
-    host.name = o.name.empty() ? std::filesystem::path(o.component).stem().string() : o.name;
+    host.library = library;
+    host.name = o.name.empty() ? std::filesystem::path(library).stem().string() : o.name;
     host.config = read_text(o.config);
     host.binds = o.binds;
     host.kernel_endpoint = o.kernel;
@@ -56,13 +69,20 @@ void serve(const ServeOptions& o) {
     host.security = o.server_keys.load();
     host.kernel_security = o.kernel_keys.load();
 
+    bus::Context context;
+    // This process's op registry and extension loader, answered as the "extensions" companion
+    // at the component's endpoints (the deployment's loader installs extensions through it).
+    host.registry = model::make_native_registry_host();
+    auto loader = std::make_shared<extensions::ExtensionLoader>(host.registry,
+                                                                extensions::make_opener(context));
+    host.companions.push_back(extensions::make_extension_service(loader, context));
+
     kernel::ComponentHost* running = nullptr;
     std::mutex mutex;
     SignalWatcher signals([&](int) {
         std::lock_guard lock(mutex);
         if (running) running->request_stop();
     });
-    bus::Context context;
     kernel::ComponentHost component(context, host);
     {
         std::lock_guard lock(mutex);
@@ -87,9 +107,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<ServeOptions>();
     auto* what = cmd->add_option_group("what", "What to serve (one of)");
     what->add_option("--component", o->component, "Component library (.so)");
-    what->add_option("--device", o->device, "Device plugin library (once the plugin SDK lands)");
+    what->add_option("--device", o->device, "Device plugin library");
     what->add_option("--extension", o->extension,
-                     "Extension library (once the extension loader lands)");
+                     "Extension library, hosted alone (processes load it by endpoint)");
     what->require_option(1);
     cmd->add_option("-b,--bind", o->binds, "Endpoint to serve on (ipc://PATH, tcp://HOST:PORT)")
         ->required();

@@ -17,6 +17,12 @@ void add_convert_command(CLI::App& app, int& exit_code);
 void add_run_command(CLI::App& app, int& exit_code);
 void add_check_command(CLI::App& app, int& exit_code);
 
+// `loom ctl ext …` under `ctl`; `endpoint` resolves the deployment's extension loader (the
+// `extensions` component) through the kernel and calls `body` with a channel to it.
+struct ExtensionChannel;
+using WithExtensions = std::function<void(const std::function<void(ExtensionChannel&)>& body)>;
+void add_ctl_ext_command(CLI::App& ctl, int& exit_code, WithExtensions with_extensions);
+
 // An output's name as a file name: characters other than [A-Za-z0-9._-] become '_' (and "."
 // or ".." become underscores); empty stays empty.
 std::string output_file_name(const std::string& output_name);

@@ -130,6 +130,58 @@ void OpRegistry::set_evaluate(std::string_view type, std::string_view version, E
     LOOM_THROW(ErrorKind::NOT_FOUND, "no op {}-{} to attach an evaluation to", type, version);
 }
 
+void OpRegistry::add_conversion(ConversionSpec spec) {
+    LOOM_REQUIRE(!find_conversion(spec.framework, spec.domain, spec.type),
+                 "a conversion of {} {} (domain '{}') is registered twice", spec.framework,
+                 spec.type, spec.domain);
+    m_conversions.push_back(std::move(spec));
+}
+
+const ConversionSpec* OpRegistry::find_conversion(std::string_view framework,
+                                                  std::string_view domain,
+                                                  std::string_view type) const noexcept {
+    for (const auto& c : m_conversions)
+        if (c.framework == framework && c.domain == domain && c.type == type) return &c;
+    return nullptr;
+}
+
+std::vector<const ConversionSpec*> OpRegistry::conversions() const {
+    std::vector<const ConversionSpec*> out;
+    for (const auto& c : m_conversions)
+        out.push_back(&c);
+    return out;
+}
+
+std::size_t OpRegistry::remove_origin(std::string_view origin) {
+    std::size_t removed = 0;
+    for (auto it = m_specs.begin(); it != m_specs.end();) {
+        removed += std::erase_if(it->second, [&](const OpSpec& s) { return s.origin == origin; });
+        it = it->second.empty() ? m_specs.erase(it) : std::next(it);
+    }
+    removed +=
+        std::erase_if(m_conversions, [&](const ConversionSpec& c) { return c.origin == origin; });
+    return removed;
+}
+
+Output ConversionContext::input(std::size_t i) const {
+    LOOM_REQUIRE(i < m_inputs.size(), "input {} is missing ({} inputs)", i, m_inputs.size());
+    return m_inputs[i];
+}
+
+Node& ConversionContext::add(std::string type, std::string version, std::vector<Output> inputs,
+                             Attributes attrs, std::size_t output_count) {
+    auto& node = m_model.add(std::move(type), std::move(version), std::move(inputs),
+                             std::move(attrs), output_count, m_name);
+    m_created.push_back(&node);
+    return node;
+}
+
+Output ConversionContext::constant(Tensor value) {
+    auto& node = m_model.add_constant(std::move(value), m_name);
+    m_created.push_back(&node);
+    return node.output(0);
+}
+
 std::shared_ptr<OpRegistry> make_native_registry() {
     auto registry = std::make_shared<OpRegistry>();
     ops::add_core_ops(*registry);

@@ -64,10 +64,27 @@ private:
     const OpRegistry& m_registry;
 };
 
-using InferFn = void (*)(InferContext& ctx);
+// Native ops use plain functions; an extension's op carries a closure that calls into its library.
+using InferFn = std::function<void(InferContext& ctx)>;
 // The reference evaluation of a node on host tensors (inputs in port order); filled by the
 // reference device so constant folding can use it. May be empty.
 using EvaluateFn = std::function<std::vector<Tensor>(const Node& node, std::span<const Tensor>)>;
+
+// The host's parallel loop handed to extension kernels (extensions start no threads, DESIGN §6):
+// calls body(begin, end) over disjoint chunks covering [0, n), possibly concurrently, and returns
+// when all are done.
+using ParallelFor =
+    std::function<void(std::size_t n, const std::function<void(std::size_t, std::size_t)>& body)>;
+
+// What an extension's CPU kernel sees: dense row-major inputs, and outputs already allocated
+// (types and shapes from the op's shape inference) that it fills in place.
+struct CpuKernelContext {
+    const Node& node;
+    std::span<const Tensor> inputs;
+    std::span<Tensor> outputs;
+    const ParallelFor& parallel_for;
+};
+using CpuKernelFn = std::function<void(CpuKernelContext& ctx)>;
 
 struct OpSpec {
     std::string type;
@@ -77,8 +94,55 @@ struct OpSpec {
     std::size_t max_inputs = SIZE_MAX;
     InferFn infer = nullptr;
     EvaluateFn evaluate;
+    // Extension ops only: an optional CPU kernel, an optional CUDA kernel entry (the CUDA
+    // device's launch signature; opaque here), the extension that provides the op ("" for
+    // native ops) and the handle that keeps its library loaded while this spec lives.
+    CpuKernelFn cpu_kernel;
+    const void* cuda_kernel = nullptr;
+    std::string origin;
+    std::shared_ptr<const void> owner;
     // Attributes a reader must type but a spec does not list are kept as strings.
     const AttrSpec* find_attr(std::string_view name) const noexcept;
+};
+
+// What a conversion sees (like OpenVINO's ConversionExtension): a framework node's inputs and
+// attributes; it builds existing ops with add() and returns the values that replace the node's
+// outputs, in order. Failures throw; the reader adds the node's name.
+class ConversionContext {
+public:
+    ConversionContext(Model& model, std::vector<Output> inputs, Attributes attrs, std::string name)
+        : m_model(model)
+        , m_inputs(std::move(inputs))
+        , m_attrs(std::move(attrs))
+        , m_name(std::move(name)) {}
+
+    std::size_t input_count() const noexcept { return m_inputs.size(); }
+    Output input(std::size_t i) const;
+    const Attributes& attrs() const noexcept { return m_attrs; }
+    const std::string& node_name() const noexcept { return m_name; }
+    // Adds a node (named after the framework node) with `output_count` outputs.
+    Node& add(std::string type, std::string version, std::vector<Output> inputs,
+              Attributes attrs = {}, std::size_t output_count = 1);
+    Output constant(Tensor value);
+    // The nodes add()/constant() created, in order (the reader types them).
+    const std::vector<Node*>& created() const noexcept { return m_created; }
+
+private:
+    Model& m_model;
+    std::vector<Output> m_inputs;
+    Attributes m_attrs;
+    std::string m_name;
+    std::vector<Node*> m_created;
+};
+
+struct ConversionSpec {
+    std::string
+        framework; // "onnx" (domain = the node's domain) or "ir" (domain = the layer's version)
+    std::string domain;
+    std::string type;
+    std::function<std::vector<Output>(ConversionContext& ctx)> convert;
+    std::string origin;
+    std::shared_ptr<const void> owner;
 };
 
 class OpRegistry {
@@ -94,8 +158,22 @@ public:
     // Fills the evaluate slot of an existing spec (the reference device does this).
     void set_evaluate(std::string_view type, std::string_view version, EvaluateFn fn);
 
+    // invalid_argument when (framework, domain, type) is already present.
+    void add_conversion(ConversionSpec spec);
+    const ConversionSpec* find_conversion(std::string_view framework, std::string_view domain,
+                                          std::string_view type) const noexcept;
+    std::vector<const ConversionSpec*> conversions() const;
+    // Removes every op and conversion whose origin is `origin`; returns how many.
+    std::size_t remove_origin(std::string_view origin);
+
+    // The snapshot's number, set by the RegistryHost that published it (0: never published).
+    std::uint64_t generation() const noexcept { return m_generation; }
+    void set_generation(std::uint64_t g) noexcept { m_generation = g; }
+
 private:
     std::map<std::string, std::vector<OpSpec>, std::less<>> m_specs; // by type
+    std::vector<ConversionSpec> m_conversions;
+    std::uint64_t m_generation = 0;
 };
 
 // Parses "opsetN" → N; nullopt for other version names.

@@ -132,7 +132,8 @@ std::optional<std::vector<Tensor>> fold_node(const Node& node, const model::OpRe
         inputs.push_back(*t);
     }
     const model::OpSpec* spec = registry.find(node.type, node.version);
-    if (!spec || !spec->evaluate) return std::nullopt;
+    // Extension ops are not folded: their version may be swapped after compilation.
+    if (!spec || !spec->evaluate || !spec->origin.empty()) return std::nullopt;
     auto outputs = spec->evaluate(node, inputs);
     if (outputs.size() != node.outputs.size())
         LOOM_THROW(ErrorKind::INTERNAL, "evaluating node '{}' ({}) gave {} outputs, expected {}",

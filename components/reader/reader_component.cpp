@@ -9,8 +9,9 @@ namespace {
 std::shared_ptr<loom::bus::Service> make(const loom::kernel::ComponentArgs& args,
                                          std::string& kind) {
     kind = "reader";
-    return loom::reader::make_reader_service(args.name.empty() ? "reader" : args.name,
-                                             loom::model::make_native_registry());
+    return loom::reader::make_reader_service(
+        args.name.empty() ? "reader" : args.name,
+        args.registry ? args.registry : loom::model::make_native_registry_host());
 }
 
 } // namespace

@@ -39,13 +39,13 @@ std::shared_ptr<model::Model> read(bus::Call& call, const model::OpRegistry& reg
 } // namespace
 
 std::shared_ptr<bus::Service> make_reader_service(std::string name,
-                                                  std::shared_ptr<const model::OpRegistry> registry,
+                                                  std::shared_ptr<model::RegistryHost> registry,
                                                   unsigned workers) {
     auto service = std::make_shared<bus::Service>(std::move(name), LOOM_VERSION,
                                                   bus::ServiceOptions{true, true, workers});
     service->on(schema::ReaderMethod::READ, [registry](bus::Call& call) {
         auto start = std::chrono::steady_clock::now();
-        auto model = read(call, *registry);
+        auto model = read(call, *registry->current());
         auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
             std::chrono::steady_clock::now() - start);
         auto reply = call.init_reply<schema::ReadReply>();

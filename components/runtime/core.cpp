@@ -9,6 +9,7 @@
 #include "components/runtime/core_internal.hpp"
 #include "plugins/sdk/wire.hpp"
 #include "schemas/error.hpp"
+#include "schemas/extensions.capnp.h"
 #include "schemas/plugin.capnp.h"
 
 namespace loom {
@@ -31,8 +32,9 @@ Tensor::Tensor(ElementType type, const Shape& shape, void* host_memory) {
 
 // ---- Model ------------------------------------------------------------------------------------
 
-Model::Model(std::shared_ptr<model::Model> impl)
-    : m_impl(std::move(impl)) {
+Model::Model(std::shared_ptr<model::Model> impl, std::shared_ptr<const model::OpRegistry> registry)
+    : m_impl(std::move(impl))
+    , m_registry(std::move(registry)) {
     LOOM_REQUIRE(m_impl != nullptr, "Model: no graph");
 }
 
@@ -74,7 +76,7 @@ void Model::reshape(const std::map<std::string, PartialShape>& shapes) {
         param->attrs.set("shape", shape);
         param->outputs.at(0).shape = shape;
     }
-    auto registry = model::make_native_registry();
+    auto registry = m_registry ? m_registry : model::make_native_registry();
     try {
         model::infer_and_validate(*copy, *registry);
     } catch (const Error& e) {
@@ -137,7 +139,9 @@ Core::Core(CoreOptions options)
 Core::~Core() = default;
 
 Model Core::read_model(const std::string& path) const {
-    return Model(runtime::read_model(m_deployment->deployment->reader(), path).model);
+    auto snapshot = m_deployment->deployment->registry()->current();
+    return Model(runtime::read_model(m_deployment->deployment->reader(), path).model,
+                 std::move(snapshot));
 }
 
 Model Core::read_model(std::span<const std::byte> model_bytes,
@@ -145,9 +149,11 @@ Model Core::read_model(std::span<const std::byte> model_bytes,
     auto copy = [](std::span<const std::byte> b) {
         return b.empty() ? bus::Frame{} : bus::Frame::copy_of(b);
     };
+    auto snapshot = m_deployment->deployment->registry()->current();
     return Model(runtime::read_model_bytes(m_deployment->deployment->reader(), copy(model_bytes),
                                            copy(weights))
-                     .model);
+                     .model,
+                 std::move(snapshot));
 }
 
 namespace {
@@ -328,11 +334,53 @@ std::vector<std::pair<std::string, bool>> Core::op_coverage(const std::string& d
     return out;
 }
 
-void Core::add_extension(const std::string& library_path) {
-    LOOM_THROW(ErrorKind::UNSUPPORTED,
-               "add_extension('{}'): extension libraries arrive with the extension loader (not "
-               "in this version of Loom)",
-               library_path);
+namespace {
+ExtensionInfo from_schema(schema::ExtensionInfo::Reader in) {
+    ExtensionInfo out;
+    out.name = in.getName().cStr();
+    out.version = in.getVersion().cStr();
+    out.source = in.getSource().cStr();
+    for (auto op : in.getOps())
+        out.ops.emplace_back(op.cStr());
+    for (auto c : in.getConversions())
+        out.conversions.emplace_back(c.cStr());
+    return out;
+}
+} // namespace
+
+ExtensionInfo Core::add_extension(const std::string& source) {
+    bus::OutMessage request;
+    request.init_payload<schema::ExtensionLoadRequest>().setSource(source);
+    auto reply = m_deployment->deployment->extensions()(
+        static_cast<std::uint16_t>(schema::ExtensionMethod::LOAD), request);
+    return from_schema(reply.payload<schema::ExtensionInfo>());
+}
+
+ExtensionInfo Core::swap_extension(const std::string& name, const std::string& source) {
+    bus::OutMessage request;
+    auto p = request.init_payload<schema::ExtensionSwapRequest>();
+    p.setName(name);
+    p.setSource(source);
+    auto reply = m_deployment->deployment->extensions()(
+        static_cast<std::uint16_t>(schema::ExtensionMethod::SWAP), request);
+    return from_schema(reply.payload<schema::ExtensionInfo>());
+}
+
+void Core::remove_extension(const std::string& name) {
+    bus::OutMessage request;
+    request.init_payload<schema::ExtensionUnloadRequest>().setName(name);
+    m_deployment->deployment->extensions()(
+        static_cast<std::uint16_t>(schema::ExtensionMethod::UNLOAD), request);
+}
+
+std::vector<ExtensionInfo> Core::extensions() const {
+    bus::OutMessage request;
+    auto reply = m_deployment->deployment->extensions()(
+        static_cast<std::uint16_t>(schema::ExtensionMethod::LIST), request);
+    std::vector<ExtensionInfo> out;
+    for (auto e : reply.payload<schema::ExtensionList>().getExtensions())
+        out.push_back(from_schema(e));
+    return out;
 }
 
 } // namespace loom

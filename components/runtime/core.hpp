@@ -33,6 +33,10 @@
 #include "components/model/graph.hpp"
 #include "components/model/properties.hpp"
 
+namespace loom::model {
+class OpRegistry; // components/model/op_registry.hpp
+}
+
 namespace loom {
 
 using model::PartialShape;
@@ -74,10 +78,21 @@ struct Port {
     PartialShape shape;
 };
 
+struct ExtensionInfo {
+    std::string name;
+    std::string version;
+    std::string source;
+    std::vector<std::string> ops;         // "Type@domain"
+    std::vector<std::string> conversions; // "framework:domain:Type"
+};
+
 class Model {
 public:
     Model() = default;
-    explicit Model(std::shared_ptr<model::Model> impl);
+    // `registry`: the op registry snapshot the model was read with (extension ops included;
+    // reshape re-infers with it). Null: the native op set.
+    explicit Model(std::shared_ptr<model::Model> impl,
+                   std::shared_ptr<const model::OpRegistry> registry = nullptr);
 
     std::vector<Port> inputs() const;
     std::vector<Port> outputs() const;
@@ -92,6 +107,7 @@ public:
 
 private:
     std::shared_ptr<model::Model> m_impl;
+    std::shared_ptr<const model::OpRegistry> m_registry;
 };
 
 struct ProfilingInfo {
@@ -246,9 +262,22 @@ public:
     // Op coverage: for each (type, version) of the native op set, whether `device` runs it.
     std::vector<std::pair<std::string, bool>> op_coverage(const std::string& device) const;
 
-    // Extension libraries (custom ops) arrive with the extension loader; until then this throws
-    // `unsupported` naming the library.
-    void add_extension(const std::string& library_path);
+    // Extensions (custom ops, DESIGN.md §5-§6). `source` is an extension library's path, or
+    // the ipc:// / tcp:// endpoint of one hosted in a process of its own (`loom serve
+    // --extension`). Loaded into this process and every device process of the Core; later
+    // read_model/compile_model calls see its ops. Errors are typed: not_found (no file, no entry
+    // symbol), unsupported (ABI version), invalid_argument (STB_GNU_UNIQUE symbols, an op that
+    // exists already, a name that is loaded already), or the library's own.
+    ExtensionInfo add_extension(const std::string& source);
+    // Replaces extension `name` in the running deployment (DESIGN.md §4): requests running keep
+    // the version they started with, later ones use the new one; refused (invalid_argument, the
+    // old version keeps serving) unless the op types, attribute schemas and every compiled
+    // model's output types and shapes stay the same.
+    ExtensionInfo swap_extension(const std::string& name, const std::string& source);
+    // Takes the extension's ops out of the registry now; compiled models using them keep
+    // working, and the library is unmapped once the last of them is released.
+    void remove_extension(const std::string& name);
+    std::vector<ExtensionInfo> extensions() const;
 
 private:
     std::shared_ptr<DeploymentState> m_deployment;

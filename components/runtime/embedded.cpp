@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 
 #include "schemas/error.hpp"
+#include "schemas/extensions.capnp.h"
 
 namespace loom::runtime {
 
@@ -37,13 +38,18 @@ EmbeddedDeployment::EmbeddedDeployment(EmbeddedOptions options) {
     auto dir = options.library_dir.empty() ? component_library_dir() : options.library_dir;
     m_library_dir = dir;
     m_device_placement = options.devices;
+    m_registry = model::make_native_registry_host();
     m_context = std::make_unique<bus::Context>();
-    m_kernel = std::make_unique<kernel::Kernel>(*m_context);
+    kernel::KernelOptions kernel_options;
+    kernel_options.registry = m_registry;
+    m_kernel = std::make_unique<kernel::Kernel>(*m_context, kernel_options);
+    m_kernel->start(spec("extensions", dir, kernel::Placement::IN_PROCESS));
     m_kernel->start(spec("reader", dir, options.reader));
     m_kernel->start(spec("transform", dir, options.transform));
     m_client = std::make_unique<kernel::KernelClient>(*m_context, m_kernel->endpoints().front());
     m_reader = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, "reader");
     m_transform = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, "transform");
+    m_extensions = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, "extensions");
 }
 
 std::vector<std::string> EmbeddedDeployment::device_names() const {
@@ -80,7 +86,17 @@ kernel::RoutedChannel& EmbeddedDeployment::device(const std::string& name) {
     s.name = "device/" + name;
     s.library = (m_library_dir / ("libloom_plugin_" + lower + ".so")).string();
     s.placement = m_device_placement;
-    m_kernel->start(s);
+    auto record = m_kernel->start(s);
+    if (s.placement != kernel::Placement::IN_PROCESS) {
+        // A process of its own: give it the extensions loaded so far (its companion loader).
+        for (const auto& endpoint : record.endpoints) {
+            if (endpoint.starts_with("inproc://")) continue;
+            bus::OutMessage request;
+            request.init_payload<schema::ExtensionSyncRequest>().setEndpoint(endpoint);
+            m_extensions->call(schema::ExtensionMethod::SYNC, std::move(request));
+            break;
+        }
+    }
     auto channel = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, s.name);
     return *m_devices.emplace(name, std::move(channel)).first->second;
 }
@@ -89,6 +105,7 @@ EmbeddedDeployment::~EmbeddedDeployment() {
     m_devices.clear();
     m_reader.reset();
     m_transform.reset();
+    m_extensions.reset();
     m_client.reset();
     if (m_kernel) m_kernel->shutdown();
     m_kernel.reset();

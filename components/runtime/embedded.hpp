@@ -1,7 +1,9 @@
 #pragma once
 // The embedded deployment (DESIGN.md §1): a kernel in this process with the model components —
 // reader and transform — started from their component libraries, in process by default (bus
-// over inproc, direct dispatch) or each in a child process (ipc, shared memory). Callers reach
+// over inproc, direct dispatch) or each in a child process (ipc, shared memory), and the
+// extension loader (`extensions`, always in this process: it shares this process's op registry
+// with the components here and installs extensions into the child processes). Callers reach
 // the components only through routed channels, never by linking them.
 
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "bus/context.hpp"
+#include "components/model/registry_host.hpp"
 #include "components/runtime/model_client.hpp"
 #include "kernel/client.hpp"
 #include "kernel/kernel.hpp"
@@ -40,6 +43,9 @@ public:
     kernel::Kernel& kernel() noexcept { return *m_kernel; }
     Caller reader() { return caller_of(*m_reader); }
     Caller transform() { return caller_of(*m_transform); }
+    Caller extensions() { return caller_of(*m_extensions); }
+    // This process's op registry (native ops + loaded extensions).
+    const std::shared_ptr<model::RegistryHost>& registry() const noexcept { return m_registry; }
     // The device component "device/<NAME>", started from libloom_plugin_<name>.so on first use
     // (thread-safe); not_found listing the available devices when there is no such plugin.
     kernel::RoutedChannel& device(const std::string& name);
@@ -47,11 +53,13 @@ public:
     std::vector<std::string> device_names() const;
 
 private:
+    std::shared_ptr<model::RegistryHost> m_registry;
     std::unique_ptr<bus::Context> m_context;
     std::unique_ptr<kernel::Kernel> m_kernel;
     std::unique_ptr<kernel::KernelClient> m_client;
     std::unique_ptr<kernel::RoutedChannel> m_reader;
     std::unique_ptr<kernel::RoutedChannel> m_transform;
+    std::unique_ptr<kernel::RoutedChannel> m_extensions;
     std::filesystem::path m_library_dir;
     kernel::Placement m_device_placement;
     std::mutex m_devices_mutex; // guards m_devices; starting a device holds it

@@ -7,6 +7,7 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include "components/model/registry_host.hpp"
 #include "components/model/serialize.hpp"
 #include "components/passes/passes.hpp"
 #include "plugins/reference/kernels/interpreter.hpp"
@@ -38,17 +39,120 @@ const std::vector<std::string>& supported_property_names() {
 }
 
 struct Shared { // what every compiled model and request of the device shares (immutable)
-    std::shared_ptr<model::OpRegistry> registry;
+    std::shared_ptr<model::RegistryHost> registry; // the process's op registry snapshots
     std::shared_ptr<const KernelTable> kernels;
+};
+
+bool uses_extensions(const Model& m, const model::OpRegistry& registry) {
+    for (const auto* n : m.nodes()) {
+        if (const auto* spec = registry.find(n->type, n->version); spec && !spec->origin.empty())
+            return true;
+        for (const auto& body : n->bodies)
+            if (body.model && uses_extensions(*body.model, registry)) return true;
+    }
+    return false;
+}
+
+// The plans of one compiled model, one per registry snapshot it was prepared for (DESIGN.md §5).
+// A request pins the plan of the snapshot current when it starts; a swap prepares the new
+// snapshot's plan (checking the model's output types and shapes) before it is published. A model
+// without extension ops has one plan whatever the snapshot.
+class PlanSet final : public model::SnapshotUser {
+public:
+    struct Prepared {
+        std::shared_ptr<const model::OpRegistry> registry; // keeps extension libraries loaded
+        std::shared_ptr<const Plan> plan;
+    };
+
+    PlanSet(std::shared_ptr<const Model> m, std::shared_ptr<const Shared> shared,
+            std::shared_ptr<const model::OpRegistry> snapshot)
+        : m_model(std::move(m))
+        , m_shared(std::move(shared))
+        , m_dynamic(uses_extensions(*m_model, *snapshot)) {
+        m_active = snapshot->generation();
+        m_plans[m_active] = make(std::move(snapshot));
+    }
+
+    // Registers for swaps (until destroyed); only models with extension ops need to.
+    void watch() {
+        if (m_dynamic) m_watch = m_shared->registry->watch(*this);
+    }
+
+    Prepared for_run() const {
+        const auto current = m_dynamic ? m_shared->registry->current()->generation() : 0;
+        std::lock_guard lock(m_mutex);
+        // The current snapshot's plan once prepared for it; otherwise (a snapshot published
+        // without preparing, e.g. after an unload) the plan in force.
+        auto it = m_plans.find(current);
+        return it != m_plans.end() ? it->second : m_plans.at(m_active);
+    }
+
+    void prepare(const std::shared_ptr<const model::OpRegistry>& candidate) override {
+        if (!m_dynamic) return;
+        auto copy = m_model->clone();
+        try {
+            model::infer_and_validate(*copy, *candidate);
+        } catch (const Error& e) {
+            LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "compiled model '{}' cannot use it: {}",
+                       m_model->name, e.message());
+        }
+        auto a = m_model->nodes();
+        auto b = copy->nodes();
+        for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+            for (std::size_t o = 0; o < a[i]->outputs.size() && o < b[i]->outputs.size(); ++o) {
+                const auto& was = a[i]->outputs[o];
+                const auto& now = b[i]->outputs[o];
+                if (was.type != now.type || was.shape != now.shape)
+                    LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                               "compiled model '{}': node '{}' ({}@{}) output {} would change "
+                               "from {} {} to {} {}",
+                               m_model->name, a[i]->name, a[i]->type, a[i]->version, o,
+                               loom::to_string(was.type), was.shape.to_string(),
+                               loom::to_string(now.type), now.shape.to_string());
+            }
+        auto prepared = make(candidate);
+        std::lock_guard lock(m_mutex);
+        m_plans[candidate->generation()] = std::move(prepared);
+    }
+
+    void settle(std::uint64_t generation) noexcept override {
+        if (!m_dynamic) return;
+        std::vector<Prepared> dropped; // released outside the lock: may unmap a library
+        std::lock_guard lock(m_mutex);
+        if (m_plans.contains(generation)) m_active = generation;
+        // Running requests hold their own references to the plans dropped here.
+        for (auto it = m_plans.begin(); it != m_plans.end();) {
+            if (it->first == m_active) {
+                ++it;
+                continue;
+            }
+            dropped.push_back(std::move(it->second));
+            it = m_plans.erase(it);
+        }
+    }
+
+private:
+    Prepared make(std::shared_ptr<const model::OpRegistry> snapshot) const {
+        auto plan = std::make_shared<const Plan>(*m_model, *snapshot, *m_shared->kernels);
+        return {std::move(snapshot), std::move(plan)};
+    }
+
+    std::shared_ptr<const Model> m_model;
+    std::shared_ptr<const Shared> m_shared;
+    const bool m_dynamic;
+    mutable std::mutex m_mutex; // guards m_plans, m_active
+    std::map<std::uint64_t, Prepared> m_plans;
+    std::uint64_t m_active = 0; // the generation requests use when there is no plan for current
+    model::Watch m_watch;       // last: unregisters before anything else goes
 };
 
 class ReferenceRequest final : public sdk::SyncInferRequest {
 public:
-    ReferenceRequest(std::shared_ptr<const Model> m, std::shared_ptr<const Plan> plan,
+    ReferenceRequest(std::shared_ptr<const Model> m, std::shared_ptr<const PlanSet> plans,
                      std::shared_ptr<const Shared> shared, bool profiling)
         : SyncInferRequest(sdk::input_ports(*m), sdk::output_ports(*m))
         , m_model(std::move(m))
-        , m_plan(std::move(plan))
+        , m_plans(std::move(plans))
         , m_shared(std::move(shared))
         , m_profiling(profiling) {}
 
@@ -57,8 +161,10 @@ public:
         std::vector<Tensor> in;
         for (std::size_t i = 0; i < inputs().size(); ++i)
             in.push_back(input(i));
-        RunState run{m_shared->registry.get(), m_shared->kernels.get(), &m_vars, &m_cancel};
-        auto out = m_plan->run(in, run, m_profiling ? &m_profile : nullptr);
+        // Pinned for the whole run: every extension op of it runs one version (DESIGN.md §5).
+        const auto pinned = m_plans->for_run();
+        RunState run{pinned.registry.get(), m_shared->kernels.get(), &m_vars, &m_cancel};
+        auto out = pinned.plan->run(in, run, m_profiling ? &m_profile : nullptr);
         for (std::size_t i = 0; i < out.size(); ++i)
             store_output(i, out[i]);
     }
@@ -113,7 +219,7 @@ private:
     }
 
     std::shared_ptr<const Model> m_model;
-    std::shared_ptr<const Plan> m_plan;
+    std::shared_ptr<const PlanSet> m_plans;
     std::shared_ptr<const Shared> m_shared;
     bool m_profiling;
     VariableStore m_vars;
@@ -123,20 +229,22 @@ private:
 class ReferenceCompiledModel final : public sdk::CompiledModel {
 public:
     ReferenceCompiledModel(std::shared_ptr<const Model> m, std::shared_ptr<const Shared> shared,
-                           Properties props)
+                           std::shared_ptr<const model::OpRegistry> snapshot, Properties props)
         : m_model(std::move(m))
         , m_shared(std::move(shared))
         , m_props(std::move(props))
         , m_inputs(sdk::input_ports(*m_model))
         , m_outputs(sdk::output_ports(*m_model)) {
-        m_plan = std::make_shared<const Plan>(*m_model, *m_shared->registry, *m_shared->kernels);
+        auto plans = std::make_shared<PlanSet>(m_model, m_shared, std::move(snapshot));
+        plans->watch();
+        m_plans = std::move(plans);
     }
 
     const std::vector<PortInfo>& inputs() const override { return m_inputs; }
     const std::vector<PortInfo>& outputs() const override { return m_outputs; }
 
     std::shared_ptr<sdk::SyncInferRequest> create_sync_infer_request() const override {
-        return std::make_shared<ReferenceRequest>(m_model, m_plan, m_shared,
+        return std::make_shared<ReferenceRequest>(m_model, m_plans, m_shared,
                                                   m_props.get_or(props::enable_profiling, false));
     }
 
@@ -144,13 +252,18 @@ public:
 
     std::shared_ptr<Model> runtime_model() const override {
         auto m = m_model->clone();
+        const auto registry = m_plans->for_run().registry;
         for (auto* n : m->nodes()) {
             model::RtNode info;
             info.tag = "exec";
             const bool kernel =
                 n->type != "Parameter" && n->type != "Constant" && n->type != "Result";
+            const auto* spec = registry->find(n->type, n->version);
+            const bool extension = spec && !spec->origin.empty();
             info.attributes = {
-                {"execType", kernel ? "ref" : n->type},
+                {"execType", extension ? "extension"
+                             : kernel  ? "ref"
+                                       : n->type},
                 {"originalLayers", n->name},
                 {"runtimePrecision", n->outputs.empty()
                                          ? std::string("undefined")
@@ -175,7 +288,7 @@ private:
     std::shared_ptr<const Shared> m_shared;
     Properties m_props;
     std::vector<PortInfo> m_inputs, m_outputs;
-    std::shared_ptr<const Plan> m_plan;
+    std::shared_ptr<const PlanSet> m_plans;
 };
 
 // Blob: magic, Loom version (u64 length + text, zero-padded to 8 bytes), properties and graph as
@@ -242,8 +355,8 @@ private:
 
 class ReferencePlugin final : public sdk::Plugin {
 public:
-    ReferencePlugin()
-        : m_shared(make_shared_tables())
+    explicit ReferencePlugin(std::shared_ptr<model::RegistryHost> registry)
+        : m_shared(make_shared_tables(std::move(registry)))
         , m_context(std::make_shared<sdk::HostRemoteContext>(k_device)) {}
 
     const std::string& device_name() const override { return m_name; }
@@ -273,20 +386,24 @@ public:
 
     std::vector<std::string> query_model(const Model& m, const Properties&) const override {
         std::vector<std::string> out;
+        const auto registry = m_shared->registry->current();
         for (const auto* n : m.nodes())
             if (n->type == "Parameter" || n->type == "Constant" || n->type == "Result" ||
-                m_shared->kernels->find(*n, *m_shared->registry))
+                m_shared->kernels->find(*n, *registry) || extension_op(*n, *registry))
                 out.push_back(n->name);
         return out;
     }
 
     std::vector<std::pair<std::string, bool>> op_coverage() const override {
         std::vector<std::pair<std::string, bool>> out;
-        for (const auto* spec : m_shared->registry->all()) {
+        const auto registry = m_shared->registry->current();
+        for (const auto* spec : registry->all()) {
             const bool interface =
                 spec->type == "Parameter" || spec->type == "Constant" || spec->type == "Result";
+            const bool extension = !spec->origin.empty() && spec->evaluate;
             out.emplace_back(spec->type + ":" + spec->version,
-                             interface || m_shared->kernels->find(spec->type, spec->version));
+                             interface || extension ||
+                                 m_shared->kernels->find(spec->type, spec->version));
         }
         return out;
     }
@@ -300,8 +417,9 @@ public:
             merged = m_props;
         }
         merged.merge(p);
-        return std::make_shared<ReferenceCompiledModel>(with_precision(std::move(m), merged),
-                                                        m_shared, merged);
+        auto snapshot = m_shared->registry->current();
+        return std::make_shared<ReferenceCompiledModel>(
+            with_precision(std::move(m), merged, *snapshot), m_shared, std::move(snapshot), merged);
     }
 
     std::shared_ptr<sdk::CompiledModel> import_model(std::span<const std::byte> blob,
@@ -310,24 +428,25 @@ public:
     std::shared_ptr<sdk::RemoteContext> default_context() override { return m_context; }
 
 private:
-    static std::shared_ptr<const Shared> make_shared_tables() {
+    static std::shared_ptr<const Shared>
+    make_shared_tables(std::shared_ptr<model::RegistryHost> registry) {
         auto s = std::make_shared<Shared>();
-        s->registry = model::make_native_registry();
+        s->registry = registry ? std::move(registry) : model::make_native_registry_host();
         s->kernels = make_reference_kernels();
-        install_evaluators(*s->registry, s->kernels);
         return s;
     }
     // The model's own precision by default (the oracle); INFERENCE_PRECISION_HINT f32 runs an
     // f16 model in f32, as OpenVINO's CPU device does.
-    std::shared_ptr<const Model> with_precision(std::shared_ptr<const Model> m,
-                                                const Properties& p) const {
+    static std::shared_ptr<const Model> with_precision(std::shared_ptr<const Model> m,
+                                                       const Properties& p,
+                                                       const model::OpRegistry& registry) {
         if (!p.has(props::inference_precision.name) ||
             p.get(props::inference_precision) != ElementType::F32)
             return m;
         auto copy = m->clone();
         passes::PassManager pm;
         pm.add(passes::make_f16_to_f32_pass());
-        pm.run(*copy, *m_shared->registry);
+        pm.run(*copy, registry);
         return copy;
     }
     static void check(const Properties& p) {
@@ -380,14 +499,16 @@ std::shared_ptr<sdk::CompiledModel> ReferencePlugin::import_model(std::span<cons
         frames.push_back({in.take(size), storage.owner()});
     }
     auto m = model::read_graph(root.getModel(), frames);
-    model::infer_and_validate(*m, *m_shared->registry);
+    auto snapshot = m_shared->registry->current();
+    model::infer_and_validate(*m, *snapshot);
     auto props = sdk::wire::take_properties(root.getProperties());
     props.merge(p);
-    return std::make_shared<ReferenceCompiledModel>(std::move(m), m_shared, props);
+    return std::make_shared<ReferenceCompiledModel>(std::move(m), m_shared, std::move(snapshot),
+                                                    props);
 }
 
-std::shared_ptr<sdk::Plugin> make_plugin(const kernel::ComponentArgs&) {
-    return std::make_shared<ReferencePlugin>();
+std::shared_ptr<sdk::Plugin> make_plugin(const kernel::ComponentArgs& args) {
+    return std::make_shared<ReferencePlugin>(args.registry);
 }
 
 } // namespace

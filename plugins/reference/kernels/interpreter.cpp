@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <unordered_set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "schemas/error.hpp"
 
@@ -18,14 +18,44 @@ bool is_interface(const Node& node) {
 void collect_missing(const Model& model, const model::OpRegistry& registry,
                      const KernelTable& kernels, std::vector<std::string>& out) {
     for (const auto* node : model.nodes()) {
-        if (!is_interface(*node) && !kernels.find(*node, registry))
+        if (!is_interface(*node) && !kernels.find(*node, registry) &&
+            !extension_op(*node, registry))
             out.push_back(fmt::format("'{}' ({}:{})", node->name, node->type, node->version));
         for (const auto& body : node->bodies)
             if (body.model) collect_missing(*body.model, registry, kernels, out);
     }
 }
 
+// Runs an extension op's host evaluation and checks what it returned against the node's inferred
+// outputs: an extension's mistake must not reach the next kernel as a wrong-sized buffer.
+std::vector<Tensor> run_extension(const model::OpSpec& spec, const Node& node,
+                                  std::span<const Tensor> inputs) {
+    auto outs = spec.evaluate(node, inputs);
+    LOOM_REQUIRE(outs.size() >= node.outputs.size(),
+                 "extension '{}' returned {} output(s), the op has {}", spec.origin, outs.size(),
+                 node.outputs.size());
+    for (std::size_t o = 0; o < node.outputs.size(); ++o) {
+        const auto& want = node.outputs[o];
+        const auto& got = outs[o];
+        const bool type_ok = want.type == ElementType::UNDEFINED || got.element_type() == want.type;
+        const bool shape_ok = !want.shape.is_static() || got.shape() == want.shape.to_shape();
+        if (!type_ok || !shape_ok)
+            LOOM_THROW(ErrorKind::INTERNAL,
+                       "extension '{}' returned output {} as {} {}, its shape inference said {} "
+                       "{}",
+                       spec.origin, o, loom::to_string(got.element_type()),
+                       PartialShape(got.shape()).to_string(), loom::to_string(want.type),
+                       want.shape.to_string());
+    }
+    return outs;
+}
+
 } // namespace
+
+const model::OpSpec* extension_op(const Node& node, const model::OpRegistry& registry) noexcept {
+    const auto* spec = registry.find(node.type, node.version);
+    return spec && !spec->origin.empty() && spec->evaluate ? spec : nullptr;
+}
 
 std::vector<std::string> Plan::missing_kernels(const Model& model,
                                                const model::OpRegistry& registry,
@@ -55,9 +85,10 @@ Plan::Plan(const Model& model, const model::OpRegistry& registry, const KernelTa
         step.node = node;
         if (!is_interface(*node)) {
             step.kernel = kernels.find(*node, registry);
-            if (!step.kernel)
-                missing.push_back(fmt::format("'{}' ({}:{})", node->name, node->type,
-                                              node->version));
+            if (!step.kernel) step.extension = extension_op(*node, registry);
+            if (!step.kernel && !step.extension)
+                missing.push_back(
+                    fmt::format("'{}' ({}:{})", node->name, node->type, node->version));
         }
         for (const auto& body : node->bodies)
             if (body.model) collect_missing(*body.model, registry, kernels, missing);
@@ -99,8 +130,8 @@ Plan::Plan(const Model& model, const model::OpRegistry& registry, const KernelTa
 std::vector<Tensor> Plan::run(std::span<const Tensor> parameters, const RunState& run,
                               Profile* profile) const {
     LOOM_REQUIRE(parameters.size() == m_parameter_slots.size(),
-                 "the model has {} parameter(s), {} tensor(s) were given",
-                 m_parameter_slots.size(), parameters.size());
+                 "the model has {} parameter(s), {} tensor(s) were given", m_parameter_slots.size(),
+                 parameters.size());
     std::vector<Tensor> slots(m_slot_count);
     for (std::size_t i = 0; i < parameters.size(); ++i)
         slots[m_parameter_slots[i]] = parameters[i];
@@ -116,13 +147,14 @@ std::vector<Tensor> Plan::run(std::span<const Tensor> parameters, const RunState
             slots[step.first_output] = node.value;
         } else if (node.type == "Result") {
             slots[step.first_output] = slots[step.input_slots.at(0)];
-        } else if (step.kernel) {
+        } else if (step.kernel || step.extension) {
             inputs.clear();
             for (auto slot : step.input_slots)
                 inputs.push_back(slots[slot]);
             std::vector<Tensor> outs;
             try {
-                outs = run_kernel(*step.kernel, node, inputs, run);
+                outs = step.kernel ? run_kernel(*step.kernel, node, inputs, run)
+                                   : run_extension(*step.extension, node, inputs);
             } catch (const Error& e) {
                 if (e.kind() == ErrorKind::CANCELLED) throw;
                 throw Error(e.kind(), fmt::format("node '{}' ({}:{}): {}", node.name, node.type,
@@ -137,8 +169,8 @@ std::vector<Tensor> Plan::run(std::span<const Tensor> parameters, const RunState
             auto& p = (*profile)[s];
             p.name = node.name;
             p.type = node.type;
-            p.exec_type = step.kernel ? "ref" : "";
-            p.executed = step.kernel != nullptr;
+            p.exec_type = step.kernel ? "ref" : step.extension ? "extension" : "";
+            p.executed = step.kernel != nullptr || step.extension != nullptr;
             p.real_time_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::steady_clock::now() - start)
                                  .count();

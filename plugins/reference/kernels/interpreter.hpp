@@ -24,6 +24,10 @@ struct NodeProfile {
 };
 using Profile = std::vector<NodeProfile>;
 
+// The spec of `node` when it is an extension's op with a host evaluation; nullptr otherwise.
+const model::OpSpec* extension_op(const Node& node, const model::OpRegistry& registry) noexcept;
+
+// The registry given to a Plan must outlive it (extension steps point into it).
 class Plan {
 public:
     // unsupported naming every node (and its type/version) without a kernel, bodies included.
@@ -44,6 +48,7 @@ private:
     struct Step {
         const Node* node = nullptr;
         const KernelTable::Entry* kernel = nullptr; // null for Parameter/Constant/Result
+        const model::OpSpec* extension = nullptr;   // an extension op: its host evaluation
         std::vector<std::uint32_t> input_slots;     // value slots read
         std::uint32_t first_output = 0;             // slot of output 0
         std::vector<std::uint32_t> release;         // slots whose last reader is this step

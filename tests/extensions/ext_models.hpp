@@ -1,0 +1,32 @@
+#pragma once
+// Models with custom ops, written by the tests (never checked-in binaries): ONNX (protobuf) and
+// OpenVINO IR (XML text) chains over one f32 input.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace loom::test {
+
+struct CustomNode {
+    std::string type;
+    std::string domain; // ONNX domain / IR version ("" = the default domain, "opset1" in IR)
+    std::map<std::string, float> attrs;
+};
+
+// x (f32, dims) → nodes in series → y, serialized ONNX.
+std::string onnx_chain(const std::vector<CustomNode>& nodes, const std::vector<std::int64_t>& dims);
+// The same as IR v11 XML (no weights needed).
+std::string ir_chain(const std::vector<CustomNode>& nodes, const std::vector<std::int64_t>& dims);
+
+// The template extension's Activation: alpha·x·sigmoid(beta·x), plus 1 in version 2.
+double activation(double x, double alpha, double beta, int version);
+
+// Paths of the private copies of a library (by file stem) mapped in process `pid` (0 = self).
+std::vector<std::string> mapped_copies(const std::string& stem, int pid = 0);
+// Pids of this process's children.
+std::vector<int> child_pids();
+
+} // namespace loom::test

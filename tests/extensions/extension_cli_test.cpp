@@ -1,0 +1,205 @@
+// The launcher's extension commands end to end (DESIGN.md §7), label `extensions`:
+// `loom info --extension`, `loom run --extension`, and `loom ctl ext load|swap|list|unload`
+// against a running `loom kernel --config` deployment.
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "components/runtime/core.hpp"
+#include "components/runtime/tensor_io.hpp"
+#include "tests/extensions/ext_models.hpp"
+
+extern char** environ;
+
+namespace loom::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+    int exit_code = -1;
+    std::string output;
+};
+
+// A child `loom` with stdout and stderr on one pipe.
+struct Child {
+    pid_t pid = 0;
+    int out = -1;
+};
+
+Child spawn(std::vector<std::string> args) {
+    int out[2];
+    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+    args.insert(args.begin(), LOOM_EXECUTABLE);
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    Child c;
+    EXPECT_EQ(::posix_spawn(&c.pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    c.out = out[0];
+    return c;
+}
+
+// Reads until `until` returns true on what was read, EOF, or 60 s without output.
+std::string read_until(int fd, const std::function<bool(const std::string&)>& until) {
+    std::string text;
+    pollfd p{fd, POLLIN, 0};
+    while (!until(text) && ::poll(&p, 1, 60000) > 0) {
+        char buffer[4096];
+        auto n = ::read(fd, buffer, sizeof buffer);
+        if (n <= 0) break;
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return text;
+}
+
+Outcome loom(std::vector<std::string> args) {
+    auto c = spawn(std::move(args));
+    Outcome o;
+    o.output = read_until(c.out, [](const std::string&) { return false; });
+    ::close(c.out);
+    int status = 0;
+    ::waitpid(c.pid, &status, 0);
+    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return o;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+class ExtensionCli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        m_dir = fs::temp_directory_path() / fmt::format("loom-ext-cli-{}", ::getpid());
+        fs::remove_all(m_dir);
+        fs::create_directories(m_dir);
+    }
+    void TearDown() override { fs::remove_all(m_dir); }
+    fs::path m_dir;
+};
+
+TEST_F(ExtensionCli, InfoListsTheOpsAndConversionsOfAnExtension) {
+    auto r =
+        loom({"info", "--extension", LOOM_TEMPLATE_V1, "--json", (m_dir / "ext.json").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    for (const char* part :
+         {"extension template 1.0.0", "op Identity@loom.template", "op Activation@loom.template",
+          "conversion onnx:loom.template:MulAdd", "conversion ir:loom.template:MulAdd"})
+        EXPECT_TRUE(contains(r.output, part)) << part << " in\n" << r.output;
+    std::ifstream f(m_dir / "ext.json");
+    auto j = nlohmann::json::parse(f);
+    ASSERT_EQ(j["extensions"].size(), 1u);
+    EXPECT_EQ(j["extensions"][0]["version"], "1.0.0");
+
+    auto bad = loom({"info", "--extension", (m_dir / "missing.so").string()});
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_TRUE(contains(bad.output, "missing.so")) << bad.output;
+}
+
+TEST_F(ExtensionCli, RunWithAnExtensionWritesTheCustomOpsOutput) {
+    const std::vector<std::int64_t> dims{2, 3};
+    {
+        std::ofstream f(m_dir / "act.onnx", std::ios::binary);
+        f << onnx_chain({{"Activation", "loom.template", {{"alpha", 2.0f}, {"beta", 1.0f}}}}, dims);
+    }
+    const std::vector<float> x{-2, -1, 0, 0.5f, 1, 3};
+    auto input = model::Tensor::copy_of(ElementType::F32, {2, 3},
+                                        std::as_bytes(std::span<const float>(x.data(), x.size())));
+    runtime::write_npy(m_dir / "x.npy", Tensor(input));
+    const auto model = (m_dir / "act.onnx").string();
+    auto without = loom({"run", "-m", model, "-i", "x=" + (m_dir / "x.npy").string()});
+    EXPECT_EQ(without.exit_code, 1);
+    EXPECT_TRUE(contains(without.output, "Activation")) << without.output;
+
+    auto r = loom({"run", "-m", model, "--extension", LOOM_TEMPLATE_V2, "-i",
+                   "x=" + (m_dir / "x.npy").string(), "-o", (m_dir / "out").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto y = runtime::read_npy(m_dir / "out" / "y.npy");
+    ASSERT_EQ(y.size(), 6);
+    for (std::size_t i = 0; i < x.size(); ++i)
+        EXPECT_NEAR(y.data<float>()[i], activation(x[i], 2.0, 1.0, 2), 1e-5) << i;
+}
+
+TEST_F(ExtensionCli, CtlLoadsSwapsListsAndUnloadsInARunningDeployment) {
+    const auto lib_dir = fs::path(LOOM_EXTENSIONS_COMPONENT).parent_path();
+    {
+        std::ofstream toml(m_dir / "deploy.toml");
+        toml << fmt::format("[kernel]\nruntime_dir = \"{}\"\n\n[[component]]\nname = "
+                            "\"extensions\"\nlibrary = \"{}\"\nwhere = \"in-process\"\n\n"
+                            "[[component]]\nname = \"device/REFERENCE\"\nlibrary = \"{}\"\n"
+                            "where = \"process\"\n",
+                            (m_dir / "run").string(), LOOM_EXTENSIONS_COMPONENT,
+                            (lib_dir / "libloom_plugin_reference.so").string());
+    }
+    auto kernel = spawn({"kernel", "--config", (m_dir / "deploy.toml").string()});
+    auto banner = read_until(kernel.out, [](const std::string& t) {
+        return contains(t, "ready\n") || contains(t, "error");
+    });
+    ASSERT_TRUE(contains(banner, "ready")) << banner;
+    // "kernel: <endpoint> <endpoint>…": the ipc one is reachable from another process.
+    std::string endpoint;
+    {
+        auto line = banner.substr(banner.find("kernel: ") + 8);
+        line = line.substr(0, line.find('\n'));
+        std::istringstream words(line);
+        std::string w;
+        while (words >> w)
+            if (w.starts_with("ipc://")) endpoint = w;
+    }
+    ASSERT_FALSE(endpoint.empty()) << banner;
+    auto ctl = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"ctl", "-k", endpoint, "ext"});
+        return loom(std::move(args));
+    };
+    auto load = ctl({"load", LOOM_TEMPLATE_V1});
+    ASSERT_EQ(load.exit_code, 0) << load.output;
+    EXPECT_TRUE(contains(load.output, "template 1.0.0")) << load.output;
+    EXPECT_TRUE(contains(load.output, "(2 processes)")) << load.output; // kernel + device
+    auto swap = ctl({"swap", "template", LOOM_TEMPLATE_V2});
+    ASSERT_EQ(swap.exit_code, 0) << swap.output;
+    EXPECT_TRUE(contains(swap.output, "template 2.0.0")) << swap.output;
+    auto broken = ctl({"swap", "template", LOOM_EXT_TEST_NO_ENTRY});
+    EXPECT_EQ(broken.exit_code, 1);
+    EXPECT_TRUE(contains(broken.output, "loom_create_extensions")) << broken.output;
+    auto list = ctl({"list", "--json"});
+    ASSERT_EQ(list.exit_code, 0) << list.output;
+    auto j = nlohmann::json::parse(list.output);
+    ASSERT_EQ(j.size(), 1u);
+    EXPECT_EQ(j[0]["version"], "2.0.0"); // the broken swap changed nothing
+    auto unload = ctl({"unload", "template"});
+    ASSERT_EQ(unload.exit_code, 0) << unload.output;
+    auto empty = ctl({"list", "--json"});
+    EXPECT_EQ(nlohmann::json::parse(empty.output).size(), 0u) << empty.output;
+
+    auto stop = loom({"ctl", "-k", endpoint, "shutdown"});
+    EXPECT_EQ(stop.exit_code, 0) << stop.output;
+    read_until(kernel.out, [](const std::string&) { return false; });
+    ::close(kernel.out);
+    int status = 0;
+    ::waitpid(kernel.pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+} // namespace
+} // namespace loom::test
