@@ -123,6 +123,21 @@ std::size_t Model::remove_unused() {
     return before - m_nodes.size();
 }
 
+std::size_t Model::remove(const std::vector<const Node*>& nodes) {
+    const std::unordered_set<const Node*> gone(nodes.begin(), nodes.end());
+    for (const auto& n : m_nodes)
+        for (const auto& in : n->inputs)
+            LOOM_REQUIRE(!gone.contains(in.node) || gone.contains(n.get()),
+                         "node '{}' cannot be removed: '{}' still reads it", in.node->name,
+                         n->name);
+    for (const auto* list : {&m_parameters, &m_results, &m_sinks})
+        for (const auto* n : *list)
+            LOOM_REQUIRE(!gone.contains(n), "node '{}' is part of the model's interface", n->name);
+    const auto before = m_nodes.size();
+    std::erase_if(m_nodes, [&](const auto& n) { return gone.contains(n.get()); });
+    return before - m_nodes.size();
+}
+
 std::vector<Node*> Model::topological_order() const {
     std::unordered_map<const Node*, std::size_t> index;
     index.reserve(m_nodes.size());

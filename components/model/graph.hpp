@@ -123,6 +123,9 @@ public:
     std::unordered_set<const Node*> needed(bool with_parameters = true) const;
     // Removes nodes that no result, sink or parameter needs; returns how many were removed.
     std::size_t remove_unused();
+    // Removes `nodes`, which nothing may read any more (invalid_argument naming a node that is
+    // still read, or an interface node); returns how many were removed.
+    std::size_t remove(const std::vector<const Node*>& nodes);
     // Producers before consumers; invalid_argument naming a node on a cycle, or an input that
     // is not an output of a node in this model.
     std::vector<Node*> topological_order() const;

@@ -127,3 +127,23 @@ TEST(Registry, ValidationErrorsNameTheNode) {
         EXPECT_NE(e.message().find("Frobnicate"), std::string::npos);
     }
 }
+
+namespace loom::model {
+namespace {
+
+TEST(ModelRemove, RemovesUnreadNodesAndRefusesReadOrInterfaceOnes) {
+    Model m;
+    auto& x = m.add_parameter(ElementType::F32, PartialShape(Shape{2}), "x");
+    auto& dead = m.add("Relu", "opset1", {x.output()}, {}, 1, "dead");
+    auto& live = m.add("Relu", "opset1", {x.output()}, {}, 1, "live");
+    auto& result = m.add_result(live.output(), "y");
+    EXPECT_THROW(m.remove({&live}), Error);   // the result reads it
+    EXPECT_THROW(m.remove({&x}), Error);      // a parameter
+    EXPECT_THROW(m.remove({&result}), Error); // a result
+    EXPECT_EQ(m.remove({&dead}), 1u);
+    EXPECT_EQ(m.size(), 3u);
+    EXPECT_FALSE(m.contains(&dead));
+}
+
+} // namespace
+} // namespace loom::model

@@ -135,11 +135,13 @@ TEST(Launcher, KernelWithABadDeploymentSaysWhy) {
     EXPECT_NE(out.find("/nonexistent/lib.so"), std::string::npos) << out;
 }
 
-TEST(Launcher, ServeRefusesWhatItCannotHostYet) {
+TEST(Launcher, ServeSaysWhichLibraryItCannotHost) {
     TempDir dir;
-    auto [status, out] = run({"serve", "--device", "libx.so", "--bind", dir.ipc("d")});
-    EXPECT_NE(status, 0);
-    EXPECT_NE(out.find("--device is not available yet"), std::string::npos) << out;
+    for (const char* what : {"--device", "--component", "--extension"}) {
+        auto [status, out] = run({"serve", what, "libx.so", "--bind", dir.ipc("d")});
+        EXPECT_NE(status, 0) << what;
+        EXPECT_NE(out.find("libx.so"), std::string::npos) << what << ": " << out;
+    }
 }
 
 TEST(Launcher, CtlWithoutKernelSaysSo) {

@@ -576,18 +576,6 @@ void convert_layer(model::Model& m, Node& placeholder, const Layer& l,
     }
 }
 
-// Model has no single-node removal: every node but `gone` is made a result for a moment, so
-// remove_unused() drops exactly the (now unread) placeholders.
-void remove_placeholders(model::Model& m, const std::vector<const Node*>& gone) {
-    auto results = m.results();
-    std::vector<Node*> keep;
-    for (Node* n : m.nodes())
-        if (std::find(gone.begin(), gone.end(), n) == gone.end()) keep.push_back(n);
-    m.set_results(std::move(keep));
-    m.remove_unused();
-    m.set_results(std::move(results));
-}
-
 void infer(model::Model& m, const std::map<std::int64_t, Layer>& layers,
            const model::OpRegistry& registry) {
     std::unordered_map<const Node*, const Layer*> by_node;
@@ -608,7 +596,7 @@ void infer(model::Model& m, const std::map<std::int64_t, Layer>& layers,
         }
         reconcile(*node, l);
     }
-    if (!converted.empty()) remove_placeholders(m, converted);
+    if (!converted.empty()) m.remove(converted);
 }
 
 Graph read_graph(pugi::xml_node root, const Context& ctx) {
