@@ -29,11 +29,6 @@ struct InfoOptions {
     std::vector<std::string> extensions;
 };
 
-std::string absolute_source(const std::string& s) {
-    if (s.starts_with("ipc://") || s.starts_with("tcp://") || s.starts_with("inproc://")) return s;
-    return std::filesystem::absolute(s).string();
-}
-
 std::string port_name(const model::Node& node, const model::OutputInfo& out) {
     if (!out.names.empty()) {
         std::string joined;
@@ -86,7 +81,8 @@ void info_model(const InfoOptions& o) {
     runtime::EmbeddedDeployment deployment(eo);
     for (const auto& source : o.extensions) {
         bus::OutMessage request;
-        request.init_payload<schema::ExtensionLoadRequest>().setSource(absolute_source(source));
+        request.init_payload<schema::ExtensionLoadRequest>().setSource(
+            runtime::extension_source(source));
         deployment.extensions()(static_cast<std::uint16_t>(schema::ExtensionMethod::LOAD), request);
     }
     auto read = runtime::read_model(deployment.reader(), o.model);
@@ -140,7 +136,7 @@ void info_extensions(const InfoOptions& o) {
     Core core;
     auto list = nlohmann::json::array();
     for (const auto& source : o.extensions) {
-        auto e = core.add_extension(absolute_source(source));
+        auto e = core.add_extension(source);
         std::cout << fmt::format("extension {} {} ({})\n", e.name, e.version, e.source);
         for (const auto& op : e.ops)
             std::cout << "  op " << op << "\n";

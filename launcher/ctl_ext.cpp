@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "components/runtime/embedded.hpp"
 #include "launcher/ctl_ext.hpp"
 #include "schemas/extensions.capnp.h"
 
@@ -17,12 +18,6 @@ struct ExtOptions {
     std::string source, name;
     bool json = false;
 };
-
-// Library paths are made absolute: the loader resolves them in its own working directory.
-std::string source_of(const std::string& s) {
-    if (s.starts_with("ipc://") || s.starts_with("tcp://") || s.starts_with("inproc://")) return s;
-    return std::filesystem::absolute(s).string();
-}
 
 void print(const schema::ExtensionInfo::Reader& e) {
     std::vector<std::string> ops;
@@ -47,7 +42,8 @@ void add_ctl_ext_command(CLI::App& ctl, int& exit_code, WithExtensions with) {
         exit_code = guarded("ctl ext load", [&] {
             with([&](ExtensionChannel& c) {
                 bus::OutMessage m;
-                m.init_payload<schema::ExtensionLoadRequest>().setSource(source_of(o->source));
+                m.init_payload<schema::ExtensionLoadRequest>().setSource(
+                    runtime::extension_source(o->source));
                 auto reply = c.channel.call(schema::ExtensionMethod::LOAD, std::move(m));
                 print(reply.payload<schema::ExtensionInfo>());
             });
@@ -64,7 +60,7 @@ void add_ctl_ext_command(CLI::App& ctl, int& exit_code, WithExtensions with) {
                 bus::OutMessage m;
                 auto p = m.init_payload<schema::ExtensionSwapRequest>();
                 p.setName(o->name);
-                p.setSource(source_of(o->source));
+                p.setSource(runtime::extension_source(o->source));
                 auto reply = c.channel.call(schema::ExtensionMethod::SWAP, std::move(m));
                 print(reply.payload<schema::ExtensionInfo>());
             });

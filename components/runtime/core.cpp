@@ -350,7 +350,8 @@ ExtensionInfo from_schema(schema::ExtensionInfo::Reader in) {
 
 ExtensionInfo Core::add_extension(const std::string& source) {
     bus::OutMessage request;
-    request.init_payload<schema::ExtensionLoadRequest>().setSource(source);
+    request.init_payload<schema::ExtensionLoadRequest>().setSource(
+        runtime::extension_source(source));
     auto reply = m_deployment->deployment->extensions()(
         static_cast<std::uint16_t>(schema::ExtensionMethod::LOAD), request);
     return from_schema(reply.payload<schema::ExtensionInfo>());
@@ -360,7 +361,7 @@ ExtensionInfo Core::swap_extension(const std::string& name, const std::string& s
     bus::OutMessage request;
     auto p = request.init_payload<schema::ExtensionSwapRequest>();
     p.setName(name);
-    p.setSource(source);
+    p.setSource(runtime::extension_source(source));
     auto reply = m_deployment->deployment->extensions()(
         static_cast<std::uint16_t>(schema::ExtensionMethod::SWAP), request);
     return from_schema(reply.payload<schema::ExtensionInfo>());

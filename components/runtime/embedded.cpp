@@ -23,6 +23,11 @@ std::filesystem::path component_library_dir() {
                "LOOM_LIB_DIR to the folder holding libloom_reader_component.so)");
 }
 
+std::string extension_source(const std::string& s) {
+    if (s.starts_with("ipc://") || s.starts_with("tcp://") || s.starts_with("inproc://")) return s;
+    return std::filesystem::absolute(s).string();
+}
+
 namespace {
 kernel::ComponentSpec spec(const std::string& name, const std::filesystem::path& dir,
                            kernel::Placement placement) {

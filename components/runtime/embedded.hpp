@@ -66,6 +66,10 @@ private:
     std::map<std::string, std::unique_ptr<kernel::RoutedChannel>> m_devices;
 };
 
+// An extension source as the loader should get it: library paths made absolute (other processes
+// of the deployment open the same file), endpoints (ipc://, tcp://, inproc://) as they are.
+std::string extension_source(const std::string& source);
+
 // The directory holding Loom's component libraries (see EmbeddedOptions::library_dir).
 std::filesystem::path component_library_dir();
 

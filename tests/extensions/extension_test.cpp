@@ -101,6 +101,13 @@ TEST_P(CustomOpModels, ReadCompileAndMatchTheOpsReference) {
     EXPECT_EQ(info.version, "1.0.0");
     auto m = read(core, (model({{"Identity", "loom.template", {}}, act(), act()})));
     EXPECT_EQ(m.outputs().at(0).shape, PartialShape(Shape{4, 8}));
+    // query_model reports the custom nodes as supported (node name → device).
+    auto supported = core.query_model(m, "REFERENCE");
+    for (const auto* n : m.impl()->nodes())
+        if (n->version == "loom.template") {
+            ASSERT_TRUE(supported.contains(n->name)) << n->name;
+            EXPECT_EQ(supported.at(n->name), "REFERENCE");
+        }
     auto compiled = core.compile_model(m, "REFERENCE");
     const auto x = ramp(32, -3.0f, 3.0f);
     EXPECT_TRUE(close_to(run(compiled, x), two_activations(x, 1, 1)));
