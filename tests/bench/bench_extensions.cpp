@@ -6,20 +6,15 @@
 
 #include <benchmark/benchmark.h>
 
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "components/runtime/core.hpp"
 #include "schemas/error.hpp"
 #include "tests/extensions/ext_models.hpp"
-
-extern char** environ;
+#include "tests/support/child_process.hpp"
 
 namespace {
 
@@ -63,30 +58,14 @@ void out_of_process(benchmark::State& state) {
         std::filesystem::temp_directory_path() / ("loom-bench-ext-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const auto endpoint = "ipc://" + (dir / "ext").string();
-    std::vector<std::string> args{LOOM_EXECUTABLE,  "serve", "--extension",
-                                  LOOM_TEMPLATE_V1, "-b",    endpoint};
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    ::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
     {
+        loom::test::ChildProcess host(
+            {LOOM_EXECUTABLE, "serve", "--extension", LOOM_TEMPLATE_V1, "-b", endpoint}, false);
+        host.read_until([](const std::string& t) { return t.find('\n') != std::string::npos; });
         Core core;
-        // The host binds at once; retry the first describe until it answers.
-        for (int i = 0;; ++i) {
-            try {
-                core.add_extension(endpoint);
-                break;
-            } catch (const Error&) {
-                if (i == 100) throw;
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            }
-        }
+        core.add_extension(endpoint);
         infer(state, core, custom());
     }
-    ::kill(pid, SIGTERM);
-    ::waitpid(pid, nullptr, 0);
     std::filesystem::remove_all(dir);
 }
 

@@ -4,10 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,67 +17,16 @@
 #include "components/runtime/core.hpp"
 #include "components/runtime/tensor_io.hpp"
 #include "tests/extensions/ext_models.hpp"
-
-extern char** environ;
+#include "tests/support/child_process.hpp"
 
 namespace loom::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-    int exit_code = -1;
-    std::string output;
-};
-
-// A child `loom` with stdout and stderr on one pipe.
-struct Child {
-    pid_t pid = 0;
-    int out = -1;
-};
-
-Child spawn(std::vector<std::string> args) {
-    int out[2];
-    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-    args.insert(args.begin(), LOOM_EXECUTABLE);
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    Child c;
-    EXPECT_EQ(::posix_spawn(&c.pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    c.out = out[0];
-    return c;
-}
-
-// Reads until `until` returns true on what was read, EOF, or 60 s without output.
-std::string read_until(int fd, const std::function<bool(const std::string&)>& until) {
-    std::string text;
-    pollfd p{fd, POLLIN, 0};
-    while (!until(text) && ::poll(&p, 1, 60000) > 0) {
-        char buffer[4096];
-        auto n = ::read(fd, buffer, sizeof buffer);
-        if (n <= 0) break;
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
-    return text;
-}
-
 Outcome loom(std::vector<std::string> args) {
-    auto c = spawn(std::move(args));
-    Outcome o;
-    o.output = read_until(c.out, [](const std::string&) { return false; });
-    ::close(c.out);
-    int status = 0;
-    ::waitpid(c.pid, &status, 0);
-    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return o;
+    args.insert(args.begin(), LOOM_EXECUTABLE);
+    return run_process(std::move(args));
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -152,10 +97,9 @@ TEST_F(ExtensionCli, CtlLoadsSwapsListsAndUnloadsInARunningDeployment) {
                             (m_dir / "run").string(), LOOM_EXTENSIONS_COMPONENT,
                             (lib_dir / "libloom_plugin_reference.so").string());
     }
-    auto kernel = spawn({"kernel", "--config", (m_dir / "deploy.toml").string()});
-    auto banner = read_until(kernel.out, [](const std::string& t) {
-        return contains(t, "ready\n") || contains(t, "error");
-    });
+    ChildProcess kernel({LOOM_EXECUTABLE, "kernel", "--config", (m_dir / "deploy.toml").string()});
+    auto banner = kernel.read_until(
+        [](const std::string& t) { return contains(t, "ready\n") || contains(t, "error"); });
     ASSERT_TRUE(contains(banner, "ready")) << banner;
     // "kernel: <endpoint> <endpoint>…": the ipc one is reachable from another process.
     std::string endpoint;
@@ -194,10 +138,8 @@ TEST_F(ExtensionCli, CtlLoadsSwapsListsAndUnloadsInARunningDeployment) {
 
     auto stop = loom({"ctl", "-k", endpoint, "shutdown"});
     EXPECT_EQ(stop.exit_code, 0) << stop.output;
-    read_until(kernel.out, [](const std::string&) { return false; });
-    ::close(kernel.out);
-    int status = 0;
-    ::waitpid(kernel.pid, &status, 0);
+    kernel.read_all();
+    const int status = kernel.wait();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 

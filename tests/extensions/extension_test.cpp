@@ -5,10 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,8 +17,7 @@
 #include "components/runtime/core.hpp"
 #include "schemas/error.hpp"
 #include "tests/extensions/ext_models.hpp"
-
-extern char** environ;
+#include "tests/support/child_process.hpp"
 
 namespace loom::test {
 namespace {
@@ -306,59 +301,24 @@ TEST(Load, ErrorsAreTypedAndNameTheProblem) {
 
 // ---- an extension in a process of its own -----------------------------------------------------
 
-// `loom serve --extension LIB -b ENDPOINT`, started and watched by the test.
-class ExtensionHost {
-public:
-    ExtensionHost(const std::string& library, const std::string& endpoint) {
-        int out[2];
-        EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-        std::vector<std::string> args{LOOM_EXECUTABLE, "serve", "--extension",
-                                      library,         "-b",    endpoint};
-        std::vector<char*> argv;
-        for (auto& a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        EXPECT_EQ(::posix_spawn(&m_pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(out[1]);
-        // Serving once it says so (its first line), not after a guessed delay.
-        std::string line;
-        pollfd p{out[0], POLLIN, 0};
-        while (line.find('\n') == std::string::npos && ::poll(&p, 1, 30000) > 0) {
-            char c[256];
-            auto n = ::read(out[0], c, sizeof c);
-            if (n <= 0) break;
-            line.append(c, static_cast<std::size_t>(n));
-        }
-        ::close(out[0]);
-        EXPECT_NE(line.find("serving extension"), std::string::npos) << line;
-    }
-    ~ExtensionHost() {
-        if (m_pid > 0) {
-            ::kill(m_pid, SIGTERM);
-            ::waitpid(m_pid, nullptr, 0);
-        }
-    }
-    // Waits for it to end; its wait status.
-    int reap() {
-        int status = 0;
-        ::waitpid(m_pid, &status, 0);
-        m_pid = 0;
-        return status;
-    }
-
-private:
-    pid_t m_pid = 0;
-};
+// `loom serve --extension LIB -b ENDPOINT`, serving once it says so (its first line).
+std::unique_ptr<ChildProcess> serve_extension(const std::string& library,
+                                              const std::string& endpoint) {
+    auto host = std::make_unique<ChildProcess>(
+        std::vector<std::string>{LOOM_EXECUTABLE, "serve", "--extension", library, "-b", endpoint},
+        false);
+    auto line =
+        host->read_until([](const std::string& t) { return t.find('\n') != std::string::npos; },
+                         std::chrono::seconds(30));
+    EXPECT_NE(line.find("serving extension"), std::string::npos) << line;
+    return host;
+}
 
 TEST(OutOfProcessExtension, ACrashFailsThatRequestOnlyAndARestartServesAgain) {
     auto dir = fs::temp_directory_path() / fmt::format("loom-ext-host-{}", ::getpid());
     fs::create_directories(dir);
     const auto endpoint = "ipc://" + (dir / "crashing.sock").string();
-    auto host = std::make_unique<ExtensionHost>(LOOM_EXT_TEST_CRASHING, endpoint);
+    auto host = serve_extension(LOOM_EXT_TEST_CRASHING, endpoint);
     Core core;
     auto info = core.add_extension(endpoint);
     EXPECT_EQ(info.name, "crashing");
@@ -374,7 +334,7 @@ TEST(OutOfProcessExtension, ACrashFailsThatRequestOnlyAndARestartServesAgain) {
 
     // A negative input makes the extension abort inside its kernel.
     EXPECT_EQ(error_of([&] { run(fragile, ramp(32, -1.0f, 1.0f)); }), ErrorKind::DISCONNECTED);
-    EXPECT_TRUE(WIFSIGNALED(host->reap()));
+    EXPECT_TRUE(WIFSIGNALED(host->wait()));
     // Nothing else is affected: other models run, the Core answers.
     const auto mixed = ramp(32, -1.0f, 1.0f);
     std::vector<double> relu;
@@ -383,7 +343,7 @@ TEST(OutOfProcessExtension, ACrashFailsThatRequestOnlyAndARestartServesAgain) {
     EXPECT_TRUE(close_to(run(other, mixed), relu));
     EXPECT_EQ(core.extensions().size(), 1u);
 
-    host = std::make_unique<ExtensionHost>(LOOM_EXT_TEST_CRASHING, endpoint); // restarted
+    host = serve_extension(LOOM_EXT_TEST_CRASHING, endpoint); // restarted
     EXPECT_TRUE(close_to(run(fragile, positive), plus_one));
     host.reset();
     fs::remove_all(dir);
