@@ -251,6 +251,23 @@ model::Tensor keep_loaded(const model::Tensor& tensor, const Self& lib) {
                                std::move(owner));
 }
 
+// Extension kernels get dense tensors aligned at least to their element size (DESIGN.md §3):
+// views on bus frames may sit at any address, so those are copied (64-byte aligned). Returns
+// `inputs` itself when nothing needs copying, else `storage` filled with the aligned inputs.
+std::span<const model::Tensor> aligned(std::span<const model::Tensor> inputs,
+                                       std::vector<model::Tensor>& storage) {
+    auto misaligned = [](const model::Tensor& t) {
+        return !t.empty() &&
+               t.alignment() < std::max<std::size_t>(element_size(t.element_type()), 1);
+    };
+    if (std::none_of(inputs.begin(), inputs.end(), misaligned)) return inputs;
+    storage.clear();
+    for (const auto& t : inputs)
+        storage.push_back(
+            misaligned(t) ? model::Tensor::copy_of(t.element_type(), t.shape(), t.bytes()) : t);
+    return storage;
+}
+
 } // namespace
 
 std::vector<model::OpSpec> ExtensionLibrary::op_specs(const std::string& origin) const {
@@ -270,15 +287,18 @@ std::vector<model::OpSpec> ExtensionLibrary::op_specs(const std::string& origin)
         };
         spec.evaluate = [self, entry](const model::Node& node,
                                       std::span<const model::Tensor> inputs) {
-            std::vector<model::Tensor> outputs;
-            check(entry->evaluate(node, inputs, outputs), *self, entry->type);
+            std::vector<model::Tensor> outputs, storage;
+            check(entry->evaluate(node, aligned(inputs, storage), outputs), *self, entry->type);
             for (auto& t : outputs)
                 t = keep_loaded(t, self);
             return outputs;
         };
         if (op.cpu_kernel)
             spec.cpu_kernel = [self, entry](model::CpuKernelContext& ctx) {
-                check(entry->cpu_kernel(ctx), *self, entry->type);
+                std::vector<model::Tensor> storage;
+                model::CpuKernelContext aligned_ctx{ctx.node, aligned(ctx.inputs, storage),
+                                                    ctx.outputs, ctx.parallel_for};
+                check(entry->cpu_kernel(aligned_ctx), *self, entry->type);
             };
         spec.cuda_kernel = op.cuda_kernel;
         spec.origin = origin;

@@ -26,7 +26,8 @@
 // start no threads and keep no thread_local/pthread_key state with destructors (use the
 // parallel_for they are given); build with -fno-gnu-unique (the loader refuses STB_GNU_UNIQUE
 // symbols: they make a library impossible to unload). Callbacks may run on any thread, many at
-// once: they must not mutate shared state.
+// once: they must not mutate shared state. Input tensors are dense, row-major and aligned at least
+// to their element size (the loader copies views that are not, e.g. bus frames).
 
 #include <cstdint>
 #include <exception>
