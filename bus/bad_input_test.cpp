@@ -17,6 +17,7 @@
 #include "bus/channel.hpp"
 #include "bus/endpoint.hpp"
 #include "schemas/element_type.hpp"
+#include "schemas/schema_enums.hpp"
 #include "tests/support/bus_fixture.hpp"
 #include "tests/support/test_service.hpp"
 
@@ -71,7 +72,7 @@ OutMessage echo_request(std::uint64_t id, std::uint32_t tensors, std::size_t byt
     auto descs = p.initTensors(tensors);
     auto table = env.initFrames(tensors);
     for (std::uint32_t i = 0; i < tensors; ++i) {
-        descs[i].setElementType(ElementType::U8);
+        descs[i].setElementType(to_schema(ElementType::U8));
         descs[i].initShape(1).set(0, static_cast<std::int64_t>(bytes));
         descs[i].setByteSize(bytes);
         descs[i].setFrame(i);

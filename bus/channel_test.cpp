@@ -12,6 +12,7 @@
 
 #include "bus/server.hpp"
 #include "bus/tensor_frame.hpp"
+#include "schemas/schema_enums.hpp"
 #include "tests/support/bus_fixture.hpp"
 #include "tests/support/test_service.hpp"
 
@@ -106,7 +107,7 @@ TEST_P(ChannelContract, ServiceErrorsKeepTheirKindAndMessage) {
                       ErrorKind::OVERLOADED, ErrorKind::INTERNAL}) {
         bus::OutMessage m;
         auto p = m.init_payload<schema::FailRequest>();
-        p.setKind(kind);
+        p.setKind(to_schema(kind));
         p.setMessage("input 'x' has the wrong shape");
         try {
             channel().call(TestMethod::FAIL, std::move(m));
@@ -144,7 +145,7 @@ TEST_P(ChannelContract, UnknownMethodAndServiceAreNotFound) {
 TEST_P(ChannelContract, BadTensorReferenceIsInvalidArgument) {
     bus::OutMessage m = echo_request("x", 0);
     auto t = m.payload<schema::EchoRequest>().initTensors(1)[0];
-    t.setElementType(ElementType::F32);
+    t.setElementType(to_schema(ElementType::F32));
     t.initShape(1).set(0, 4);
     t.setByteSize(16);
     t.setFrame(3); // the message carries no frames
@@ -257,7 +258,7 @@ TEST_P(ChannelContract, CallbackGetsErrors) {
     std::promise<Error> got;
     bus::OutMessage m;
     auto p = m.init_payload<schema::FailRequest>();
-    p.setKind(ErrorKind::UNSUPPORTED);
+    p.setKind(to_schema(ErrorKind::UNSUPPORTED));
     p.setMessage("nope");
     channel().call_async(TestMethod::FAIL, std::move(m), {}, [&](bus::Result r) {
         got.set_value(r.ok() ? Error(ErrorKind::INTERNAL, "no error") : r.error());

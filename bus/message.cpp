@@ -1,5 +1,7 @@
 #include "bus/message.hpp"
 
+#include "schemas/schema_enums.hpp"
+
 #include <cstring>
 
 #include <capnp/serialize.h>
@@ -35,7 +37,7 @@ OutMessage::~OutMessage() = default;
 OutMessage OutMessage::error(const Error& error) {
     OutMessage m;
     auto e = m.envelope().getBody().initError();
-    e.setKind(error.kind());
+    e.setKind(to_schema(error.kind()));
     e.setMessage(error.message());
     if (error.kind() == ErrorKind::MOVED) {
         e.setMovedTo(error.moved_to());
@@ -153,7 +155,7 @@ void InMessage::read_header() {
 Error InMessage::error() const {
     LOOM_ASSERT(m_is_error, "error() on a reply that is not an error");
     auto e = m_envelope.getBody().getError();
-    auto kind = e.getKind();
+    auto kind = from_schema(e.getKind());
     if (to_string(kind) == "unknown_error_kind") kind = ErrorKind::INTERNAL;
     std::string message(e.getMessage().cStr());
     if (kind == ErrorKind::MOVED)

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -49,6 +50,8 @@ public:
 
     schema::Envelope::Builder envelope() noexcept { return m_envelope; }
     capnp::MessageBuilder& builder() noexcept { return *m_builder; }
+    // The caller's session with the service (Envelope.session; 0 = none).
+    void set_session(std::uint64_t session) noexcept { m_envelope.setSession(session); }
 
     bool is_error() const;
 
@@ -74,6 +77,12 @@ public:
 
     schema::Envelope::Reader envelope() const noexcept { return m_envelope; }
     std::uint64_t request_id() const noexcept { return m_request_id; }
+    // The caller's session with the service (Envelope.session; 0 = none).
+    std::uint64_t session() const noexcept { return m_envelope.getSession(); }
+    // The public key (Z85) the sender authenticated with over CURVE; empty on paths without
+    // CURVE (in process, ipc, plain tcp). Set by the transport, never read from the message.
+    const std::string& peer_key() const noexcept { return m_peer_key; }
+    void set_peer_key(std::string key) { m_peer_key = std::move(key); }
 
     // A reader viewing this message's bytes: valid while the message lives. Within one full
     // expression (`channel.call(...).payload<T>().getX()`) that holds; a reader kept in a
@@ -105,6 +114,7 @@ private:
     std::uint64_t m_request_id = 0;
     bool m_is_error = false;
     std::vector<Frame> m_frames;
+    std::string m_peer_key;
 };
 
 // Serialises the envelope into one contiguous buffer (segment table + segments).

@@ -252,7 +252,7 @@ TEST(Message, UnknownErrorKindReadsAsInternal) {
     // A newer peer may send a kind appended after this build: it must not read as garbage.
     OutMessage out;
     auto err = out.envelope().getBody().initError();
-    err.setKind(static_cast<ErrorKind>(200));
+    err.setKind(static_cast<schema::ErrorKind>(200));
     err.setMessage("from the future");
     InMessage in = InMessage::decode(encode_words(out), Limits{});
     ASSERT_TRUE(in.is_error());

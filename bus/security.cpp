@@ -139,8 +139,8 @@ void Authenticator::loop() {
         std::string domain = parts.size() > 2 ? parts[2].to_string() : "";
         std::string mechanism = parts.size() > 5 ? parts[5].to_string() : "";
         bool ok = false;
+        std::array<char, 41> z85{};
         if (version == "1.0" && mechanism == "CURVE" && parts.size() > 6 && parts[6].size() == 32) {
-            std::array<char, 41> z85{};
             zmq_z85_encode(z85.data(), parts[6].data<std::uint8_t>(), 32);
             std::lock_guard lock(m_mutex);
             auto it = m_domains.find(domain);
@@ -152,7 +152,10 @@ void Authenticator::loop() {
         m_socket.send(zmq::buffer(std::string_view(ok ? "200" : "400")), zmq::send_flags::sndmore);
         m_socket.send(zmq::buffer(std::string_view(ok ? "OK" : "client key not allowed")),
                       zmq::send_flags::sndmore);
-        m_socket.send(zmq::buffer(std::string_view("")), zmq::send_flags::sndmore);
+        // The user id is the client's key: every message from it carries it ("User-Id"), so
+        // services can bind what a client owns to the key it proved (InMessage::peer_key).
+        m_socket.send(zmq::buffer(std::string_view(ok ? z85.data() : "")),
+                      zmq::send_flags::sndmore);
         m_socket.send(zmq::buffer(std::string_view("")), zmq::send_flags::none);
     }
 }

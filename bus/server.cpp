@@ -277,9 +277,12 @@ void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool 
         return; // no envelope: nothing to answer
     }
     zmq::message_t identity = std::move(parts[0]);
+    // CURVE peers: the key the ZAP handler accepted (bus/security.cpp sets it as the user id).
+    const char* user = zmq_msg_gets(parts[1].handle(), "User-Id");
     auto request = std::make_shared<InMessage>();
     try {
         *request = decode_envelope(parts, 1, m_context.limits());
+        if (user && *user) request->set_peer_key(user);
     } catch (const Error& e) {
         // Without a readable envelope there is no request id to answer to.
         m_malformed.fetch_add(1);

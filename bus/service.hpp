@@ -35,6 +35,9 @@ public:
     typename T::Reader params() const {
         return m_request.payload<T>();
     }
+    // The caller's session (0 = none) and authenticated key (see InMessage::peer_key).
+    std::uint64_t session() const noexcept { return m_request.session(); }
+    const std::string& peer_key() const noexcept { return m_request.peer_key(); }
     // The request's side frame `index` (invalid_argument if absent).
     const Frame& frame(std::uint32_t index) const { return m_request.frame(index); }
 

@@ -1,5 +1,7 @@
 #include "bus/tensor_frame.hpp"
 
+#include "schemas/schema_enums.hpp"
+
 namespace loom::bus {
 
 void write_tensor(OutMessage& message, schema::TensorDesc::Builder desc, ElementType type,
@@ -8,7 +10,7 @@ void write_tensor(OutMessage& message, schema::TensorDesc::Builder desc, Element
     LOOM_REQUIRE(expected && *expected == data.size(),
                  "tensor '{}' of {} with {} dims needs {} bytes, the frame has {}", name,
                  to_string(type), shape.size(), expected ? *expected : 0, data.size());
-    desc.setElementType(type);
+    desc.setElementType(to_schema(type));
     auto dims = desc.initShape(static_cast<unsigned>(shape.size()));
     for (unsigned i = 0; i < shape.size(); ++i)
         dims.set(i, shape[i]);
@@ -21,7 +23,7 @@ TensorFrame read_tensor(const InMessage& message, schema::TensorDesc::Reader des
                         std::uint64_t max_bytes) {
     TensorFrame t;
     t.name = desc.getName().cStr();
-    t.type = desc.getElementType();
+    t.type = from_schema(desc.getElementType());
     LOOM_REQUIRE(element_size(t.type) > 0,
                  "tensor '{}' has element type {}, which has no fixed size", t.name,
                  to_string(t.type));

@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "schemas/error.hpp"
+
 #include "bus/context.hpp"
 #include "bus/service.hpp"
 
@@ -48,37 +50,55 @@ inline constexpr const char* k_plugin_entry_symbol = "loom_create_plugin";
 
 } // namespace loom::kernel
 
-// Defines the library's entry. `factory` is callable as
+namespace loom::kernel {
+
+// The one entry-point mechanism of component and device plugin libraries (LOOM_COMPONENT,
+// LOOM_PLUGIN): checks the ABI version the host asks for, runs `make` (which fills `result`),
+// and turns every exception into an error kind and message — none crosses the library boundary.
+template <class Make>
+void run_entry(const ComponentArgs& args, ComponentResult& result, std::uint32_t abi_version,
+               const char* what, Make&& make) noexcept {
+    try {
+        if (args.abi_version != abi_version) {
+            result.error_kind = ErrorKind::UNSUPPORTED;
+            result.error = std::string(what) + " ABI version " + std::to_string(args.abi_version) +
+                           " requested, this library implements " + std::to_string(abi_version);
+            return;
+        }
+        make();
+        if (!result.service) {
+            result.error_kind = ErrorKind::INTERNAL;
+            result.error = std::string("the ") + what + " factory returned no service";
+        }
+    } catch (const Error& e) {
+        result.service.reset();
+        result.error_kind = e.kind();
+        result.error = e.message();
+    } catch (const std::exception& e) {
+        result.service.reset();
+        result.error_kind = ErrorKind::INTERNAL;
+        result.error = e.what();
+    } catch (...) {
+        result.service.reset();
+        result.error_kind = ErrorKind::INTERNAL;
+        result.error = std::string("the ") + what + " factory threw a non-standard exception";
+    }
+}
+
+} // namespace loom::kernel
+
+// Defines an entry function `symbol` (ComponentEntry's signature) whose body, run by run_entry,
+// is the remaining arguments (they see `args` and `result`).
+#define LOOM_DEFINE_ENTRY(symbol, abi_version, what, ...)                                          \
+    extern "C" __attribute__((visibility("default"))) void symbol(                                 \
+        const ::loom::kernel::ComponentArgs& args,                                                 \
+        ::loom::kernel::ComponentResult& result) noexcept {                                        \
+        ::loom::kernel::run_entry(args, result, (abi_version), (what), [&] { __VA_ARGS__; });      \
+    }
+
+// Defines a component library's entry, `loom_create_component`. `factory` is callable as
 //   std::shared_ptr<loom::bus::Service> factory(const loom::kernel::ComponentArgs&, std::string&
 //   kind)
 #define LOOM_COMPONENT(factory)                                                                    \
-    extern "C" __attribute__((visibility("default"))) void loom_create_component(                  \
-        const ::loom::kernel::ComponentArgs& args,                                                 \
-        ::loom::kernel::ComponentResult& result) noexcept {                                        \
-        try {                                                                                      \
-            if (args.abi_version != LOOM_COMPONENT_ABI_VERSION) {                                  \
-                result.error_kind = ::loom::ErrorKind::UNSUPPORTED;                                \
-                result.error = "component ABI version " + std::to_string(args.abi_version) +       \
-                               " requested, this library implements " +                            \
-                               std::to_string(LOOM_COMPONENT_ABI_VERSION);                         \
-                return;                                                                            \
-            }                                                                                      \
-            result.service = factory(args, result.kind);                                           \
-            if (!result.service) {                                                                 \
-                result.error_kind = ::loom::ErrorKind::INTERNAL;                                   \
-                result.error = "the component factory returned no service";                        \
-            }                                                                                      \
-        } catch (const ::loom::Error& e) {                                                         \
-            result.service.reset();                                                                \
-            result.error_kind = e.kind();                                                          \
-            result.error = e.message();                                                            \
-        } catch (const std::exception& e) {                                                        \
-            result.service.reset();                                                                \
-            result.error_kind = ::loom::ErrorKind::INTERNAL;                                       \
-            result.error = e.what();                                                               \
-        } catch (...) {                                                                            \
-            result.service.reset();                                                                \
-            result.error_kind = ::loom::ErrorKind::INTERNAL;                                       \
-            result.error = "the component factory threw a non-standard exception";                 \
-        }                                                                                          \
-    }
+    LOOM_DEFINE_ENTRY(loom_create_component, LOOM_COMPONENT_ABI_VERSION, "component",              \
+                      result.service = factory(args, result.kind))

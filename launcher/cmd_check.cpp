@@ -23,10 +23,10 @@
 #include <kj/exception.h>
 #include <nlohmann/json.hpp>
 
-#include "components/runtime/core.hpp"
 #include "components/runtime/tensor_io.hpp"
 #include "launcher/commands.hpp"
 #include "schemas/error.hpp"
+#include <loom/core.hpp>
 
 namespace loom::launcher {
 

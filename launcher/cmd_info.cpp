@@ -11,10 +11,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "components/runtime/core.hpp"
 #include "components/runtime/embedded.hpp"
 #include "launcher/commands.hpp"
 #include "schemas/extensions.capnp.h"
+#include <loom/core.hpp>
 
 namespace loom::launcher {
 

@@ -12,10 +12,10 @@
 
 #include <fmt/format.h>
 
-#include "components/runtime/core.hpp"
 #include "components/runtime/tensor_io.hpp"
 #include "launcher/commands.hpp"
 #include "schemas/error.hpp"
+#include <loom/core.hpp>
 
 namespace loom::launcher {
 

@@ -48,6 +48,9 @@ struct Envelope {
     payload @7 :AnyPointer;   # the method's request or reply struct
     error @8 :Error;          # replies only
   }
+  # The caller's session with the service (0 = none): services that keep objects per client
+  # (devices, DESIGN.md §6) check it, with the caller's authenticated key, on every request.
+  session @9 :UInt64;
 }
 
 # Built-in methods every bus service answers under the service name "$control".

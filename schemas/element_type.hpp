@@ -1,6 +1,8 @@
 #pragma once
-// Facts about the schema's ElementType enum that every module needs (bus checks frame sizes
-// with them, the model builds its type system on them).
+// Element types and the facts every module needs about them (bus checks frame sizes with them,
+// the model builds its type system on them). The enum mirrors schemas/tensor.capnp's ElementType
+// (equal values, checked in schema_enums.cpp); a public header without Cap'n Proto's generated
+// code (schemas/schema_enums.hpp converts).
 
 #include <cstddef>
 #include <cstdint>
@@ -8,11 +10,27 @@
 #include <span>
 #include <string_view>
 
-#include "schemas/tensor.capnp.h"
-
 namespace loom {
 
-using ElementType = schema::ElementType;
+// Values are the schema's enumerant ordinals; only ever appended. UNDEFINED is first so that an
+// unset field never reads as f32.
+enum class ElementType : std::uint16_t {
+    UNDEFINED = 0,
+    F32 = 1,
+    F16 = 2,
+    BF16 = 3,
+    F64 = 4,
+    I8 = 5,
+    U8 = 6,
+    I16 = 7,
+    U16 = 8,
+    I32 = 9,
+    U32 = 10,
+    I64 = 11,
+    U64 = 12,
+    BOOLEAN = 13,
+    STRING = 14, // a frame holds u32 length-prefixed UTF-8 strings
+};
 
 // Bytes per element; 0 for `undefined` and `string` (variable length).
 std::size_t element_size(ElementType type) noexcept;

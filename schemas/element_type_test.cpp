@@ -1,4 +1,5 @@
 #include "schemas/element_type.hpp"
+#include "schemas/schema_enums.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +11,7 @@ namespace {
 TEST(ElementType, FullListOfDesignSection5InOrder) {
     const char* expected[] = {"undefined", "f32", "f16", "bf16", "f64", "i8",      "u8",    "i16",
                               "u16",       "i32", "u32", "i64",  "u64", "boolean", "string"};
-    auto enumerants = capnp::Schema::from<ElementType>().getEnumerants();
+    auto enumerants = capnp::Schema::from<schema::ElementType>().getEnumerants();
     ASSERT_EQ(enumerants.size(), std::size(expected));
     for (unsigned i = 0; i < enumerants.size(); ++i) {
         auto type = static_cast<ElementType>(i);

@@ -1,6 +1,8 @@
 #pragma once
-// loom::Error — the one exception type of Loom. Its kind is the bus schema's ErrorKind, so an
-// error keeps its kind when it crosses the bus (DESIGN.md §3, §9).
+// loom::Error — the one exception type of Loom. Its kind mirrors the bus schema's ErrorKind
+// (schemas/bus.capnp; the values are equal, checked in schema_enums.cpp), so an error keeps its
+// kind when it crosses the bus (DESIGN.md §3, §9). A public header: it does not pull Cap'n
+// Proto's generated code into the user's translation unit (schemas/schema_enums.hpp converts).
 
 #include <cstdint>
 #include <stdexcept>
@@ -9,11 +11,22 @@
 
 #include <fmt/format.h>
 
-#include "schemas/bus.capnp.h"
-
 namespace loom {
 
-using ErrorKind = schema::ErrorKind;
+// Values are the schema's enumerant ordinals; only ever appended.
+enum class ErrorKind : std::uint16_t {
+    INVALID_ARGUMENT = 0, // the caller's input is bad
+    NOT_FOUND = 1,        // no such service, method, component or object
+    UNSUPPORTED = 2,      // understood but not implemented here
+    UNAVAILABLE = 3,      // nobody serves this now; the request was not delivered
+    DISCONNECTED = 4,     // the peer died or went away while the request was in flight
+    OVERLOADED = 5,       // refused for lack of capacity
+    TIMEOUT = 6,          // the deadline budget ran out
+    CANCELLED = 7,        // the caller or the service cancelled it
+    UNAUTHENTICATED = 8,  // security handshake refused
+    MOVED = 9,            // the service lives elsewhere now
+    INTERNAL = 10,        // a bug or broken invariant on the serving side
+};
 
 // The stable snake_case name of a kind ("invalid_argument", "disconnected", ...).
 std::string_view to_string(ErrorKind kind) noexcept;

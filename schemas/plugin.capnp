@@ -1,7 +1,9 @@
 @0xb2f7c41e9a3d6058;
 # The device component's protocol (DESIGN.md §6): a device plugin hosted on the bus by
-# plugins/sdk's device service. Compiled models and infer requests live in the device's process
-# and are named by handles; tensors travel as side frames (TensorDesc), models as Graphs.
+# plugins/sdk's device service, spoken by components/protocol on both sides. Compiled models and
+# infer requests live in the device's process, belong to the client session that created them
+# (Envelope.session, bound to the client's CURVE key) and are named by random handles; another
+# session naming them gets notFound. Tensors travel as side frames (TensorDesc), models as Graphs.
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("loom::schema");
@@ -27,6 +29,20 @@ enum DeviceMethod {
   runtimeModel @15;   # Handle -> RuntimeModelReply
   modelProperty @16;  # PropertyRequest (handle) -> PropertyValue
   opCoverage @17;     # nothing -> OpCoverage
+  openSession @18;    # SessionRequest -> SessionInfo
+  renewSession @19;   # nothing (the session is Envelope.session) -> SessionInfo
+  closeSession @20;   # nothing -> nothing: releases the session's objects, cancels its inferences
+}
+
+# Methods that create or name objects need a session; describe/getProperty/setProperty/
+# queryModel/opCoverage do not.
+struct SessionRequest {
+  leaseMs @0 :UInt32;   # requested lease (0: the device's default); the device clamps it
+}
+
+struct SessionInfo {
+  session @0 :UInt64;   # random, never 0
+  leaseMs @1 :UInt32;   # granted: renew well within it (any request in the session renews it)
 }
 
 struct Property {

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "bus/channel.hpp"
-#include "bus/tensor_frame.hpp"
 #include "components/model/serialize.hpp"
+#include "components/protocol/codec.hpp"
 #include "schemas/error.hpp"
 #include "schemas/extensions.capnp.h"
 
@@ -28,19 +28,8 @@ model::AttrKind from_schema(schema::AttrKind k) {
     return static_cast<model::AttrKind>(v);
 }
 
-void put_tensor(bus::OutMessage& message, schema::TensorDesc::Builder desc, const Tensor& t) {
-    auto frame =
-        bus::Frame::wrap(t.mutable_data(), t.byte_size(), std::const_pointer_cast<void>(t.owner()));
-    bus::write_tensor(message, desc, t.element_type(), t.shape(), std::move(frame));
-}
-
-Tensor take_tensor(const bus::InMessage& message, schema::TensorDesc::Reader desc) {
-    auto tf = bus::read_tensor(message, desc);
-    const auto need = std::max<std::size_t>(element_size(tf.type), 1);
-    if (tf.data.alignment() < need || tf.data.empty())
-        return Tensor::copy_of(tf.type, tf.shape, tf.data.bytes());
-    return Tensor::view(tf.type, tf.shape, tf.data.bytes(), tf.data.owner());
-}
+using protocol::put_tensor;
+using protocol::take_tensor;
 
 // The op node of a one-node call model (the node that is not Parameter/Constant/Result).
 model::Node& op_node(const model::Model& m) {

@@ -90,6 +90,11 @@ inline constexpr PropertyKey<std::vector<std::string>> device_capabilities{
     "OPTIMIZATION_CAPABILITIES"};
 // Loom: the transform pipeline compile_model runs before the device's own passes ("" = none).
 inline constexpr PropertyKey<std::string> transform_pipeline{"LOOM_TRANSFORM_PIPELINE"};
+// Loom, read-only, answered by every device service (DESIGN.md §6, components/protocol): the
+// client sessions it holds and the objects they own, over all clients.
+inline constexpr PropertyKey<std::int64_t> device_sessions{"LOOM_SESSIONS"};
+inline constexpr PropertyKey<std::int64_t> device_compiled_models{"LOOM_COMPILED_MODELS"};
+inline constexpr PropertyKey<std::int64_t> device_infer_requests{"LOOM_INFER_REQUESTS"};
 } // namespace props
 
 } // namespace loom

@@ -1,5 +1,7 @@
 #include "components/model/serialize.hpp"
 
+#include "schemas/schema_enums.hpp"
+
 #include <unordered_map>
 
 #include <kj/exception.h>
@@ -76,7 +78,7 @@ void write_attr(const AttrValue& v, schema::AttrValue::Builder out) {
                 for (unsigned i = 0; i < l.size(); ++i)
                     l.set(i, x[i]);
             } else if constexpr (std::is_same_v<T, ElementType>)
-                out.setType(x);
+                out.setType(to_schema(x));
             else
                 write_shape(x, out.initShape());
         },
@@ -112,7 +114,7 @@ AttrValue read_attr(schema::AttrValue::Reader in) {
         return v;
     }
     case schema::AttrValue::TYPE:
-        return in.getType();
+        return from_schema(in.getType());
     case schema::AttrValue::SHAPE:
         return read_shape(in.getShape());
     }
@@ -204,7 +206,7 @@ void write_node(const Node& n, schema::Node::Builder out,
     auto outputs = out.initOutputs(static_cast<unsigned>(n.outputs.size()));
     for (unsigned i = 0; i < outputs.size(); ++i) {
         const auto& o = n.outputs[i];
-        outputs[i].setType(o.type);
+        outputs[i].setType(to_schema(o.type));
         write_shape(o.shape, outputs[i].initShape());
         auto names = outputs[i].initNames(static_cast<unsigned>(o.names.size()));
         for (unsigned k = 0; k < names.size(); ++k)
@@ -232,7 +234,7 @@ void write_node(const Node& n, schema::Node::Builder out,
     out.setHasValue(!n.value.empty());
     if (!n.value.empty()) {
         auto desc = out.initValue();
-        desc.setElementType(n.value.element_type());
+        desc.setElementType(to_schema(n.value.element_type()));
         auto shape = desc.initShape(static_cast<unsigned>(n.value.shape().size()));
         for (unsigned i = 0; i < shape.size(); ++i)
             shape.set(i, n.value.shape()[i]);
@@ -272,7 +274,7 @@ std::shared_ptr<Model> read_graph_at(schema::Graph::Reader in, std::span<const F
         for (unsigned i = 0; i < rn.getOutputs().size(); ++i) {
             auto ro = rn.getOutputs()[i];
             auto& o = node.outputs[i];
-            o.type = ro.getType();
+            o.type = from_schema(ro.getType());
             o.shape = read_shape(ro.getShape());
             for (auto name : ro.getNames())
                 o.names.emplace_back(name);
@@ -303,8 +305,8 @@ std::shared_ptr<Model> read_graph_at(schema::Graph::Reader in, std::span<const F
             LOOM_REQUIRE(desc.getByteSize() == frame.bytes.size(),
                          "constant '{}' declares {} bytes but its frame has {}", node.name,
                          desc.getByteSize(), frame.bytes.size());
-            node.value =
-                Tensor::view(desc.getElementType(), std::move(shape), frame.bytes, frame.owner);
+            node.value = Tensor::view(from_schema(desc.getElementType()), std::move(shape),
+                                      frame.bytes, frame.owner);
         }
         nodes.push_back(&node);
     }

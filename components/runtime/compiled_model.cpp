@@ -5,8 +5,8 @@
 #include <ostream>
 
 #include "components/model/serialize.hpp"
+#include "components/protocol/codec.hpp"
 #include "components/runtime/core_internal.hpp"
-#include "plugins/sdk/wire.hpp"
 #include "schemas/error.hpp"
 #include "schemas/plugin.capnp.h"
 
@@ -14,50 +14,32 @@ namespace loom {
 
 namespace {
 
-void call_handle(kernel::RoutedChannel& device, schema::DeviceMethod method, std::uint64_t h) {
+bus::OutMessage handle_message(std::uint64_t h) {
     bus::OutMessage request;
     request.init_payload<schema::Handle>().setHandle(h);
-    device_call(device, method, request);
+    return request;
 }
 
-bool fits(const PartialShape& port, const Shape& shape) {
-    if (port.rank_is_dynamic()) return true;
-    if (port.rank() != static_cast<std::int64_t>(shape.size())) return false;
-    for (std::size_t i = 0; i < shape.size(); ++i)
-        if (!port.dims()[i].compatible(model::Dimension(shape[i]))) return false;
-    return true;
-}
-
-void check_tensor(const char* what, const Port& port, const Tensor& t) {
-    LOOM_REQUIRE(!t.empty(), "{} '{}': the tensor is empty", what, port.name);
-    LOOM_REQUIRE(t.element_type() == port.type, "{} '{}' expects {}, got a {} tensor", what,
-                 port.name, loom::to_string(port.type), loom::to_string(t.element_type()));
-    LOOM_REQUIRE(fits(port.shape, t.shape()), "{} '{}' expects shape {}, got {}", what, port.name,
-                 port.shape.to_string(), model::to_string(t.shape()));
-}
-
-std::size_t port_index(const std::vector<Port>& ports, const std::string& name, const char* what) {
-    for (const auto& p : ports) {
-        if (p.name == name) return p.index;
-        for (const auto& n : p.names)
-            if (n == name) return p.index;
-    }
-    LOOM_THROW(ErrorKind::NOT_FOUND, "the model has no {} named '{}'", what, name);
+void call_handle(DeviceLink& device, schema::DeviceMethod method, std::uint64_t h) {
+    auto request = handle_message(h);
+    device.call(method, request);
 }
 
 } // namespace
 
 CompiledModelState::~CompiledModelState() {
     try {
-        if (device && handle) call_handle(*device, schema::DeviceMethod::RELEASE_MODEL, handle);
-    } catch (...) { // the device may be gone; its objects went with it
+        auto request = handle_message(handle);
+        if (device && handle) device->release(schema::DeviceMethod::RELEASE_MODEL, request);
+    } catch (...) { // the device may be gone or frozen; its lease ends what we cannot release
     }
 }
 
 RequestState::~RequestState() {
     async.reset(); // waits for a running inference
     try {
-        if (handle) call_handle(*compiled->device, schema::DeviceMethod::RELEASE_REQUEST, handle);
+        auto request = handle_message(handle);
+        if (handle) compiled->device->release(schema::DeviceMethod::RELEASE_REQUEST, request);
     } catch (...) {
     }
 }
@@ -73,14 +55,14 @@ void RequestState::infer_now(std::uint64_t sequence) {
     for (unsigned i = 0; i < list.size(); ++i) {
         LOOM_REQUIRE(!inputs[i].empty(), "input '{}' has no tensor (set_tensor it first)",
                      c.inputs[i].name);
-        sdk::wire::put_tensor(request, list[i], inputs[i].impl(), c.inputs[i].name);
+        protocol::put_tensor(request, list[i], inputs[i].impl(), c.inputs[i].name);
     }
-    auto reply = device_call(*c.device, schema::DeviceMethod::INFER, request);
+    auto reply = c.device->call(schema::DeviceMethod::INFER, request);
     auto r = reply.payload<schema::InferReply>();
     LOOM_ASSERT(r.getOutputs().size() == outputs.size(), "the device returned {} outputs, not {}",
                 r.getOutputs().size(), outputs.size());
     for (unsigned i = 0; i < r.getOutputs().size(); ++i) {
-        auto t = sdk::wire::take_tensor(reply, r.getOutputs()[i]);
+        auto t = protocol::take_tensor(reply, r.getOutputs()[i]);
         auto& slot = outputs[i];
         if (output_bound[i] && slot.element_type() == t.element_type() &&
             slot.shape() == t.shape()) {
@@ -106,9 +88,8 @@ void RequestState::infer_now(std::uint64_t sequence) {
 
 InferRequest CompiledModel::create_infer_request() const {
     LOOM_REQUIRE(m_state != nullptr, "the compiled model is empty");
-    bus::OutMessage request;
-    request.init_payload<schema::Handle>().setHandle(m_state->handle);
-    auto reply = device_call(*m_state->device, schema::DeviceMethod::CREATE_REQUEST, request);
+    auto request = handle_message(m_state->handle);
+    auto reply = m_state->device->call(schema::DeviceMethod::CREATE_REQUEST, request);
     auto state = std::make_shared<RequestState>();
     state->compiled = m_state;
     state->handle = reply.payload<schema::Handle>().getHandle();
@@ -116,10 +97,10 @@ InferRequest CompiledModel::create_infer_request() const {
     state->outputs.resize(m_state->outputs.size());
     state->output_bound.assign(m_state->outputs.size(), false);
     RequestState* raw = state.get(); // the pipeline lives inside the state
-    auto device = m_state->device;
+    std::weak_ptr<DeviceLink> device = m_state->device;
     auto handle = state->handle;
-    state->async = std::make_unique<sdk::AsyncInferRequest>(
-        std::vector<sdk::AsyncInferRequest::Stage>{
+    state->async = std::make_unique<protocol::AsyncInferRequest>(
+        std::vector<protocol::AsyncInferRequest::Stage>{
             {m_state->deployment->executor, [raw] { raw->infer_now(raw->async->sequence()); }}},
         [device, handle](std::uint64_t sequence) {
             try {
@@ -127,7 +108,7 @@ InferRequest CompiledModel::create_infer_request() const {
                 auto p = message.init_payload<schema::CancelRequest>();
                 p.setRequest(handle);
                 p.setSequence(sequence);
-                device_call(*device, schema::DeviceMethod::CANCEL, message);
+                if (auto d = device.lock()) d->call(schema::DeviceMethod::CANCEL, message);
             } catch (...) { // finished or gone: nothing to cancel
             }
         });
@@ -147,7 +128,7 @@ Port CompiledModel::input(const std::string& name) const {
                      m_state->inputs.size());
         return m_state->inputs[0];
     }
-    return m_state->inputs[port_index(m_state->inputs, name, "input")];
+    return m_state->inputs[protocol::port_index(m_state->inputs, name, "input")];
 }
 
 Port CompiledModel::output(const std::string& name) const {
@@ -156,13 +137,12 @@ Port CompiledModel::output(const std::string& name) const {
                      m_state->outputs.size());
         return m_state->outputs[0];
     }
-    return m_state->outputs[port_index(m_state->outputs, name, "output")];
+    return m_state->outputs[protocol::port_index(m_state->outputs, name, "output")];
 }
 
 void CompiledModel::export_model(std::ostream& out) const {
-    bus::OutMessage request;
-    request.init_payload<schema::Handle>().setHandle(m_state->handle);
-    auto reply = device_call(*m_state->device, schema::DeviceMethod::EXPORT_MODEL, request);
+    auto request = handle_message(m_state->handle);
+    auto reply = m_state->device->call(schema::DeviceMethod::EXPORT_MODEL, request);
     const auto& blob = reply.frame(reply.payload<schema::ExportReply>().getBlob());
     out.write(reinterpret_cast<const char*>(blob.data()),
               static_cast<std::streamsize>(blob.size()));
@@ -174,19 +154,18 @@ std::string CompiledModel::get_property(const std::string& name) const {
     auto p = request.init_payload<schema::PropertyRequest>();
     p.setHandle(m_state->handle);
     p.setName(name);
-    auto reply = device_call(*m_state->device, schema::DeviceMethod::MODEL_PROPERTY, request);
+    auto reply = m_state->device->call(schema::DeviceMethod::MODEL_PROPERTY, request);
     return std::string(reply.payload<schema::PropertyValue>().getValue());
 }
 
 Model CompiledModel::runtime_model() const {
-    bus::OutMessage request;
-    request.init_payload<schema::Handle>().setHandle(m_state->handle);
-    auto reply = device_call(*m_state->device, schema::DeviceMethod::RUNTIME_MODEL, request);
+    auto request = handle_message(m_state->handle);
+    auto reply = m_state->device->call(schema::DeviceMethod::RUNTIME_MODEL, request);
     return Model(model::take_graph(reply, reply.payload<schema::RuntimeModelReply>()));
 }
 
 const std::string& CompiledModel::device() const {
-    return m_state->device_name;
+    return m_state->device->name;
 }
 
 // ---- InferRequest -----------------------------------------------------------------------------
@@ -201,7 +180,7 @@ void InferRequest::set_tensor(const std::string& name, const Tensor& tensor) {
     for (const auto& p : s.compiled->inputs)
         if (p.name == name || std::find(p.names.begin(), p.names.end(), name) != p.names.end())
             return set_input_tensor(p.index, tensor);
-    set_output_tensor(port_index(s.compiled->outputs, name, "input or output"), tensor);
+    set_output_tensor(protocol::port_index(s.compiled->outputs, name, "input or output"), tensor);
 }
 
 void InferRequest::set_tensor(const Port& port, const Tensor& tensor) {
@@ -212,7 +191,7 @@ void InferRequest::set_input_tensor(std::size_t index, const Tensor& tensor) {
     auto& s = state();
     LOOM_REQUIRE(index < s.inputs.size(), "input index {} is out of range (the model has {})",
                  index, s.inputs.size());
-    check_tensor("input", s.compiled->inputs[index], tensor);
+    protocol::check_tensor("input", s.compiled->inputs[index], tensor.impl());
     s.inputs[index] = tensor;
 }
 
@@ -226,7 +205,7 @@ void InferRequest::set_output_tensor(std::size_t index, const Tensor& tensor) {
     auto& s = state();
     LOOM_REQUIRE(index < s.outputs.size(), "output index {} is out of range (the model has {})",
                  index, s.outputs.size());
-    check_tensor("output", s.compiled->outputs[index], tensor);
+    protocol::check_tensor("output", s.compiled->outputs[index], tensor.impl());
     s.outputs[index] = tensor;
     s.output_bound[index] = true;
 }
@@ -236,7 +215,7 @@ Tensor InferRequest::get_tensor(const std::string& name) const {
     for (const auto& p : s.compiled->inputs)
         if (p.name == name || std::find(p.names.begin(), p.names.end(), name) != p.names.end())
             return s.inputs[p.index];
-    return s.outputs[port_index(s.compiled->outputs, name, "input or output")];
+    return s.outputs[protocol::port_index(s.compiled->outputs, name, "input or output")];
 }
 
 Tensor InferRequest::get_tensor(const Port& port) const {
@@ -258,7 +237,7 @@ void InferRequest::infer() {
     // Numbered like an asynchronous inference, so cancel() from another thread reaches it.
     const auto sequence = s.async->begin_sync();
     struct End {
-        sdk::AsyncInferRequest& async;
+        protocol::AsyncInferRequest& async;
         ~End() { async.end_sync(); }
     } end{*s.async};
     s.infer_now(sequence);
@@ -288,9 +267,8 @@ std::vector<ProfilingInfo> InferRequest::get_profiling_info() const {
 
 std::vector<VariableState> InferRequest::query_state() const {
     auto& s = state();
-    bus::OutMessage request;
-    request.init_payload<schema::Handle>().setHandle(s.handle);
-    auto reply = device_call(*s.compiled->device, schema::DeviceMethod::QUERY_STATE, request);
+    auto request = handle_message(s.handle);
+    auto reply = s.compiled->device->call(schema::DeviceMethod::QUERY_STATE, request);
     std::vector<VariableState> out;
     for (auto st : reply.payload<schema::StateList>().getStates())
         out.push_back(VariableState(m_state, std::string(st.getName())));
@@ -311,15 +289,13 @@ const std::vector<Port>& InferRequest::outputs() const {
 // ---- VariableState ----------------------------------------------------------------------------
 
 Tensor VariableState::state() const {
-    bus::OutMessage request;
-    request.init_payload<schema::Handle>().setHandle(m_request->handle);
-    auto reply =
-        device_call(*m_request->compiled->device, schema::DeviceMethod::QUERY_STATE, request);
+    auto request = handle_message(m_request->handle);
+    auto reply = m_request->compiled->device->call(schema::DeviceMethod::QUERY_STATE, request);
     for (auto st : reply.payload<schema::StateList>().getStates())
         if (st.getName() == m_name) {
             if (!st.hasValue()) return {};
             // Copy: the value must not change under the caller when the request runs again.
-            auto t = sdk::wire::take_tensor(reply, st.getValue());
+            auto t = protocol::take_tensor(reply, st.getValue());
             return Tensor(model::Tensor::copy_of(t.element_type(), t.shape(), t.bytes()));
         }
     LOOM_THROW(ErrorKind::NOT_FOUND, "the request has no variable '{}'", m_name);
@@ -331,8 +307,8 @@ void VariableState::set_state(const Tensor& value) {
     p.setRequest(m_request->handle);
     auto st = p.initState();
     st.setName(m_name);
-    sdk::wire::put_tensor(request, st.initValue(), value.impl());
-    device_call(*m_request->compiled->device, schema::DeviceMethod::SET_STATE, request);
+    protocol::put_tensor(request, st.initValue(), value.impl());
+    m_request->compiled->device->call(schema::DeviceMethod::SET_STATE, request);
 }
 
 void VariableState::reset() {
@@ -340,7 +316,7 @@ void VariableState::reset() {
     auto p = request.init_payload<schema::StateRequest>();
     p.setRequest(m_request->handle);
     p.initState().setName(m_name);
-    device_call(*m_request->compiled->device, schema::DeviceMethod::SET_STATE, request);
+    m_request->compiled->device->call(schema::DeviceMethod::SET_STATE, request);
 }
 
 } // namespace loom

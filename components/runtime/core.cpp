@@ -5,9 +5,9 @@
 #include <iterator>
 
 #include "components/model/serialize.hpp"
+#include "components/protocol/codec.hpp"
 #include "components/runtime/compile_cache.hpp"
 #include "components/runtime/core_internal.hpp"
-#include "plugins/sdk/wire.hpp"
 #include "schemas/error.hpp"
 #include "schemas/extensions.capnp.h"
 #include "schemas/plugin.capnp.h"
@@ -39,40 +39,26 @@ Model::Model(std::shared_ptr<model::Model> impl, std::shared_ptr<const model::Op
 }
 
 std::vector<Port> Model::inputs() const {
-    return to_ports(sdk::input_ports(*m_impl));
+    return protocol::input_ports(*m_impl);
 }
 std::vector<Port> Model::outputs() const {
-    return to_ports(sdk::output_ports(*m_impl));
+    return protocol::output_ports(*m_impl);
 }
-
-namespace {
-Port find_port(const std::vector<Port>& ports, const std::string& name, const char* what) {
-    for (const auto& p : ports) {
-        if (p.name == name) return p;
-        for (const auto& n : p.names)
-            if (n == name) return p;
-    }
-    std::string known;
-    for (const auto& p : ports)
-        known += (known.empty() ? "" : ", ") + p.name;
-    LOOM_THROW(ErrorKind::NOT_FOUND, "the model has no {} named '{}' (it has: {})", what, name,
-               known);
-}
-} // namespace
 
 Port Model::input(const std::string& name) const {
-    return find_port(inputs(), name, "input");
+    auto ports = inputs();
+    return ports[protocol::port_index(ports, name, "input")];
 }
 Port Model::output(const std::string& name) const {
-    return find_port(outputs(), name, "output");
+    auto ports = outputs();
+    return ports[protocol::port_index(ports, name, "output")];
 }
 
 void Model::reshape(const std::map<std::string, PartialShape>& shapes) {
     auto ports = inputs();
     auto copy = m_impl->clone();
     for (const auto& [name, shape] : shapes) {
-        auto port = find_port(ports, name, "input");
-        auto* param = copy->parameters().at(port.index);
+        auto* param = copy->parameters().at(protocol::port_index(ports, name, "input"));
         param->attrs.set("shape", shape);
         param->outputs.at(0).shape = shape;
     }
@@ -101,23 +87,46 @@ bool Model::is_dynamic() const {
     return false;
 }
 
-std::vector<Port> to_ports(const std::vector<sdk::PortInfo>& ports) {
-    std::vector<Port> out;
-    for (std::size_t i = 0; i < ports.size(); ++i)
-        out.push_back({i, ports[i].name, ports[i].names, ports[i].type, ports[i].shape});
-    return out;
-}
-
 // ---- the deployment and device calls ------------------------------------------------------------
 
 DeploymentState::~DeploymentState() {
     executor.reset(); // finishes queued inferences while the bus is still up
+    links.clear();    // closes this Core's device sessions
     deployment.reset();
 }
 
-bus::InMessage device_call(kernel::RoutedChannel& device, schema::DeviceMethod method,
-                           bus::OutMessage& request) {
-    return device.call_method(static_cast<std::uint16_t>(method), request);
+std::shared_ptr<DeviceLink> DeploymentState::link(const std::string& device) {
+    {
+        std::lock_guard lock(mutex);
+        if (auto it = links.find(device); it != links.end()) return it->second;
+    }
+    auto& channel = deployment->device(device); // starts it on first use (not under `mutex`)
+    std::lock_guard lock(mutex);
+    auto& slot = links[device];
+    if (!slot) {
+        auto l = std::make_shared<DeviceLink>();
+        l->name = device;
+        l->channel = &channel;
+        l->session = std::make_unique<protocol::DeviceSession>(
+            [&channel](std::uint16_t method, bus::OutMessage& request, bus::CallOptions options) {
+                return channel.call_method(method, request, options);
+            },
+            sessions);
+        slot = std::move(l);
+    }
+    return slot;
+}
+
+bus::InMessage DeviceLink::call(schema::DeviceMethod method, bus::OutMessage& request) {
+    return session->call(method, request);
+}
+
+bus::InMessage DeviceLink::release(schema::DeviceMethod method, bus::OutMessage& request) {
+    return session->call_releasing(method, request);
+}
+
+bus::InMessage DeviceLink::call_plain(schema::DeviceMethod method, bus::OutMessage& request) {
+    return channel->call_method(static_cast<std::uint16_t>(method), request);
 }
 
 // ---- Core ---------------------------------------------------------------------------------------
@@ -132,7 +141,9 @@ Core::Core(CoreOptions options)
     e.reader = e.transform = where(options.model_components_out_of_process);
     e.devices = where(options.devices_out_of_process);
     m_deployment->deployment = std::make_unique<runtime::EmbeddedDeployment>(e);
-    m_deployment->executor = std::make_shared<sdk::ThreadPoolExecutor>(
+    m_deployment->sessions.lease = options.device_session_lease;
+    m_deployment->sessions.release_timeout = options.release_timeout;
+    m_deployment->executor = std::make_shared<protocol::ThreadPoolExecutor>(
         std::max(4u, std::thread::hardware_concurrency()), "loom-infer");
 }
 
@@ -174,17 +185,17 @@ Properties device_only(Properties p) {
     return p;
 }
 
-std::shared_ptr<CompiledModelState>
-compiled_from_reply(std::shared_ptr<DeploymentState> d, kernel::RoutedChannel& device,
-                    const std::string& name, const bus::InMessage& reply, const Properties& props) {
+std::shared_ptr<CompiledModelState> compiled_from_reply(std::shared_ptr<DeploymentState> d,
+                                                        std::shared_ptr<DeviceLink> device,
+                                                        const bus::InMessage& reply,
+                                                        const Properties& props) {
     auto info = reply.payload<schema::CompiledInfo>();
     auto state = std::make_shared<CompiledModelState>();
     state->deployment = std::move(d);
-    state->device = &device;
-    state->device_name = name;
+    state->device = std::move(device);
     state->handle = info.getHandle();
-    state->inputs = to_ports(sdk::wire::take_ports(info.getInputs()));
-    state->outputs = to_ports(sdk::wire::take_ports(info.getOutputs()));
+    state->inputs = protocol::take_ports(info.getInputs());
+    state->outputs = protocol::take_ports(info.getOutputs());
     state->profiling = props.get_or(props::enable_profiling, false);
     return state;
 }
@@ -192,14 +203,14 @@ compiled_from_reply(std::shared_ptr<DeploymentState> d, kernel::RoutedChannel& d
 std::shared_ptr<CompiledModelState> import_blob(std::shared_ptr<DeploymentState> d,
                                                 const std::string& device, bus::Frame blob,
                                                 const Properties& props) {
-    auto& channel = d->deployment->device(device);
+    auto link = d->link(device);
     bus::OutMessage request;
     auto p = request.init_payload<schema::ImportRequest>();
     p.setBlob(request.add_frame(std::move(blob)));
     auto dp = device_only(props);
-    sdk::wire::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
-    auto reply = device_call(channel, schema::DeviceMethod::IMPORT_MODEL, request);
-    return compiled_from_reply(std::move(d), channel, device, reply, props);
+    protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
+    auto reply = link->call(schema::DeviceMethod::IMPORT_MODEL, request);
+    return compiled_from_reply(std::move(d), std::move(link), reply, props);
 }
 
 } // namespace
@@ -209,7 +220,7 @@ CompiledModel Core::compile_model(const Model& m, const std::string& device,
     LOOM_REQUIRE(m.impl() != nullptr, "compile_model: the model is empty");
     auto props = effective(*m_deployment, device, properties);
     check_properties(props, {props::device_full_name.name});
-    auto& channel = m_deployment->deployment->device(device);
+    auto link = m_deployment->link(device);
     const bool caching =
         props.has(props::cache_dir.name) && !props.text(props::cache_dir.name).empty();
     std::string cache_file;
@@ -233,10 +244,10 @@ CompiledModel Core::compile_model(const Model& m, const std::string& device,
     bus::OutMessage request;
     auto p = request.init_payload<schema::ModelRequest>();
     auto dp = device_only(props);
-    sdk::wire::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
+    protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
     model::put_graph(request, p, *graph);
-    auto reply = device_call(channel, schema::DeviceMethod::COMPILE_MODEL, request);
-    auto state = compiled_from_reply(m_deployment, channel, device, reply, props);
+    auto reply = link->call(schema::DeviceMethod::COMPILE_MODEL, request);
+    auto state = compiled_from_reply(m_deployment, std::move(link), reply, props);
     CompiledModel compiled(state);
     if (caching) {
         std::ostringstream blob;
@@ -263,13 +274,13 @@ CompiledModel Core::import_model(std::istream& in, const std::string& device,
 
 std::map<std::string, std::string> Core::query_model(const Model& m, const std::string& device,
                                                      const Properties& properties) const {
-    auto& channel = m_deployment->deployment->device(device);
+    auto link = m_deployment->link(device);
     bus::OutMessage request;
     auto p = request.init_payload<schema::ModelRequest>();
     auto dp = device_only(effective(*m_deployment, device, properties));
-    sdk::wire::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
+    protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
     model::put_graph(request, p, *m.impl());
-    auto reply = device_call(channel, schema::DeviceMethod::QUERY_MODEL, request);
+    auto reply = link->call_plain(schema::DeviceMethod::QUERY_MODEL, request);
     std::map<std::string, std::string> out;
     for (auto name : reply.payload<schema::QueryReply>().getSupported())
         out.emplace(std::string(name), device);
@@ -298,10 +309,10 @@ std::string Core::get_property(const std::string& device, const std::string& nam
         if (it != m_deployment->device_properties.end() && it->second.has(name))
             return it->second.text(name);
     }
-    auto& channel = m_deployment->deployment->device(device);
+    auto link = m_deployment->link(device);
     bus::OutMessage request;
     request.init_payload<schema::PropertyRequest>().setName(name);
-    auto reply = device_call(channel, schema::DeviceMethod::GET_PROPERTY, request);
+    auto reply = link->call_plain(schema::DeviceMethod::GET_PROPERTY, request);
     return std::string(reply.payload<schema::PropertyValue>().getValue());
 }
 
@@ -315,18 +326,18 @@ void Core::set_property(const std::string& device, const Properties& properties)
         return;
     }
     check_properties(properties, {});
-    auto& channel = m_deployment->deployment->device(device);
+    auto link = m_deployment->link(device);
     bus::OutMessage request;
-    sdk::wire::init_properties(request.init_payload<schema::PropertyList>(), properties);
-    device_call(channel, schema::DeviceMethod::SET_PROPERTY, request);
+    protocol::init_properties(request.init_payload<schema::PropertyList>(), properties);
+    link->call_plain(schema::DeviceMethod::SET_PROPERTY, request);
     std::lock_guard lock(m_deployment->mutex);
     m_deployment->device_properties[device].merge(properties);
 }
 
 std::vector<std::pair<std::string, bool>> Core::op_coverage(const std::string& device) const {
-    auto& channel = m_deployment->deployment->device(device);
+    auto link = m_deployment->link(device);
     bus::OutMessage request;
-    auto reply = device_call(channel, schema::DeviceMethod::OP_COVERAGE, request);
+    auto reply = link->call_plain(schema::DeviceMethod::OP_COVERAGE, request);
     auto r = reply.payload<schema::OpCoverage>();
     std::vector<std::pair<std::string, bool>> out;
     for (unsigned i = 0; i < r.getTypes().size() && i < r.getSupported().size(); ++i)

@@ -1,45 +1,64 @@
 #pragma once
-// What the public handles (core.hpp) share: the deployment, compiled models and requests on a
-// device reached over the bus. Private to components/runtime.
+// What the public handles (<loom/core.hpp>) share: the deployment, this Core's sessions with its
+// devices, and compiled models and requests living on a device reached over the bus. Private to
+// components/runtime.
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include <loom/core.hpp>
+
 #include "components/model/op_registry.hpp"
-#include "components/runtime/core.hpp"
+#include "components/protocol/async_request.hpp"
+#include "components/protocol/device_session.hpp"
 #include "components/runtime/embedded.hpp"
-#include "plugins/sdk/async.hpp"
-#include "plugins/sdk/plugin.hpp"
 #include "schemas/plugin.capnp.h"
 
 namespace loom {
 
+// A device as this Core reaches it: its routed channel (owned by the deployment) and this Core's
+// session with it (DESIGN.md §6), opened on first use. Thread-safe.
+struct DeviceLink {
+    std::string name;
+    kernel::RoutedChannel* channel = nullptr;
+    std::unique_ptr<protocol::DeviceSession> session;
+
+    // A call in the session: compiled models, requests and what names them.
+    bus::InMessage call(schema::DeviceMethod method, bus::OutMessage& request);
+    // A call with the release deadline, for destructors (errors thrown; callers ignore them).
+    bus::InMessage release(schema::DeviceMethod method, bus::OutMessage& request);
+    // A call outside any session: describe, properties, query_model, op coverage.
+    bus::InMessage call_plain(schema::DeviceMethod method, bus::OutMessage& request);
+};
+
 struct DeploymentState {
     std::unique_ptr<runtime::EmbeddedDeployment> deployment;
-    std::shared_ptr<sdk::ThreadPoolExecutor> executor; // runs start_async inferences
-    std::mutex mutex;                                  // guards the properties below
-    Properties core_properties;                        // CACHE_DIR, LOOM_TRANSFORM_PIPELINE
+    std::shared_ptr<protocol::ThreadPoolExecutor> executor; // runs start_async inferences
+    protocol::SessionOptions sessions;
+    std::mutex mutex;           // guards the fields below
+    Properties core_properties; // CACHE_DIR, LOOM_TRANSFORM_PIPELINE
     std::map<std::string, Properties> device_properties;
+    std::map<std::string, std::shared_ptr<DeviceLink>> links;
 
+    // The link to `device` (starting the device on first use); not_found for an unknown one.
+    std::shared_ptr<DeviceLink> link(const std::string& device);
     ~DeploymentState();
 };
 
-// Sends `request` to a device and returns the reply (errors rethrown as loom::Error).
-bus::InMessage device_call(kernel::RoutedChannel& device, schema::DeviceMethod method,
-                           bus::OutMessage& request);
-
 struct CompiledModelState {
     std::shared_ptr<DeploymentState> deployment; // keeps the bus alive
-    kernel::RoutedChannel* device = nullptr;     // owned by the deployment
-    std::string device_name;
+    std::shared_ptr<DeviceLink> device;          // declared after: released before the bus
     std::uint64_t handle = 0;
     std::vector<Port> inputs, outputs;
     bool profiling = false;
 
-    ~CompiledModelState(); // releases the device's compiled model (best effort)
+    // Releases the device's compiled model, within the release deadline (best effort: a dead
+    // device's objects went with it, a frozen one's go when this Core's lease runs out).
+    ~CompiledModelState();
 };
 
 struct RequestState {
@@ -48,14 +67,11 @@ struct RequestState {
     std::vector<Tensor> inputs, outputs; // bound or produced
     std::vector<bool> output_bound;
     std::vector<ProfilingInfo> profile;
-    std::unique_ptr<sdk::AsyncInferRequest> async;
+    std::unique_ptr<protocol::AsyncInferRequest> async;
 
     // One inference over the bus on this thread; `sequence` numbers it for cancel (0: none).
     void infer_now(std::uint64_t sequence = 0);
     ~RequestState();
 };
-
-// Ports from the device protocol's PortInfo.
-std::vector<Port> to_ports(const std::vector<sdk::PortInfo>& ports);
 
 } // namespace loom

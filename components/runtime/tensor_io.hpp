@@ -14,7 +14,7 @@
 #include <span>
 #include <string>
 
-#include "components/runtime/core.hpp"
+#include <loom/core.hpp>
 
 namespace loom::runtime {
 

@@ -7,10 +7,10 @@
 #include <utility>
 #include <vector>
 
-#include "components/runtime/core.hpp"
 #include "ctc.hpp"
 #include "det_postprocess.hpp"
 #include "png.hpp"
+#include <loom/core.hpp>
 
 namespace loom::ocr {
 

@@ -10,18 +10,19 @@
 #include "components/model/registry_host.hpp"
 #include "components/model/serialize.hpp"
 #include "components/passes/passes.hpp"
+#include "components/protocol/codec.hpp"
 #include "plugins/reference/kernels/interpreter.hpp"
 #include "plugins/sdk/device_service.hpp"
 #include "plugins/sdk/plugin.hpp"
-#include "plugins/sdk/wire.hpp"
 #include "schemas/error.hpp"
 
 namespace loom::reference {
 
 namespace {
 
+namespace sdk = plugins::sdk;
+using protocol::Port;
 using sdk::NodeProfile;
-using sdk::PortInfo;
 
 constexpr char k_blob_magic[8] = {'L', 'O', 'O', 'M', 'R', 'E', 'F', '1'};
 const char* const k_device = "REFERENCE";
@@ -240,8 +241,8 @@ public:
         m_plans = std::move(plans);
     }
 
-    const std::vector<PortInfo>& inputs() const override { return m_inputs; }
-    const std::vector<PortInfo>& outputs() const override { return m_outputs; }
+    const std::vector<Port>& inputs() const override { return m_inputs; }
+    const std::vector<Port>& outputs() const override { return m_outputs; }
 
     std::shared_ptr<sdk::SyncInferRequest> create_sync_infer_request() const override {
         return std::make_shared<ReferenceRequest>(m_model, m_plans, m_shared,
@@ -287,7 +288,7 @@ private:
     std::shared_ptr<const Model> m_model;
     std::shared_ptr<const Shared> m_shared;
     Properties m_props;
-    std::vector<PortInfo> m_inputs, m_outputs;
+    std::vector<Port> m_inputs, m_outputs;
     std::shared_ptr<const PlanSet> m_plans;
 };
 
@@ -304,8 +305,8 @@ std::vector<std::byte> ReferenceCompiledModel::export_model() const {
     auto root = message.initRoot<schema::ModelRequest>();
     std::vector<Tensor> constants;
     model::write_graph(*m_model, root.initModel(), constants);
-    sdk::wire::put_properties(root.initProperties(static_cast<unsigned>(m_props.values().size())),
-                              m_props);
+    protocol::put_properties(root.initProperties(static_cast<unsigned>(m_props.values().size())),
+                             m_props);
     auto words = capnp::messageToFlatArray(message);
     auto bytes = words.asBytes();
     std::vector<std::byte> out;
@@ -501,7 +502,7 @@ std::shared_ptr<sdk::CompiledModel> ReferencePlugin::import_model(std::span<cons
     auto m = model::read_graph(root.getModel(), frames);
     auto snapshot = m_shared->registry->current();
     model::infer_and_validate(*m, *snapshot);
-    auto props = sdk::wire::take_properties(root.getProperties());
+    auto props = protocol::take_properties(root.getProperties());
     props.merge(p);
     return std::make_shared<ReferenceCompiledModel>(std::move(m), m_shared, std::move(snapshot),
                                                     props);

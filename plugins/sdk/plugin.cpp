@@ -4,34 +4,9 @@
 
 #include "schemas/error.hpp"
 
-namespace loom::sdk {
+namespace loom::plugins::sdk {
 
 namespace {
-
-PortInfo port_of(const model::Node& node, const model::OutputInfo& out) {
-    PortInfo p;
-    p.names = out.names;
-    p.name = out.names.empty() ? node.name : out.names.front();
-    p.type = out.type;
-    p.shape = out.shape;
-    return p;
-}
-
-bool fits(const PartialShape& port, const Shape& shape) {
-    if (port.rank_is_dynamic()) return true;
-    if (port.rank() != static_cast<std::int64_t>(shape.size())) return false;
-    for (std::size_t i = 0; i < shape.size(); ++i)
-        if (!port.dims()[i].compatible(model::Dimension(shape[i]))) return false;
-    return true;
-}
-
-void check_port(const char* what, const PortInfo& port, const Tensor& t) {
-    LOOM_REQUIRE(!t.empty(), "{} '{}': the tensor is empty", what, port.name);
-    LOOM_REQUIRE(t.element_type() == port.type, "{} '{}' expects {}, got a {} tensor", what,
-                 port.name, loom::to_string(port.type), loom::to_string(t.element_type()));
-    LOOM_REQUIRE(fits(port.shape, t.shape()), "{} '{}' expects shape {}, got {}", what, port.name,
-                 port.shape.to_string(), model::to_string(t.shape()));
-}
 
 class HostTensor final : public RemoteTensor {
 public:
@@ -61,30 +36,12 @@ private:
 
 } // namespace
 
-std::vector<PortInfo> input_ports(const Model& model) {
-    std::vector<PortInfo> out;
-    for (const auto* p : model.parameters())
-        out.push_back(port_of(*p, p->outputs.at(0)));
-    return out;
-}
-
-std::vector<PortInfo> output_ports(const Model& model) {
-    std::vector<PortInfo> out;
-    for (const auto* r : model.results()) {
-        const auto& src = r->inputs.at(0);
-        auto p = port_of(*src.node, src.node->outputs.at(src.index));
-        if (p.names.empty()) p.name = r->name.empty() ? src.node->name : r->name;
-        out.push_back(std::move(p));
-    }
-    return out;
-}
-
 std::shared_ptr<RemoteTensor> HostRemoteContext::create_tensor(ElementType type, const Shape& shape,
                                                                const Properties& params) {
     return std::make_shared<HostTensor>(m_device, Tensor::allocate(type, shape), params);
 }
 
-SyncInferRequest::SyncInferRequest(std::vector<PortInfo> inputs, std::vector<PortInfo> outputs)
+SyncInferRequest::SyncInferRequest(std::vector<Port> inputs, std::vector<Port> outputs)
     : m_inputs(std::move(inputs))
     , m_outputs(std::move(outputs))
     , m_input_tensors(m_inputs.size())
@@ -94,39 +51,23 @@ SyncInferRequest::SyncInferRequest(std::vector<PortInfo> inputs, std::vector<Por
 void SyncInferRequest::set_input(std::size_t index, const Tensor& tensor) {
     LOOM_REQUIRE(index < m_inputs.size(), "input index {} is out of range (the model has {})",
                  index, m_inputs.size());
-    check_port("input", m_inputs[index], tensor);
+    protocol::check_tensor("input", m_inputs[index], tensor);
     m_input_tensors[index] = tensor;
 }
 
 void SyncInferRequest::set_output(std::size_t index, const Tensor& tensor) {
     LOOM_REQUIRE(index < m_outputs.size(), "output index {} is out of range (the model has {})",
                  index, m_outputs.size());
-    check_port("output", m_outputs[index], tensor);
+    protocol::check_tensor("output", m_outputs[index], tensor);
     m_output_tensors[index] = tensor;
     m_output_bound[index] = true;
 }
 
-namespace {
-std::size_t find_port(const std::vector<PortInfo>& ports, const std::string& name,
-                      const char* what) {
-    for (std::size_t i = 0; i < ports.size(); ++i) {
-        if (ports[i].name == name) return i;
-        for (const auto& n : ports[i].names)
-            if (n == name) return i;
-    }
-    std::string known;
-    for (const auto& p : ports)
-        known += (known.empty() ? "" : ", ") + p.name;
-    LOOM_THROW(ErrorKind::NOT_FOUND, "the model has no {} named '{}' (it has: {})", what, name,
-               known);
-}
-} // namespace
-
 std::size_t SyncInferRequest::input_index(const std::string& name) const {
-    return find_port(m_inputs, name, "input");
+    return protocol::port_index(m_inputs, name, "input");
 }
 std::size_t SyncInferRequest::output_index(const std::string& name) const {
-    return find_port(m_outputs, name, "output");
+    return protocol::port_index(m_outputs, name, "output");
 }
 
 const Tensor& SyncInferRequest::input(std::size_t index) const {
@@ -207,4 +148,4 @@ std::shared_ptr<AsyncInferRequest> CompiledModel::create_infer_request() const {
     return async;
 }
 
-} // namespace loom::sdk
+} // namespace loom::plugins::sdk

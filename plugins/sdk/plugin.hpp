@@ -1,12 +1,12 @@
 #pragma once
 // The plugin SDK (DESIGN.md §6): the interfaces a device implements — Plugin, CompiledModel,
-// SyncInferRequest (with AsyncInferRequest in async.hpp), RemoteContext/RemoteTensor — and the
-// entry macro. A plugin library exports one function, `loom_create_plugin`, defined with
-// LOOM_PLUGIN(factory): it checks the ABI version and hosts the Plugin as a bus service (the
-// device component, device_service.hpp), so the Core reaches a device the same way in process,
-// in another process (`loom serve`) or on another machine. No C++ object or exception crosses the
-// library boundary: the entry returns a bus Service (which keeps the library loaded while it or
-// anything it made lives) or an error kind and message.
+// SyncInferRequest (with AsyncInferRequest from components/protocol), RemoteContext/RemoteTensor
+// — and the entry macro (device_service.hpp). A plugin library exports one function,
+// `loom_create_plugin`, defined with LOOM_PLUGIN(factory): it checks the ABI version and hosts the
+// Plugin as a bus service (the device component, device_service.hpp), so the Core reaches a device
+// the same way in process, in another process (`loom serve`) or on another machine. No C++ object
+// or exception crosses the library boundary: the entry returns a bus Service (which keeps the
+// library loaded while it or anything it made lives) or an error kind and message.
 //
 // Threading (as OpenVINO's): Plugin and CompiledModel are called from many threads at once; a
 // SyncInferRequest by one thread at a time, except cancel().
@@ -21,24 +21,24 @@
 
 #include "components/model/graph.hpp"
 #include "components/model/properties.hpp"
-#include "plugins/sdk/async.hpp"
+#include "components/protocol/async_request.hpp"
+#include "components/protocol/port.hpp"
 
-namespace loom::sdk {
+namespace loom::plugins::sdk {
 
 using model::Model;
 using model::PartialShape;
 using model::Shape;
 using model::Tensor;
 
-struct PortInfo {
-    std::string name; // first tensor name, else the node's friendly name
-    std::vector<std::string> names;
-    ElementType type = ElementType::UNDEFINED;
-    PartialShape shape;
-};
-// The ports of a model's parameters / results.
-std::vector<PortInfo> input_ports(const Model& model);
-std::vector<PortInfo> output_ports(const Model& model);
+// The protocol's vocabulary, which a device speaks (components/protocol).
+using protocol::AsyncInferRequest;
+using protocol::Executor;
+using protocol::ImmediateExecutor;
+using protocol::input_ports;
+using protocol::output_ports;
+using protocol::Port;
+using protocol::ThreadPoolExecutor;
 
 struct NodeProfile {
     enum class Status : std::uint8_t { NOT_RUN = 0, OPTIMIZED_OUT = 1, EXECUTED = 2 };
@@ -85,13 +85,13 @@ private:
 // Holds the tensors bound to a compiled model's ports and checks them; devices implement infer().
 class SyncInferRequest {
 public:
-    SyncInferRequest(std::vector<PortInfo> inputs, std::vector<PortInfo> outputs);
+    SyncInferRequest(std::vector<Port> inputs, std::vector<Port> outputs);
     virtual ~SyncInferRequest() = default;
     SyncInferRequest(const SyncInferRequest&) = delete;
     SyncInferRequest& operator=(const SyncInferRequest&) = delete;
 
-    const std::vector<PortInfo>& inputs() const noexcept { return m_inputs; }
-    const std::vector<PortInfo>& outputs() const noexcept { return m_outputs; }
+    const std::vector<Port>& inputs() const noexcept { return m_inputs; }
+    const std::vector<Port>& outputs() const noexcept { return m_outputs; }
     // invalid_argument naming the port when the type differs or the shape does not fit its
     // partial shape; not_found for an unknown name.
     void set_input(std::size_t index, const Tensor& tensor);
@@ -127,7 +127,7 @@ protected:
     std::atomic<std::uint64_t> m_next_sequence{0}, m_running{0}, m_cancelled_last{0};
 
 private:
-    std::vector<PortInfo> m_inputs, m_outputs;
+    std::vector<Port> m_inputs, m_outputs;
     std::vector<Tensor> m_input_tensors, m_output_tensors;
     std::vector<bool> m_output_bound;
 };
@@ -135,8 +135,8 @@ private:
 class CompiledModel {
 public:
     virtual ~CompiledModel() = default;
-    virtual const std::vector<PortInfo>& inputs() const = 0;
-    virtual const std::vector<PortInfo>& outputs() const = 0;
+    virtual const std::vector<Port>& inputs() const = 0;
+    virtual const std::vector<Port>& outputs() const = 0;
     virtual std::shared_ptr<SyncInferRequest> create_sync_infer_request() const = 0;
     // An async request on the device's executor (default: one stage running infer()).
     virtual std::shared_ptr<AsyncInferRequest> create_infer_request() const;
@@ -178,4 +178,4 @@ public:
     virtual std::shared_ptr<RemoteContext> default_context() = 0;
 };
 
-} // namespace loom::sdk
+} // namespace loom::plugins::sdk

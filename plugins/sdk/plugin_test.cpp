@@ -4,7 +4,7 @@
 
 #include "schemas/error.hpp"
 
-namespace loom::sdk {
+namespace loom::plugins::sdk {
 namespace {
 
 class EchoRequest final : public SyncInferRequest {
@@ -18,8 +18,8 @@ public:
     bool cancelled_at_start = false;
 };
 
-std::vector<PortInfo> ports(const char* name) {
-    PortInfo p;
+std::vector<Port> ports(const char* name) {
+    Port p;
     p.name = name;
     p.names = {name};
     p.type = ElementType::F32;
@@ -91,4 +91,4 @@ TEST(HostRemoteContext, TensorsAreHostMemory) {
 }
 
 } // namespace
-} // namespace loom::sdk
+} // namespace loom::plugins::sdk

@@ -11,10 +11,10 @@
 #include <chrono>
 #include <filesystem>
 
-#include "components/runtime/core.hpp"
 #include "schemas/error.hpp"
 #include "tests/extensions/ext_models.hpp"
 #include "tests/support/child_process.hpp"
+#include <loom/core.hpp>
 
 namespace {
 

@@ -8,9 +8,9 @@
 #include <gtest/gtest.h>
 
 #include "components/model/op_registry.hpp"
-#include "components/runtime/core.hpp"
 #include "components/runtime/tensor_io.hpp"
 #include "tests/support/shared_data.hpp"
+#include <loom/core.hpp>
 
 namespace loom {
 namespace {

@@ -21,7 +21,6 @@
 #include <fmt/format.h>
 
 #include "bus/tensor_frame.hpp"
-#include "components/runtime/core.hpp"
 #include "components/runtime/embedded.hpp"
 #include "components/runtime/tensor_io.hpp"
 #include "kernel/client.hpp"
@@ -29,6 +28,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/routed_channel.hpp"
 #include "tests/support/test_service.hpp"
+#include <loom/core.hpp>
 
 using namespace loom;
 using namespace std::chrono_literals;

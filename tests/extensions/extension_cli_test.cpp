@@ -14,10 +14,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "components/runtime/core.hpp"
 #include "components/runtime/tensor_io.hpp"
 #include "tests/extensions/ext_models.hpp"
 #include "tests/support/child_process.hpp"
+#include <loom/core.hpp>
 
 namespace loom::test {
 namespace {

@@ -14,10 +14,10 @@
 #include <filesystem>
 #include <thread>
 
-#include "components/runtime/core.hpp"
 #include "schemas/error.hpp"
 #include "tests/extensions/ext_models.hpp"
 #include "tests/support/child_process.hpp"
+#include <loom/core.hpp>
 
 namespace loom::test {
 namespace {

@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "components/model/op_registry.hpp"
-#include "components/runtime/core.hpp"
 #include "schemas/error.hpp"
+#include <loom/core.hpp>
 
 namespace loom {
 namespace {

@@ -1,4 +1,5 @@
 #include "tests/support/test_service.hpp"
+#include "schemas/schema_enums.hpp"
 
 #include <unistd.h>
 
@@ -85,7 +86,7 @@ std::shared_ptr<bus::Service> make_test_service(std::string name, std::string ve
     });
     service->on(TestMethod::FAIL, [](bus::Call& call) {
         auto in = call.params<schema::FailRequest>();
-        throw Error(in.getKind(), in.getMessage().cStr());
+        throw Error(from_schema(in.getKind()), in.getMessage().cStr());
     });
     service->on(TestMethod::IDENTIFY, [name, version, instance](bus::Call& call) {
         auto out = call.init_reply<schema::Identity>();

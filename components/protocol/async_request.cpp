@@ -1,50 +1,8 @@
-#include "plugins/sdk/async.hpp"
-
-#include <pthread.h>
+#include "components/protocol/async_request.hpp"
 
 #include "schemas/error.hpp"
 
-namespace loom::sdk {
-
-ThreadPoolExecutor::ThreadPoolExecutor(unsigned threads, std::string name) {
-    threads = std::max(1u, threads);
-    for (unsigned i = 0; i < threads; ++i) {
-        m_threads.emplace_back([this] { loop(); });
-        ::pthread_setname_np(m_threads.back().native_handle(), name.substr(0, 15).c_str());
-    }
-}
-
-ThreadPoolExecutor::~ThreadPoolExecutor() {
-    {
-        std::lock_guard lock(m_mutex);
-        m_stopping = true;
-    }
-    m_wake.notify_all();
-    for (auto& t : m_threads)
-        t.join();
-}
-
-void ThreadPoolExecutor::run(std::function<void()> task) {
-    {
-        std::lock_guard lock(m_mutex);
-        m_tasks.push_back(std::move(task));
-    }
-    m_wake.notify_one();
-}
-
-void ThreadPoolExecutor::loop() {
-    for (;;) {
-        std::function<void()> task;
-        {
-            std::unique_lock lock(m_mutex);
-            m_wake.wait(lock, [&] { return m_stopping || !m_tasks.empty(); });
-            if (m_tasks.empty()) return; // stopping and drained
-            task = std::move(m_tasks.front());
-            m_tasks.pop_front();
-        }
-        task();
-    }
-}
+namespace loom::protocol {
 
 AsyncInferRequest::AsyncInferRequest(std::vector<Stage> pipeline, CancelHook cancel_hook)
     : m_pipeline(std::move(pipeline))
@@ -179,4 +137,4 @@ bool AsyncInferRequest::busy() const {
     return m_busy;
 }
 
-} // namespace loom::sdk
+} // namespace loom::protocol

@@ -10,45 +10,16 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
-namespace loom::sdk {
+#include "components/protocol/executor.hpp"
 
-class Executor {
-public:
-    virtual ~Executor() = default;
-    // Runs `task` some time later on an executor thread; never blocks for long.
-    virtual void run(std::function<void()> task) = 0;
-};
-
-// N threads over one FIFO queue; the destructor finishes queued tasks, then joins.
-class ThreadPoolExecutor final : public Executor {
-public:
-    explicit ThreadPoolExecutor(unsigned threads, std::string name = "loom-exec");
-    ~ThreadPoolExecutor() override;
-    void run(std::function<void()> task) override;
-
-private:
-    void loop();
-    std::mutex m_mutex; // guards m_tasks, m_stopping
-    std::condition_variable m_wake;
-    std::deque<std::function<void()>> m_tasks;
-    bool m_stopping = false;
-    std::vector<std::thread> m_threads;
-};
-
-// Runs each task on the calling thread.
-class ImmediateExecutor final : public Executor {
-public:
-    void run(std::function<void()> task) override { task(); }
-};
+namespace loom::protocol {
 
 class AsyncInferRequest {
 public:
@@ -99,4 +70,4 @@ private:
     std::function<void(std::exception_ptr)> m_callback;
 };
 
-} // namespace loom::sdk
+} // namespace loom::protocol

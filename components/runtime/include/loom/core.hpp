@@ -1,5 +1,6 @@
 #pragma once
-// Loom's public C++ API (DESIGN.md §1, §6) — the client side of the bus, shaped like OpenVINO's:
+// Loom's public C++ API (DESIGN.md §1, §6) — the client side of the bus, shaped like OpenVINO's.
+// Users include it as <loom/core.hpp>; it pulls in no Cap'n Proto or ZeroMQ header.
 //
 //   loom::Core core;                                   // embedded deployment (in process)
 //   auto model = core.read_model("model.onnx");        // reader component
@@ -32,6 +33,7 @@
 
 #include "components/model/graph.hpp"
 #include "components/model/properties.hpp"
+#include "components/protocol/port.hpp"
 
 namespace loom::model {
 class OpRegistry; // components/model/op_registry.hpp
@@ -69,14 +71,9 @@ private:
     model::Tensor m_impl;
 };
 
-// One input or output of a model or compiled model.
-struct Port {
-    std::size_t index = 0;
-    std::string name;               // the first tensor name (or the node's name if none)
-    std::vector<std::string> names; // every tensor name
-    ElementType type = ElementType::UNDEFINED;
-    PartialShape shape;
-};
+// One input or output of a model or compiled model (index, name, every tensor name, element
+// type, partial shape) — the device protocol's own port type.
+using Port = protocol::Port;
 
 struct ExtensionInfo {
     std::string name;
@@ -220,6 +217,13 @@ struct CoreOptions {
     bool model_components_out_of_process = false; // reader and transform
     // Component and plugin libraries; empty: LOOM_LIB_DIR, else beside libloom_runtime.
     std::filesystem::path library_dir;
+    // The lease of this Core's session with each device (DESIGN.md §6): if this process dies,
+    // freezes or is cut off, the device releases what it compiled for it this long after.
+    // Renewed every third of it while the Core or anything it made lives.
+    std::chrono::milliseconds device_session_lease{std::chrono::seconds(10)};
+    // Deadline of the calls made while releasing device objects (destructors): a dead or frozen
+    // device never blocks a destructor longer than this.
+    std::chrono::milliseconds release_timeout{std::chrono::seconds(1)};
 };
 
 struct DeploymentState;

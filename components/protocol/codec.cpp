@@ -1,24 +1,26 @@
-#include "plugins/sdk/wire.hpp"
+#include "components/protocol/codec.hpp"
+
+#include <algorithm>
 
 #include "bus/tensor_frame.hpp"
 #include "schemas/error.hpp"
+#include "schemas/schema_enums.hpp"
 
-namespace loom::sdk::wire {
+namespace loom::protocol {
 
-void put_tensor(bus::OutMessage& message, schema::TensorDesc::Builder desc, const Tensor& tensor,
-                std::string_view name) {
+void put_tensor(bus::OutMessage& message, schema::TensorDesc::Builder desc,
+                const model::Tensor& tensor, std::string_view name) {
     auto frame = bus::Frame::wrap(tensor.mutable_data(), tensor.byte_size(),
                                   std::const_pointer_cast<void>(tensor.owner()));
     bus::write_tensor(message, desc, tensor.element_type(), tensor.shape(), std::move(frame), name);
 }
 
-Tensor take_tensor(const bus::InMessage& message, schema::TensorDesc::Reader desc) {
+model::Tensor take_tensor(const bus::InMessage& message, schema::TensorDesc::Reader desc) {
     auto tf = bus::read_tensor(message, desc);
     const auto need = std::max<std::size_t>(element_size(tf.type), 1);
     if (tf.data.alignment() < need || tf.data.empty())
-        return Tensor::copy_of(tf.type, tf.shape, tf.data.bytes());
-    auto owner = tf.data.owner();
-    return Tensor::view(tf.type, tf.shape, tf.data.bytes(), std::move(owner));
+        return model::Tensor::copy_of(tf.type, tf.shape, tf.data.bytes());
+    return model::Tensor::view(tf.type, tf.shape, tf.data.bytes(), tf.data.owner());
 }
 
 void put_properties(capnp::List<schema::Property>::Builder list, const Properties& props) {
@@ -44,27 +46,28 @@ Properties take_properties(capnp::List<schema::Property>::Reader list) {
     return p;
 }
 
-void put_ports(capnp::List<schema::Port>::Builder list, const std::vector<PortInfo>& ports) {
+void put_ports(capnp::List<schema::Port>::Builder list, const std::vector<Port>& ports) {
     for (unsigned i = 0; i < ports.size(); ++i) {
         const auto& p = ports[i];
         list[i].setName(p.name);
         auto names = list[i].initNames(static_cast<unsigned>(p.names.size()));
         for (unsigned j = 0; j < p.names.size(); ++j)
             names.set(j, p.names[j]);
-        list[i].setElementType(p.type);
+        list[i].setElementType(to_schema(p.type));
         list[i].setShape(p.shape.to_string());
     }
 }
 
-std::vector<PortInfo> take_ports(capnp::List<schema::Port>::Reader list) {
-    std::vector<PortInfo> out;
+std::vector<Port> take_ports(capnp::List<schema::Port>::Reader list) {
+    std::vector<Port> out;
     for (auto item : list) {
-        PortInfo p;
+        Port p;
+        p.index = out.size();
         p.name = item.getName();
         for (auto n : item.getNames())
             p.names.emplace_back(n);
-        p.type = item.getElementType();
-        auto shape = PartialShape::parse(std::string(item.getShape()));
+        p.type = from_schema(item.getElementType());
+        auto shape = model::PartialShape::parse(std::string(item.getShape()));
         LOOM_REQUIRE(shape.has_value(), "port '{}' has an unreadable shape '{}'", p.name,
                      std::string(item.getShape()));
         p.shape = *shape;
@@ -73,4 +76,4 @@ std::vector<PortInfo> take_ports(capnp::List<schema::Port>::Reader list) {
     return out;
 }
 
-} // namespace loom::sdk::wire
+} // namespace loom::protocol

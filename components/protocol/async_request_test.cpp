@@ -1,4 +1,4 @@
-#include "plugins/sdk/async.hpp"
+#include "components/protocol/async_request.hpp"
 
 #include <atomic>
 #include <future>
@@ -7,7 +7,7 @@
 
 #include "schemas/error.hpp"
 
-namespace loom::sdk {
+namespace loom::protocol {
 namespace {
 
 TEST(AsyncInferRequest, StagesRunInOrderOnTheirExecutorsAndCallbackFiresOnce) {
@@ -99,4 +99,4 @@ TEST(AsyncInferRequest, ManyRequestsInFlightOnOneExecutor) {
 }
 
 } // namespace
-} // namespace loom::sdk
+} // namespace loom::protocol

@@ -1,0 +1,47 @@
+#pragma once
+// Executors (DESIGN.md §6): where the stages of an asynchronous inference run. Both sides of the
+// device protocol use them — the device for its inference stages, the client (the Core) for the
+// stage that sends a request over the bus.
+//
+// Threading: executors are thread-safe; run() never blocks for long.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace loom::protocol {
+
+class Executor {
+public:
+    virtual ~Executor() = default;
+    // Runs `task` some time later on an executor thread; never blocks for long.
+    virtual void run(std::function<void()> task) = 0;
+};
+
+// N threads over one FIFO queue; the destructor finishes queued tasks, then joins.
+class ThreadPoolExecutor final : public Executor {
+public:
+    explicit ThreadPoolExecutor(unsigned threads, std::string name = "loom-exec");
+    ~ThreadPoolExecutor() override;
+    void run(std::function<void()> task) override;
+
+private:
+    void loop();
+    std::mutex m_mutex; // guards m_tasks, m_stopping
+    std::condition_variable m_wake;
+    std::deque<std::function<void()>> m_tasks;
+    bool m_stopping = false;
+    std::vector<std::thread> m_threads;
+};
+
+// Runs each task on the calling thread.
+class ImmediateExecutor final : public Executor {
+public:
+    void run(std::function<void()> task) override { task(); }
+};
+
+} // namespace loom::protocol
