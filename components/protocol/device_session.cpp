@@ -71,8 +71,35 @@ std::uint64_t DeviceSession::id() {
     return m_session != 0 ? m_session : open_locked(lock);
 }
 
+bool DeviceSession::forget_if_gone(std::uint64_t session) {
+    try {
+        bus::OutMessage probe;
+        probe.set_session(session);
+        m_caller(static_cast<std::uint16_t>(DeviceMethod::RENEW_SESSION), probe,
+                 bus::CallOptions{m_options.release_timeout});
+        return false;
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::NOT_FOUND) return false;
+    }
+    std::lock_guard lock(m_mutex);
+    if (m_session == session) m_session = 0;
+    return true;
+}
+
 bus::InMessage DeviceSession::call(DeviceMethod method, bus::OutMessage& request,
                                    bus::CallOptions options) {
+    const auto session = id();
+    request.set_session(session);
+    try {
+        return m_caller(static_cast<std::uint16_t>(method), request, options);
+    } catch (const Error& e) {
+        // A compile or import is refused before it starts when the device no longer knows the
+        // session (its lease ran out, or the device was restarted or swapped): it is sent once
+        // more in a new session. Calls naming objects fail — the objects went with the session.
+        const bool creates =
+            method == DeviceMethod::COMPILE_MODEL || method == DeviceMethod::IMPORT_MODEL;
+        if (!creates || e.kind() != ErrorKind::NOT_FOUND || !forget_if_gone(session)) throw;
+    }
     request.set_session(id());
     return m_caller(static_cast<std::uint16_t>(method), request, options);
 }

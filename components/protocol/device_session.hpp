@@ -5,8 +5,9 @@
 // if the client dies, freezes or is cut off, and nobody else can use it meanwhile.
 //
 // A session the device no longer knows (its lease ran out while this process was frozen or cut
-// off, or the device restarted) is replaced by a new one on the next call; objects of the old one
-// are gone and naming them gives `not_found`.
+// off, or the device restarted or was swapped) is replaced by a new one: by the renewing thread
+// when it learns so, or at once by a compile/import the device refused for it (sent again in the
+// new session). Objects of the old session are gone and naming them gives `not_found`.
 //
 // Threading: call() may be used from many threads at once.
 
@@ -53,6 +54,8 @@ public:
 
 private:
     std::uint64_t open_locked(std::unique_lock<std::mutex>& lock);
+    // Asks the device whether `session` still exists; drops it (true) when it does not.
+    bool forget_if_gone(std::uint64_t session);
     void renew_loop();
 
     Caller m_caller;

@@ -40,6 +40,7 @@ struct FakeDevice {
         }
         case DeviceMethod::RENEW_SESSION:
         case DeviceMethod::INFER:
+        case DeviceMethod::COMPILE_MODEL:
             if (!open[session]) reply = bus::OutMessage::error(Error(ErrorKind::NOT_FOUND, "gone"));
             last_session = session;
             break;
@@ -122,6 +123,28 @@ TEST(DeviceSession, ASessionTheDeviceForgotIsReplacedOnTheNextCall) {
     }));
     EXPECT_EQ(session.id(), 43u);
     EXPECT_EQ(device.count(DeviceMethod::OPEN_SESSION), 2);
+}
+
+TEST(DeviceSession, ACompileRefusedForAForgottenSessionIsSentAgainInANewOne) {
+    FakeDevice device;
+    DeviceSession session(caller(device), SessionOptions{10s, 1s}); // the renewer stays quiet
+    EXPECT_EQ(session.id(), 42u);
+    {
+        std::lock_guard lock(device.mutex);
+        device.open[42] = false; // e.g. the device was restarted
+    }
+    bus::OutMessage compile;
+    session.call(DeviceMethod::COMPILE_MODEL, compile);
+    EXPECT_EQ(device.last_session, 43u);
+    EXPECT_EQ(device.count(DeviceMethod::COMPILE_MODEL), 2);
+    // A call naming an object of the old session is not repeated: the object is gone.
+    {
+        std::lock_guard lock(device.mutex);
+        device.open[43] = false;
+    }
+    bus::OutMessage infer;
+    EXPECT_THROW(session.call(DeviceMethod::INFER, infer), Error);
+    EXPECT_EQ(device.count(DeviceMethod::INFER), 1);
 }
 
 TEST(DeviceSession, NoSessionNothingToRelease) {
