@@ -8,10 +8,10 @@
 
 namespace {
 
-using loom::ext::CpuKernelContext;
-using loom::ext::InferContext;
-using loom::ext::Node;
-using loom::ext::Tensor;
+using loom::extensions::sdk::CpuKernelContext;
+using loom::extensions::sdk::InferContext;
+using loom::extensions::sdk::Node;
+using loom::extensions::sdk::Tensor;
 
 // Shape and type inference: the output is the input.
 void infer(InferContext& ctx) {
@@ -32,7 +32,7 @@ void cpu(CpuKernelContext& ctx) {
     });
 }
 
-void define(loom::ext::Extension& ext) {
+void define(loom::extensions::sdk::Extension& ext) {
     ext.name("my_ops").version("1.0.0");
     ext.op("Identity", "my.ops").inputs(1, 1).infer(infer).evaluate(evaluate).cpu_kernel(cpu);
 }
