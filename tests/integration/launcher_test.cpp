@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cstring>
 #include <fstream>
 
 #include "bus/security.hpp"
@@ -86,6 +88,36 @@ TEST(Launcher, ServeSaysWhichLibraryItCannotHost) {
         EXPECT_NE(status, 0) << what;
         EXPECT_NE(out.find("libx.so"), std::string::npos) << what << ": " << out;
     }
+}
+
+// SIGTERM and SIGINT stop `loom serve` cleanly in each mode (an extension hosted alone, a
+// component, a device): it exits 0 and removes its ipc socket file and the shared-memory side
+// socket beside it.
+TEST(Launcher, ServeStopsCleanlyOnSigtermAndSigint) {
+    const std::pair<const char*, std::string> modes[] = {{"--extension", LOOM_TEMPLATE_EXTENSION},
+                                                         {"--component", component_library(1)},
+                                                         {"--device", LOOM_PLUGIN_REFERENCE}};
+    for (const auto& [flag, library] : modes)
+        for (int signo : {SIGTERM, SIGINT}) {
+            SCOPED_TRACE(std::string(flag) + " " + ::strsignal(signo));
+            TempDir dir;
+            const auto socket = dir.path() / "served.sock";
+            const auto shm = dir.path() / "served.sock.shm";
+            auto serve = start({"serve", flag, library, "-b", "ipc://" + socket.string()});
+            ASSERT_TRUE(read_until(*serve, "serving")) << serve->output();
+            ASSERT_TRUE(std::filesystem::exists(socket)) << serve->output();
+            ASSERT_TRUE(std::filesystem::exists(shm)) << serve->output();
+            serve->signal(signo);
+            serve->read_all(60s);
+            auto status = serve->wait_for(60s);
+            ASSERT_TRUE(status.has_value()) << "still running after the signal:\n"
+                                            << serve->output();
+            EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+                << "wait status " << *status << ":\n"
+                << serve->output();
+            EXPECT_FALSE(std::filesystem::exists(socket));
+            EXPECT_FALSE(std::filesystem::exists(shm));
+        }
 }
 
 TEST(Launcher, CtlWithoutKernelSaysSo) {
