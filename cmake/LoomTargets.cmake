@@ -34,8 +34,10 @@ function(loom_module name kind)
   endif()
   add_library(loom_${name} ${kind} ${M_SOURCES})
   add_library(loom::${name} ALIAS loom_${name})
+  # Installed to lib: the libraries it needs are beside it.
   set_target_properties(loom_${name} PROPERTIES OUTPUT_NAME loom_${name} EXPORT_NAME ${name}
-    VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+    VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}
+    INSTALL_RPATH "$ORIGIN")
   target_include_directories(loom_${name} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/generated>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/loom>)
@@ -56,8 +58,9 @@ function(loom_component target)
   add_library(${target} MODULE ${C_SOURCES})
   target_link_libraries(${target} PRIVATE ${C_LIBS} loom::kernel)
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
+  # Installed to lib/loom: Loom's libraries are one level up.
   set_target_properties(${target} PROPERTIES CXX_VISIBILITY_PRESET hidden
-    VISIBILITY_INLINES_HIDDEN ON)
+    VISIBILITY_INLINES_HIDDEN ON INSTALL_RPATH "$ORIGIN/..")
   target_link_options(${target} PRIVATE -Wl,--exclude-libs,ALL -Wl,--no-undefined)
   loom_warnings(${target})
   if(NOT C_NO_INSTALL)
@@ -86,20 +89,5 @@ function(loom_test name)
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${props})
 endfunction()
 
-# loom_extension(<target> SOURCES ... [LIBS ...] [NO_INSTALL]) — an extension library (DESIGN.md
-# §6): a MODULE exporting only loom_create_extensions, built with -fno-gnu-unique so that it can
-# really be unloaded, every symbol resolved at link time.
-function(loom_extension target)
-  cmake_parse_arguments(E "NO_INSTALL" "" "SOURCES;LIBS" ${ARGN})
-  add_library(${target} MODULE ${E_SOURCES})
-  target_link_libraries(${target} PRIVATE loom::extension_sdk ${E_LIBS})
-  # Installed to lib/loom/extensions: Loom's libraries are two levels up.
-  set_target_properties(${target} PROPERTIES CXX_VISIBILITY_PRESET hidden
-    VISIBILITY_INLINES_HIDDEN ON PREFIX "lib" INSTALL_RPATH "$ORIGIN/../..")
-  target_compile_options(${target} PRIVATE -fno-gnu-unique)
-  target_link_options(${target} PRIVATE -Wl,--exclude-libs,ALL -Wl,--no-undefined)
-  loom_warnings(${target})
-  if(NOT E_NO_INSTALL)
-    install(TARGETS ${target} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/loom/extensions)
-  endif()
-endfunction()
+# loom_extension(): cmake/LoomExtension.cmake, installed with the package (one definition).
+include(${CMAKE_CURRENT_LIST_DIR}/LoomExtension.cmake)

@@ -1,7 +1,12 @@
 // loom serve — one component as a process of its own, registered with a kernel.
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 
 #include <fmt/ranges.h>
@@ -30,6 +35,89 @@ struct ServeOptions {
     ClientKeyOptions kernel_keys;
 };
 
+// SIGINT/SIGTERM stop `loom serve` cleanly in every mode: the server or component stops, its
+// endpoints close (ipc socket files and their shared-memory side sockets are removed) and the
+// process exits 0. Made first, before anything starts a thread: a thread started earlier would
+// not have the signals blocked and could be killed by one. What to stop is set once it exists;
+// a signal that came before is acted on then.
+class StopOnSignal {
+public:
+    StopOnSignal()
+        : m_watcher([this](int) {
+            std::lock_guard lock(m_mutex);
+            m_requested = true;
+            if (m_stop) m_stop();
+        }) {}
+
+    // While a Route lives, a signal calls the `stop` it was made with.
+    class Route {
+    public:
+        explicit Route(StopOnSignal& owner)
+            : m_owner(owner) {}
+        ~Route() {
+            std::lock_guard lock(m_owner.m_mutex);
+            m_owner.m_stop = nullptr;
+        }
+        Route(const Route&) = delete;
+        Route& operator=(const Route&) = delete;
+
+    private:
+        StopOnSignal& m_owner;
+    };
+
+    // Routes the signals to `stop` (called at once if one already came) until the Route is
+    // destroyed: destroy it before what `stop` refers to.
+    [[nodiscard]] Route route_to(std::function<void()> stop) {
+        std::lock_guard lock(m_mutex);
+        m_stop = std::move(stop);
+        if (m_requested) m_stop();
+        return Route(*this);
+    }
+
+private:
+    std::mutex m_mutex;       // guards the two below (signal thread, serving thread)
+    bool m_requested = false; // a signal came
+    std::function<void()> m_stop;
+    SignalWatcher m_watcher; // last: its thread uses the members above
+};
+
+// The socket files of the ipc endpoints served here, removed on the way out: ZeroMQ closes an
+// ipc endpoint but leaves its file (libzmq 4.3 removes only those it made for a wildcard). A
+// file is removed only while it still is the socket bound here — a successor that bound the
+// same path since has replaced it, and keeps it.
+class IpcSocketFiles {
+public:
+    explicit IpcSocketFiles(const std::vector<std::string>& endpoints) {
+        for (const auto& e : endpoints) {
+            if (!e.starts_with("ipc://")) continue;
+            File f{e.substr(6), 0, 0};
+            struct stat st {};
+            if (::lstat(f.path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+            f.device = st.st_dev;
+            f.inode = st.st_ino;
+            m_files.push_back(std::move(f));
+        }
+    }
+    ~IpcSocketFiles() {
+        for (const auto& f : m_files) {
+            struct stat st {};
+            if (::lstat(f.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
+                st.st_dev == f.device && st.st_ino == f.inode)
+                ::unlink(f.path.c_str());
+        }
+    }
+    IpcSocketFiles(const IpcSocketFiles&) = delete;
+    IpcSocketFiles& operator=(const IpcSocketFiles&) = delete;
+
+private:
+    struct File {
+        std::string path;
+        dev_t device;
+        ino_t inode;
+    };
+    std::vector<File> m_files;
+};
+
 std::string read_text(const std::string& path) {
     if (path.empty()) return {};
     std::ifstream in(path);
@@ -41,12 +129,13 @@ std::string read_text(const std::string& path) {
 
 // An extension library in a process of its own: the "extension-host" service at the binds, until
 // SIGINT/SIGTERM or a `stop` control request. Processes load it by endpoint.
-void serve_extension(const ServeOptions& o) {
+void serve_extension(const ServeOptions& o, StopOnSignal& signals) {
     auto library = extensions::ExtensionLibrary::open(o.extension);
     bus::Context context;
     bus::Server server(context, extensions::make_extension_host_service(library),
                        bus::ServerOptions{.endpoints = o.binds, .security = o.server_keys.load()});
-    SignalWatcher signals([&](int) { server.stop(); });
+    IpcSocketFiles files(server.endpoints());
+    auto routed = signals.route_to([&server] { server.stop(); });
     std::cout << "serving extension '" << library->name() << "' " << library->version() << " at "
               << fmt::format("{}", fmt::join(server.endpoints(), " ")) << std::endl;
     server.wait_stop_requested();
@@ -54,7 +143,8 @@ void serve_extension(const ServeOptions& o) {
 }
 
 void serve(const ServeOptions& o) {
-    if (!o.extension.empty()) return serve_extension(o);
+    StopOnSignal signals;
+    if (!o.extension.empty()) return serve_extension(o, signals);
     const std::string library = o.component.empty() ? o.device : o.component;
     LOOM_REQUIRE(!library.empty(), "give the component library with --component LIB");
     kernel::HostOptions host;
@@ -77,17 +167,9 @@ void serve(const ServeOptions& o) {
                                                                 extensions::make_opener(context));
     host.companions.push_back(extensions::make_extension_service(loader, context));
 
-    kernel::ComponentHost* running = nullptr;
-    std::mutex mutex;
-    SignalWatcher signals([&](int) {
-        std::lock_guard lock(mutex);
-        if (running) running->request_stop();
-    });
     kernel::ComponentHost component(context, host);
-    {
-        std::lock_guard lock(mutex);
-        running = &component;
-    }
+    IpcSocketFiles files(component.endpoints());
+    auto routed = signals.route_to([&component] { component.request_stop(); });
     std::cout << "serving '" << host.name << "' at "
               << fmt::format("{}", fmt::join(component.endpoints(), " "))
               << (o.kernel.empty() ? ""
@@ -95,8 +177,6 @@ void serve(const ServeOptions& o) {
                                          " of kernel " + o.kernel + ")")
               << std::endl;
     component.run();
-    std::lock_guard lock(mutex);
-    running = nullptr;
 }
 
 } // namespace

@@ -82,13 +82,14 @@ void add_ctl_ext_command(CLI::App& ctl, int& exit_code, WithExtensions with) {
     });
 
     auto* list = ext->add_subcommand("list", "Loaded extensions");
-    list->add_flag("--json", o->json, "Print JSON");
+    list->add_flag("--json", o->json, "Print JSON (an array; [] when none is loaded)");
     list->callback([&exit_code, o, with] {
         exit_code = guarded("ctl ext list", [&] {
             with([&](ExtensionChannel& c) {
                 auto reply = c.channel.call(schema::ExtensionMethod::LIST, bus::OutMessage{});
                 auto all = reply.payload<schema::ExtensionList>().getExtensions();
-                if (!o->json) {
+                if (!o->json) { // one line per extension; a line saying so when none
+                    if (all.size() == 0) std::cout << "no extensions loaded\n";
                     for (auto e : all)
                         print(e);
                     return;

@@ -157,13 +157,13 @@ std::shared_ptr<ExtensionLibrary> ExtensionLibrary::open(const std::filesystem::
                      path.string(), lib->m_mapped_path);
     promote_loaded_runtimes();
 
-    auto entry = reinterpret_cast<ext::ExtensionEntry>(
-        ::dlsym(lib->m_handle, ext::k_extension_entry_symbol));
+    auto entry = reinterpret_cast<sdk::ExtensionEntry>(
+        ::dlsym(lib->m_handle, sdk::k_extension_entry_symbol));
     if (!entry)
         LOOM_THROW(ErrorKind::NOT_FOUND,
                    "{} is not a Loom extension library: it does not export {}", path.string(),
-                   ext::k_extension_entry_symbol);
-    ext::ExtensionArgs args{LOOM_EXTENSION_ABI_VERSION};
+                   sdk::k_extension_entry_symbol);
+    sdk::ExtensionArgs args{LOOM_EXTENSION_ABI_VERSION};
     entry(args, lib->m_result);
     auto& result = lib->m_result;
     if (!result.error.empty())
@@ -232,7 +232,7 @@ namespace {
 
 using Self = std::shared_ptr<const ExtensionLibrary>;
 
-void check(const ext::Status& status, const ExtensionLibrary& lib, const std::string& type) {
+void check(const sdk::Status& status, const ExtensionLibrary& lib, const std::string& type) {
     if (!status.ok)
         throw Error(status.kind, fmt::format("{} {}: {}", lib.name(), type,
                                              status.message.empty() ? "failed" : status.message));
@@ -275,7 +275,7 @@ std::vector<model::OpSpec> ExtensionLibrary::op_specs(const std::string& origin)
     std::vector<model::OpSpec> specs;
     // Entries are never moved after open(), so pointers to them stay valid while `self` lives.
     for (const auto& op : m_result.ops) {
-        const ext::OpEntry* entry = &op;
+        const sdk::OpEntry* entry = &op;
         model::OpSpec spec;
         spec.type = op.type;
         spec.version = op.domain;
@@ -312,7 +312,7 @@ std::vector<model::ConversionSpec> ExtensionLibrary::conversions(const std::stri
     Self self = shared_from_this();
     std::vector<model::ConversionSpec> specs;
     for (const auto& c : m_result.conversions) {
-        const ext::ConversionEntry* entry = &c;
+        const sdk::ConversionEntry* entry = &c;
         model::ConversionSpec spec;
         spec.framework = c.framework;
         spec.domain = c.domain;

@@ -52,7 +52,7 @@ public:
     std::vector<model::OpSpec> op_specs(const std::string& origin) const;
     std::vector<model::ConversionSpec> conversions(const std::string& origin) const;
     // What the entry returned (valid while this object lives).
-    const ext::ExtensionResult& result() const noexcept { return m_result; }
+    const sdk::ExtensionResult& result() const noexcept { return m_result; }
 
 private:
     struct Private {};
@@ -64,7 +64,7 @@ private:
     std::filesystem::path m_path;
     std::string m_mapped_path;
     void* m_handle = nullptr;
-    ext::ExtensionResult m_result; // destroyed (cleared) in ~ExtensionLibrary before dlclose
+    sdk::ExtensionResult m_result; // destroyed (cleared) in ~ExtensionLibrary before dlclose
 };
 
 // True when `path` is mapped into this process (/proc/self/maps, with or without " (deleted)").

@@ -178,13 +178,27 @@ TEST(ReaderExtensionOnnx, ExtensionOpBecomesANodeOfItsDomain) {
 TEST(ReaderExtensionOnnx, ExtensionOpAttributesAreChecked) {
     expect_error([] { read_onnx(custom_node("Scale2")); }, ErrorKind::INVALID_ARGUMENT,
                  {"Scale2_node", "Scale2", k_domain, "version 1", "'factor'"});
+    // A string never stands for a number, as onnx.checker refuses an attribute of the wrong
+    // type: not even one that reads as a float.
+    for (const char* text : {"abc", "1.5"})
+        expect_error(
+            [&] {
+                read_onnx(custom_node("Scale2", [&](onnx::NodeProto& n) {
+                    ox::set_attr(n, "factor", std::string(text));
+                }));
+            },
+            ErrorKind::INVALID_ARGUMENT,
+            {"node 'Scale2_node' (Scale2, domain test.domain, version 1)",
+             "attribute 'factor' is declared float", "ONNX STRING attribute", text});
+    // Nor for a list of floats.
     expect_error(
         [] {
             read_onnx(custom_node("Scale2", [](onnx::NodeProto& n) {
-                ox::set_attr(n, "factor", std::string("abc"));
+                ox::set_attr(n, "factor", 1.0f);
+                ox::set_attr(n, "flags", std::string("1,2"));
             }));
         },
-        ErrorKind::INVALID_ARGUMENT, {"Scale2_node", "'factor'", "string"});
+        ErrorKind::INVALID_ARGUMENT, {"Scale2_node", "'flags' is declared floats", "STRING"});
     expect_error(
         [] {
             read_onnx(custom_node("Scale2", [](onnx::NodeProto& n) {
@@ -196,6 +210,22 @@ TEST(ReaderExtensionOnnx, ExtensionOpAttributesAreChecked) {
             }));
         },
         ErrorKind::UNSUPPORTED, {"Scale2_node", "'weights'", "TENSOR"});
+}
+
+TEST(ReaderExtensionOnnx, ACustomDomainMustBeImported) {
+    // As onnx.checker: a node's domain without an opset_import entry has no version.
+    for (const char* op : {"Scale2", "MulAdd", "Nope"}) {
+        auto proto = custom_node(op, [](onnx::NodeProto& n) {
+            ox::set_attr(n, "factor", 1.0f);
+            ox::set_attr(n, "scale", 1.0f);
+            ox::set_attr(n, "bias", 0.0f);
+        });
+        ASSERT_EQ(proto.opset_import_size(), 2);
+        proto.mutable_opset_import()->RemoveLast(); // the test domain's import
+        expect_error([&] { read_onnx(proto); }, ErrorKind::INVALID_ARGUMENT,
+                     {fmt::format("node '{}_node'", op), "domain 'test.domain'", "does not import",
+                      "opset_import"});
+    }
 }
 
 TEST(ReaderExtensionOnnx, ConversionBuildsExistingOps) {

@@ -9,15 +9,17 @@
 // OpenVINO's ConversionExtension) without writing a kernel.
 //
 // One entry per library, defined by LOOM_EXTENSION(fn) where fn is a named function
-// `void fn(loom::ext::Extension&)` (a lambda written inside the macro breaks at its commas):
+// `void fn(loom::extensions::sdk::Extension&)` (a lambda written inside the macro breaks at its
+// commas):
 //
-//   void build(loom::ext::Extension& ext) {
+//   namespace sdk = loom::extensions::sdk;
+//   void build(sdk::Extension& ext) {
 //       ext.name("my_ops").version("1.0.0");
 //       ext.op("Identity", "my.ops").inputs(1, 1)
-//           .infer([](loom::ext::InferContext& c) { c.set_output(0, c.input_type(0),
-//           c.input_shape(0)); }) .evaluate([](const loom::ext::Node&, std::span<const
-//           loom::ext::Tensor> in) {
-//               return std::vector<loom::ext::Tensor>{in[0]}; });
+//           .infer([](sdk::InferContext& c) {
+//               c.set_output(0, c.input_type(0), c.input_shape(0)); })
+//           .evaluate([](const sdk::Node&, std::span<const sdk::Tensor> in) {
+//               return std::vector<sdk::Tensor>{in[0]}; });
 //   }
 //   LOOM_EXTENSION(build)
 //
@@ -43,7 +45,7 @@
 // Bumped when anything below changes layout or meaning; checked by the loader at load time.
 #define LOOM_EXTENSION_ABI_VERSION 1u
 
-namespace loom::ext {
+namespace loom::extensions::sdk {
 
 using model::Attributes;
 using model::AttrKind;
@@ -194,12 +196,13 @@ private:
     ExtensionResult& m_result;
 };
 
-} // namespace loom::ext
+} // namespace loom::extensions::sdk
 
-// Defines the library's entry. `fn` is callable as void fn(loom::ext::Extension&).
+// Defines the library's entry. `fn` is callable as void fn(loom::extensions::sdk::Extension&).
 #define LOOM_EXTENSION(fn)                                                                         \
     extern "C" __attribute__((visibility("default"))) void loom_create_extensions(                 \
-        const ::loom::ext::ExtensionArgs& args, ::loom::ext::ExtensionResult& result) noexcept {   \
+        const ::loom::extensions::sdk::ExtensionArgs& args,                                        \
+        ::loom::extensions::sdk::ExtensionResult& result) noexcept {                               \
         if (args.abi_version != LOOM_EXTENSION_ABI_VERSION) {                                      \
             result.error_kind = ::loom::ErrorKind::UNSUPPORTED;                                    \
             result.error = "extension ABI version " + std::to_string(args.abi_version) +           \
@@ -207,8 +210,8 @@ private:
                            std::to_string(LOOM_EXTENSION_ABI_VERSION);                             \
             return;                                                                                \
         }                                                                                          \
-        ::loom::ext::Extension ext(result);                                                        \
-        auto status = ::loom::ext::guarded(fn, ext);                                               \
+        ::loom::extensions::sdk::Extension ext(result);                                            \
+        auto status = ::loom::extensions::sdk::guarded(fn, ext);                                   \
         if (!status.ok) {                                                                          \
             result.ops.clear();                                                                    \
             result.conversions.clear();                                                            \

@@ -30,13 +30,13 @@ namespace {
 
 using loom::ElementType;
 using loom::ErrorKind;
-using loom::ext::Attributes;
-using loom::ext::ConversionContext;
-using loom::ext::CpuKernelContext;
-using loom::ext::InferContext;
-using loom::ext::Node;
-using loom::ext::Output;
-using loom::ext::Tensor;
+using loom::extensions::sdk::Attributes;
+using loom::extensions::sdk::ConversionContext;
+using loom::extensions::sdk::CpuKernelContext;
+using loom::extensions::sdk::InferContext;
+using loom::extensions::sdk::Node;
+using loom::extensions::sdk::Output;
+using loom::extensions::sdk::Tensor;
 
 constexpr const char* k_domain = "loom.template";
 #ifdef LOOM_TEMPLATE_V2
@@ -207,7 +207,7 @@ std::vector<Output> muladd_convert(ConversionContext& ctx) {
 
 // ---- the library ---------------------------------------------------------------------------
 
-void define(loom::ext::Extension& ext) {
+void define(loom::extensions::sdk::Extension& ext) {
     ext.name("template").version(k_version);
     ext.op("Identity", k_domain)
         .inputs(1, 1)
@@ -215,8 +215,8 @@ void define(loom::ext::Extension& ext) {
         .evaluate(identity_evaluate)
         .cpu_kernel(identity_cpu);
     ext.op("Activation", k_domain)
-        .attr("alpha", loom::ext::AttrKind::Float)
-        .attr("beta", loom::ext::AttrKind::Float, /*required=*/false)
+        .attr("alpha", loom::extensions::sdk::AttrKind::Float)
+        .attr("beta", loom::extensions::sdk::AttrKind::Float, /*required=*/false)
         .inputs(1, 1)
         .infer(activation_infer)
         .evaluate(activation_evaluate)

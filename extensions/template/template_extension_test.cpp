@@ -22,7 +22,7 @@
 
 namespace {
 
-namespace ext = loom::ext;
+namespace sdk = loom::extensions::sdk;
 namespace model = loom::model;
 using loom::ElementType;
 using loom::ErrorKind;
@@ -36,12 +36,12 @@ public:
         m_handle = ::dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!m_handle) throw std::runtime_error(std::string("dlopen: ") + ::dlerror());
         auto entry =
-            reinterpret_cast<ext::ExtensionEntry>(::dlsym(m_handle, ext::k_extension_entry_symbol));
+            reinterpret_cast<sdk::ExtensionEntry>(::dlsym(m_handle, sdk::k_extension_entry_symbol));
         if (!entry) {
             ::dlclose(m_handle);
             throw std::runtime_error(std::string(path) + " does not export the entry");
         }
-        ext::ExtensionArgs args;
+        sdk::ExtensionArgs args;
         args.abi_version = abi_version;
         entry(args, m_result);
     }
@@ -52,13 +52,13 @@ public:
     Library(const Library&) = delete;
     Library& operator=(const Library&) = delete;
 
-    const ext::ExtensionResult& result() const { return m_result; }
-    const ext::OpEntry& op(std::string_view type) const {
+    const sdk::ExtensionResult& result() const { return m_result; }
+    const sdk::OpEntry& op(std::string_view type) const {
         for (const auto& e : m_result.ops)
             if (e.type == type) return e;
         throw std::runtime_error("no op " + std::string(type));
     }
-    const ext::ConversionEntry& conversion(std::string_view framework) const {
+    const sdk::ConversionEntry& conversion(std::string_view framework) const {
         for (const auto& c : m_result.conversions)
             if (c.framework == framework && c.type == "MulAdd") return c;
         throw std::runtime_error("no MulAdd conversion for " + std::string(framework));
@@ -66,11 +66,11 @@ public:
 
 private:
     void* m_handle = nullptr;
-    ext::ExtensionResult m_result;
+    sdk::ExtensionResult m_result;
 };
 
 // Rethrows a failed Status as the host does.
-void check(const ext::Status& status) {
+void check(const sdk::Status& status) {
     if (!status.ok) throw loom::Error(status.kind, status.message);
 }
 
@@ -152,7 +152,7 @@ model::Attributes alpha_beta(double alpha, std::optional<double> beta = std::nul
     return a;
 }
 
-std::vector<Tensor> evaluate(const ext::OpEntry& op, const model::Node& node, const Tensor& x) {
+std::vector<Tensor> evaluate(const sdk::OpEntry& op, const model::Node& node, const Tensor& x) {
     std::vector<Tensor> out;
     check(op.evaluate(node, std::span<const Tensor>(&x, 1), out));
     return out;
@@ -174,7 +174,7 @@ const model::ParallelFor chunked_threads = [](std::size_t n, const auto& body) {
         t.join();
 };
 
-Tensor run_cpu(const ext::OpEntry& op, const model::Node& node, const Tensor& x,
+Tensor run_cpu(const sdk::OpEntry& op, const model::Node& node, const Tensor& x,
                const model::ParallelFor& parallel_for) {
     Tensor y = Tensor::allocate(x.element_type(), x.shape()); // the host allocates outputs
     model::CpuKernelContext ctx{node, std::span<const Tensor>(&x, 1), std::span<Tensor>(&y, 1),
@@ -426,7 +426,7 @@ TEST(TemplateExtension, AttributeMissingOrMistypedIsInvalidArgument) {
 }
 
 // Runs a MulAdd conversion on Parameter(type [2,3]) and checks the nodes it built.
-void check_muladd(const ext::ConversionEntry& conversion, model::Attributes attrs, float scale,
+void check_muladd(const sdk::ConversionEntry& conversion, model::Attributes attrs, float scale,
                   float bias, ElementType type = ElementType::F32) {
     auto registry = model::make_native_registry();
     model::Model m;

@@ -5,15 +5,19 @@
 // byte comes back. baseline/zmq_reqrep/*: plain cppzmq REQ/REP with a blocking recv, same payload.
 // ipc and tcp servers run in a child process (this program started with --serve DIR).
 
-#include <spawn.h>
-#include <sys/wait.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -22,9 +26,8 @@
 #include "bus/channel.hpp"
 #include "bus/server.hpp"
 #include "bus/tensor_frame.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/test_service.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -53,8 +56,13 @@ void run_rep(zmq::socket_t& socket) {
     }
 }
 
-// The child: echo/checksum services over ipc and tcp, and plain REP sockets for the baselines.
+// The child: echo/checksum services over ipc and tcp, and plain REP sockets for the baselines,
+// until SIGTERM (from the parent's ChildProcess).
 int serve(const std::string& dir) {
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &term, nullptr); // before any thread: sigwait below takes it
     bus::Context context(bench_options());
     auto fast = test::make_test_service("bench", "1", {true, false, 1});
     bus::Server ipc(context, fast, {.endpoints = {"ipc://" + dir + "/loom.sock"}});
@@ -67,42 +75,27 @@ int serve(const std::string& dir) {
     std::thread t1([&] { run_rep(rep_ipc); });
     std::thread t2([&] { run_rep(rep_tcp); });
     std::cout << tcp.endpoints()[0] << " " << zmq_tcp << std::endl;
-    std::string line;
-    std::getline(std::cin, line); // parent closes our stdin when done
+    int signo = 0;
+    sigwait(&term, &signo);
     rep_ipc.close();
     rep_tcp.close();
     _exit(0); // the REP threads block in recv; nothing else needs tearing down
 }
 
 struct Child {
-    pid_t pid = -1;
-    int to_child = -1;
+    std::unique_ptr<test::ChildProcess> process; // SIGTERM and reaped when reset
     std::string loom_tcp, zmq_tcp;
 };
 
+// Starts `self --serve DIR` and reads the endpoints it prints on its first line.
 Child spawn_child(const char* self, const std::string& dir) {
-    int in[2], out[2];
-    if (pipe(in) != 0 || pipe(out) != 0) std::abort();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_addclose(&actions, in[1]);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    std::string serve_flag = "--serve";
-    std::vector<char*> argv{const_cast<char*>(self), serve_flag.data(),
-                            const_cast<char*>(dir.c_str()), nullptr};
     Child c;
-    if (posix_spawn(&c.pid, self, &actions, nullptr, argv.data(), environ) != 0) std::abort();
-    close(in[0]);
-    close(out[1]);
-    c.to_child = in[1];
-    FILE* f = fdopen(out[0], "r");
-    char buffer[512] = {};
-    if (!fgets(buffer, sizeof(buffer), f)) std::abort();
-    std::istringstream words(buffer);
+    c.process = std::make_unique<test::ChildProcess>(std::vector<std::string>{self, "--serve", dir},
+                                                     /*with_stderr=*/false);
+    std::istringstream words(c.process->read_until(
+        [](const std::string& t) { return t.find('\n') != std::string::npos; }));
     words >> c.loom_tcp >> c.zmq_tcp;
-    fclose(f);
+    if (c.zmq_tcp.empty()) std::abort();
     return c;
 }
 
@@ -227,9 +220,7 @@ int main(int argc, char** argv) {
     }
     rep_thread.join();
     rep.close();
-    close(child.to_child);
-    int status = 0;
-    waitpid(child.pid, &status, 0);
+    child.process.reset();
     std::filesystem::remove_all(g_dir);
     return 0;
 }

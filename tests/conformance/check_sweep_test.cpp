@@ -7,12 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -22,9 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/child_process.hpp"
 #include "tests/support/shared_data.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -34,54 +27,22 @@ using namespace std::chrono_literals;
 const fs::path k_data = "/usr/share/libonnx-testdata/data";
 const char* const k_folders[] = {"node", "simple", "pytorch-converted", "pytorch-operator"};
 
-struct Outcome {
+struct LoomRun {
     std::string status; // "exit N", "signal N" or "timeout"
     bool exited = false;
     std::string output;
 };
 
-Outcome run_loom(std::vector<std::string> args, std::chrono::seconds timeout) {
-    int out[2];
-    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+LoomRun run_loom(std::vector<std::string> args, std::chrono::seconds timeout) {
     args.insert(args.begin(), LOOM_EXECUTABLE);
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    EXPECT_EQ(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    Outcome o;
-    bool timed_out = false;
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            until - std::chrono::steady_clock::now());
-        pollfd p{out[0], POLLIN, 0};
-        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-            timed_out = true;
-            ::kill(pid, SIGKILL);
-            break;
-        }
-        char buffer[65536];
-        auto n = ::read(out[0], buffer, sizeof(buffer));
-        if (n <= 0) break;
-        o.output.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(out[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    o.exited = !timed_out && WIFEXITED(status);
-    o.status = timed_out             ? "timeout"
-               : WIFEXITED(status)   ? "exit " + std::to_string(WEXITSTATUS(status))
-               : WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
-                                     : "unknown status";
-    return o;
+    auto o = loom::test::run_process(std::move(args), timeout);
+    LoomRun r;
+    r.exited = !o.timed_out && o.exit_code >= 0;
+    r.status = o.timed_out        ? "timeout"
+               : o.exit_code >= 0 ? "exit " + std::to_string(o.exit_code)
+                                  : "signal " + std::to_string(o.signal);
+    r.output = std::move(o.output);
+    return r;
 }
 
 struct Result {

@@ -116,6 +116,14 @@ TEST_F(ExtensionCli, CtlLoadsSwapsListsAndUnloadsInARunningDeployment) {
         args.insert(args.begin(), {"ctl", "-k", endpoint, "ext"});
         return loom(std::move(args));
     };
+    // Nothing loaded yet: a line saying so, and an empty JSON array.
+    auto none = ctl({"list"});
+    ASSERT_EQ(none.exit_code, 0) << none.output;
+    EXPECT_EQ(none.output, "no extensions loaded\n");
+    auto none_json = ctl({"list", "--json"});
+    ASSERT_EQ(none_json.exit_code, 0) << none_json.output;
+    EXPECT_EQ(nlohmann::json::parse(none_json.output), nlohmann::json::array()) << none_json.output;
+
     auto load = ctl({"load", LOOM_TEMPLATE_V1});
     ASSERT_EQ(load.exit_code, 0) << load.output;
     EXPECT_TRUE(contains(load.output, "template 1.0.0")) << load.output;
@@ -131,10 +139,16 @@ TEST_F(ExtensionCli, CtlLoadsSwapsListsAndUnloadsInARunningDeployment) {
     auto j = nlohmann::json::parse(list.output);
     ASSERT_EQ(j.size(), 1u);
     EXPECT_EQ(j[0]["version"], "2.0.0"); // the broken swap changed nothing
+    auto text = ctl({"list"});
+    ASSERT_EQ(text.exit_code, 0) << text.output;
+    EXPECT_TRUE(contains(text.output, "template 2.0.0 from ")) << text.output;
+    EXPECT_FALSE(contains(text.output, "no extensions")) << text.output;
     auto unload = ctl({"unload", "template"});
     ASSERT_EQ(unload.exit_code, 0) << unload.output;
     auto empty = ctl({"list", "--json"});
-    EXPECT_EQ(nlohmann::json::parse(empty.output).size(), 0u) << empty.output;
+    EXPECT_EQ(nlohmann::json::parse(empty.output), nlohmann::json::array()) << empty.output;
+    auto listed = ctl({"list"});
+    EXPECT_EQ(listed.output, "no extensions loaded\n");
 
     auto stop = loom({"ctl", "-k", endpoint, "shutdown"});
     EXPECT_EQ(stop.exit_code, 0) << stop.output;

@@ -239,27 +239,39 @@ TEST_P(DeviceContract, CancelEndsARunningInferenceWithCancelled) {
 // while the request is idle, so it is repeated until the inference (which never ends by itself)
 // has started and taken it.
 TEST_P(DeviceContract, CancelEndsARunningSynchronousInference) {
-    auto compiled = m_core->compile_model(Model(make_endless_model()), GetParam().device);
-    auto r = compiled.create_infer_request();
-    float x = 0.f;
-    r.set_tensor("x", Tensor(ElementType::F32, {1}, &x));
-    std::promise<ErrorKind> outcome;
-    auto done = outcome.get_future();
-    std::thread runner([&] {
+    // What the runner uses is owned with it: if cancel() fails, the runner is left running
+    // (detached) and must not outlive what it uses, so the fixture's core moves in here too.
+    struct Running {
+        std::unique_ptr<Core> core;
+        CompiledModel compiled;
+        InferRequest request;
+        float x = 0.f;
+        std::promise<ErrorKind> outcome;
+    };
+    auto running = std::make_shared<Running>();
+    m_compiled = CompiledModel(); // made by the core moved below; not used by this test
+    running->core = std::move(m_core);
+    running->compiled =
+        running->core->compile_model(Model(make_endless_model()), GetParam().device);
+    running->request = running->compiled.create_infer_request();
+    running->request.set_tensor("x", Tensor(ElementType::F32, {1}, &running->x));
+    auto done = running->outcome.get_future();
+    std::thread runner([running] {
         try {
-            r.infer();
-            outcome.set_value(ErrorKind::INTERNAL); // an endless inference cannot finish
+            running->request.infer();
+            running->outcome.set_value(ErrorKind::INTERNAL); // an endless inference cannot finish
         } catch (const Error& e) {
-            outcome.set_value(e.kind());
+            running->outcome.set_value(e.kind());
         }
     });
+    auto& r = running->request;
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
     while (done.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready &&
            std::chrono::steady_clock::now() < give_up)
         r.cancel();
     const bool ended = done.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
     if (!ended) {
-        runner.detach(); // cannot be joined: report instead of hanging the suite
+        runner.detach(); // cannot be joined (it owns what it uses): report, do not hang
         FAIL() << "cancel() did not stop a synchronous endless inference within 2 minutes";
     }
     runner.join();

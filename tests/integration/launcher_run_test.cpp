@@ -3,12 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -18,8 +12,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "components/runtime/tensor_io.hpp"
-
-extern char** environ;
+#include "tests/support/child_process.hpp"
 
 namespace loom::test {
 namespace {
@@ -27,59 +20,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct Outcome {
-    int exit_code = -1; // -1: killed by a signal or timed out
-    std::string output; // stdout and stderr
-    std::vector<std::string> lines() const {
-        std::vector<std::string> out;
-        std::size_t start = 0;
-        while (start < output.size()) {
-            auto end = output.find('\n', start);
-            if (end == std::string::npos) end = output.size();
-            out.push_back(output.substr(start, end - start));
-            start = end + 1;
-        }
-        return out;
-    }
-};
-
 // Runs the built `loom` with `args`, capturing its output.
 Outcome loom(std::vector<std::string> args, std::chrono::seconds timeout = 120s) {
-    int out[2];
-    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 2);
     args.insert(args.begin(), LOOM_EXECUTABLE);
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    EXPECT_EQ(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    Outcome o;
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            until - std::chrono::steady_clock::now());
-        pollfd p{out[0], POLLIN, 0};
-        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-            ADD_FAILURE() << "loom timed out: " << o.output;
-            ::kill(pid, SIGKILL);
-            break;
-        }
-        char buffer[4096];
-        auto n = ::read(out[0], buffer, sizeof(buffer));
-        if (n <= 0) break;
-        o.output.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(out[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (WIFEXITED(status)) o.exit_code = WEXITSTATUS(status);
+    auto o = run_process(std::move(args), timeout);
+    if (o.timed_out) ADD_FAILURE() << "loom timed out: " << o.output;
     return o;
 }
 

@@ -2,97 +2,43 @@
 
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 
 #include "bus/security.hpp"
 #include "tests/support/bus_fixture.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/kernel_fixture.hpp"
 #include "tests/support/shared_data.hpp"
-
-extern char** environ;
 
 namespace loom::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A `loom` process with its stdout and stderr captured.
-class Loom {
-public:
-    explicit Loom(std::vector<std::string> args) {
-        int out[2];
-        EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-        args.insert(args.begin(), loom_executable());
-        std::vector<char*> argv;
-        for (auto& a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        EXPECT_EQ(::posix_spawn(&m_pid, args[0].c_str(), &actions, nullptr, argv.data(), environ),
-                  0);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(out[1]);
-        m_out = out[0];
-    }
-    ~Loom() {
-        if (m_pid > 0 && !m_done) {
-            ::kill(m_pid, SIGKILL);
-            ::waitpid(m_pid, nullptr, 0);
-        }
-        ::close(m_out);
-    }
-    // Reads output until `needle` appears (true) or the process ends / time runs out (false).
-    bool read_until(const std::string& needle, std::chrono::milliseconds timeout = 30s) {
-        auto until = std::chrono::steady_clock::now() + timeout;
-        while (m_text.find(needle) == std::string::npos) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                until - std::chrono::steady_clock::now());
-            if (left.count() <= 0) return false;
-            pollfd p{m_out, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-            char buffer[4096];
-            auto n = ::read(m_out, buffer, sizeof(buffer));
-            if (n <= 0) return false;
-            m_text.append(buffer, static_cast<std::size_t>(n));
-        }
-        return true;
-    }
-    // Waits for the exit (reading all output); the exit status, or -1 on timeout.
-    int wait(std::chrono::milliseconds timeout = 60s) {
-        read_until("\x01never\x01", timeout);
-        auto until = std::chrono::steady_clock::now() + timeout;
-        int status = 0;
-        while (::waitpid(m_pid, &status, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() > until) return -1;
-            pollfd none{-1, 0, 0};
-            ::poll(&none, 0, 10);
-        }
-        m_done = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    const std::string& output() const noexcept { return m_text; }
-
-private:
-    pid_t m_pid = -1;
-    int m_out = -1;
-    bool m_done = false;
-    std::string m_text;
-};
-
+// `loom ARGS` run to its end: the exit code (-1 if a signal ended it) and the output.
 std::pair<int, std::string> run(std::vector<std::string> args) {
-    Loom loom(std::move(args));
-    int status = loom.wait();
-    return {status, loom.output()};
+    args.insert(args.begin(), loom_executable());
+    auto o = run_process(std::move(args), 60s);
+    EXPECT_FALSE(o.timed_out) << "loom timed out: " << o.output;
+    return {o.exit_code, o.output};
+}
+
+// A `loom` process left running (a kernel, a served component), output captured.
+std::unique_ptr<ChildProcess> start(std::vector<std::string> args) {
+    args.insert(args.begin(), loom_executable());
+    return std::make_unique<ChildProcess>(std::move(args));
+}
+
+// Reads `child`'s output until it holds `needle` (true) or ends / 30 s pass (false).
+bool read_until(ChildProcess& child, const std::string& needle) {
+    child.read_until(
+        [&](const std::string&) { return child.output().find(needle) != std::string::npos; }, 30s);
+    return child.output().find(needle) != std::string::npos;
 }
 
 TEST(Launcher, HelpListsTheSubcommands) {
@@ -144,6 +90,36 @@ TEST(Launcher, ServeSaysWhichLibraryItCannotHost) {
     }
 }
 
+// SIGTERM and SIGINT stop `loom serve` cleanly in each mode (an extension hosted alone, a
+// component, a device): it exits 0 and removes its ipc socket file and the shared-memory side
+// socket beside it.
+TEST(Launcher, ServeStopsCleanlyOnSigtermAndSigint) {
+    const std::pair<const char*, std::string> modes[] = {{"--extension", LOOM_TEMPLATE_EXTENSION},
+                                                         {"--component", component_library(1)},
+                                                         {"--device", LOOM_PLUGIN_REFERENCE}};
+    for (const auto& [flag, library] : modes)
+        for (int signo : {SIGTERM, SIGINT}) {
+            SCOPED_TRACE(std::string(flag) + " " + ::strsignal(signo));
+            TempDir dir;
+            const auto socket = dir.path() / "served.sock";
+            const auto shm = dir.path() / "served.sock.shm";
+            auto serve = start({"serve", flag, library, "-b", "ipc://" + socket.string()});
+            ASSERT_TRUE(read_until(*serve, "serving")) << serve->output();
+            ASSERT_TRUE(std::filesystem::exists(socket)) << serve->output();
+            ASSERT_TRUE(std::filesystem::exists(shm)) << serve->output();
+            serve->signal(signo);
+            serve->read_all(60s);
+            auto status = serve->wait_for(60s);
+            ASSERT_TRUE(status.has_value()) << "still running after the signal:\n"
+                                            << serve->output();
+            EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+                << "wait status " << *status << ":\n"
+                << serve->output();
+            EXPECT_FALSE(std::filesystem::exists(socket));
+            EXPECT_FALSE(std::filesystem::exists(shm));
+        }
+}
+
 TEST(Launcher, CtlWithoutKernelSaysSo) {
     auto [status, out] = run({"ctl", "list"});
     EXPECT_NE(status, 0);
@@ -159,8 +135,8 @@ TEST(Launcher, DeploymentRunsAndIsControlledWithCtl) {
                           << "\"\n"
                           << "[[component]]\nname = \"echo-ipc\"\nlibrary = \""
                           << component_library(1) << "\"\nwhere = \"process\"\n";
-    Loom kernel({"kernel", "--config", deploy.string()});
-    ASSERT_TRUE(kernel.read_until("ready\n")) << kernel.output();
+    auto kernel = start({"kernel", "--config", deploy.string()});
+    ASSERT_TRUE(read_until(*kernel, "ready\n")) << kernel->output();
     auto endpoint = "ipc://" + (dir.path() / "kernel").string();
 
     auto [s1, list] = run({"ctl", "--kernel", endpoint, "list"});
@@ -186,7 +162,10 @@ TEST(Launcher, DeploymentRunsAndIsControlledWithCtl) {
 
     auto [s6, bye] = run({"ctl", "--kernel", endpoint, "shutdown"});
     EXPECT_EQ(s6, 0) << bye;
-    EXPECT_EQ(kernel.wait(), 0) << kernel.output();
+    kernel->read_all(60s);
+    auto status = kernel->wait_for(60s);
+    ASSERT_TRUE(status.has_value()) << "the kernel did not exit:\n" << kernel->output();
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status << kernel->output();
 }
 
 TEST(Launcher, InfoDescribesAModel) {

@@ -19,16 +19,18 @@ int main(int argc, char** argv) {
         std::cerr << "dlopen: " << ::dlerror() << "\n";
         return 1;
     }
-    auto entry = reinterpret_cast<loom::ext::ExtensionEntry>(
-        ::dlsym(handle, loom::ext::k_extension_entry_symbol));
+    auto entry = reinterpret_cast<loom::extensions::sdk::ExtensionEntry>(
+        ::dlsym(handle, loom::extensions::sdk::k_extension_entry_symbol));
     if (!entry) {
-        std::cerr << argv[1] << " does not export " << loom::ext::k_extension_entry_symbol << "\n";
+        std::cerr << argv[1] << " does not export "
+                  << loom::extensions::sdk::k_extension_entry_symbol << "\n";
         return 1;
     }
     int rc = 0;
     {
-        loom::ext::ExtensionResult result; // holds the library's code: destroyed before dlclose
-        entry(loom::ext::ExtensionArgs{}, result);
+        loom::extensions::sdk::ExtensionResult
+            result; // holds the library's code: destroyed before dlclose
+        entry(loom::extensions::sdk::ExtensionArgs{}, result);
         if (!result.error.empty()) {
             std::cerr << "entry failed: " << result.error << "\n";
             rc = 1;

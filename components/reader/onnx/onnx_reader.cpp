@@ -258,12 +258,19 @@ void GraphConverter::convert_node(const onnx::NodeProto& node, const OpsetMap& o
                    "node '{}': operator {} of domain '{}' is not supported (the {} domain is "
                    "not supported)",
                    friendly, node.op_type(), domain, domain);
+    // As onnx.checker: a node's domain must be imported (the model's opset_import, or its
+    // function's), or its version is unknown.
+    if (it == opsets.end())
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                   "node '{}': operator {} is of domain '{}', which the model does not import "
+                   "(add {{domain: \"{}\", version: N}} to its opset_import)",
+                   friendly, node.op_type(), domain, domain);
     auto fn = m_state.functions.find({domain, node.op_type()});
     if (fn != m_state.functions.end()) {
         expand_function(*fn->second, node, opsets, friendly, nullptr);
         return;
     }
-    auto version = it == opsets.end() ? std::string("not imported") : std::to_string(it->second);
+    auto version = std::to_string(it->second);
     if (try_extension(node, domain, version, friendly)) return;
     LOOM_THROW(ErrorKind::NOT_FOUND,
                "unknown ONNX operator {} (domain {}, version {}) in node '{}'{}", node.op_type(),
@@ -280,8 +287,10 @@ void GraphConverter::convert_node(const onnx::NodeProto& node, const OpsetMap& o
 // attributes are refused), builds native ops, and returns one value per ONNX output. Otherwise
 // an extension op (op type, version = domain) becomes one node whose attributes are those same
 // values coerced to the kinds its spec declares where ONNX cannot say them (an int where a
-// float, bool, list or element type is wanted, a float where a list of floats is, a string in
-// the IR text form); attributes the spec does not list are kept as read.
+// float, bool, list or element type is wanted, a float where a list of floats is, a string where
+// a list of strings is); an attribute whose ONNX type cannot carry the declared kind (a string
+// "1.5" for a float) is refused, as onnx.checker refuses one of the wrong type. Attributes the
+// spec does not list are kept as read.
 
 namespace {
 using AP = onnx::AttributeProto;
@@ -338,9 +347,10 @@ std::optional<AttrValue> coerce(const AttrValue& value, AttrKind kind) {
         if (kind == AttrKind::Floats) return AttrValue(std::vector<double>{*f});
         return std::nullopt;
     }
-    if (const auto* s = std::get_if<std::string>(&value)) {
-        if (kind == AttrKind::Strings) return AttrValue(std::vector<std::string>{*s});
-        return model::parse_attr(*s, kind);
+    if (std::holds_alternative<std::string>(value)) { // never a number, bool or type
+        if (kind == AttrKind::Strings)
+            return AttrValue(std::vector<std::string>{std::get<std::string>(value)});
+        return std::nullopt;
     }
     if (const auto* is = std::get_if<std::vector<std::int64_t>>(&value)) {
         if (kind == AttrKind::Floats) return AttrValue(std::vector<double>(is->begin(), is->end()));
@@ -356,14 +366,24 @@ std::optional<AttrValue> coerce(const AttrValue& value, AttrKind kind) {
     return std::nullopt;
 }
 
-// The node's attributes as model attributes, coerced to `spec`'s kinds when given (a value
-// that cannot be coerced is kept: check_attributes names it).
+// The node's attributes as model attributes, coerced to `spec`'s kinds when given;
+// invalid_argument naming the attribute, its declared kind and its ONNX type when the value
+// cannot be one of that kind.
 model::Attributes onnx_attributes(const onnx::NodeProto& node, const model::OpSpec* spec) {
     model::Attributes out;
     for (const auto& a : node.attribute()) {
         auto value = onnx_attr_value(a);
-        if (const auto* want = spec ? spec->find_attr(a.name()) : nullptr)
-            if (auto coerced = coerce(value, want->kind)) value = std::move(*coerced);
+        if (const auto* want = spec ? spec->find_attr(a.name()) : nullptr) {
+            auto coerced = coerce(value, want->kind);
+            if (!coerced)
+                LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                           "attribute '{}' is declared {} by the operator's spec but is an ONNX "
+                           "{} attribute{} that cannot be read as {}",
+                           a.name(), model::to_string(want->kind), AP::AttributeType_Name(a.type()),
+                           a.type() == AP::STRING ? fmt::format(" (\"{}\")", a.s()) : "",
+                           model::to_string(want->kind));
+            value = std::move(*coerced);
+        }
         out.set(a.name(), std::move(value));
     }
     return out;

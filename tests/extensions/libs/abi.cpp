@@ -5,8 +5,8 @@
 #include "extensions/sdk/extension.hpp"
 
 extern "C" __attribute__((visibility("default"))) void
-loom_create_extensions(const loom::ext::ExtensionArgs& args,
-                       loom::ext::ExtensionResult& result) noexcept {
+loom_create_extensions(const loom::extensions::sdk::ExtensionArgs& args,
+                       loom::extensions::sdk::ExtensionResult& result) noexcept {
     if (args.abi_version == 999u) return;
     result.error_kind = loom::ErrorKind::UNSUPPORTED;
     result.error = "extension ABI version " + std::to_string(args.abi_version) +

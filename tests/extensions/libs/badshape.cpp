@@ -10,14 +10,14 @@ namespace {
 using loom::ElementType;
 using loom::model::Tensor;
 
-void define(loom::ext::Extension& ext) {
+void define(loom::extensions::sdk::Extension& ext) {
     ext.name("loom_test").version("2.0.0-badshape");
     ext.op("Twice", "loom.test")
         .inputs(1, 1)
-        .infer([](loom::ext::InferContext&) {
+        .infer([](loom::extensions::sdk::InferContext&) {
             throw loom::Error(loom::ErrorKind::INVALID_ARGUMENT, "bad shape function");
         })
-        .evaluate([](const loom::ext::Node&, std::span<const Tensor> in) {
+        .evaluate([](const loom::extensions::sdk::Node&, std::span<const Tensor> in) {
             auto y = Tensor::allocate(ElementType::F32, in[0].shape());
             const float* x = in[0].data<float>();
             auto* out = reinterpret_cast<float*>(y.mutable_data());

@@ -3,7 +3,7 @@
 
 namespace {
 
-void define(loom::ext::Extension& ext) {
+void define(loom::extensions::sdk::Extension& ext) {
     ext.name("loom_test_throws");
     throw loom::Error(loom::ErrorKind::INVALID_ARGUMENT, "init failed on purpose");
 }

@@ -12,15 +12,17 @@ __attribute__((visibility("default"))) inline int g_loads = 0;
 
 namespace {
 
-void define(loom::ext::Extension& ext) {
+void define(loom::extensions::sdk::Extension& ext) {
     ++loom_test_unique::g_loads;
     ext.name("loom_test_unique");
     ext.op("Same", "loom.test_unique")
         .inputs(1, 1)
-        .infer(
-            [](loom::ext::InferContext& c) { c.set_output(0, c.input_type(0), c.input_shape(0)); })
-        .evaluate([](const loom::ext::Node&, std::span<const loom::ext::Tensor> in) {
-            return std::vector<loom::ext::Tensor>{in[0]};
+        .infer([](loom::extensions::sdk::InferContext& c) {
+            c.set_output(0, c.input_type(0), c.input_shape(0));
+        })
+        .evaluate([](const loom::extensions::sdk::Node&,
+                     std::span<const loom::extensions::sdk::Tensor> in) {
+            return std::vector<loom::extensions::sdk::Tensor>{in[0]};
         });
 }
 
