@@ -10,7 +10,7 @@
 #include "components/model/registry_host.hpp"
 #include "components/model/serialize.hpp"
 #include "components/passes/passes.hpp"
-#include "plugins/reference/kernels/interpreter.hpp"
+#include "components/reference/interpreter.hpp"
 #include "plugins/sdk/device_service.hpp"
 #include "plugins/sdk/plugin.hpp"
 #include "plugins/sdk/wire.hpp"
