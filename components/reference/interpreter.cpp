@@ -169,7 +169,7 @@ std::vector<Tensor> Plan::run(std::span<const Tensor> parameters, const RunState
             auto& p = (*profile)[s];
             p.name = node.name;
             p.type = node.type;
-            p.exec_type = step.kernel ? "ref" : step.extension ? "extension" : "";
+            p.exec_type = step.kernel ? step.kernel->name : step.extension ? "extension" : "";
             p.executed = step.kernel != nullptr || step.extension != nullptr;
             p.real_time_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::steady_clock::now() - start)

@@ -1,9 +1,10 @@
 #pragma once
 // Plan — a model prepared for the reference interpreter: nodes in topological order, each with
-// its kernel, and for every value the number of consumers so intermediates are released as soon
-// as the last one has run. A Plan borrows the model, registry and kernel table (they outlive it)
-// and is immutable after construction: many threads may run one Plan at once, each with its own
-// RunState (variables, cancel flag).
+// its kernel (the first entry of its op's ordered list that applies to it, chosen once here), and
+// for every value the number of consumers so intermediates are released as soon as the last one has
+// run. A Plan borrows the model, registry and kernel table (they outlive it) and is immutable after
+// construction: many threads may run one Plan at once, each with its own RunState (variables,
+// cancel flag).
 
 #include <cstdint>
 #include <span>
@@ -18,7 +19,7 @@ namespace loom::reference {
 struct NodeProfile {
     std::string name;
     std::string type;
-    std::string exec_type; // "ref"
+    std::string exec_type; // the kernel entry's name ("ref"), "extension", or empty
     bool executed = false; // false: Parameter/Constant/Result (no kernel ran)
     std::int64_t real_time_us = 0;
 };
@@ -47,7 +48,8 @@ public:
 private:
     struct Step {
         const Node* node = nullptr;
-        const KernelTable::Entry* kernel = nullptr; // null for Parameter/Constant/Result
+        const KernelTable::Entry* kernel = nullptr; // the first entry that applies; null for
+                                                    // Parameter/Constant/Result and extensions
         const model::OpSpec* extension = nullptr;   // an extension op: its host evaluation
         std::vector<std::uint32_t> input_slots;     // value slots read
         std::uint32_t first_output = 0;             // slot of output 0

@@ -1,5 +1,7 @@
 #include "components/reference/kernel.hpp"
 
+#include <cstring>
+
 #include "components/reference/interpreter.hpp"
 #include "components/reference/kernel_util.hpp"
 #include "schemas/error.hpp"
@@ -62,30 +64,90 @@ std::vector<Tensor> KernelContext::run_body(const Model& body,
     return plan.run(inputs, m_run, nullptr);
 }
 
-void KernelTable::add(std::string type, std::string version, KernelFn fn, KernelOptions options) {
-    LOOM_REQUIRE(fn != nullptr, "kernel {}:{} has no function", type, version);
-    auto key = std::make_pair(std::move(type), std::move(version));
-    LOOM_REQUIRE(!m_entries.contains(key), "kernel {}:{} is registered twice", key.first,
-                 key.second);
-    m_entries.emplace(std::move(key), Entry{fn, options});
+bool KernelEntry::applies_to(const Node& node) const noexcept {
+    if (!applies) return true;
+    try {
+        return applies(node);
+    } catch (...) {
+        return false; // see KernelApplies
+    }
 }
 
-const KernelTable::Entry* KernelTable::find(std::string_view type,
-                                            std::string_view version) const noexcept {
-    auto it = m_entries.find(std::make_pair(std::string(type), std::string(version)));
-    return it == m_entries.end() ? nullptr : &it->second;
+namespace {
+
+void check_entry(const KernelEntry& entry, std::string_view type, std::string_view version) {
+    LOOM_REQUIRE((entry.fn != nullptr) != (entry.into != nullptr),
+                 "kernel {}:{} '{}' must have exactly one function (returning or into)", type,
+                 version, entry.name);
+    LOOM_REQUIRE(!entry.name.empty(), "kernel {}:{} has no name", type, version);
+}
+
+} // namespace
+
+void KernelTable::add(std::string type, std::string version, Entry entry) {
+    check_entry(entry, type, version);
+    m_lists[std::make_pair(std::move(type), std::move(version))].push_back(std::move(entry));
+}
+
+void KernelTable::add(std::string type, std::string version, KernelFn fn, KernelOptions options) {
+    Entry entry;
+    entry.fn = fn;
+    entry.options = options;
+    add(std::move(type), std::move(version), std::move(entry));
+}
+
+void KernelTable::add_front(std::string type, std::string version, Entry entry) {
+    check_entry(entry, type, version);
+    m_lists[std::make_pair(std::move(type), std::move(version))].push_front(std::move(entry));
+}
+
+template <class Accept>
+const KernelTable::Entry* KernelTable::first(std::string_view type, std::string_view version,
+                                             const Node& node, Accept accept) const noexcept {
+    auto it = m_lists.find(std::make_pair(std::string(type), std::string(version)));
+    if (it == m_lists.end()) return nullptr;
+    for (const auto& entry : it->second)
+        if (accept(entry) && entry.applies_to(node)) return &entry;
+    return nullptr;
+}
+
+const KernelTable::Entry* KernelTable::find(std::string_view type, std::string_view version,
+                                            const Node& node) const noexcept {
+    return first(type, version, node, [](const Entry&) { return true; });
+}
+
+const KernelTable::Entry* KernelTable::find_foldable(std::string_view type,
+                                                     std::string_view version,
+                                                     const Node& node) const noexcept {
+    return first(type, version, node, [](const Entry& e) { return e.options.foldable; });
 }
 
 const KernelTable::Entry* KernelTable::find(const Node& node,
                                             const model::OpRegistry& registry) const noexcept {
     const auto* spec = registry.find(node.type, node.version);
-    return spec ? find(spec->type, spec->version) : nullptr;
+    return spec ? find(spec->type, spec->version, node) : nullptr;
+}
+
+const KernelTable::Entry* KernelTable::find(std::string_view type,
+                                            std::string_view version) const noexcept {
+    auto it = m_lists.find(std::make_pair(std::string(type), std::string(version)));
+    return it == m_lists.end() || it->second.empty() ? nullptr : &it->second.front();
+}
+
+std::vector<const KernelTable::Entry*> KernelTable::entries(std::string_view type,
+                                                            std::string_view version) const {
+    std::vector<const Entry*> out;
+    auto it = m_lists.find(std::make_pair(std::string(type), std::string(version)));
+    if (it != m_lists.end())
+        for (const auto& entry : it->second)
+            out.push_back(&entry);
+    return out;
 }
 
 std::vector<std::pair<std::string, std::string>> KernelTable::keys() const {
     std::vector<std::pair<std::string, std::string>> out;
-    out.reserve(m_entries.size());
-    for (const auto& [key, entry] : m_entries)
+    out.reserve(m_lists.size());
+    for (const auto& [key, list] : m_lists)
         out.push_back(key);
     return out;
 }
@@ -96,10 +158,37 @@ bool is_half(ElementType t) noexcept {
     return t == ElementType::F16 || t == ElementType::BF16;
 }
 
-} // namespace
+bool fits(const Tensor& t, ElementType type, const Shape& shape) noexcept {
+    return !t.empty() && t.element_type() == type && t.shape() == shape;
+}
 
-std::vector<Tensor> run_kernel(const KernelTable::Entry& entry, const Node& node,
-                               std::span<const Tensor> inputs, const RunState& run) {
+bool same_buffer(const Tensor& a, const Tensor& b) noexcept {
+    return a.bytes().data() == b.bytes().data() && a.byte_size() == b.byte_size();
+}
+
+// The kernel's outputs, in the kernel's own types (f32 where half_via_f32 widened the inputs).
+// An into entry writes into `planned` where a planned tensor fits the inferred output.
+std::vector<Tensor> call_kernel(const KernelTable::Entry& entry, KernelContext& ctx,
+                                std::span<Tensor> planned) {
+    if (entry.fn) return entry.fn(ctx);
+    std::vector<Tensor> outputs(ctx.output_count());
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        const auto type = ctx.output_type(i);
+        const auto shape = ctx.output_shape(i);
+        outputs[i] = i < planned.size() && fits(planned[i], type, shape)
+                         ? planned[i]
+                         : Tensor::allocate(type, shape);
+    }
+    entry.into(ctx, outputs);
+    return outputs;
+}
+
+std::vector<Tensor> run_entry(const KernelTable::Entry& entry, const Node& node,
+                              std::span<const Tensor> inputs, const RunState& run,
+                              std::span<Tensor> planned) {
+    LOOM_REQUIRE(planned.empty() || planned.size() == node.outputs.size(),
+                 "{} planned output(s) for a node with {} output(s)", planned.size(),
+                 node.outputs.size());
     bool any_half = false;
     for (const auto& t : inputs)
         any_half = any_half || is_half(t.element_type());
@@ -109,7 +198,8 @@ std::vector<Tensor> run_kernel(const KernelTable::Entry& entry, const Node& node
         for (auto& t : wide)
             if (is_half(t.element_type())) t = convert_tensor(t, ElementType::F32);
         KernelContext ctx(node, wide, run);
-        outputs = entry.fn(ctx);
+        // The kernel computes in f32: planned f16/bf16 tensors receive the converted results.
+        outputs = call_kernel(entry, ctx, {});
         for (std::size_t i = 0; i < outputs.size() && i < node.outputs.size(); ++i) {
             const auto want = node.outputs[i].type;
             if (is_half(want) && outputs[i].element_type() == ElementType::F32)
@@ -117,12 +207,32 @@ std::vector<Tensor> run_kernel(const KernelTable::Entry& entry, const Node& node
         }
     } else {
         KernelContext ctx(node, inputs, run);
-        outputs = entry.fn(ctx);
+        outputs = call_kernel(entry, ctx, planned);
     }
     LOOM_ASSERT(outputs.size() >= node.outputs.size() || node.outputs.empty(),
                 "kernel {} returned {} outputs, the node has {}", node.type, outputs.size(),
                 node.outputs.size());
+    for (std::size_t i = 0; i < planned.size() && i < outputs.size(); ++i) {
+        auto& want = planned[i];
+        auto& got = outputs[i];
+        if (same_buffer(want, got)) continue; // written in place
+        if (fits(want, got.element_type(), got.shape())) {
+            if (got.byte_size() > 0)
+                std::memcpy(want.mutable_data(), got.bytes().data(), got.byte_size());
+            got = want;
+        } else {
+            want = got;
+        }
+    }
     return outputs;
+}
+
+} // namespace
+
+std::vector<Tensor> run_kernel(const KernelTable::Entry& entry, const Node& node,
+                               std::span<const Tensor> inputs, const RunState& run,
+                               std::span<Tensor> planned_outputs) {
+    return run_entry(entry, node, inputs, run, planned_outputs);
 }
 
 std::shared_ptr<const KernelTable> make_reference_kernels() {
@@ -142,11 +252,17 @@ std::shared_ptr<const KernelTable> make_reference_kernels() {
 
 void install_evaluators(model::OpRegistry& registry, std::shared_ptr<const KernelTable> kernels) {
     const model::OpRegistry* reg = &registry; // the functions live inside `registry`
-    for (const auto& [type, version] : kernels->keys()) {
-        const auto* entry = kernels->find(type, version);
-        if (!entry->options.foldable || !registry.find(type, version)) continue;
+    for (const auto& key : kernels->keys()) {
+        const auto& [type, version] = key;
+        if (!registry.find(type, version)) continue;
+        bool always = false; // some foldable entry applies to every node
+        for (const auto* entry : kernels->entries(type, version))
+            always = always || (entry->options.foldable && !entry->applies);
+        if (!always) continue;
         registry.set_evaluate(
-            type, version, [kernels, entry, reg](const Node& node, std::span<const Tensor> inputs) {
+            type, version, [kernels, reg, key](const Node& node, std::span<const Tensor> inputs) {
+                const auto* entry = kernels->find_foldable(key.first, key.second, node);
+                LOOM_ASSERT(entry, "no foldable kernel for {}:{}", key.first, key.second);
                 RunState run;
                 run.registry = reg;
                 run.kernels = kernels.get();

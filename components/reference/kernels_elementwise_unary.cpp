@@ -33,10 +33,10 @@ T saturate(double v) {
     return static_cast<T>(v);
 }
 
-// out[i] = f(in[i]) for every numeric type; f takes and returns T.
+// out[i] = f(in[i]) for every numeric type into `out` (the inferred output 0: same type and
+// shape as the input); f takes and returns T.
 template <class F>
-std::vector<Tensor> map_numeric(KernelContext& ctx, F f) {
-    auto out = ctx.allocate_output(0);
+void map_numeric_into(KernelContext& ctx, const Tensor& out, F f) {
     const auto& in = ctx.input(0);
     dispatch_type(in.element_type(), ctx.node().type, [&](auto tag) {
         using T = decltype(tag);
@@ -51,6 +51,12 @@ std::vector<Tensor> map_numeric(KernelContext& ctx, F f) {
             });
         }
     });
+}
+
+template <class F>
+std::vector<Tensor> map_numeric(KernelContext& ctx, F f) {
+    auto out = ctx.allocate_output(0);
+    map_numeric_into(ctx, out, f);
     return {out};
 }
 
@@ -314,8 +320,9 @@ LOOM_MATH(hswish_k, x* std::min(std::max(x + T{3}, T{0}), T{6}) / T{6})
 LOOM_MATH(softsign_k, x / (T{1} + std::fabs(x)))
 #undef LOOM_MATH
 
-std::vector<Tensor> abs_k(KernelContext& ctx) {
-    return map_numeric(ctx, [](auto x) { return abs_value(x); });
+// Abs and Relu are of the into form (kernel.hpp): they write into a planned output.
+void abs_into(KernelContext& ctx, std::span<Tensor> outputs) {
+    map_numeric_into(ctx, outputs[0], [](auto x) { return abs_value(x); });
 }
 std::vector<Tensor> negative_k(KernelContext& ctx) {
     return map_numeric(ctx, [](auto x) { return negative(x); });
@@ -331,8 +338,8 @@ std::vector<Tensor> floor_k(KernelContext& ctx) {
     return map_numeric(ctx,
                        [](auto x) { return round_with(x, [](auto v) { return std::floor(v); }); });
 }
-std::vector<Tensor> relu_k(KernelContext& ctx) {
-    return map_numeric(ctx, [](auto x) {
+void relu_into(KernelContext& ctx, std::span<Tensor> outputs) {
+    map_numeric_into(ctx, outputs[0], [](auto x) {
         if constexpr (std::is_unsigned_v<decltype(x)>)
             return x;
         else
@@ -344,21 +351,22 @@ std::vector<Tensor> relu_k(KernelContext& ctx) {
 
 void add_unary_kernels(KernelTable& table) {
     const std::pair<const char*, KernelFn> opset1[] = {
-        {"Abs", abs_k},      {"Acos", acos_k},
-        {"Asin", asin_k},    {"Atan", atan_k},
-        {"Ceiling", ceil_k}, {"Cos", cos_k},
-        {"Cosh", cosh_k},    {"Erf", erf_k},
-        {"Exp", exp_k},      {"Floor", floor_k},
-        {"Log", log_k},      {"Negative", negative_k},
-        {"Sign", sign_k},    {"Sin", sin_k},
-        {"Sinh", sinh_k},    {"Sqrt", sqrt_k},
-        {"Tan", tan_k},      {"Tanh", tanh_k},
-        {"Relu", relu_k},    {"Sigmoid", sigmoid_k},
-        {"Elu", elu},        {"Clamp", clamp},
-        {"Selu", selu},      {"HardSigmoid", hard_sigmoid},
-        {"PRelu", prelu},    {"LogicalNot", logical_not}};
+        {"Acos", acos_k},         {"Asin", asin_k},
+        {"Atan", atan_k},         {"Ceiling", ceil_k},
+        {"Clamp", clamp},         {"Cos", cos_k},
+        {"Cosh", cosh_k},         {"Elu", elu},
+        {"Erf", erf_k},           {"Exp", exp_k},
+        {"Floor", floor_k},       {"HardSigmoid", hard_sigmoid},
+        {"Log", log_k},           {"LogicalNot", logical_not},
+        {"Negative", negative_k}, {"PRelu", prelu},
+        {"Selu", selu},           {"Sigmoid", sigmoid_k},
+        {"Sign", sign_k},         {"Sin", sin_k},
+        {"Sinh", sinh_k},         {"Sqrt", sqrt_k},
+        {"Tan", tan_k},           {"Tanh", tanh_k}};
     for (const auto& [type, fn] : opset1)
         table.add(type, "opset1", fn);
+    table.add("Abs", "opset1", {.into = abs_into});
+    table.add("Relu", "opset1", {.into = relu_into});
     table.add("Acosh", "opset3", acosh_k);
     table.add("Asinh", "opset3", asinh_k);
     table.add("Atanh", "opset3", atanh_k);

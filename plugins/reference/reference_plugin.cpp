@@ -260,8 +260,12 @@ public:
                 n->type != "Parameter" && n->type != "Constant" && n->type != "Result";
             const auto* spec = registry->find(n->type, n->version);
             const bool extension = spec && !spec->origin.empty();
+            // The entry the Plan chose for the node (the same lookup on the same node).
+            const auto* entry =
+                kernel && !extension ? m_shared->kernels->find(*n, *registry) : nullptr;
             info.attributes = {
                 {"execType", extension ? "extension"
+                             : entry   ? entry->name
                              : kernel  ? "ref"
                                        : n->type},
                 {"originalLayers", n->name},
