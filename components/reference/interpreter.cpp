@@ -151,14 +151,18 @@ std::vector<Tensor> Plan::run(std::span<const Tensor> parameters, const RunState
             inputs.clear();
             for (auto slot : step.input_slots)
                 inputs.push_back(slots[slot]);
+            // run_kernel names the node in its errors; the extension path does it here.
             std::vector<Tensor> outs;
-            try {
-                outs = step.kernel ? run_kernel(*step.kernel, node, inputs, run)
-                                   : run_extension(*step.extension, node, inputs);
-            } catch (const Error& e) {
-                if (e.kind() == ErrorKind::CANCELLED) throw;
-                throw Error(e.kind(), fmt::format("node '{}' ({}:{}): {}", node.name, node.type,
-                                                  node.version, e.message()));
+            if (step.kernel) {
+                outs = run_kernel(*step.kernel, node, inputs, run);
+            } else {
+                try {
+                    outs = run_extension(*step.extension, node, inputs);
+                } catch (const Error& e) {
+                    if (e.kind() == ErrorKind::CANCELLED) throw;
+                    throw Error(e.kind(), fmt::format("node '{}' ({}:{}): {}", node.name, node.type,
+                                                      node.version, e.message()));
+                }
             }
             for (std::size_t o = 0; o < outs.size() && o < node.outputs.size(); ++o)
                 slots[step.first_output + o] = std::move(outs[o]);

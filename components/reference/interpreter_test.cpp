@@ -101,6 +101,63 @@ TEST(Interpreter, ReadValueAssignAccumulateInVariables) {
     EXPECT_EQ(run_once(vars, 7.f), 5.f); // what the first run assigned
 }
 
+std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
+// Runs `m` on `input` and returns the error's message ("" when it ran).
+std::string run_error(Model& m, const Tensor& input) {
+    auto reg = registry();
+    auto kernels = make_reference_kernels();
+    model::infer_and_validate(m, *reg);
+    Plan plan(m, *reg, *kernels);
+    RunState run{reg.get(), kernels.get(), nullptr, nullptr};
+    try {
+        plan.run(std::vector<Tensor>{input}, run, nullptr);
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::INVALID_ARGUMENT) << e.message();
+        return e.message();
+    }
+    return "";
+}
+
+// Shape inference failing at run time (the kernel's KernelContext::output_shape) names the node
+// once, not once for the inference and again for the interpreter.
+TEST(Interpreter, RunTimeInferenceErrorNamesTheNodeOnce) {
+    using Ints = std::vector<std::int64_t>;
+    {
+        Model m;
+        auto& p = m.add_parameter(ElementType::F32, PartialShape::dynamic(), "x");
+        auto& n = m.add("MaxPool", "opset8", {p.output(0)},
+                        attrs({{"kernel", Ints{2, 2}},
+                               {"strides", Ints{1, 1}},
+                               {"dilations", Ints{1, 1}},
+                               {"pads_begin", Ints{0, 0}},
+                               {"pads_end", Ints{0, 0}}}),
+                        2, "p2o.MaxPool.0");
+        m.add_result(n.output(0));
+        // Rank 2: MaxPool with a 2-D kernel needs rank 4.
+        auto message = run_error(m, f32({2, 2}, {1, 2, 3, 4}));
+        EXPECT_EQ(occurrences(message, "p2o.MaxPool.0"), 1u) << message;
+        EXPECT_NE(message.find("rank"), std::string::npos) << message;
+    }
+    {
+        Model m;
+        auto& p = m.add_parameter(ElementType::F32, PartialShape{model::Dimension()}, "x");
+        auto& shape = m.add_constant(i64({1}, {3}));
+        model::Attributes a;
+        a.set("special_zero", false);
+        auto& n = m.add("Reshape", "opset1", {p.output(0), shape.output(0)}, a, 1, "my_reshape");
+        m.add_result(n.output(0));
+        auto message = run_error(m, f32({4}, {1, 2, 3, 4}));
+        EXPECT_EQ(occurrences(message, "my_reshape"), 1u) << message;
+        EXPECT_NE(message.find("cannot reshape"), std::string::npos) << message;
+    }
+}
+
 // The reference device is the oracle: every op of the native op set has a kernel.
 TEST(ReferenceKernels, EveryNativeOpHasAKernel) {
     auto registry = model::make_native_registry();

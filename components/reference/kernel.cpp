@@ -15,8 +15,14 @@ const Tensor& KernelContext::input(std::size_t i) const {
 
 // Shape inference on the actual inputs: a scratch model whose inputs are Constants viewing the
 // input tensors (no copy), so value-dependent inference (Reshape, Range …) sees the values.
+// The op's infer function runs directly, not through model::infer_node: its errors must not name
+// the node, run_kernel does that once for every kernel error.
 void KernelContext::infer() const {
     if (m_inferred) return;
+    const auto* spec = m_run.registry->find(m_node.type, m_node.version);
+    if (!spec)
+        LOOM_THROW(ErrorKind::NOT_FOUND, "unknown operation {} (version {})", m_node.type,
+                   m_node.version);
     Model scratch;
     std::vector<model::Output> ins;
     ins.reserve(m_inputs.size());
@@ -26,7 +32,11 @@ void KernelContext::infer() const {
                           m_node.name);
     for (const auto& body : m_node.bodies)
         n.bodies.push_back(body);
-    model::infer_node(n, *m_run.registry);
+    model::check_attributes(n, *spec);
+    if (spec->infer) {
+        model::InferContext ictx(n, *m_run.registry);
+        spec->infer(ictx);
+    }
     std::vector<std::pair<ElementType, PartialShape>> out;
     out.reserve(n.outputs.size());
     for (auto& o : n.outputs)
@@ -232,7 +242,13 @@ std::vector<Tensor> run_entry(const KernelTable::Entry& entry, const Node& node,
 std::vector<Tensor> run_kernel(const KernelTable::Entry& entry, const Node& node,
                                std::span<const Tensor> inputs, const RunState& run,
                                std::span<Tensor> planned_outputs) {
-    return run_entry(entry, node, inputs, run, planned_outputs);
+    try {
+        return run_entry(entry, node, inputs, run, planned_outputs);
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::CANCELLED) throw;
+        throw Error(e.kind(), fmt::format("node '{}' ({}:{}): {}", node.name, node.type,
+                                          node.version, e.message()));
+    }
 }
 
 std::shared_ptr<const KernelTable> make_reference_kernels() {

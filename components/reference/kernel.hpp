@@ -20,8 +20,8 @@
 // f16/bf16 inputs converted to f32 and has its f16/bf16 outputs converted back, so math kernels
 // are written for f32/f64/integers only.
 //
-// Errors: loom::Error — invalid_argument for bad values (the interpreter adds the node's name,
-// type and version), unsupported for element types or attribute values a kernel does not handle.
+// Errors: loom::Error — invalid_argument for bad values, unsupported for element types or
+// attribute values a kernel does not handle. run_kernel names the node (once) in every error.
 // Threading: a kernel may run on any thread and may use parallel_for (kernel_util.hpp); a
 // KernelTable is immutable once built and shared read-only (shared_ptr<const KernelTable>):
 // add()/add_front() are for the code building it, before anyone else sees it.
@@ -190,7 +190,8 @@ private:
 
 // Runs `entry` on `node` (applies half_via_f32) and checks the outputs against the count the
 // node declares; returns the outputs. The interpreter and constant folding both go through here,
-// and so does a device's fallback to the reference.
+// and so does a device's fallback to the reference. Errors name the node: "node 'NAME'
+// (Type:version): …" (cancelled passes through unchanged).
 //
 // `planned_outputs` is empty (the kernel's outputs are whatever it returns, or what run_kernel
 // allocates for an into entry) or holds one tensor per node output, allocated by the caller's
