@@ -1,8 +1,8 @@
 // The transform component as a component library (DESIGN.md §6).
 
+#include "components/reference/kernel.hpp"
 #include "components/transform/transform_service.hpp"
 #include "kernel/component_api.hpp"
-#include "plugins/reference/kernels/kernel.hpp"
 
 namespace {
 

@@ -18,7 +18,7 @@
 #include "components/passes/pass_manager.hpp"
 #include "components/reader/onnx/convert_context.hpp"
 #include "components/reader/reader.hpp"
-#include "plugins/reference/kernels/interpreter.hpp"
+#include "components/reference/interpreter.hpp"
 #include "schemas/error.hpp"
 
 namespace fs = std::filesystem;
@@ -33,8 +33,7 @@ model::Tensor read_pb(const fs::path& path) {
     return reader::onnx_fe::tensor_from_proto(proto, path.parent_path().string());
 }
 
-std::string compare(const model::Tensor& got, const model::Tensor& want, double rtol,
-                    double atol) {
+std::string compare(const model::Tensor& got, const model::Tensor& want, double rtol, double atol) {
     if (got.shape() != want.shape())
         return fmt::format("shape {} != expected {}", model::to_string(got.shape()),
                            model::to_string(want.shape()));

@@ -1,0 +1,66 @@
+#pragma once
+// Plan — a model prepared for the reference interpreter: nodes in topological order, each with
+// its kernel (the first entry of its op's ordered list that applies to it, chosen once here), and
+// for every value the number of consumers so intermediates are released as soon as the last one has
+// run. A Plan borrows the model, registry and kernel table (they outlive it) and is immutable after
+// construction: many threads may run one Plan at once, each with its own RunState (variables,
+// cancel flag).
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "components/reference/kernel.hpp"
+
+namespace loom::reference {
+
+// Per-node counters of one run (DESIGN.md §6 profiling): filled when a Profile is passed.
+struct NodeProfile {
+    std::string name;
+    std::string type;
+    std::string exec_type; // the kernel entry's name ("ref"), "extension", or empty
+    bool executed = false; // false: Parameter/Constant/Result (no kernel ran)
+    std::int64_t real_time_us = 0;
+};
+using Profile = std::vector<NodeProfile>;
+
+// The spec of `node` when it is an extension's op with a host evaluation; nullptr otherwise.
+const model::OpSpec* extension_op(const Node& node, const model::OpRegistry& registry) noexcept;
+
+// The registry given to a Plan must outlive it (extension steps point into it).
+class Plan {
+public:
+    // unsupported naming every node (and its type/version) without a kernel, bodies included.
+    Plan(const Model& model, const model::OpRegistry& registry, const KernelTable& kernels);
+
+    // Runs the model on one tensor per parameter (in parameters() order; types and shapes are
+    // the caller's responsibility) and returns one tensor per result. Errors name the node.
+    std::vector<Tensor> run(std::span<const Tensor> parameters, const RunState& run,
+                            Profile* profile) const;
+
+    const Model& model() const noexcept { return m_model; }
+    // Nodes without a kernel in `kernels` (bodies included), as "name (Type:version)".
+    static std::vector<std::string> missing_kernels(const Model& model,
+                                                    const model::OpRegistry& registry,
+                                                    const KernelTable& kernels);
+
+private:
+    struct Step {
+        const Node* node = nullptr;
+        const KernelTable::Entry* kernel = nullptr; // the first entry that applies; null for
+                                                    // Parameter/Constant/Result and extensions
+        const model::OpSpec* extension = nullptr;   // an extension op: its host evaluation
+        std::vector<std::uint32_t> input_slots;     // value slots read
+        std::uint32_t first_output = 0;             // slot of output 0
+        std::vector<std::uint32_t> release;         // slots whose last reader is this step
+    };
+
+    const Model& m_model;
+    std::vector<Step> m_steps;
+    std::size_t m_slot_count = 0;
+    std::vector<std::uint32_t> m_parameter_slots;
+    std::vector<std::uint32_t> m_result_slots;
+};
+
+} // namespace loom::reference

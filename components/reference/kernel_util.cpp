@@ -1,0 +1,187 @@
+#include "components/reference/kernel_util.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+namespace loom::reference {
+
+std::vector<std::int64_t> read_indices(const Tensor& tensor) {
+    if (tensor.element_type() == ElementType::F32 || tensor.element_type() == ElementType::F64 ||
+        tensor.element_type() == ElementType::F16 || tensor.element_type() == ElementType::BF16) {
+        std::vector<std::int64_t> out;
+        for (double v : tensor.to_f64())
+            out.push_back(static_cast<std::int64_t>(v));
+        return out;
+    }
+    return tensor.to_i64();
+}
+
+double scalar_f64(const Tensor& tensor) {
+    LOOM_REQUIRE(tensor.size() == 1, "expected a scalar, got shape {}",
+                 model::to_string(tensor.shape()));
+    return tensor.to_f64().at(0);
+}
+
+std::int64_t scalar_i64(const Tensor& tensor) {
+    LOOM_REQUIRE(tensor.size() == 1, "expected a scalar, got shape {}",
+                 model::to_string(tensor.shape()));
+    return read_indices(tensor).at(0);
+}
+
+std::vector<std::int64_t> strides_of(const Shape& shape) {
+    std::vector<std::int64_t> s(shape.size(), 1);
+    for (std::size_t i = shape.size(); i-- > 1;)
+        s[i - 1] = s[i] * shape[i];
+    return s;
+}
+
+std::vector<std::int64_t> broadcast_strides(const Shape& in, const Shape& out) {
+    LOOM_REQUIRE(in.size() <= out.size(), "shape {} does not broadcast to {}", model::to_string(in),
+                 model::to_string(out));
+    const auto own = strides_of(in);
+    std::vector<std::int64_t> s(out.size(), 0);
+    const auto off = out.size() - in.size();
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        LOOM_REQUIRE(in[i] == out[off + i] || in[i] == 1, "shape {} does not broadcast to {}",
+                     model::to_string(in), model::to_string(out));
+        s[off + i] = in[i] == 1 ? 0 : own[i];
+    }
+    return s;
+}
+
+void parallel_for(std::int64_t n, std::int64_t grain,
+                  const std::function<void(std::int64_t, std::int64_t)>& f) {
+    if (n <= 0) return;
+    grain = std::max<std::int64_t>(grain, 1);
+    if (n <= grain) {
+        f(0, n);
+        return;
+    }
+    tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, grain),
+                      [&](const tbb::blocked_range<std::int64_t>& r) { f(r.begin(), r.end()); });
+}
+
+namespace {
+
+template <class To>
+To saturate(double v) {
+    if constexpr (std::is_same_v<To, bool>) {
+        return v != 0.0;
+    } else if constexpr (std::is_floating_point_v<To>) {
+        return static_cast<To>(v);
+    } else {
+        if (std::isnan(v)) return To{0};
+        v = std::trunc(v);
+        if (v <= static_cast<double>(std::numeric_limits<To>::lowest()))
+            return std::numeric_limits<To>::lowest();
+        if (v >= static_cast<double>(std::numeric_limits<To>::max()))
+            return std::numeric_limits<To>::max();
+        return static_cast<To>(v);
+    }
+}
+
+// Reads element i of any type as double (integers beyond 2^53 lose precision; integer →
+// integer conversions use the exact path below).
+double read_as_f64(const Tensor& t, std::int64_t i) {
+    switch (t.element_type()) {
+    case ElementType::F16:
+        return model::f16_to_f32(t.data<std::uint16_t>()[i]);
+    case ElementType::BF16:
+        return model::bf16_to_f32(t.data<std::uint16_t>()[i]);
+    default:
+        return dispatch_type(t.element_type(), "read", [&](auto tag) -> double {
+            using T = decltype(tag);
+            return static_cast<double>(t.data<T>()[i]);
+        });
+    }
+}
+
+bool is_int(ElementType t) {
+    return model::is_integral(t) && t != ElementType::BOOLEAN;
+}
+
+} // namespace
+
+Tensor convert_tensor(const Tensor& in, ElementType to) {
+    if (in.element_type() == to) return in;
+    auto out = Tensor::allocate(to, in.shape());
+    const auto n = in.size();
+    if (is_int(in.element_type()) && is_int(to)) { // exact, wrapping like a C++ cast
+        auto src = in.to_i64();
+        dispatch_type(to, "Convert", [&](auto tag) {
+            using T = decltype(tag);
+            auto* dst = reinterpret_cast<T*>(out.mutable_data());
+            for (std::int64_t i = 0; i < n; ++i)
+                dst[i] = static_cast<T>(src[static_cast<std::size_t>(i)]);
+        });
+        return out;
+    }
+    if (to == ElementType::F16 || to == ElementType::BF16) {
+        auto* dst = reinterpret_cast<std::uint16_t*>(out.mutable_data());
+        for (std::int64_t i = 0; i < n; ++i) {
+            const auto v = static_cast<float>(read_as_f64(in, i));
+            dst[i] = to == ElementType::F16 ? model::f32_to_f16(v) : model::f32_to_bf16(v);
+        }
+        return out;
+    }
+    dispatch_type(to, "Convert", [&](auto tag) {
+        using T = decltype(tag);
+        auto* dst = reinterpret_cast<T*>(out.mutable_data());
+        for (std::int64_t i = 0; i < n; ++i)
+            dst[i] = saturate<T>(read_as_f64(in, i));
+    });
+    return out;
+}
+
+Tensor make_tensor(ElementType type, const Shape& shape, std::span<const double> data) {
+    auto f64 = Tensor::allocate(ElementType::F64, shape);
+    LOOM_REQUIRE(static_cast<std::size_t>(f64.size()) == data.size(), "{} values for shape {}",
+                 data.size(), model::to_string(shape));
+    if (!data.empty()) // an empty span may hold a null pointer, which memcpy must not get
+        std::memcpy(f64.mutable_data(), data.data(), data.size() * sizeof(double));
+    return convert_tensor(f64, type);
+}
+
+Tensor make_i64_tensor(const Shape& shape, std::span<const std::int64_t> data) {
+    auto t = Tensor::allocate(ElementType::I64, shape);
+    LOOM_REQUIRE(static_cast<std::size_t>(t.size()) == data.size(), "{} values for shape {}",
+                 data.size(), model::to_string(shape));
+    if (!data.empty()) // an empty span may hold a null pointer, which memcpy must not get
+        std::memcpy(t.mutable_data(), data.data(), data.size() * sizeof(std::int64_t));
+    return t;
+}
+
+Tensor transpose_tensor(const Tensor& in, std::span<const std::int64_t> order) {
+    const auto& shape = in.shape();
+    LOOM_REQUIRE(order.size() == shape.size(), "transpose order has {} axes, the tensor {}",
+                 order.size(), shape.size());
+    Shape out_shape(shape.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        out_shape[i] = shape.at(static_cast<std::size_t>(order[i]));
+    auto out = Tensor::allocate(in.element_type(), out_shape);
+    const auto es = static_cast<std::int64_t>(element_size(in.element_type()));
+    const auto in_strides = strides_of(shape);
+    std::vector<std::int64_t> src_strides(order.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        src_strides[i] = in_strides[static_cast<std::size_t>(order[i])];
+    const auto* src = in.bytes().data();
+    auto* dst = out.mutable_data();
+    const auto total = out.size();
+    const auto rank = out_shape.size();
+    parallel_for(total, 4096, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t o = b; o < e; ++o) {
+            std::int64_t rem = o, off = 0;
+            for (std::size_t k = rank; k-- > 0;) {
+                off += (rem % out_shape[k]) * src_strides[k];
+                rem /= out_shape[k];
+            }
+            std::memcpy(dst + o * es, src + off * es, static_cast<std::size_t>(es));
+        }
+    });
+    return out;
+}
+
+} // namespace loom::reference

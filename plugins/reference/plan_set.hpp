@@ -1,0 +1,57 @@
+#pragma once
+// PlanSet — the Plans of one compiled model, one per op-registry snapshot it was prepared for
+// (DESIGN.md §5). A request pins the plan of the snapshot current when it starts; a swap prepares
+// the new snapshot's plan (checking the model's output types and shapes) before it is published.
+// A model without extension ops has one plan whatever the snapshot.
+// Threading: for_run/prepare/settle may be called from any thread (m_mutex).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "components/model/registry_host.hpp"
+#include "components/reference/interpreter.hpp"
+
+namespace loom::plugins::reference {
+
+// What every compiled model and request of the device shares (immutable once built).
+struct Shared {
+    std::shared_ptr<model::RegistryHost> registry; // the process's op registry snapshots
+    std::shared_ptr<const loom::reference::KernelTable> kernels;
+};
+
+class PlanSet final : public model::SnapshotUser {
+public:
+    struct Prepared {
+        std::shared_ptr<const model::OpRegistry> registry; // keeps extension libraries loaded
+        std::shared_ptr<const loom::reference::Plan> plan;
+    };
+
+    PlanSet(std::shared_ptr<const model::Model> m, std::shared_ptr<const Shared> shared,
+            std::shared_ptr<const model::OpRegistry> snapshot);
+
+    // Registers for swaps (until destroyed); only models with extension ops need to.
+    void watch();
+
+    // The current snapshot's plan once prepared for it; otherwise (a snapshot published without
+    // preparing, e.g. after an unload) the plan in force.
+    Prepared for_run() const;
+
+    // invalid_argument when the model cannot use `candidate` or its outputs would change.
+    void prepare(const std::shared_ptr<const model::OpRegistry>& candidate) override;
+    void settle(std::uint64_t generation) noexcept override;
+
+private:
+    Prepared make(std::shared_ptr<const model::OpRegistry> snapshot) const;
+
+    std::shared_ptr<const model::Model> m_model;
+    std::shared_ptr<const Shared> m_shared;
+    const bool m_dynamic;
+    mutable std::mutex m_mutex; // guards m_plans, m_active
+    std::map<std::uint64_t, Prepared> m_plans;
+    std::uint64_t m_active = 0; // the generation requests use when there is no plan for current
+    model::Watch m_watch;       // last: unregisters before anything else goes
+};
+
+} // namespace loom::plugins::reference

@@ -1,0 +1,137 @@
+#include "plugins/reference/plugin.hpp"
+
+#include "components/passes/passes.hpp"
+#include "plugins/reference/blob.hpp"
+#include "plugins/reference/compiled_model.hpp"
+#include "plugins/sdk/device_service.hpp"
+#include "schemas/error.hpp"
+
+namespace loom::plugins::reference {
+
+namespace {
+
+bool is_interface(std::string_view type) {
+    return type == "Parameter" || type == "Constant" || type == "Result";
+}
+
+std::shared_ptr<const Shared> make_shared_tables(std::shared_ptr<model::RegistryHost> registry) {
+    auto s = std::make_shared<Shared>();
+    s->registry = registry ? std::move(registry) : model::make_native_registry_host();
+    s->kernels = loom::reference::make_reference_kernels();
+    return s;
+}
+
+// The model's own precision by default (the oracle); INFERENCE_PRECISION_HINT f32 runs an f16
+// model in f32, as OpenVINO's CPU device does.
+std::shared_ptr<const model::Model> with_precision(std::shared_ptr<const model::Model> m,
+                                                   const Properties& p,
+                                                   const model::OpRegistry& registry) {
+    if (!p.has(props::inference_precision.name) ||
+        p.get(props::inference_precision) != ElementType::F32)
+        return m;
+    auto copy = m->clone();
+    passes::PassManager pm;
+    pm.add(passes::make_f16_to_f32_pass());
+    pm.run(*copy, registry);
+    return copy;
+}
+
+void check(const Properties& p) {
+    check_properties(p, {props::device_full_name.name});
+    if (p.has(props::inference_precision.name)) {
+        auto t = p.get(props::inference_precision);
+        LOOM_REQUIRE(t == ElementType::F32 || t == ElementType::UNDEFINED,
+                     "{}: the reference device computes in the model's own precision; "
+                     "INFERENCE_PRECISION_HINT {} is not supported (use f32)",
+                     k_device, loom::to_string(t));
+    }
+}
+
+} // namespace
+
+ReferencePlugin::ReferencePlugin(std::shared_ptr<model::RegistryHost> registry)
+    : m_shared(make_shared_tables(std::move(registry)))
+    , m_context(std::make_shared<sdk::HostRemoteContext>(k_device)) {}
+
+std::string ReferencePlugin::full_name() const {
+    return "Loom reference device (portable reference kernels, the oracle)";
+}
+
+std::string ReferencePlugin::get_property(const std::string& name) const {
+    if (name == props::device_full_name.name) return full_name();
+    if (name == props::supported_properties.name) return to_text(supported_property_names());
+    if (name == props::device_capabilities.name) return "FP32 FP16 INT8 EXPORT_IMPORT";
+    if (name == props::optimal_number_of_infer_requests.name) return "1";
+    std::lock_guard lock(m_mutex);
+    if (m_props.has(name)) return m_props.text(name);
+    if (name == props::enable_profiling.name) return "NO";
+    if (name == props::performance_mode.name) return "LATENCY";
+    if (name == props::inference_precision.name) return "f32";
+    if (name == props::num_requests.name) return "0";
+    LOOM_THROW(ErrorKind::NOT_FOUND, "{} has no property {}", m_name, name);
+}
+
+void ReferencePlugin::set_property(const Properties& p) {
+    check(p);
+    std::lock_guard lock(m_mutex);
+    m_props.merge(p);
+}
+
+std::vector<std::string> ReferencePlugin::query_model(const model::Model& m,
+                                                      const Properties&) const {
+    std::vector<std::string> out;
+    const auto registry = m_shared->registry->current();
+    for (const auto* n : m.nodes())
+        if (is_interface(n->type) || m_shared->kernels->find(*n, *registry) ||
+            loom::reference::extension_op(*n, *registry))
+            out.push_back(n->name);
+    return out;
+}
+
+std::vector<std::pair<std::string, bool>> ReferencePlugin::op_coverage() const {
+    std::vector<std::pair<std::string, bool>> out;
+    const auto registry = m_shared->registry->current();
+    for (const auto* spec : registry->all()) {
+        const bool extension = !spec->origin.empty() && spec->evaluate;
+        out.emplace_back(spec->type + ":" + spec->version,
+                         is_interface(spec->type) || extension ||
+                             m_shared->kernels->find(spec->type, spec->version));
+    }
+    return out;
+}
+
+std::shared_ptr<sdk::CompiledModel>
+ReferencePlugin::compile_model(std::shared_ptr<const model::Model> m, const Properties& p) {
+    check(p);
+    Properties merged;
+    {
+        std::lock_guard lock(m_mutex);
+        merged = m_props;
+    }
+    merged.merge(p);
+    auto snapshot = m_shared->registry->current();
+    return std::make_shared<ReferenceCompiledModel>(with_precision(std::move(m), merged, *snapshot),
+                                                    m_shared, std::move(snapshot), merged);
+}
+
+std::shared_ptr<sdk::CompiledModel> ReferencePlugin::import_model(std::span<const std::byte> blob,
+                                                                  const Properties& p) {
+    auto imported = read_blob(blob);
+    auto snapshot = m_shared->registry->current();
+    model::infer_and_validate(*imported.model, *snapshot);
+    imported.props.merge(p);
+    return std::make_shared<ReferenceCompiledModel>(std::move(imported.model), m_shared,
+                                                    std::move(snapshot), imported.props);
+}
+
+namespace {
+
+std::shared_ptr<sdk::Plugin> make_plugin(const kernel::ComponentArgs& args) {
+    return std::make_shared<ReferencePlugin>(args.registry);
+}
+
+} // namespace
+
+} // namespace loom::plugins::reference
+
+LOOM_PLUGIN(loom::plugins::reference::make_plugin)
