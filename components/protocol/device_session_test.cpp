@@ -7,9 +7,13 @@
 #include <gtest/gtest.h>
 
 #include "schemas/error.hpp"
+#include "tests/support/expect.hpp"
 
 namespace loom::protocol {
 namespace {
+
+using test::error_kind_of;
+using test::eventually;
 
 using namespace std::chrono_literals;
 using schema::DeviceMethod;
@@ -61,15 +65,6 @@ struct FakeDevice {
         return calls[m];
     }
 };
-
-bool eventually(const std::function<bool()>& condition) {
-    const auto end = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < end) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return condition();
-}
 
 DeviceSession::Caller caller(FakeDevice& device) {
     return [&device](std::uint16_t m, bus::OutMessage& r, bus::CallOptions o) {

@@ -125,15 +125,21 @@ std::uint64_t SessionTable::add(std::uint64_t session, const std::string& peer_k
     return handle;
 }
 
+std::map<std::uint64_t, SessionTable::Object>::iterator
+SessionTable::owned(std::uint64_t session, const std::string& peer_key, ObjectKind kind,
+                    std::uint64_t handle) {
+    auto& objects = live(session, peer_key).objects;
+    auto it = objects.find(handle);
+    if (it == objects.end() || it->second.kind != kind)
+        LOOM_THROW(ErrorKind::NOT_FOUND, "{} {:#x} does not exist on {} (released?)",
+                   kind_name(kind), handle, m_owner);
+    return it;
+}
+
 std::shared_ptr<void> SessionTable::find(std::uint64_t session, const std::string& peer_key,
                                          ObjectKind kind, std::uint64_t handle) {
     std::lock_guard lock(m_mutex);
-    auto& s = live(session, peer_key);
-    auto it = s.objects.find(handle);
-    if (it == s.objects.end() || it->second.kind != kind)
-        LOOM_THROW(ErrorKind::NOT_FOUND, "{} {:#x} does not exist on {} (released?)",
-                   kind_name(kind), handle, m_owner);
-    return it->second.object;
+    return owned(session, peer_key, kind, handle)->second.object;
 }
 
 void SessionTable::release(std::uint64_t session, const std::string& peer_key, ObjectKind kind,
@@ -141,13 +147,9 @@ void SessionTable::release(std::uint64_t session, const std::string& peer_key, O
     Object dropped{kind, nullptr, {}};
     {
         std::lock_guard lock(m_mutex);
-        auto& s = live(session, peer_key);
-        auto it = s.objects.find(handle);
-        if (it == s.objects.end() || it->second.kind != kind)
-            LOOM_THROW(ErrorKind::NOT_FOUND, "{} {:#x} does not exist on {} (released?)",
-                       kind_name(kind), handle, m_owner);
+        auto it = owned(session, peer_key, kind, handle);
         dropped = std::move(it->second);
-        s.objects.erase(it);
+        m_sessions.at(session).objects.erase(it);
         m_object_session.erase(handle);
     }
     // `dropped` goes here, outside the lock: a compiled model may take a while to destroy.

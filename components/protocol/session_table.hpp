@@ -97,6 +97,10 @@ private:
     };
     // The session, or not_found; m_mutex held.
     Session& live(std::uint64_t session, const std::string& peer_key);
+    // The session's object `handle` of `kind`, or not_found; m_mutex held.
+    std::map<std::uint64_t, Object>::iterator owned(std::uint64_t session,
+                                                    const std::string& peer_key, ObjectKind kind,
+                                                    std::uint64_t handle);
     std::uint64_t fresh_id() const; // m_mutex held: random, not 0, not in use
     // Cancels and drops `objects` (m_mutex not held).
     static void end(std::map<std::uint64_t, Object> objects) noexcept;

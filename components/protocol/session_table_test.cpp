@@ -7,30 +7,15 @@
 #include <gtest/gtest.h>
 
 #include "schemas/error.hpp"
+#include "tests/support/expect.hpp"
 
 namespace loom::protocol {
 namespace {
 
+using test::error_kind_of;
+using test::eventually;
+
 using namespace std::chrono_literals;
-
-ErrorKind kind_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.kind();
-    }
-    return static_cast<ErrorKind>(0xffff);
-}
-
-// Waits (bounded) for `condition`, polling: progress, not a fixed sleep.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return condition();
-}
 
 TEST(SessionTable, ObjectsAreVisibleOnlyToTheirSessionAndKey) {
     SessionTable t("device TEST");
@@ -42,28 +27,29 @@ TEST(SessionTable, ObjectsAreVisibleOnlyToTheirSessionAndKey) {
     auto h = t.add(a.session, "", ObjectKind::COMPILED_MODEL, object);
     EXPECT_EQ(*t.get<int>(a.session, "", ObjectKind::COMPILED_MODEL, h), 7);
     // Another session, the wrong kind, or the right session with another key: as if absent.
-    EXPECT_EQ(kind_of([&] { t.find(b.session, "", ObjectKind::COMPILED_MODEL, h); }),
+    EXPECT_EQ(error_kind_of([&] { t.find(b.session, "", ObjectKind::COMPILED_MODEL, h); }),
               ErrorKind::NOT_FOUND);
-    EXPECT_EQ(kind_of([&] { t.find(a.session, "", ObjectKind::INFER_REQUEST, h); }),
+    EXPECT_EQ(error_kind_of([&] { t.find(a.session, "", ObjectKind::INFER_REQUEST, h); }),
               ErrorKind::NOT_FOUND);
-    EXPECT_EQ(kind_of([&] { t.find(a.session, "other-key", ObjectKind::COMPILED_MODEL, h); }),
+    EXPECT_EQ(error_kind_of([&] { t.find(a.session, "other-key", ObjectKind::COMPILED_MODEL, h); }),
               ErrorKind::NOT_FOUND);
-    EXPECT_EQ(kind_of([&] { t.release(b.session, "", ObjectKind::COMPILED_MODEL, h); }),
+    EXPECT_EQ(error_kind_of([&] { t.release(b.session, "", ObjectKind::COMPILED_MODEL, h); }),
               ErrorKind::NOT_FOUND);
-    EXPECT_EQ(kind_of([&] { t.renew(a.session, "other-key"); }), ErrorKind::NOT_FOUND);
-    EXPECT_EQ(kind_of([&] { t.close(a.session, "other-key"); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] { t.renew(a.session, "other-key"); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] { t.close(a.session, "other-key"); }), ErrorKind::NOT_FOUND);
     // Still there for its owner.
     EXPECT_EQ(t.counts().compiled_models, 1u);
     t.release(a.session, "", ObjectKind::COMPILED_MODEL, h);
     EXPECT_EQ(t.counts().compiled_models, 0u);
-    EXPECT_EQ(kind_of([&] { t.release(a.session, "", ObjectKind::COMPILED_MODEL, h); }),
+    EXPECT_EQ(error_kind_of([&] { t.release(a.session, "", ObjectKind::COMPILED_MODEL, h); }),
               ErrorKind::NOT_FOUND);
 }
 
 TEST(SessionTable, SessionZeroIsRefusedAsACallerMistake) {
     SessionTable t("device TEST");
-    EXPECT_EQ(kind_of([&] { t.add(0, "", ObjectKind::INFER_REQUEST, std::make_shared<int>()); }),
-              ErrorKind::INVALID_ARGUMENT);
+    EXPECT_EQ(
+        error_kind_of([&] { t.add(0, "", ObjectKind::INFER_REQUEST, std::make_shared<int>()); }),
+        ErrorKind::INVALID_ARGUMENT);
 }
 
 TEST(SessionTable, HandlesAreNotASequence) {
@@ -103,7 +89,7 @@ TEST(SessionTable, CloseCancelsAndReleasesEverythingOfTheSession) {
     EXPECT_EQ(c.compiled_models, 1u);
     EXPECT_EQ(c.infer_requests, 0u);
     EXPECT_EQ(*t.get<int>(b.session, "", ObjectKind::COMPILED_MODEL, kept), 3);
-    EXPECT_EQ(kind_of([&] { t.renew(a.session, ""); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] { t.renew(a.session, ""); }), ErrorKind::NOT_FOUND);
 }
 
 TEST(SessionTable, AnExpiredLeaseReleasesTheSessionAndCancelsWhatRuns) {
@@ -120,7 +106,7 @@ TEST(SessionTable, AnExpiredLeaseReleasesTheSessionAndCancelsWhatRuns) {
     ASSERT_TRUE(eventually([&] { return t.counts().sessions == 0; }));
     EXPECT_EQ(cancelled.load(), 1);
     EXPECT_TRUE(weak.expired());
-    EXPECT_EQ(kind_of([&] { t.renew(s.session, ""); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] { t.renew(s.session, ""); }), ErrorKind::NOT_FOUND);
 }
 
 TEST(SessionTable, RenewingKeepsTheSession) {
@@ -146,11 +132,12 @@ TEST(SessionTable, LeasesAreClampedAndLimitsAnswerOverloaded) {
     EXPECT_EQ(t.open("", 1ms).lease, limits.min_lease);
     auto s = t.open("", std::chrono::hours(100));
     EXPECT_EQ(s.lease, limits.max_lease);
-    EXPECT_EQ(kind_of([&] { t.open("", 0ms); }), ErrorKind::OVERLOADED);
+    EXPECT_EQ(error_kind_of([&] { t.open("", 0ms); }), ErrorKind::OVERLOADED);
     t.add(s.session, "", ObjectKind::INFER_REQUEST, std::make_shared<int>());
-    EXPECT_EQ(
-        kind_of([&] { t.add(s.session, "", ObjectKind::INFER_REQUEST, std::make_shared<int>()); }),
-        ErrorKind::OVERLOADED);
+    EXPECT_EQ(error_kind_of([&] {
+                  t.add(s.session, "", ObjectKind::INFER_REQUEST, std::make_shared<int>());
+              }),
+              ErrorKind::OVERLOADED);
 }
 
 } // namespace

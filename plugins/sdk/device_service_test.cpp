@@ -14,9 +14,13 @@
 #include "components/protocol/codec.hpp"
 #include "schemas/error.hpp"
 #include "schemas/plugin.capnp.h"
+#include "tests/support/expect.hpp"
 
 namespace loom::plugins::sdk {
 namespace {
+
+using test::error_kind_of;
+using test::eventually;
 
 using namespace std::chrono_literals;
 using schema::DeviceMethod;
@@ -158,15 +162,6 @@ private:
     std::string m_key;
 };
 
-ErrorKind kind_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.kind();
-    }
-    return static_cast<ErrorKind>(0xffff);
-}
-
 struct DeviceServiceTest : ::testing::Test {
     std::shared_ptr<bus::Service> service =
         make_device_service(std::make_shared<EchoPlugin>(), "device/ECHO");
@@ -180,16 +175,18 @@ TEST_F(DeviceServiceTest, AnotherSessionCannotUseOrReleaseTheObjects) {
     const auto model = a.compile();
     const auto request = a.create_request(model);
     EXPECT_EQ(a.infer(request, 3.f), 3.f);
-    EXPECT_EQ(kind_of([&] { b.infer(request, 1.f); }), ErrorKind::NOT_FOUND);
-    EXPECT_EQ(kind_of([&] { b.create_request(model); }), ErrorKind::NOT_FOUND);
-    EXPECT_EQ(kind_of([&] { b.call(DeviceMethod::RELEASE_REQUEST, Client::handle(request)); }),
-              ErrorKind::NOT_FOUND);
-    EXPECT_EQ(kind_of([&] { b.call(DeviceMethod::RELEASE_MODEL, Client::handle(model)); }),
+    EXPECT_EQ(error_kind_of([&] { b.infer(request, 1.f); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] { b.create_request(model); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(
+        error_kind_of([&] { b.call(DeviceMethod::RELEASE_REQUEST, Client::handle(request)); }),
+        ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] { b.call(DeviceMethod::RELEASE_MODEL, Client::handle(model)); }),
               ErrorKind::NOT_FOUND);
     // a's session number with another key is nobody's session.
     thief.session = a.session;
-    EXPECT_EQ(kind_of([&] { thief.infer(request, 1.f); }), ErrorKind::NOT_FOUND);
-    EXPECT_EQ(kind_of([&] { thief.call(DeviceMethod::CLOSE_SESSION); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] { thief.infer(request, 1.f); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] { thief.call(DeviceMethod::CLOSE_SESSION); }),
+              ErrorKind::NOT_FOUND);
     // Nothing of a's was touched.
     EXPECT_EQ(a.infer(request, 5.f), 5.f);
     EXPECT_EQ(a.property("LOOM_COMPILED_MODELS"), 1);
@@ -198,9 +195,9 @@ TEST_F(DeviceServiceTest, AnotherSessionCannotUseOrReleaseTheObjects) {
 
 TEST_F(DeviceServiceTest, WithoutASessionNothingIsCreated) {
     Client c(dispatcher);
-    EXPECT_EQ(kind_of([&] { c.compile(); }), ErrorKind::INVALID_ARGUMENT);
+    EXPECT_EQ(error_kind_of([&] { c.compile(); }), ErrorKind::INVALID_ARGUMENT);
     c.session = 12345; // never opened
-    EXPECT_EQ(kind_of([&] { c.compile(); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] { c.compile(); }), ErrorKind::NOT_FOUND);
     EXPECT_EQ(c.property("LOOM_COMPILED_MODELS"), 0);
     // Describing the device needs none.
     EXPECT_EQ(
@@ -222,7 +219,7 @@ TEST_F(DeviceServiceTest, ClosingTheSessionReleasesItsObjects) {
     EXPECT_EQ(b.property("LOOM_SESSIONS"), 1);
     EXPECT_EQ(b.property("LOOM_COMPILED_MODELS"), 1);
     EXPECT_EQ(b.property("LOOM_INFER_REQUESTS"), 0);
-    EXPECT_EQ(kind_of([&] { a.compile(); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] { a.compile(); }), ErrorKind::NOT_FOUND);
 }
 
 TEST_F(DeviceServiceTest, AnExpiredLeaseCancelsTheRunningInferenceAndReleasesEverything) {
@@ -231,11 +228,8 @@ TEST_F(DeviceServiceTest, AnExpiredLeaseCancelsTheRunningInferenceAndReleasesEve
     const auto request = a.create_request(a.compile());
     auto running = std::async(std::launch::async, [&] { return a.infer(request, -1.f); });
     ASSERT_EQ(running.wait_for(30s), std::future_status::ready) << "the inference never ended";
-    EXPECT_EQ(kind_of([&] { running.get(); }), ErrorKind::CANCELLED);
-    const auto end = std::chrono::steady_clock::now() + 10s;
-    while (a.property("LOOM_SESSIONS") != 0 && std::chrono::steady_clock::now() < end)
-        std::this_thread::sleep_for(5ms);
-    EXPECT_EQ(a.property("LOOM_SESSIONS"), 0);
+    EXPECT_EQ(error_kind_of([&] { running.get(); }), ErrorKind::CANCELLED);
+    EXPECT_TRUE(eventually([&] { return a.property("LOOM_SESSIONS") == 0; }));
     EXPECT_EQ(a.property("LOOM_COMPILED_MODELS"), 0);
     EXPECT_EQ(a.property("LOOM_INFER_REQUESTS"), 0);
 }

@@ -28,6 +28,7 @@
 #include "schemas/error.hpp"
 #include "schemas/plugin.capnp.h"
 #include "tests/support/child_process.hpp"
+#include "tests/support/expect.hpp"
 
 namespace loom::test {
 namespace {
@@ -35,16 +36,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using schema::DeviceMethod;
-
-// Polls `condition` until it holds or `limit` passes: waits on progress, not a guessed delay.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 20s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return condition();
-}
 
 // Resident memory of `pid` in MiB (VmRSS).
 double rss_mib(pid_t pid) {
@@ -181,28 +172,20 @@ TEST(DeviceSessions, AnotherClientCannotUseOrReleaseTheHandles) {
         return protocol::take_tensor(reply, reply.payload<schema::InferReply>().getOutputs()[0])
             .data<float>()[1];
     };
-    const auto kind_of = [](const std::function<void()>& f) {
-        try {
-            f();
-        } catch (const Error& e) {
-            return e.kind();
-        }
-        return ErrorKind::INTERNAL;
-    };
     EXPECT_EQ(infer(alice), 2.f);
-    EXPECT_EQ(kind_of([&] { infer(mallory); }), ErrorKind::NOT_FOUND);
-    EXPECT_EQ(kind_of([&] {
+    EXPECT_EQ(error_kind_of([&] { infer(mallory); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] {
                   auto r = handle_message(request);
                   mallory.call(DeviceMethod::RELEASE_REQUEST, r);
               }),
               ErrorKind::NOT_FOUND);
-    EXPECT_EQ(kind_of([&] {
+    EXPECT_EQ(error_kind_of([&] {
                   auto r = handle_message(model);
                   mallory.call(DeviceMethod::RELEASE_MODEL, r);
               }),
               ErrorKind::NOT_FOUND);
     // Mallory presents Alice's session number over her own authenticated connection.
-    EXPECT_EQ(kind_of([&] {
+    EXPECT_EQ(error_kind_of([&] {
                   auto r = handle_message(request);
                   r.set_session(alice.id());
                   mallory_channel->call_method_keep(
