@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --deps-only) deps_only=1 ;;
     --build-dir) build_dir="$2"; shift ;;
-    --sanitize) cmake_args+=(-DLOOM_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    --sanitize) cmake_args+=(-DLOOM_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Sanitize
                              -DLOOM_BUILD_BENCHMARKS=OFF) ;;
     --no-cuda) cmake_args+=(-DLOOM_WITH_CUDA=OFF) ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
 done
 
 packages=(
-  build-essential cmake pkg-config git clang-format
+  build-essential cmake pkg-config git clang-format ccache
   libzmq3-dev cppzmq-dev libcapnp-dev capnproto libsodium-dev
   libdnnl-dev libtbb-dev libpugixml-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev libspdlog-dev

@@ -7,6 +7,9 @@ if(LOOM_SANITIZE)
     add_link_options(-fsanitize=${_s})
   endforeach()
   add_compile_options(-fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  # Sanitized code at -O2 -g compiles ~4x slower than Release; -Og -g1 (line tables: stack traces
+  # still name file and line) compiles about as fast as Release and runs the suite in minutes.
+  # The Sanitize build type (setup.sh --sanitize) carries them; other types keep their own.
   add_compile_definitions(LOOM_SANITIZED=1)
 endif()
 
@@ -68,13 +71,22 @@ function(loom_component target)
   endif()
 endfunction()
 
-# loom_test(<name> SOURCES ... LIBS ... LABELS ...) — a GoogleTest binary; each test case is a
-# ctest test carrying the given labels. Test binaries are not installed.
+# loom_test(<name> [ARITHMETIC] SOURCES ... LIBS ... LABELS ...) — a GoogleTest binary; each
+# test case is a ctest test carrying the given labels. Test binaries are not installed.
+# ARITHMETIC marks exhaustive value tables (every op's shape inference, every kernel's values):
+# built unless LOOM_ARITHMETIC_TESTS is OFF (the sanitizer tree's default: there the same code
+# runs under the sanitizers through the conformance sweeps, and the sanitized tree builds the
+# modules that own memory, threads and untrusted bytes).
 function(loom_test name)
-  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "ARITHMETIC" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  if(T_ARITHMETIC AND NOT LOOM_ARITHMETIC_TESTS)
+    return()
+  endif()
   add_executable(${name} ${T_SOURCES})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
+  # Test code itself needs no -O3 (what it tests is built as configured): -O1 halves its compile.
+  target_compile_options(${name} PRIVATE $<$<CONFIG:Release>:-O1>)
   loom_warnings(${name})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
