@@ -71,15 +71,16 @@ function(loom_component target)
   endif()
 endfunction()
 
-# loom_test(<name> [ARITHMETIC] SOURCES ... LIBS ... LABELS ...) — a GoogleTest binary; each
+# loom_test(<name> [EXHAUSTIVE] SOURCES ... LIBS ... LABELS ...) — a GoogleTest binary; each
 # test case is a ctest test carrying the given labels. Test binaries are not installed.
-# ARITHMETIC marks exhaustive value tables (every op's shape inference, every kernel's values):
-# built unless LOOM_ARITHMETIC_TESTS is OFF (the sanitizer tree's default: there the same code
-# runs under the sanitizers through the conformance sweeps, and the sanitized tree builds the
-# modules that own memory, threads and untrusted bytes).
+# EXHAUSTIVE marks exhaustive value tables (every op's shape inference, every kernel's values) and
+# long end-to-end repeats of paths other tests cover: built unless LOOM_EXHAUSTIVE_TESTS is OFF,
+# the sanitizer tree's default — there the same code runs under the sanitizers through the
+# conformance sweeps and the shared-model checks, and the tree is built for the modules that own
+# memory, threads and untrusted bytes (DESIGN.md §8, issue 11).
 function(loom_test name)
-  cmake_parse_arguments(T "ARITHMETIC" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
-  if(T_ARITHMETIC AND NOT LOOM_ARITHMETIC_TESTS)
+  cmake_parse_arguments(T "EXHAUSTIVE" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  if(T_EXHAUSTIVE AND NOT LOOM_EXHAUSTIVE_TESTS)
     return()
   endif()
   add_executable(${name} ${T_SOURCES})
@@ -87,6 +88,11 @@ function(loom_test name)
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
   # Test code itself needs no -O3 (what it tests is built as configured): -O1 halves its compile.
   target_compile_options(${name} PRIVATE $<$<CONFIG:Release>:-O1>)
+  # GoogleTest's header is most of a small test file's compile: precompiled once per binary.
+  list(LENGTH T_SOURCES _loom_test_sources)
+  if(_loom_test_sources GREATER 1)
+    target_precompile_headers(${name} PRIVATE <gtest/gtest.h>)
+  endif()
   loom_warnings(${name})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
