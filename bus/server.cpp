@@ -159,6 +159,10 @@ bool Server::wait_stop_requested(Clock::time_point deadline) {
 
 void Server::stop() noexcept {
     std::call_once(m_stopped, [this] {
+        // The dispatcher may outlive this server (a direct caller's ticket ends later): its
+        // callbacks into this server go first, waiting for one that runs now.
+        m_dispatcher->set_on_drained({});
+        m_dispatcher->set_on_stop({});
         m_stopping.store(true);
         wake();
         // The loop lets running handlers finish and sends their replies before it exits.

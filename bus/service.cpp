@@ -73,13 +73,8 @@ Dispatcher::Admission Dispatcher::admit(const InMessage& request, Clock::time_po
             return DeferredDrain{};
         }
         case schema::ControlMethod::STOP: {
-            std::function<void()> on_stop;
-            {
-                std::lock_guard lock(m_mutex);
-                on_stop = m_on_stop;
-            }
             auto reply = status_reply();
-            if (on_stop) on_stop();
+            fire(m_on_stop);
             return Answer{std::move(reply)};
         }
         }
@@ -204,20 +199,7 @@ void Dispatcher::start_drain(std::string moved_to, std::uint64_t moved_epoch) {
         m_moved_epoch = moved_epoch;
         m_draining.store(true);
     }
-    if (m_in_flight.load() == 0) {
-        std::function<void()> callback;
-        {
-            std::lock_guard lock(m_mutex);
-            m_drained_cv.notify_all();
-            // A request refused while draining counts as in flight for a moment, so its
-            // finish (and a racing start_drain) may see zero again: fire only the first time.
-            if (!m_drained_notified) {
-                m_drained_notified = true;
-                callback = m_on_drained;
-            }
-        }
-        if (callback) callback();
-    }
+    if (m_in_flight.load() == 0) notify_drained();
 }
 
 bool Dispatcher::drained() const noexcept {
@@ -230,30 +212,37 @@ bool Dispatcher::wait_drained(Clock::time_point deadline) {
 }
 
 void Dispatcher::set_on_drained(std::function<void()> callback) {
-    std::lock_guard lock(m_mutex);
+    std::lock_guard lock(m_callback_mutex); // waits for a running callback
     m_on_drained = std::move(callback);
 }
 
 void Dispatcher::set_on_stop(std::function<void()> callback) {
-    std::lock_guard lock(m_mutex);
+    std::lock_guard lock(m_callback_mutex);
     m_on_stop = std::move(callback);
 }
 
-void Dispatcher::finish_one() {
-    if (m_in_flight.fetch_sub(1) == 1 && m_draining.load()) {
-        std::function<void()> callback;
-        {
-            std::lock_guard lock(m_mutex);
-            m_drained_cv.notify_all();
-            // A request refused while draining counts as in flight for a moment, so its
-            // finish (and a racing start_drain) may see zero again: fire only the first time.
-            if (!m_drained_notified) {
-                m_drained_notified = true;
-                callback = m_on_drained;
-            }
-        }
-        if (callback) callback();
+void Dispatcher::fire(const std::function<void()>& callback) {
+    // Held while the callback runs: whoever replaces or clears it (a host going away) waits for
+    // it, so a callback never runs on a host that is gone (found by ASan: the last request's
+    // ticket, released on a direct caller's thread, woke a server destroyed meanwhile).
+    std::lock_guard lock(m_callback_mutex);
+    if (callback) callback();
+}
+
+void Dispatcher::notify_drained() {
+    bool first = false;
+    {
+        std::lock_guard lock(m_mutex);
+        m_drained_cv.notify_all();
+        // A request refused while draining counts as in flight for a moment, so its finish (and
+        // a racing start_drain) may see zero again: fire only the first time.
+        first = !std::exchange(m_drained_notified, true);
     }
+    if (first) fire(m_on_drained);
+}
+
+void Dispatcher::finish_one() {
+    if (m_in_flight.fetch_sub(1) == 1 && m_draining.load()) notify_drained();
 }
 
 schema::ServiceState Dispatcher::state() const noexcept {

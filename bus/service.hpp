@@ -159,6 +159,8 @@ public:
     // Blocks until drained or the deadline passes; true when drained.
     bool wait_drained(Clock::time_point deadline);
     // Called (from whichever thread finishes the last running request) when draining completes.
+    // Replacing or clearing a callback waits for a running one: after set_on_drained({}) returns,
+    // the old callback never runs again.
     void set_on_drained(std::function<void()> callback);
     // Called after a `stop` control request has been admitted (its reply is the status); the
     // host stops serving once that reply is sent. Must not block.
@@ -178,6 +180,8 @@ public:
 private:
     OutMessage moved_reply() const;
     void finish_one();
+    void notify_drained();
+    void fire(const std::function<void()>& callback);
 
     // The service named `name` (the main one or a companion); nullptr when none.
     const Service* target(std::string_view name) const noexcept;
@@ -193,8 +197,10 @@ private:
     std::condition_variable m_drained_cv;
     std::string m_moved_to;
     std::uint64_t m_moved_epoch = 0;
-    std::function<void()> m_on_drained;
     bool m_drained_notified = false; // on_drained has fired: it fires once per dispatcher
+    // Guards the callbacks and is held while one runs (see fire()).
+    std::mutex m_callback_mutex;
+    std::function<void()> m_on_drained;
     std::function<void()> m_on_stop;
 };
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <future>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -384,6 +385,31 @@ TEST_F(DispatcherTest, DrainingAnswersMovedWithTheRoute) {
     }();
     ASSERT_FALSE(ping.is_error());
     EXPECT_EQ(ping.payload<schema::ServiceStatus>().getState(), schema::ServiceState::DRAINED);
+}
+
+// A host going away clears its callbacks; clearing waits for a callback that runs now, so none
+// runs on a host that is gone (the last ticket may be released on a direct caller's thread).
+TEST_F(DispatcherTest, ClearingTheDrainedCallbackWaitsForARunningOne) {
+    std::promise<void> entered, release;
+    auto released = release.get_future().share();
+    std::atomic<bool> callback_done{false};
+    dispatcher->set_on_drained([&] {
+        entered.set_value();
+        released.wait();
+        callback_done = true;
+    });
+    auto in = request("svc", Method::ok);
+    auto run = admitted(in);
+    dispatcher->start_drain("inproc://next", 2);
+    std::thread last([&] { run.ticket.release(); }); // fires on_drained on this thread
+    entered.get_future().wait();
+    auto cleared = std::async(std::launch::async, [&] { dispatcher->set_on_drained({}); });
+    EXPECT_EQ(cleared.wait_for(50ms), std::future_status::timeout)
+        << "clearing returned while the callback still ran";
+    release.set_value();
+    cleared.wait();
+    EXPECT_TRUE(callback_done.load());
+    last.join();
 }
 
 TEST_F(DispatcherTest, DrainWithARequestInFlight) {
