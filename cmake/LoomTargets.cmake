@@ -46,6 +46,13 @@ function(loom_module name kind)
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/loom>)
   target_link_libraries(loom_${name} PUBLIC ${M_PUBLIC_DEPS} PRIVATE ${M_PRIVATE_DEPS})
   loom_warnings(loom_${name})
+  # A module of many files parses its own headers (and through them its dependencies') once:
+  # precompiled (issue 11: most of a file's compile here is headers).
+  list(LENGTH M_SOURCES _loom_sources)
+  if(M_HEADERS AND _loom_sources GREATER 3)
+    list(TRANSFORM M_HEADERS PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/ OUTPUT_VARIABLE _loom_pch)
+    target_precompile_headers(loom_${name} PRIVATE ${_loom_pch})
+  endif()
   install(TARGETS loom_${name} EXPORT LoomTargets
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
   if(M_HEADERS)

@@ -165,8 +165,9 @@ protected:
             auto values = fold_node(*node, ctx.registry);
             if (!values) continue;
             for (std::size_t i = 0; i < values->size(); ++i) {
-                std::string const_name = node->name;
-                if (values->size() > 1) const_name += "." + std::to_string(i);
+                // (fmt, not `+= "." + to_string(i)`: GCC 12 warns falsely on that here.)
+                std::string const_name =
+                    values->size() > 1 ? fmt::format("{}.{}", node->name, i) : node->name;
                 Node& c = model.add_constant(std::move((*values)[i]), std::move(const_name));
                 replace_output(model, node->output(static_cast<std::uint32_t>(i)), c.output());
             }
