@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
 done
 
 packages=(
-  build-essential cmake pkg-config git clang-format ccache
+  build-essential cmake ninja-build pkg-config git clang-format ccache
   libzmq3-dev cppzmq-dev libcapnp-dev capnproto libsodium-dev
   libdnnl-dev libtbb-dev libpugixml-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
@@ -50,6 +50,11 @@ fi
 
 if [ -z "${CMAKE_BUILD_TYPE:-}" ] && [[ ! " ${cmake_args[*]:-} " =~ CMAKE_BUILD_TYPE ]]; then
   cmake_args+=(-DCMAKE_BUILD_TYPE=Release)
+fi
+# Ninja schedules both cores across targets (Make's recursive targets leave one idle at
+# target boundaries); a build directory made earlier keeps the generator it has.
+if [ ! -f "$build_dir/CMakeCache.txt" ] && command -v ninja > /dev/null; then
+  cmake_args+=(-G Ninja)
 fi
 cmake -S . -B "$build_dir" "${cmake_args[@]}"
 cmake --build "$build_dir" -j"$(nproc)"
