@@ -16,6 +16,14 @@
 
 namespace loom::reference {
 
+// Index and count conversions between the graph's int64 and containers' size_t.
+inline std::size_t at(std::int64_t i) {
+    return static_cast<std::size_t>(i);
+}
+inline std::int64_t count(std::size_t n) {
+    return static_cast<std::int64_t>(n);
+}
+
 // Calls f(T{}) with the C++ type of `type`: float, double, int8_t … uint64_t, and bool for
 // boolean. f16/bf16 are not dispatched (tables convert them, see KernelOptions::half_via_f32);
 // unsupported naming `what` for those and for undefined/string.

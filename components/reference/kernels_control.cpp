@@ -23,13 +23,6 @@ namespace {
 using model::Body;
 using model::PortMap;
 
-std::size_t at(std::int64_t i) {
-    return static_cast<std::size_t>(i);
-}
-std::int64_t count(std::size_t n) {
-    return static_cast<std::int64_t>(n);
-}
-
 const Body& body_named(const Node& node, std::string_view name) {
     for (const auto& b : node.bodies)
         if (b.name == name && b.model) return b;

@@ -14,10 +14,6 @@ namespace {
 
 using I64 = std::int64_t;
 
-std::size_t at(I64 i) {
-    return static_cast<std::size_t>(i);
-}
-
 // The group of each flat element when `reduced` axes are reduced: its index over the kept axes.
 std::pair<std::vector<I64>, I64> reduction_groups(const Shape& shape,
                                                   const std::vector<bool>& reduced) {

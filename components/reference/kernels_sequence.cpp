@@ -14,13 +14,6 @@ void add_nms_kernels(KernelTable& table); // kernels_sequence_nms.cpp
 
 namespace {
 
-std::size_t at(std::int64_t i) {
-    return static_cast<std::size_t>(i);
-}
-std::int64_t count(std::size_t n) {
-    return static_cast<std::int64_t>(n);
-}
-
 // ---- NonZero ---------------------------------------------------------------------------------
 
 // [rank, n] coordinates of the non-zero elements in row-major order; a scalar counts as rank 1.

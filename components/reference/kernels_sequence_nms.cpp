@@ -18,10 +18,6 @@ namespace loom::reference {
 
 namespace {
 
-std::size_t at(std::int64_t i) {
-    return static_cast<std::size_t>(i);
-}
-
 struct Box {
     float y1, x1, y2, x2;
 };
