@@ -19,6 +19,7 @@
 #include "schemas/element_type.hpp"
 #include "schemas/schema_enums.hpp"
 #include "tests/support/bus_fixture.hpp"
+#include "tests/support/expect.hpp"
 #include "tests/support/test_service.hpp"
 
 namespace loom::bus {
@@ -95,6 +96,7 @@ protected:
             break;
         case Transport::tcp:
             options.endpoints = {"tcp://127.0.0.1:*"};
+            options.insecure = true; // what a peer past the handshake could send
             break;
         }
         server = std::make_unique<Server>(context, test::make_test_service("svc", "v1"), options);
@@ -457,6 +459,76 @@ TEST_P(BadInputShm, MalformedSharedMemoryReferenceIsInvalidArgument) {
     expect_invalid_reply(91, "malformed frame table");
     EXPECT_EQ(server->malformed(), 1u);
     expect_still_serving();
+}
+
+// A peer's requests in flight on one connection are bounded in bytes (Limits::
+// max_in_flight_bytes): one past the bound is answered `overloaded` at once, and the connection
+// is served again once earlier requests are answered.
+TEST(InFlightBudget, ARequestPastAConnectionsBudgetIsOverloadedAtOnce) {
+    ContextOptions options;
+    options.limits.max_in_flight_bytes = 64 << 10;
+    Context context(options);
+    test::TempDir dir;
+    Server server(context, test::make_test_service("svc", "v1"),
+                  ServerOptions{.endpoints = {dir.ipc("svc")}});
+    zmq::socket_t raw(context.zmq(), zmq::socket_type::dealer);
+    raw.set(zmq::sockopt::linger, 0);
+    raw.connect(server.endpoints().front());
+    auto hold = [&](std::uint64_t id) {
+        OutMessage m;
+        auto env = m.envelope();
+        env.setRequestId(id);
+        env.setService("svc");
+        env.setMethod(static_cast<std::uint16_t>(TestMethod::HOLD));
+        m.init_payload<test::schema::HoldRequest>().setCapMs(20000);
+        env.initFrames(1)[0].setSocket(1);
+        auto frame = bytes_of(40 << 10, static_cast<unsigned>(id));
+        auto envelope = encoded(m);
+        raw.send(part(envelope), zmq::send_flags::sndmore);
+        raw.send(part(frame), zmq::send_flags::none);
+    };
+    auto receive = [&] {
+        zmq::pollitem_t item{raw.handle(), 0, ZMQ_POLLIN, 0};
+        zmq::poll(&item, 1, 10s);
+        EXPECT_TRUE(item.revents & ZMQ_POLLIN) << "no reply within 10 s";
+        std::vector<zmq::message_t> parts;
+        do {
+            zmq::message_t p;
+            (void)raw.recv(p, zmq::recv_flags::none);
+            parts.push_back(std::move(p));
+        } while (parts.back().more());
+        return InMessage::decode(Frame::adopt(std::move(parts[0])), Limits{});
+    };
+    auto release = [&] {
+        Channel other(context, server.endpoints().front(), "svc");
+        OutMessage m;
+        m.init_payload<test::schema::ReleaseRequest>();
+        other.call(TestMethod::RELEASE, std::move(m), {.timeout = 10s});
+    };
+    hold(1); // 40 KiB held
+    hold(2); // 80 KiB would be in flight
+    auto refused = receive();
+    EXPECT_EQ(refused.request_id(), 2u);
+    ASSERT_TRUE(refused.is_error());
+    EXPECT_EQ(refused.error().kind(), ErrorKind::OVERLOADED) << refused.error().what();
+    EXPECT_NE(refused.error().message().find("in flight"), std::string::npos);
+    release();
+    auto first = receive();
+    EXPECT_EQ(first.request_id(), 1u);
+    EXPECT_FALSE(first.is_error());
+    hold(3); // the budget is back
+    ASSERT_TRUE(test::eventually([&] {
+        OutMessage m;
+        m.init_payload<test::schema::StatsRequest>();
+        return Channel(context, server.endpoints().front(), "svc")
+                   .call(TestMethod::STATS, std::move(m), {.timeout = 5s})
+                   .payload<test::schema::Stats>()
+                   .getHolding() == 1;
+    }));
+    release();
+    auto third = receive();
+    EXPECT_EQ(third.request_id(), 3u);
+    EXPECT_FALSE(third.is_error());
 }
 
 INSTANTIATE_TEST_SUITE_P(Ipc, BadInputShm, ::testing::Values(Transport::ipc),

@@ -431,10 +431,21 @@ bool Future::wait_for(std::chrono::microseconds budget) {
 
 // ---- Channel --------------------------------------------------------------------------------
 
+namespace {
+
+// The process's own CURVE keys for `endpoint` where the caller gave none (ContextOptions).
+ChannelOptions with_context_keys(const Context& context, const std::string& endpoint,
+                                 ChannelOptions options) {
+    if (!options.security) options.security = context.client_security(endpoint);
+    return options;
+}
+
+} // namespace
+
 Channel::Channel(Context& context, std::string endpoint, std::string service,
                  ChannelOptions options)
-    : m_core(std::make_shared<Core>(context, std::move(endpoint), std::move(service),
-                                    std::move(options))) {}
+    : m_core(std::make_shared<Core>(context, endpoint, std::move(service),
+                                    with_context_keys(context, endpoint, std::move(options)))) {}
 
 Channel::~Channel() {
     m_core->shutdown();

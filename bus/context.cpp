@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "bus/endpoint.hpp"
+#include "bus/library_policy.hpp"
 #include "bus/security.hpp"
 #include "schemas/error.hpp"
 
@@ -88,6 +89,22 @@ Authenticator& Context::authenticator() {
     std::lock_guard lock(m_mutex);
     if (!m_authenticator) m_authenticator = std::make_unique<Authenticator>(m_zmq);
     return *m_authenticator;
+}
+
+std::vector<std::filesystem::path> Context::library_dirs() const {
+    return m_options.library_dirs.empty() ? default_library_dirs() : m_options.library_dirs;
+}
+
+std::string Context::trusted_library(const std::string& path, bool from_network) const {
+    if (!from_network) return path;
+    return check_library_path(path, library_dirs()).string();
+}
+
+std::optional<ClientSecurity> Context::client_security(const std::string& endpoint) const {
+    if (!endpoint.starts_with("tcp://") || !m_options.client_keys) return std::nullopt;
+    auto it = m_options.server_keys.find(endpoint);
+    if (it == m_options.server_keys.end()) return std::nullopt;
+    return ClientSecurity{*m_options.client_keys, it->second};
 }
 
 } // namespace loom::bus

@@ -6,16 +6,20 @@
 // Thread-safe.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <zmq.hpp>
 
 #include "bus/limits.hpp"
+#include "bus/security.hpp"
 
 namespace loom::bus {
 
@@ -56,6 +60,13 @@ struct ContextOptions {
     // more than a small request. Not on ipc/tcp, where the spinning thread would take the core
     // ZeroMQ's I/O thread needs. 0 = never spin.
     std::chrono::microseconds spin{50};
+    // CURVE keys this process uses as a client where a caller gave none (Channel): its key pair,
+    // and the server public key (Z85) of each tcp:// endpoint it may call.
+    std::optional<KeyPair> client_keys;
+    std::map<std::string, std::string> server_keys;
+    // Where libraries named by network peers may be loaded from (bus/library_policy.hpp);
+    // empty: default_library_dirs().
+    std::vector<std::filesystem::path> library_dirs;
 };
 
 class Context {
@@ -84,6 +95,15 @@ public:
 
     // The process's ZAP handler for CURVE servers (started on first use).
     Authenticator& authenticator();
+
+    // ClientSecurity for a tcp:// `endpoint` from client_keys and server_keys; none when either
+    // is missing.
+    std::optional<ClientSecurity> client_security(const std::string& endpoint) const;
+    // options().library_dirs, or Loom's own library directories when none were given.
+    std::vector<std::filesystem::path> library_dirs() const;
+    // check_library_path against library_dirs() when `from_network`; else `path` as it is (a
+    // caller in this process or on this host as this user may load what it can read).
+    std::string trusted_library(const std::string& path, bool from_network) const;
 
     // Process-unique numbers (monitor endpoints, instance ids ...).
     std::uint64_t next_id() noexcept { return m_next_id.fetch_add(1) + 1; }

@@ -9,17 +9,18 @@
 namespace loom::bus {
 
 Publisher::Publisher(Context& context, const std::vector<std::string>& endpoints,
-                     const std::optional<ServerSecurity>& security)
+                     const std::optional<ServerSecurity>& security, bool insecure)
     : m_context(context)
     , m_socket(context.zmq(), zmq::socket_type::pub) {
     m_socket.set(zmq::sockopt::linger, 0);
     m_socket.set(zmq::sockopt::sndhwm, 10000);
     for (const auto& text : endpoints) {
         auto endpoint = parse_endpoint(text);
+        check_bind(endpoint, security.has_value(), insecure, "the event publisher");
         if (endpoint.transport == Transport::tcp && security) {
             if (m_zap_domain.empty()) {
                 m_zap_domain = fmt::format("loom.events.{}", context.next_id());
-                context.authenticator().allow(m_zap_domain, security->allowed_clients);
+                context.authenticator().allow(m_zap_domain, security->allowed_keys());
             }
             apply_server_security(m_socket, *security, m_zap_domain);
         }

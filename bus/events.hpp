@@ -24,7 +24,8 @@ namespace loom::bus {
 class Publisher {
 public:
     Publisher(Context& context, const std::vector<std::string>& endpoints,
-              const std::optional<ServerSecurity>& security = std::nullopt);
+              const std::optional<ServerSecurity>& security = std::nullopt,
+              bool insecure = false); // plain tcp:// allowed (warns); see check_bind
     ~Publisher();
     const std::vector<std::string>& endpoints() const noexcept { return m_endpoints; }
     // Thread-safe. Never blocks: a subscriber that cannot keep up loses events.

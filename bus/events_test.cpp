@@ -58,6 +58,8 @@ std::optional<Event> next_after_join(Subscriber& subscriber, std::string_view jo
 
 class Events : public ::testing::TestWithParam<std::string> {
 protected:
+    // Plain tcp (the transport is under test; CURVE events are tested with the kernel).
+    static constexpr bool k_insecure = true;
     std::string endpoint() {
         return GetParam() == "inproc" ? inproc_name("p") : "tcp://127.0.0.1:*";
     }
@@ -65,7 +67,7 @@ protected:
 };
 
 TEST_P(Events, SubscriberGetsOnlyItsTopicsWithTheirPayload) {
-    Publisher publisher(context, {endpoint()});
+    Publisher publisher(context, {endpoint()}, std::nullopt, k_insecure);
     ASSERT_EQ(publisher.endpoints().size(), 1u);
     const std::string& bound = publisher.endpoints().front();
     if (GetParam() == "tcp") {
@@ -91,7 +93,7 @@ TEST_P(Events, SubscriberGetsOnlyItsTopicsWithTheirPayload) {
 }
 
 TEST_P(Events, SeveralPrefixesAndSubscribers) {
-    Publisher publisher(context, {endpoint()});
+    Publisher publisher(context, {endpoint()}, std::nullopt, k_insecure);
     const std::string& bound = publisher.endpoints().front();
     Subscriber both(context, bound, {"a.", "b."});
     Subscriber only_b(context, bound, {"b."});
@@ -116,7 +118,7 @@ TEST_P(Events, SeveralPrefixesAndSubscribers) {
 }
 
 TEST_P(Events, NextReturnsNothingAtItsDeadline) {
-    Publisher publisher(context, {endpoint()});
+    Publisher publisher(context, {endpoint()}, std::nullopt, k_insecure);
     Subscriber subscriber(context, publisher.endpoints().front(), {"x"});
     auto start = Clock::now();
     EXPECT_FALSE(subscriber.next(start + 30ms).has_value());

@@ -14,11 +14,14 @@ struct Limits {
     int nesting_limit = 64;
     // Side frames per message.
     std::uint32_t max_frames = 4096;
-    // ZMQ_MAXMSGSIZE: a single ZeroMQ frame above this drops the connection (ZeroMQ cannot
-    // answer it). Keep it above the largest tensor a service accepts.
-    std::int64_t max_frame_bytes = 4ll << 30;
+    // ZMQ_MAXMSGSIZE: a single ZeroMQ frame above this drops the connection before it is
+    // read (ZeroMQ cannot answer it). The largest tensor a deployment accepts.
+    std::int64_t max_frame_bytes = 1ll << 30;
     // Sum of side-frame bytes in one message; services answer invalid_argument above it.
-    std::uint64_t max_message_bytes = 8ull << 30;
+    std::uint64_t max_message_bytes = 2ull << 30;
+    // Bytes of requests received on one ipc/tcp connection and not answered yet; a request
+    // beyond it is answered `overloaded` and its bytes are dropped at once.
+    std::uint64_t max_in_flight_bytes = 2ull << 30;
 };
 
 // Liveness of a connection, in the Paranoid Pirate style: a peer that sends nothing (not even a

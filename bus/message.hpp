@@ -18,6 +18,7 @@
 
 #include "bus/frame.hpp"
 #include "bus/limits.hpp"
+#include "bus/roles.hpp"
 #include "schemas/bus.capnp.h"
 #include "schemas/error.hpp"
 
@@ -83,6 +84,14 @@ public:
     // CURVE (in process, ipc, plain tcp). Set by the transport, never read from the message.
     const std::string& peer_key() const noexcept { return m_peer_key; }
     void set_peer_key(std::string key) { m_peer_key = std::move(key); }
+    // What the sender may ask for (bus/roles.hpp). Every role unless the transport lowered it:
+    // a CURVE tcp:// server sets the roles its key was given. Never read from the message.
+    Roles roles() const noexcept { return m_roles; }
+    void set_roles(Roles roles) noexcept { m_roles = roles; }
+    // True when it came over tcp:// (from the network; see bus/library_policy.hpp), false in
+    // process and over ipc:// (this host, this user's runtime directory).
+    bool from_network() const noexcept { return m_from_network; }
+    void set_from_network(bool network) noexcept { m_from_network = network; }
 
     // A reader viewing this message's bytes: valid while the message lives. Within one full
     // expression (`channel.call(...).payload<T>().getX()`) that holds; a reader kept in a
@@ -115,6 +124,8 @@ private:
     bool m_is_error = false;
     std::vector<Frame> m_frames;
     std::string m_peer_key;
+    Roles m_roles = Roles::all();
+    bool m_from_network = false;
 };
 
 // Serialises the envelope into one contiguous buffer (segment table + segments).

@@ -5,9 +5,11 @@
 #include <array>
 #include <fstream>
 
+#include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 #include <zmq_utils.h>
 
+#include "bus/endpoint.hpp"
 #include "schemas/error.hpp"
 
 namespace loom::bus {
@@ -85,6 +87,25 @@ std::string load_public_key(const std::string& path_or_key) {
     return required_key(values, "public", path_or_key);
 }
 
+ServerSecurity& ServerSecurity::allow(const std::string& z85_key, Roles roles) {
+    LOOM_REQUIRE(looks_like_z85_key(z85_key), "'{}' is not a 40-character Z85 CURVE public key",
+                 z85_key);
+    clients[z85_key] |= roles;
+    return *this;
+}
+
+Roles ServerSecurity::roles_of(const std::string& z85_key) const {
+    auto it = clients.find(z85_key);
+    return it == clients.end() ? Roles::none() : it->second;
+}
+
+std::set<std::string> ServerSecurity::allowed_keys() const {
+    std::set<std::string> keys_allowed;
+    for (const auto& [key, roles] : clients)
+        if (!roles.empty()) keys_allowed.insert(key);
+    return keys_allowed;
+}
+
 // ---- Authenticator ------------------------------------------------------------------------
 
 Authenticator::Authenticator(zmq::context_t& context)
@@ -157,6 +178,28 @@ void Authenticator::loop() {
         m_socket.send(zmq::buffer(std::string_view(ok ? z85.data() : "")),
                       zmq::send_flags::sndmore);
         m_socket.send(zmq::buffer(std::string_view("")), zmq::send_flags::none);
+    }
+}
+
+void check_bind(const Endpoint& endpoint, bool curve, bool insecure, std::string_view who) {
+    if (endpoint.transport == Transport::tcp && !curve) {
+        LOOM_REQUIRE(insecure,
+                     "{} refuses plain {}: tcp endpoints need CURVE — a server key pair and the "
+                     "client keys allowed with their roles (`loom keygen`; --server-key/--allow, "
+                     "or server_key and [roles] in the deployment). Plain tcp only with an "
+                     "explicit insecure switch (--insecure, insecure = true)",
+                     who, endpoint.text);
+        spdlog::warn("{} serves {} WITHOUT CURVE (insecure): anyone who can reach it may use it "
+                     "with every role",
+                     who, endpoint.text);
+    }
+    if (endpoint.transport == Transport::ipc && !endpoint.address.starts_with('@')) {
+        struct stat st {};
+        if (::lstat(endpoint.address.c_str(), &st) == 0)
+            LOOM_REQUIRE(S_ISSOCK(st.st_mode),
+                         "{} refuses to bind {}: {} exists and is not a socket (binding would "
+                         "delete it)",
+                         who, endpoint.text, endpoint.address);
     }
 }
 

@@ -15,6 +15,8 @@
 
 #include <zmq.hpp>
 
+#include "bus/roles.hpp"
+
 namespace loom::bus {
 
 // Z85-encoded (40 characters) CURVE keys.
@@ -32,9 +34,19 @@ struct KeyPair {
 // Reads the public key from a `.pub` or `.key` file (or returns `text` if it is a Z85 key).
 std::string load_public_key(const std::string& path_or_key);
 
+// A CURVE server's key pair and the client keys it accepts, each with what it may do.
+// Only keys listed here get past the handshake; the roles are checked per method.
 struct ServerSecurity {
     KeyPair keys;
-    std::set<std::string> allowed_clients; // Z85 public keys
+    std::map<std::string, Roles> clients; // Z85 public key -> roles
+
+    ServerSecurity() = default;
+    explicit ServerSecurity(KeyPair server_keys)
+        : keys(std::move(server_keys)) {}
+    // Adds `roles` to what `z85_key` may do.
+    ServerSecurity& allow(const std::string& z85_key, Roles roles);
+    Roles roles_of(const std::string& z85_key) const;
+    std::set<std::string> allowed_keys() const;
 };
 
 struct ClientSecurity {
@@ -67,6 +79,14 @@ private:
     std::atomic<std::uint64_t> m_refused{0};
     std::thread m_thread;
 };
+
+struct Endpoint;
+
+// The rules for binding `endpoint` (DESIGN.md §3 "Secure by default"), checked before a bind:
+// - tcp:// needs CURVE (`curve`), unless `insecure` says plain tcp is wanted, which is logged as
+//   a warning naming `who`; otherwise invalid_argument saying how to secure it;
+// - ipc:// never replaces a file that is not a socket (ZeroMQ would unlink it).
+void check_bind(const Endpoint& endpoint, bool curve, bool insecure, std::string_view who);
 
 // Applies CURVE server options to a socket (before bind) under `domain`.
 void apply_server_security(zmq::socket_t& socket, const ServerSecurity& security,

@@ -170,7 +170,7 @@ protected:
     void SetUp() override {
         ServerOptions options;
         options.endpoints = {"tcp://127.0.0.1:*"};
-        options.security = ServerSecurity{server_keys, {allowed.public_key}};
+        options.security = ServerSecurity(server_keys).allow(allowed.public_key, Roles::all());
         server = std::make_unique<Server>(context, test::make_test_service("svc", "v1"), options);
         endpoint = server->endpoints().front();
     }
@@ -253,7 +253,7 @@ TEST_F(Curve, RefusalsDoNotLeakAcrossServers) {
     // A key allowed on one server is not allowed on another server of the same process.
     ServerOptions options;
     options.endpoints = {"tcp://127.0.0.1:*"};
-    options.security = ServerSecurity{server_keys, {stranger.public_key}};
+    options.security = ServerSecurity(server_keys).allow(stranger.public_key, Role::client);
     Server other(context, test::make_test_service("svc", "v1"), options);
     Channel to_other(context, other.endpoints().front(), "svc",
                      ChannelOptions{.security = ClientSecurity{allowed, server_keys.public_key}});

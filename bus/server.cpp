@@ -7,6 +7,9 @@
 #include <spdlog/spdlog.h>
 #include <tbb/concurrent_queue.h>
 
+#include <algorithm>
+#include <unordered_map>
+
 #include "bus/endpoint.hpp"
 #include "bus/wire.hpp"
 
@@ -19,6 +22,56 @@ struct Server::Bound {
     int fd = -1; // the socket's ZMQ_FD (edge-triggered readiness)
 };
 
+// Bytes of requests admitted from each connection and not answered yet
+// (Limits::max_in_flight_bytes). Holds are released on whichever thread drops the last
+// reference, hence the mutex.
+class Server::PeerBudget {
+public:
+    class Hold {
+    public:
+        Hold(PeerBudget& budget, std::string peer, std::uint64_t bytes)
+            : m_budget(budget)
+            , m_peer(std::move(peer))
+            , m_bytes(bytes) {}
+        ~Hold() { m_budget.release(m_peer, m_bytes); }
+        Hold(const Hold&) = delete;
+        Hold& operator=(const Hold&) = delete;
+
+    private:
+        PeerBudget& m_budget;
+        std::string m_peer;
+        std::uint64_t m_bytes;
+    };
+
+    explicit PeerBudget(std::uint64_t limit)
+        : m_limit(limit) {}
+    // Null when `bytes` more would pass the limit (`held` then says how much is held).
+    std::shared_ptr<Hold> take(const std::string& peer, std::uint64_t bytes, std::uint64_t& held) {
+        std::lock_guard lock(m_mutex);
+        held = m_held[peer];
+        if (held + bytes > m_limit) {
+            if (held == 0) m_held.erase(peer);
+            return nullptr;
+        }
+        m_held[peer] = held + bytes;
+        return std::make_shared<Hold>(*this, peer, bytes);
+    }
+    std::uint64_t limit() const noexcept { return m_limit; }
+
+private:
+    void release(const std::string& peer, std::uint64_t bytes) noexcept {
+        std::lock_guard lock(m_mutex);
+        auto it = m_held.find(peer);
+        if (it == m_held.end()) return;
+        it->second -= std::min(it->second, bytes);
+        if (it->second == 0) m_held.erase(it);
+    }
+
+    std::uint64_t m_limit;
+    std::mutex m_mutex; // guards m_held
+    std::unordered_map<std::string, std::uint64_t> m_held;
+};
+
 struct Server::Completion {
     std::size_t socket;
     zmq::message_t identity;
@@ -26,6 +79,7 @@ struct Server::Completion {
     std::uint64_t request_id;
     std::uint64_t session;
     std::shared_ptr<Dispatcher::Ticket> ticket; // released once the reply is sent
+    std::shared_ptr<PeerBudget::Hold> budget;   // likewise
 };
 
 struct Server::DrainWaiter {
@@ -65,7 +119,9 @@ private:
 
 Server::Server(Context& context, std::shared_ptr<const Service> service, ServerOptions options)
     : m_context(context)
-    , m_shm_threshold(options.shm.threshold) {
+    , m_security(options.security)
+    , m_shm_threshold(options.shm.threshold)
+    , m_budget(std::make_unique<PeerBudget>(context.limits().max_in_flight_bytes)) {
     LOOM_REQUIRE(service != nullptr, "Server needs a service");
     LOOM_REQUIRE(!options.endpoints.empty(), "service '{}' needs at least one endpoint",
                  service->name());
@@ -102,6 +158,8 @@ void Server::bind_all(const ServerOptions& options) {
     const auto& heartbeat = m_context.options().heartbeat;
     for (const auto& text : options.endpoints) {
         Endpoint endpoint = parse_endpoint(text);
+        check_bind(endpoint, options.security.has_value(), options.insecure,
+                   fmt::format("service '{}'", m_dispatcher->service().name()));
         zmq::socket_t socket(m_context.zmq(), zmq::socket_type::router);
         socket.set(zmq::sockopt::linger, 200);
         socket.set(zmq::sockopt::router_mandatory, 1);
@@ -112,7 +170,7 @@ void Server::bind_all(const ServerOptions& options) {
         if (endpoint.transport == Transport::tcp && options.security) {
             if (m_zap_domain.empty()) {
                 m_zap_domain = fmt::format("loom.{}", m_dispatcher->instance());
-                m_context.authenticator().allow(m_zap_domain, options.security->allowed_clients);
+                m_context.authenticator().allow(m_zap_domain, options.security->allowed_keys());
             }
             apply_server_security(socket, *options.security, m_zap_domain);
         }
@@ -281,12 +339,19 @@ void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool 
         return; // no envelope: nothing to answer
     }
     zmq::message_t identity = std::move(parts[0]);
+    std::uint64_t bytes = 0; // what this request costs while in flight (PeerBudget)
+    for (std::size_t p = 1; p < parts.size(); ++p)
+        bytes += parts[p].size();
     // CURVE peers: the key the ZAP handler accepted (bus/security.cpp sets it as the user id).
     const char* user = zmq_msg_gets(parts[1].handle(), "User-Id");
     auto request = std::make_shared<InMessage>();
     try {
         *request = decode_envelope(parts, 1, m_context.limits());
         if (user && *user) request->set_peer_key(user);
+        // Only CURVE tcp peers are strangers: their key's roles bound what they may ask.
+        bool network = m_bound[index].endpoint.transport == Transport::tcp;
+        request->set_from_network(network);
+        if (network && m_security) request->set_roles(m_security->roles_of(request->peer_key()));
     } catch (const Error& e) {
         // Without a readable envelope there is no request id to answer to.
         m_malformed.fetch_add(1);
@@ -308,6 +373,23 @@ void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool 
         send_reply(index, identity, reply, id, reply_token);
         return;
     }
+    std::shared_ptr<PeerBudget::Hold> budget;
+    if (m_bound[index].endpoint.transport != Transport::inproc) {
+        std::uint64_t held = 0;
+        auto peer = std::to_string(index) + "/" + identity.to_string();
+        budget = m_budget->take(peer, bytes, held);
+        if (!budget) {
+            parts.clear();
+            request.reset(); // its bytes go now, not after the reply
+            auto reply = OutMessage::error(Error(
+                ErrorKind::OVERLOADED,
+                fmt::format("'{}': this connection has {} bytes of requests in flight; {} more "
+                            "would pass the limit of {} (Limits::max_in_flight_bytes)",
+                            service().name(), held, bytes, m_budget->limit())));
+            send_reply(index, identity, reply, id, reply_token);
+            return;
+        }
+    }
     auto admission = m_dispatcher->admit(*request, received);
     if (auto* answer = std::get_if<Dispatcher::Answer>(&admission)) {
         send_reply(index, identity, answer->reply, id, reply_token);
@@ -327,15 +409,16 @@ void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool 
         // The ticket travels with the job and its completion: the request stays in flight until
         // the loop has sent its reply, not only until it was handed to a worker.
         auto ticket = std::make_shared<Dispatcher::Ticket>(std::move(run.ticket));
-        m_workers->submit([this, index, job_identity, request, deadline, id, reply_token, ticket] {
-            auto reply = m_dispatcher->run(*request, deadline);
-            {
-                std::lock_guard lock(m_done_mutex);
-                m_done.push_back(Completion{index, std::move(*job_identity), std::move(reply), id,
-                                            reply_token, ticket});
-            }
-            wake();
-        });
+        m_workers->submit(
+            [this, index, job_identity, request, deadline, id, reply_token, ticket, budget] {
+                auto reply = m_dispatcher->run(*request, deadline);
+                {
+                    std::lock_guard lock(m_done_mutex);
+                    m_done.push_back(Completion{index, std::move(*job_identity), std::move(reply),
+                                                id, reply_token, ticket, budget});
+                }
+                wake();
+            });
     }
 }
 

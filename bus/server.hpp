@@ -24,8 +24,11 @@ namespace loom::bus {
 struct ServerOptions {
     std::vector<std::string> endpoints;     // inproc://, ipc://, tcp:// (port * = any)
     std::optional<ServerSecurity> security; // CURVE on the tcp:// endpoints
-    ShmOptions shm;                         // offered on the ipc:// endpoints
-    std::uint64_t instance = 0;             // 0: a fresh id from the context
+    // Serve tcp:// endpoints without CURVE (every peer then holds every role). Refused unless
+    // set; warns when used (check_bind).
+    bool insecure = false;
+    ShmOptions shm;             // offered on the ipc:// endpoints
+    std::uint64_t instance = 0; // 0: a fresh id from the context
     int high_water_mark = 10000;
     // Services answered beside the main one under their own names (Dispatcher::add_companion).
     std::vector<std::shared_ptr<const Service>> companions;
@@ -59,6 +62,7 @@ private:
     struct Completion;
     struct DrainWaiter;
     class Workers;
+    class PeerBudget;
 
     void bind_all(const ServerOptions& options);
     void loop();
@@ -83,9 +87,11 @@ private:
     std::vector<Bound> m_bound; // loop thread (after construction)
     std::vector<std::shared_ptr<LocalEndpoint>> m_local;
     std::string m_zap_domain;
+    std::optional<ServerSecurity> m_security; // the roles of CURVE peers; immutable
     std::uint64_t m_shm_threshold = 0;
     std::map<std::uint64_t, std::shared_ptr<ShmSession>> m_sessions; // loop thread
     std::vector<DrainWaiter> m_drain_waiters;                        // loop thread
+    std::unique_ptr<PeerBudget> m_budget;
     std::unique_ptr<Workers> m_workers;
     std::mutex m_done_mutex; // guards m_done
     std::vector<Completion> m_done;

@@ -18,9 +18,15 @@ Service::Service(std::string name, std::string version, ServiceOptions options)
     if (m_options.workers == 0) m_options.workers = 1;
 }
 
-void Service::on_method(std::uint16_t method, Handler handler) {
+void Service::on_method(std::uint16_t method, Handler handler, Role needs) {
     LOOM_REQUIRE(handler != nullptr, "empty handler for method {} of service '{}'", method, m_name);
     m_handlers[method] = std::move(handler);
+    m_needs[method] = needs;
+}
+
+Role Service::needs(std::uint16_t method) const noexcept {
+    auto it = m_needs.find(method);
+    return it == m_needs.end() ? Role::client : it->second;
 }
 
 const Handler* Service::find(std::uint16_t method) const noexcept {
@@ -52,6 +58,21 @@ Dispatcher::Dispatcher(std::shared_ptr<const Service> service, Limits limits,
     LOOM_ASSERT(m_service != nullptr);
 }
 
+namespace {
+
+OutMessage denied(const InMessage& request, std::string_view service, std::uint16_t method,
+                  Role needs) {
+    const auto& key = request.peer_key();
+    return OutMessage::error(Error(
+        ErrorKind::PERMISSION_DENIED,
+        fmt::format("'{}' method {} needs the {} role; the key {} holds {} (roles are given per "
+                    "key by the server's deployment)",
+                    service, method, to_string(needs),
+                    key.empty() ? "(none)" : key.substr(0, 8) + "…", to_string(request.roles()))));
+}
+
+} // namespace
+
 // Untrusted bytes: reading the envelope or a control payload may throw kj::Exception (a
 // malformed pointer, or the traversal limit reached by reading fields again). The server loop
 // calls admit() unguarded, so such a request is answered invalid_argument here. Nothing that
@@ -64,7 +85,10 @@ Dispatcher::Admission Dispatcher::admit(const InMessage& request, Clock::time_po
     std::string_view service(env.getService().cStr(), env.getService().size());
     std::uint16_t method = env.getMethod();
     if (service == k_control_service) {
-        switch (static_cast<schema::ControlMethod>(method)) {
+        auto control = static_cast<schema::ControlMethod>(method);
+        Role needs = control == schema::ControlMethod::PING ? Role::client : Role::operator_;
+        if (!request.roles().has(needs)) return Answer{denied(request, "$control", method, needs)};
+        switch (control) {
         case schema::ControlMethod::PING:
             return Answer{status_reply()};
         case schema::ControlMethod::DRAIN: {
@@ -90,6 +114,8 @@ Dispatcher::Admission Dispatcher::admit(const InMessage& request, Clock::time_po
         return Answer{OutMessage::error(
             Error(ErrorKind::NOT_FOUND,
                   fmt::format("service '{}' has no method {}", target_service->name(), method)))};
+    if (Role needs = target_service->needs(method); !request.roles().has(needs))
+        return Answer{denied(request, target_service->name(), method, needs)};
     auto deadline = deadline_of(request, received);
     if (Clock::now() >= deadline)
         return Answer{OutMessage::error(

@@ -38,6 +38,8 @@ public:
     // The caller's session (0 = none) and authenticated key (see InMessage::peer_key).
     std::uint64_t session() const noexcept { return m_request.session(); }
     const std::string& peer_key() const noexcept { return m_request.peer_key(); }
+    Roles roles() const noexcept { return m_request.roles(); }
+    bool from_network() const noexcept { return m_request.from_network(); }
     // The request's side frame `index` (invalid_argument if absent).
     const Frame& frame(std::uint32_t index) const { return m_request.frame(index); }
 
@@ -78,22 +80,27 @@ public:
 
     // Registers the handler of `method` (a value of the service's method enum). Not after the
     // service is served.
+    // `needs`: the role a caller must hold (bus/roles.hpp); a caller without it is answered
+    // permission_denied before the handler runs.
     template <class Method>
-    void on(Method method, Handler handler) {
-        on_method(static_cast<std::uint16_t>(method), std::move(handler));
+    void on(Method method, Handler handler, Role needs = Role::client) {
+        on_method(static_cast<std::uint16_t>(method), std::move(handler), needs);
     }
-    void on_method(std::uint16_t method, Handler handler);
+    void on_method(std::uint16_t method, Handler handler, Role needs = Role::client);
 
     const std::string& name() const noexcept { return m_name; }
     const std::string& version() const noexcept { return m_version; }
     const ServiceOptions& options() const noexcept { return m_options; }
     const Handler* find(std::uint16_t method) const noexcept;
+    // The role `method` needs (client for a method not registered).
+    Role needs(std::uint16_t method) const noexcept;
 
 private:
     std::string m_name;
     std::string m_version;
     ServiceOptions m_options;
     std::unordered_map<std::uint16_t, Handler> m_handlers;
+    std::unordered_map<std::uint16_t, Role> m_needs;
 };
 
 inline constexpr std::string_view k_control_service = "$control";

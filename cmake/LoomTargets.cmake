@@ -20,7 +20,7 @@ function(loom_warnings target)
       -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
       -Wimplicit-fallthrough -Wno-missing-field-initializers
       # GCC 12 false positive on std::string concatenation at -O2 (GCC bug 105329).
-      -Wno-restrict>)
+      $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>>)
   if(LOOM_WERROR)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
   endif()

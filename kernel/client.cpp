@@ -70,6 +70,7 @@ KernelClient::Registered KernelClient::register_component(const Registration& r)
     for (unsigned i = 0; i < r.endpoints.size(); ++i)
         endpoints.set(i, r.endpoints[i]);
     p.setHost(r.host);
+    p.setServerKey(r.server_key);
     p.setPid(r.pid);
     p.setToken(r.token);
     p.setReplace(r.replace);

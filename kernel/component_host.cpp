@@ -21,10 +21,16 @@ ComponentHost::ComponentHost(bus::Context& context, HostOptions options)
                                  m_options.registry, m_options.kernel_endpoint);
     m_service = loaded.service;
     m_kind = loaded.kind;
+    // The kernel it registers with drains, stops and pings it: the kernel's key is an operator
+    // here.
+    if (m_options.security && m_options.kernel_security)
+        m_options.security->allow(m_options.kernel_security->server_public_key,
+                                  bus::Roles(bus::Role::operator_) | bus::Role::client);
     m_server =
         std::make_unique<bus::Server>(context, m_service,
                                       bus::ServerOptions{.endpoints = m_options.binds,
                                                          .security = m_options.security,
+                                                         .insecure = m_options.insecure,
                                                          .instance = m_options.instance,
                                                          .companions = m_options.companions});
     if (!m_options.kernel_endpoint.empty()) {
@@ -49,6 +55,7 @@ void ComponentHost::register_now() {
     r.pid = static_cast<std::int32_t>(::getpid());
     r.token = m_options.token;
     r.replace = m_options.replace;
+    if (m_options.security) r.server_key = m_options.security->keys.public_key;
     auto registered = m_kernel->register_component(r);
     m_instance = registered.instance;
     m_heartbeat = registered.heartbeat;

@@ -30,6 +30,7 @@ struct HostOptions {
     std::uint64_t instance = 0;                  // the kernel's id for it (0: assigned later)
     bool replace = false;                        // replace the instance serving `name` (a swap)
     std::optional<bus::ServerSecurity> security; // for tcp:// binds
+    bool insecure = false;                       // plain tcp:// binds allowed (warns)
     std::optional<bus::ClientSecurity> kernel_security;          // to reach a CURVE kernel
     std::shared_ptr<model::RegistryHost> registry;               // ComponentArgs::registry
     std::vector<std::shared_ptr<const bus::Service>> companions; // served beside it

@@ -51,6 +51,13 @@ public:
         }
         return out;
     }
+    bool flag(const char* key) const {
+        const auto* node = m_table.get(key);
+        if (!node) return false;
+        auto value = node->value<bool>();
+        LOOM_REQUIRE(value.has_value(), "{}: `{}` must be true or false", m_where, key);
+        return *value;
+    }
     std::int64_t integer(const char* key, std::int64_t fallback, std::int64_t min,
                          std::int64_t max) const {
         const auto* node = m_table.get(key);
@@ -85,7 +92,8 @@ void read_kernel(const toml::table& t, const std::filesystem::path& base, const 
                  Deployment& d) {
     Reader r(t, src + ": [kernel]");
     r.only({"endpoints", "events", "runtime_dir", "heartbeat_ms", "liveness", "server_key",
-            "allowed_clients", "start_timeout_ms", "drain_timeout_ms", "launcher"});
+            "insecure", "library_dirs", "start_timeout_ms", "drain_timeout_ms", "launcher",
+            "max_frame_mib", "max_frames", "max_message_mib", "max_in_flight_mib"});
     d.kernel.endpoints = r.texts("endpoints");
     d.kernel.event_endpoints = r.texts("events");
     d.kernel.runtime_dir = resolve_path(r.text("runtime_dir"), base);
@@ -97,16 +105,56 @@ void read_kernel(const toml::table& t, const std::filesystem::path& base, const 
         r.integer("start_timeout_ms", d.kernel.start_timeout.count(), 1, 3600000));
     d.kernel.drain_timeout = std::chrono::milliseconds(
         r.integer("drain_timeout_ms", d.kernel.drain_timeout.count(), 1, 3600000));
-    auto key = r.text("server_key");
-    auto allowed = r.texts("allowed_clients");
-    LOOM_REQUIRE(key.empty() == allowed.empty(),
-                 "{}: [kernel] needs both `server_key` and `allowed_clients` for CURVE, or neither",
-                 src);
-    if (!key.empty()) {
-        bus::ServerSecurity security{bus::KeyPair::load(resolve_path(key, base)), {}};
-        for (const auto& c : allowed)
-            security.allowed_clients.insert(bus::load_public_key(resolve_path(c, base)));
-        d.kernel.security = std::move(security);
+    d.kernel.insecure = r.flag("insecure");
+    for (const auto& dir : r.texts("library_dirs"))
+        d.context.library_dirs.emplace_back(resolve_path(dir, base));
+    auto& limits = d.context.limits;
+    constexpr std::int64_t mib = 1 << 20;
+    limits.max_frame_bytes =
+        r.integer("max_frame_mib", limits.max_frame_bytes / mib, 1, 16384) * mib;
+    limits.max_frames =
+        static_cast<std::uint32_t>(r.integer("max_frames", limits.max_frames, 1, 1 << 20));
+    limits.max_message_bytes = static_cast<std::uint64_t>(
+        r.integer("max_message_mib", static_cast<std::int64_t>(limits.max_message_bytes / mib), 1,
+                  65536) *
+        mib);
+    limits.max_in_flight_bytes = static_cast<std::uint64_t>(
+        r.integer("max_in_flight_mib", static_cast<std::int64_t>(limits.max_in_flight_bytes / mib),
+                  1, 65536) *
+        mib);
+    if (auto key = r.text("server_key"); !key.empty())
+        d.kernel.security = bus::ServerSecurity(bus::KeyPair::load(resolve_path(key, base)));
+}
+
+// [roles]: operator = [keys], client = [keys], [[roles.component]] key = K, names = [...].
+void read_roles(const toml::table& t, const std::filesystem::path& base, const std::string& src,
+                Deployment& d) {
+    LOOM_REQUIRE(d.kernel.security.has_value(),
+                 "{}: [roles] lists keys but [kernel] has no `server_key` (CURVE needs both)", src);
+    auto& security = *d.kernel.security;
+    Reader r(t, src + ": [roles]");
+    r.only({"operator", "client", "component"});
+    for (const auto& k : r.texts("operator"))
+        security.allow(bus::load_public_key(resolve_path(k, base)),
+                       bus::Roles(bus::Role::operator_) | bus::Role::client);
+    for (const auto& k : r.texts("client"))
+        security.allow(bus::load_public_key(resolve_path(k, base)), bus::Role::client);
+    const auto* components = t.get("component");
+    if (!components) return;
+    const auto* array = components->as_array();
+    LOOM_REQUIRE(array && array->is_array_of_tables(),
+                 "{}: component keys are [[roles.component]] tables with `key` and `names`", src);
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        Reader c(*array->get(i)->as_table(),
+                 fmt::format("{}: [[roles.component]] #{}", src, i + 1));
+        c.only({"key", "names"});
+        auto key = bus::load_public_key(resolve_path(c.text("key"), base));
+        auto names = c.texts("names");
+        LOOM_REQUIRE(!names.empty(), "{}: [[roles.component]] #{} needs `names` it may register",
+                     src, i + 1);
+        security.allow(key, bus::Roles(bus::Role::component) | bus::Role::client);
+        auto& allowed = d.kernel.component_names[key];
+        allowed.insert(allowed.end(), names.begin(), names.end());
     }
 }
 
@@ -159,11 +207,19 @@ Deployment parse_deployment(std::string_view text, const std::filesystem::path& 
                    e.source().begin.column, e.description());
     }
     Deployment d;
-    Reader(root, source_name).only({"kernel", "component"});
+    Reader(root, source_name).only({"kernel", "roles", "component"});
     if (const auto* kernel = root.get("kernel")) {
         LOOM_REQUIRE(kernel->is_table(), "{}: `kernel` must be a table", source_name);
         read_kernel(*kernel->as_table(), base_dir, source_name, d);
     }
+    if (const auto* roles = root.get("roles")) {
+        LOOM_REQUIRE(roles->is_table(), "{}: `roles` must be a table", source_name);
+        read_roles(*roles->as_table(), base_dir, source_name, d);
+    }
+    LOOM_REQUIRE(!d.kernel.security || !d.kernel.security->clients.empty(),
+                 "{}: [kernel] has a `server_key` but [roles] lists no key: nobody could connect "
+                 "over tcp",
+                 source_name);
     if (const auto* components = root.get("component")) {
         const auto* array = components->as_array();
         LOOM_REQUIRE(array && array->is_array_of_tables(),

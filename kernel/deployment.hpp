@@ -8,8 +8,20 @@
 //   runtime_dir = "/run/loom"                                      # optional
 //   heartbeat_ms = 1000                                            # optional
 //   liveness = 3                                                   # optional
-//   server_key = "kernel.key"          # CURVE on tcp endpoints (with allowed_clients)
-//   allowed_clients = ["ops.pub"]
+//   server_key = "kernel.key"          # CURVE on tcp endpoints (with [roles])
+//   insecure = false                   # true: plain tcp allowed (warns at start)
+//   library_dirs = ["lib"]             # libraries named from the network (default: Loom's)
+//   max_frame_mib = 1024               # limits for authenticated peers (bus::Limits)
+//   max_frames = 4096
+//   max_message_mib = 2048
+//   max_in_flight_mib = 2048           # per connection
+//
+//   [roles]                            # CURVE public keys (files or Z85) and what they may do
+//   operator = ["ops.pub"]             # start/stop/swap/shutdown, extensions (and client)
+//   client = ["app.pub"]               # resolve/list, read, transform, infer
+//   [[roles.component]]                # register and heartbeat under these names (and client)
+//   key = "node1.pub"
+//   names = ["device/*"]
 //
 //   [[component]]
 //   name = "echo"

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
 #include <cstdlib>
 
 namespace loom::kernel {
@@ -73,8 +78,54 @@ TEST(Deployment, BadFilesNameWhatIsWrong) {
     EXPECT_NE(error_of("[[component]]\nname = \"a\"\nlibrary = \"${LOOM_SURELY_UNSET_VAR}\"\n")
                   .find("LOOM_SURELY_UNSET_VAR"),
               std::string::npos);
-    EXPECT_NE(error_of("[kernel]\nserver_key = \"k.key\"\n").find("allowed_clients"),
+    EXPECT_NE(error_of("[roles]\nclient = [\"a.pub\"]\n").find("no `server_key`"),
               std::string::npos);
+    EXPECT_NE(error_of("[kernel]\ninsecure = \"yes\"\n").find("true or false"), std::string::npos);
+    EXPECT_NE(error_of("[kernel]\nmax_frame_mib = 0\n").find("max_frame_mib"), std::string::npos);
+}
+
+TEST(Deployment, ReadsRolesLimitsAndLibraryDirectories) {
+    auto dir =
+        std::filesystem::temp_directory_path() / ("loom-deploy-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::map<std::string, bus::KeyPair> keys;
+    for (const char* who : {"kernel", "ops", "app", "node"}) {
+        keys[who] = bus::KeyPair::generate();
+        keys[who].save(dir / who);
+    }
+    auto d = parse_deployment(R"([kernel]
+server_key = "kernel.key"
+library_dirs = ["plugins"]
+max_frame_mib = 8
+max_in_flight_mib = 32
+
+[roles]
+operator = ["ops.pub"]
+client = ["app.pub"]
+[[roles.component]]
+key = "node.pub"
+names = ["device/*"]
+)",
+                              dir, "deploy.toml");
+    std::filesystem::remove_all(dir);
+    ASSERT_TRUE(d.kernel.security.has_value());
+    const auto& s = *d.kernel.security;
+    EXPECT_EQ(s.keys.public_key, keys["kernel"].public_key);
+    auto ops = s.roles_of(keys["ops"].public_key);
+    EXPECT_TRUE(ops.has(bus::Role::operator_) && ops.has(bus::Role::client));
+    auto app = s.roles_of(keys["app"].public_key);
+    EXPECT_TRUE(app.has(bus::Role::client));
+    EXPECT_FALSE(app.has(bus::Role::operator_) || app.has(bus::Role::component));
+    auto node = s.roles_of(keys["node"].public_key);
+    EXPECT_TRUE(node.has(bus::Role::component) && !node.has(bus::Role::operator_));
+    EXPECT_EQ(d.kernel.component_names.at(keys["node"].public_key),
+              std::vector<std::string>{"device/*"});
+    EXPECT_EQ(s.roles_of(keys["kernel"].public_key), bus::Roles::none());
+    EXPECT_FALSE(d.kernel.insecure);
+    ASSERT_EQ(d.context.library_dirs.size(), 1u);
+    EXPECT_EQ(d.context.library_dirs[0], dir / "plugins");
+    EXPECT_EQ(d.context.limits.max_frame_bytes, 8 << 20);
+    EXPECT_EQ(d.context.limits.max_in_flight_bytes, 32u << 20);
 }
 
 TEST(Deployment, MissingFileIsNotFound) {

@@ -7,8 +7,10 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 
 #include <spdlog/spdlog.h>
@@ -21,6 +23,26 @@
 namespace loom::kernel {
 
 namespace {
+
+// The runtime directory holds the deployment's ipc sockets: whoever can enter it can call every
+// component with every role, so it is this user's alone (0700).
+void prepare_runtime_dir(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (!std::filesystem::exists(dir, ec)) {
+        std::filesystem::create_directories(dir, ec);
+        if (ec || ::chmod(dir.c_str(), 0700) != 0)
+            LOOM_THROW(ErrorKind::UNAVAILABLE, "cannot create the runtime directory {}: {}",
+                       dir.string(), ec ? ec.message() : std::strerror(errno));
+        return;
+    }
+    struct stat st {};
+    LOOM_REQUIRE(::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode),
+                 "runtime directory {} is not a directory", dir.string());
+    LOOM_REQUIRE(st.st_uid == ::geteuid() && (st.st_mode & 077) == 0,
+                 "runtime directory {} must belong to this user (uid {}) with mode 0700; it has "
+                 "uid {} and mode {:o} (others could reach the deployment's ipc endpoints)",
+                 dir.string(), ::geteuid(), st.st_uid, st.st_mode & 07777);
+}
 
 std::uint64_t random_u64() {
     std::uint64_t v = 0;
@@ -55,23 +77,29 @@ Kernel::Kernel(bus::Context& context, KernelOptions options)
         m_runtime_dir = pattern;
         m_own_runtime_dir = true;
     } else {
-        std::filesystem::create_directories(m_runtime_dir);
+        prepare_runtime_dir(m_runtime_dir);
     }
     m_launcher = m_options.launcher.empty() ? find_launcher() : m_options.launcher;
     auto id = m_context.next_id();
     if (m_options.endpoints.empty())
         m_options.endpoints = {fmt::format("inproc://loom.kernel.{}", id),
                                "ipc://" + (m_runtime_dir / "kernel").string()};
+    // "{runtime}" in the kernel's own endpoints, as in the components' (deployment.hpp).
+    for (auto* list : {&m_options.endpoints, &m_options.event_endpoints})
+        for (auto& e : *list)
+            for (auto at = e.find("{runtime}"); at != std::string::npos; at = e.find("{runtime}"))
+                e.replace(at, 9, m_runtime_dir.string());
     if (m_options.event_endpoints.empty())
         m_options.event_endpoints = {fmt::format("inproc://loom.events.{}", id),
                                      "ipc://" + (m_runtime_dir / "events").string()};
-    m_events =
-        std::make_unique<bus::Publisher>(m_context, m_options.event_endpoints, m_options.security);
+    m_events = std::make_unique<bus::Publisher>(m_context, m_options.event_endpoints,
+                                                m_options.security, m_options.insecure);
     m_wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     LOOM_ASSERT(m_wake_fd >= 0, "eventfd failed");
-    m_server = std::make_unique<bus::Server>(
-        m_context, make_service(),
-        bus::ServerOptions{.endpoints = m_options.endpoints, .security = m_options.security});
+    m_server = std::make_unique<bus::Server>(m_context, make_service(),
+                                             bus::ServerOptions{.endpoints = m_options.endpoints,
+                                                                .security = m_options.security,
+                                                                .insecure = m_options.insecure});
     // Children dial the kernel over ipc (same host), else tcp.
     for (const char* scheme : {"ipc://", "tcp://"})
         for (const auto& e : m_server->endpoints())
@@ -128,6 +156,7 @@ void Kernel::set_state(std::unique_lock<std::mutex>& lock, std::uint64_t id, Com
         spdlog::warn("component '{}' instance {} failed: {}", r.name, id, r.last_error);
     if (is_terminal(state)) {
         m_last_heartbeat.erase(id);
+        m_owner_keys.erase(id);
         m_registry.prune(m_options.retired_kept);
     }
     m_changed.notify_all();
@@ -145,6 +174,26 @@ std::vector<std::string> Kernel::expand(const std::vector<std::string>& template
         out.push_back(std::move(e));
     }
     return out;
+}
+
+void Kernel::check_requested(ComponentSpec& spec, bool from_network) const {
+    if (!spec.library.empty()) spec.library = m_context.trusted_library(spec.library, from_network);
+    const auto runtime = std::filesystem::weakly_canonical(m_runtime_dir);
+    for (const auto& text : expand(spec.endpoints, spec.name, 0)) {
+        auto endpoint = bus::parse_endpoint(text);
+        if (endpoint.transport != bus::Transport::ipc) continue;
+        std::filesystem::path path(endpoint.address);
+        bool inside =
+            path.is_absolute() && path.lexically_normal() == path && path.parent_path() == runtime;
+        for (const auto& part : path)
+            inside = inside && part != "..";
+        if (!inside)
+            LOOM_THROW(ErrorKind::PERMISSION_DENIED,
+                       "component '{}': ipc endpoint {} is refused: a requested ipc endpoint must "
+                       "name a socket directly in the deployment's runtime directory ({}; write "
+                       "ipc://{{runtime}}/NAME)",
+                       spec.name, text, runtime.string());
+    }
 }
 
 std::vector<std::string> Kernel::default_endpoints(const ComponentSpec& spec,
@@ -215,17 +264,46 @@ void Kernel::launch_in_process(std::uint64_t id, const ComponentSpec& spec) {
                                  m_options.registry, this->endpoints().front());
     auto host = std::make_unique<InProcess>();
     host->service = loaded.service;
-    host->server = std::make_unique<bus::Server>(
-        m_context, loaded.service,
-        bus::ServerOptions{.endpoints = endpoints, .security = m_options.security, .instance = id});
+    host->server = std::make_unique<bus::Server>(m_context, loaded.service,
+                                                 bus::ServerOptions{.endpoints = endpoints,
+                                                                    .security = m_options.security,
+                                                                    .insecure = m_options.insecure,
+                                                                    .instance = id});
     std::unique_lock lock(m_mutex);
     auto& r = m_registry.get(id);
     r.kind = loaded.kind;
     r.version = loaded.service->version();
     r.endpoints = host->server->endpoints();
     r.pid = static_cast<std::int32_t>(::getpid());
+    if (m_options.security) r.server_key = m_options.security->keys.public_key;
     m_in_process[id] = std::move(host);
     set_state(lock, id, ComponentState::READY);
+}
+
+void Kernel::child_security_args(const std::string& stem, std::vector<std::string>& args) const {
+    for (const auto& dir : m_context.options().library_dirs) {
+        args.push_back("--library-dir");
+        args.push_back(dir.string());
+    }
+    if (m_options.insecure) args.push_back("--insecure");
+    if (!m_options.security) return;
+    // The child serves its tcp endpoints with the kernel's key pair (written 0600 into the 0700
+    // runtime directory) to the same operator and client keys.
+    auto key_stem = m_runtime_dir / stem;
+    m_options.security->keys.save(key_stem);
+    args.push_back("--server-key");
+    args.push_back(key_stem.string() + ".key");
+    for (const auto& [key, roles] : m_options.security->clients) {
+        if (roles.has(bus::Role::operator_)) {
+            args.push_back("--operator");
+            args.push_back(key);
+        } else if (roles.has(bus::Role::client)) {
+            args.push_back("--allow");
+            args.push_back(key);
+        }
+    }
+    args.push_back("--operator"); // the kernel drains and stops it
+    args.push_back(m_options.security->keys.public_key);
 }
 
 void Kernel::launch_child(std::uint64_t id, const ComponentSpec& spec) {
@@ -257,8 +335,12 @@ void Kernel::launch_child(std::uint64_t id, const ComponentSpec& spec) {
         args.push_back("--bind");
         args.push_back(e);
     }
+    // Names may hold '/' ("device/CPU"); files in the runtime directory may not.
+    std::string file = spec.name;
+    std::replace(file.begin(), file.end(), '/', '_');
+    child_security_args(file + "-" + std::to_string(id), args);
     if (!spec.config.empty()) {
-        auto path = m_runtime_dir / fmt::format("{}-{}.toml", spec.name, id);
+        auto path = m_runtime_dir / fmt::format("{}-{}.toml", file, id);
         std::ofstream(path) << spec.config;
         args.push_back("--config");
         args.push_back(path.string());
@@ -356,16 +438,27 @@ ComponentRecord Kernel::stop(const std::string& name) {
     }
     retire(id, true);
     std::lock_guard lock(m_mutex);
+    // Stopped on purpose: no longer routed (a swap or a crash keeps the route).
+    if (const auto* r = m_registry.routed(name); r && r->instance == id) m_registry.unroute(name);
     return m_registry.get(id);
+}
+
+bus::ChannelOptions Kernel::control_options(const ComponentRecord& r) const {
+    bus::ChannelOptions options;
+    if (m_options.security && !r.server_key.empty())
+        options.security = bus::ClientSecurity{m_options.security->keys, r.server_key};
+    return options;
 }
 
 void Kernel::retire(std::uint64_t id, bool drain) {
     std::string endpoint, moved_to;
     std::uint64_t moved_epoch = 0;
+    bus::ChannelOptions control_with;
     {
         std::lock_guard lock(m_mutex);
         const auto& r = m_registry.get(id);
         endpoint = m_context.nearest(r.endpoints, r.host);
+        control_with = control_options(r);
         if (const auto* now = m_registry.routed(r.name); now && now->instance != id) {
             moved_to = m_context.nearest(now->endpoints, now->host);
             moved_epoch = now->epoch;
@@ -374,7 +467,8 @@ void Kernel::retire(std::uint64_t id, bool drain) {
     bool drained = false;
     if (drain && !endpoint.empty()) {
         try {
-            bus::Channel control(m_context, endpoint, std::string(bus::k_control_service));
+            bus::Channel control(m_context, endpoint, std::string(bus::k_control_service),
+                                 control_with);
             control.drain(moved_to, moved_epoch,
                           {.timeout = std::chrono::duration_cast<std::chrono::microseconds>(
                                m_options.drain_timeout)});
@@ -395,12 +489,14 @@ void Kernel::stop_instance(std::uint64_t id) {
     std::unique_ptr<InProcess> host;
     Placement placement;
     std::string endpoint;
+    bus::ChannelOptions control_with;
     {
         std::unique_lock lock(m_mutex);
         auto& r = m_registry.get(id);
         if (is_terminal(r.state)) return;
         placement = r.placement;
         endpoint = m_context.nearest(r.endpoints, r.host);
+        control_with = control_options(r);
         if (auto it = m_in_process.find(id); it != m_in_process.end()) {
             host = std::move(it->second);
             m_in_process.erase(it);
@@ -417,7 +513,8 @@ void Kernel::stop_instance(std::uint64_t id) {
     // Another process: ask it to stop; a child that does not exit in time is killed.
     try {
         LOOM_REQUIRE(!endpoint.empty(), "none of its endpoints is reachable from the kernel");
-        bus::Channel control(m_context, endpoint, std::string(bus::k_control_service));
+        bus::Channel control(m_context, endpoint, std::string(bus::k_control_service),
+                             control_with);
         control.stop({.timeout = std::chrono::duration_cast<std::chrono::microseconds>(
                           m_options.stop_timeout)});
     } catch (const Error& e) {

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bus/channel.hpp"
 #include "bus/context.hpp"
 #include "bus/events.hpp"
 #include "bus/security.hpp"
@@ -42,6 +43,10 @@ struct KernelOptions {
     std::filesystem::path runtime_dir;           // empty: a fresh private temporary directory
     std::filesystem::path launcher;              // `loom` for child processes; empty: found
     std::optional<bus::ServerSecurity> security; // CURVE on the kernel's tcp:// endpoints
+    bool insecure = false; // plain tcp:// endpoints allowed (warns; bus::check_bind)
+    // The names each component key may register under (a trailing `*` matches any rest:
+    // "device/*"). A CURVE peer registering another name is refused permission_denied.
+    std::map<std::string, std::vector<std::string>> component_names;
     std::chrono::milliseconds start_timeout{15000};
     std::chrono::milliseconds drain_timeout{60000};
     std::chrono::milliseconds stop_timeout{5000}; // for a child to exit before SIGKILL
@@ -60,6 +65,8 @@ struct Registration {
     std::int32_t pid = 0;
     std::uint64_t token = 0; // from the kernel, for children it started
     bool replace = false;    // a remote newcomer replacing the serving instance
+    std::string key;         // the CURVE key it proved (empty: a peer on this host)
+    std::string server_key;  // its own CURVE public key on tcp endpoints (empty: none)
 };
 
 class Kernel {
@@ -91,9 +98,14 @@ public:
 
     // A component dialling in; returns its instance id.
     std::uint64_t register_component(const Registration& registration);
-    // False if the kernel does not know the instance (it should register again).
-    bool heartbeat(std::uint64_t instance, ComponentState state);
-    void deregister(std::uint64_t instance);
+    // False if the kernel does not know the instance (it should register again). `key`: the
+    // CURVE key of the caller; an instance registered under another key is not known to it.
+    bool heartbeat(std::uint64_t instance, ComponentState state, const std::string& key = {});
+    void deregister(std::uint64_t instance, const std::string& key = {});
+    // Checks a spec that arrived over the bus before anything is started: the library by the
+    // context's library policy (bus::Context::trusted_library), ipc endpoints inside the runtime
+    // directory. permission_denied / invalid_argument naming what is wrong.
+    void check_requested(ComponentSpec& spec, bool from_network) const;
 
     // Publishes a `probe` event on `topic` (lets a subscriber know it is connected).
     void probe(const std::string& topic);
@@ -113,9 +125,13 @@ private:
     std::uint64_t launch(ComponentSpec spec);
     void launch_in_process(std::uint64_t id, const ComponentSpec& spec);
     void launch_child(std::uint64_t id, const ComponentSpec& spec);
+    // `loom serve` options that give a child this kernel's library policy and CURVE keys.
+    void child_security_args(const std::string& stem, std::vector<std::string>& args) const;
     void wait_ready(std::uint64_t id, std::chrono::milliseconds timeout);
     void retire(std::uint64_t id, bool drain);
     void stop_instance(std::uint64_t id);
+    // The kernel's CURVE keys towards a component's tcp endpoints (none when either is missing).
+    bus::ChannelOptions control_options(const ComponentRecord& record) const;
     std::vector<std::string> default_endpoints(const ComponentSpec& spec, std::uint64_t id) const;
     std::vector<std::string> expand(const std::vector<std::string>& templates,
                                     const std::string& name, std::uint64_t id) const;
@@ -124,6 +140,8 @@ private:
     void publish(schema::EventKind kind, const ComponentRecord& record, std::uint64_t previous = 0);
     void watch();
     void wake() noexcept;
+    // Whether a caller holding `key` (empty: on this host) may act for `instance`. Under m_mutex.
+    bool owned_by(std::uint64_t instance, const std::string& key) const;
 
     bus::Context& m_context;
     KernelOptions m_options;
@@ -140,6 +158,7 @@ private:
     std::map<std::uint64_t, std::unique_ptr<InProcess>> m_in_process;
     std::map<std::uint64_t, std::unique_ptr<Child>> m_children;
     std::map<std::uint64_t, bus::Clock::time_point> m_last_heartbeat;
+    std::map<std::uint64_t, std::string> m_owner_keys; // instance -> CURVE key that registered it
     std::set<std::string> m_swapping;
     std::uint64_t m_event_sequence = 0;
     bool m_shutting_down = false;

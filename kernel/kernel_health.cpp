@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "bus/endpoint.hpp"
@@ -15,8 +18,31 @@ namespace loom::kernel {
 
 // ---- dial-in ----------------------------------------------------------------------------------
 
+namespace {
+
+bool name_matches(const std::string& name, const std::string& pattern) {
+    if (pattern.ends_with('*'))
+        return name.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1));
+    return name == pattern;
+}
+
+} // namespace
+
 std::uint64_t Kernel::register_component(const Registration& reg) {
     LOOM_REQUIRE(!reg.name.empty(), "a registering component needs a name");
+    if (!reg.key.empty()) {
+        auto it = m_options.component_names.find(reg.key);
+        bool allowed = it != m_options.component_names.end() &&
+                       std::any_of(it->second.begin(), it->second.end(),
+                                   [&](const auto& p) { return name_matches(reg.name, p); });
+        if (!allowed)
+            LOOM_THROW(ErrorKind::PERMISSION_DENIED,
+                       "the key {}… may not register as '{}': the deployment gives it {}",
+                       reg.key.substr(0, 8), reg.name,
+                       it == m_options.component_names.end()
+                           ? std::string("no component name")
+                           : fmt::format("only {}", fmt::join(it->second, ", ")));
+    }
     LOOM_REQUIRE(!reg.endpoints.empty(), "component '{}' registered no endpoint", reg.name);
     for (const auto& e : reg.endpoints)
         bus::parse_endpoint(e);
@@ -28,6 +54,7 @@ std::uint64_t Kernel::register_component(const Registration& reg) {
         r.endpoints = reg.endpoints;
         r.host = reg.host;
         r.pid = reg.pid;
+        r.server_key = reg.server_key;
     };
     if (reg.token != 0) {
         auto it = m_tokens.find(reg.token);
@@ -38,6 +65,7 @@ std::uint64_t Kernel::register_component(const Registration& reg) {
         auto& r = m_registry.get(id);
         LOOM_REQUIRE(r.name == reg.name, "start token of '{}' presented by '{}'", r.name, reg.name);
         fill(r);
+        m_owner_keys[id] = reg.key;
         m_last_heartbeat[id] = bus::Clock::now();
         set_state(lock, id, ComponentState::READY);
         return id;
@@ -56,6 +84,7 @@ std::uint64_t Kernel::register_component(const Registration& reg) {
     r.placement = Placement::REMOTE;
     fill(r);
     m_registry.add(std::move(r));
+    m_owner_keys[id] = reg.key;
     m_last_heartbeat[id] = bus::Clock::now();
     set_state(lock, id, ComponentState::READY);
     m_registry.route(reg.name, id);
@@ -75,16 +104,25 @@ std::uint64_t Kernel::register_component(const Registration& reg) {
     return id;
 }
 
-bool Kernel::heartbeat(std::uint64_t instance, ComponentState) {
+bool Kernel::owned_by(std::uint64_t instance, const std::string& key) const {
+    if (key.empty()) return true; // a peer on this host
+    auto it = m_owner_keys.find(instance);
+    return it != m_owner_keys.end() && it->second == key;
+}
+
+bool Kernel::heartbeat(std::uint64_t instance, ComponentState, const std::string& key) {
     std::lock_guard lock(m_mutex);
     const auto* r = m_registry.find(instance);
     if (!r || is_terminal(r->state)) return false;
+    if (!owned_by(instance, key)) return false;
     m_last_heartbeat[instance] = bus::Clock::now();
     return true;
 }
 
-void Kernel::deregister(std::uint64_t instance) {
+void Kernel::deregister(std::uint64_t instance, const std::string& key) {
     std::unique_lock lock(m_mutex);
+    if (!owned_by(instance, key))
+        LOOM_THROW(ErrorKind::NOT_FOUND, "no component instance {}", instance);
     auto& r = m_registry.get(instance);
     if (auto it = m_children.find(instance); it != m_children.end()) it->second->stopping = true;
     if (!is_terminal(r.state)) set_state(lock, instance, ComponentState::STOPPED);

@@ -71,6 +71,13 @@ std::uint64_t Registry::route(const std::string& name, std::uint64_t instance) {
     return epoch;
 }
 
+void Registry::unroute(const std::string& name) {
+    auto it = m_routes.find(name);
+    if (it == m_routes.end()) return;
+    if (auto* r = find(it->second)) r->routed = false;
+    m_routes.erase(it);
+}
+
 const ComponentRecord* Registry::routed(const std::string& name) const noexcept {
     auto it = m_routes.find(name);
     return it == m_routes.end() ? nullptr : find(it->second);
@@ -90,7 +97,7 @@ Route Registry::resolve(const std::string& name) const {
     case ComponentState::STOPPED:
         LOOM_THROW(ErrorKind::UNAVAILABLE, "component '{}' was stopped", name);
     }
-    return Route{r->name, r->endpoints, r->epoch, r->instance, r->host};
+    return Route{r->name, r->endpoints, r->epoch, r->instance, r->host, r->server_key};
 }
 
 std::vector<ComponentRecord> Registry::list() const {

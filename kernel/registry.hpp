@@ -32,6 +32,9 @@ public:
 
     // Routes `name` to `instance`; returns the new epoch.
     std::uint64_t route(const std::string& name, std::uint64_t instance);
+    // Stops routing `name` (a component stopped on purpose): it resolves not_found, is listed
+    // unrouted, and a later route of the name continues its epochs.
+    void unroute(const std::string& name);
     // The routed instance of `name`, if any (in whatever state).
     const ComponentRecord* routed(const std::string& name) const noexcept;
     // Where `name` is served: not_found if never registered; unavailable (with the reason) if

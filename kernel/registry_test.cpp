@@ -31,6 +31,26 @@ TEST(Registry, StateMachineAllowsOnlyTheDesignedTransitions) {
                 << to_string(from) << " -> " << to_string(to);
 }
 
+TEST(Registry, AnUnroutedNameResolvesNotFoundAndKeepsItsEpochs) {
+    Registry reg;
+    reg.add(record(1, "a"));
+    reg.transition(1, S::READY);
+    EXPECT_EQ(reg.route("a", 1), 1u);
+    reg.transition(1, S::STOPPED);
+    reg.unroute("a");
+    EXPECT_EQ(reg.routed("a"), nullptr);
+    EXPECT_FALSE(reg.get(1).routed);
+    try {
+        reg.resolve("a");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::NOT_FOUND) << e.what();
+    }
+    reg.add(record(2, "a"));
+    reg.transition(2, S::READY);
+    EXPECT_EQ(reg.route("a", 2), 2u) << "a later route continues the epochs";
+}
+
 TEST(Registry, IllegalTransitionIsAnInternalError) {
     Registry reg;
     reg.add(record(1, "a"));

@@ -20,8 +20,11 @@ std::shared_ptr<RoutedChannel::Target> RoutedChannel::make_target(Route route) {
         LOOM_THROW(ErrorKind::UNAVAILABLE,
                    "'{}' is served at {}, none of which is reachable from this process", m_name,
                    fmt::join(route.endpoints, ", "));
-    target->channel =
-        std::make_shared<bus::Channel>(m_context, target->endpoint, m_name, m_options);
+    // CURVE: this client's keys, and the server key the kernel has for this instance.
+    auto options = m_options;
+    if (options.security && !route.server_key.empty())
+        options.security->server_public_key = route.server_key;
+    target->channel = std::make_shared<bus::Channel>(m_context, target->endpoint, m_name, options);
     target->route = std::move(route);
     return target;
 }

@@ -81,6 +81,7 @@ void to_schema(const ComponentRecord& r, schema::ComponentInfo::Builder out) {
     out.setCleanStop(r.clean_stop);
     out.setRouted(r.routed);
     out.setHost(r.host);
+    out.setServerKey(r.server_key);
 }
 
 ComponentRecord from_schema(schema::ComponentInfo::Reader in) {
@@ -98,6 +99,7 @@ ComponentRecord from_schema(schema::ComponentInfo::Reader in) {
     r.clean_stop = in.getCleanStop();
     r.routed = in.getRouted();
     r.host = in.getHost().cStr();
+    r.server_key = in.getServerKey().cStr();
     return r;
 }
 
@@ -107,6 +109,7 @@ void to_schema(const Route& route, schema::Route::Builder out) {
     out.setEpoch(route.epoch);
     out.setInstance(route.instance);
     out.setHost(route.host);
+    out.setServerKey(route.server_key);
 }
 
 Route from_schema(schema::Route::Reader in) {
@@ -116,6 +119,7 @@ Route from_schema(schema::Route::Reader in) {
     route.epoch = in.getEpoch();
     route.instance = in.getInstance();
     route.host = in.getHost().cStr();
+    route.server_key = in.getServerKey().cStr();
     return route;
 }
 

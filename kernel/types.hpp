@@ -42,6 +42,7 @@ struct ComponentRecord {
     std::string last_error;
     bool clean_stop = false; // stopped after draining: nothing left unanswered
     bool routed = false;
+    std::string server_key; // CURVE public key (Z85) of its tcp endpoints; empty: none
 };
 
 // Where a name is served now.
@@ -51,6 +52,7 @@ struct Route {
     std::uint64_t epoch = 0;
     std::uint64_t instance = 0;
     std::string host;
+    std::string server_key; // CURVE public key (Z85) of its tcp endpoints; empty: none
 };
 
 // A Cap'n Proto list of texts as strings.

@@ -48,20 +48,29 @@ void with_kernel(const CtlOptions& o, Body body) {
     body(client, context);
 }
 
+// This client's keys towards a component the kernel routes to: the component's own public key
+// (from the kernel's registry), not the kernel's.
+bus::ChannelOptions component_options(const CtlOptions& o, const kernel::Route& route) {
+    bus::ChannelOptions options;
+    options.security = o.keys.load();
+    if (options.security && !route.server_key.empty())
+        options.security->server_public_key = route.server_key;
+    return options;
+}
+
 void ping(const CtlOptions& o, kernel::KernelClient& client, bus::Context& context) {
     auto route = client.resolve(o.name);
     auto endpoint = context.nearest(route.endpoints, route.host);
     LOOM_REQUIRE(!endpoint.empty(), "'{}' has no endpoint reachable from here", o.name);
-    bus::ChannelOptions options;
-    options.security = o.keys.load();
-    bus::Channel channel(context, endpoint, o.name, options);
+    bus::Channel channel(context, endpoint, o.name, component_options(o, route));
     for (int i = 0; i < o.count; ++i) {
         auto t0 = bus::Clock::now();
         auto reply = channel.ping({.timeout = std::chrono::seconds(10)});
         auto us = std::chrono::duration<double, std::micro>(bus::Clock::now() - t0).count();
         auto s = reply.payload<schema::ServiceStatus>();
+        // The kernel's instance number (as `ctl list` shows it), not the server's own.
         std::cout << fmt::format("{} version {} instance {} pid {} at {}: {:.0f} µs\n",
-                                 s.getName().cStr(), s.getVersion().cStr(), s.getInstance(),
+                                 s.getName().cStr(), s.getVersion().cStr(), route.instance,
                                  s.getPid(), endpoint, us);
     }
 }
@@ -134,9 +143,8 @@ void add_ctl_command(CLI::App& app, int& exit_code) {
             auto endpoint = c.nearest(route.endpoints, route.host);
             LOOM_REQUIRE(!endpoint.empty(),
                          "the deployment's extension loader has no endpoint reachable from here");
-            bus::ChannelOptions options;
-            options.security = o->keys.load();
-            ExtensionChannel channel{bus::Channel(c, endpoint, "extensions", options)};
+            ExtensionChannel channel{
+                bus::Channel(c, endpoint, "extensions", component_options(*o, route))};
             body(channel);
         });
     });

@@ -13,6 +13,7 @@
 
 #include "components/runtime/embedded.hpp"
 #include "launcher/commands.hpp"
+#include "launcher/security_options.hpp"
 #include "schemas/extensions.capnp.h"
 #include <loom/core.hpp>
 
@@ -27,6 +28,7 @@ struct InfoOptions {
     bool isolate = false;
     bool verbose = false;
     std::vector<std::string> extensions;
+    ClientKeyOptions keys; // for extensions hosted at tcp:// endpoints
 };
 
 std::string port_name(const model::Node& node, const model::OutputInfo& out) {
@@ -74,6 +76,7 @@ void print_histogram(const model::Model& m) {
 
 void info_model(const InfoOptions& o) {
     runtime::EmbeddedOptions eo;
+    o.keys.apply(o.extensions, eo.context);
     if (o.isolate) {
         eo.reader = kernel::Placement::CHILD_PROCESS;
         eo.transform = kernel::Placement::CHILD_PROCESS;
@@ -133,7 +136,9 @@ void info_model(const InfoOptions& o) {
 
 // `loom info --extension LIB …`: what each extension provides (loading it checks it).
 void info_extensions(const InfoOptions& o) {
-    Core core;
+    CoreOptions co;
+    apply_keys(o.keys, o.extensions, co);
+    Core core(co);
     auto list = nlohmann::json::array();
     for (const auto& source : o.extensions) {
         auto e = core.add_extension(source);
@@ -263,8 +268,9 @@ void add_info_command(CLI::App& app, int& exit_code) {
                   "Run the components (and, without -m, the devices) in processes of their own");
     cmd->add_flag("-v,--verbose", o->verbose, "Without -m: list each device's unsupported ops");
     cmd->add_option("--extension", o->extensions,
-                    "Extension library (or ipc:// endpoint): without -m, list its ops; with -m, "
-                    "load it before reading");
+                    "Extension library (or ipc:// / tcp:// endpoint): without -m, list its ops; "
+                    "with -m, load it before reading");
+    o->keys.add(*cmd, "the tcp:// extension hosts");
     cmd->callback([&exit_code, o] {
         exit_code = guarded("info", [&] {
             if (o->model.empty() && !o->extensions.empty())

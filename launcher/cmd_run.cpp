@@ -14,6 +14,7 @@
 
 #include "components/runtime/tensor_io.hpp"
 #include "launcher/commands.hpp"
+#include "launcher/security_options.hpp"
 #include "schemas/error.hpp"
 #include <loom/core.hpp>
 
@@ -31,6 +32,7 @@ struct RunOptions {
     std::vector<std::string> extensions;
     std::vector<std::string> shapes;
     bool isolate = false;
+    ClientKeyOptions keys; // for extensions hosted at tcp:// endpoints
 };
 
 std::string port_list(const std::vector<Port>& ports) {
@@ -179,6 +181,7 @@ void write_outputs(const InferRequest& request, const std::vector<Port>& outputs
 void run(const RunOptions& o) {
     CoreOptions co;
     co.devices_out_of_process = co.model_components_out_of_process = o.isolate;
+    apply_keys(o.keys, o.extensions, co);
     Core core(co);
     for (const auto& lib : o.extensions)
         core.add_extension(lib);
@@ -220,7 +223,10 @@ void add_run_command(CLI::App& app, int& exit_code) {
     cmd->add_option("-i,--input", o->inputs,
                     "NAME=FILE (.npy or TensorProto .pb); a bare FILE feeds a single-input model");
     cmd->add_option("-o,--output-dir", o->output_dir, "Where outputs are written (default .)");
-    cmd->add_option("--extension", o->extensions, "Extension library with custom operations");
+    cmd->add_option("--extension", o->extensions,
+                    "Extension library with custom operations (or the ipc:// / tcp:// endpoint "
+                    "of one hosted with `loom serve --extension`)");
+    o->keys.add(*cmd, "the tcp:// extension hosts");
     cmd->add_option("--shape", o->shapes,
                     "Reshape an input first: NAME=D0,D1,... (? or -1 for a dynamic dimension)");
     cmd->add_flag("--isolate", o->isolate,

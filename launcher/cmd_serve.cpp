@@ -131,9 +131,11 @@ std::string read_text(const std::string& path) {
 // SIGINT/SIGTERM or a `stop` control request. Processes load it by endpoint.
 void serve_extension(const ServeOptions& o, StopOnSignal& signals) {
     auto library = extensions::ExtensionLibrary::open(o.extension);
-    bus::Context context;
+    bus::Context context(o.server_keys.context());
     bus::Server server(context, extensions::make_extension_host_service(library),
-                       bus::ServerOptions{.endpoints = o.binds, .security = o.server_keys.load()});
+                       bus::ServerOptions{.endpoints = o.binds,
+                                          .security = o.server_keys.load(),
+                                          .insecure = o.server_keys.insecure});
     IpcSocketFiles files(server.endpoints());
     auto routed = signals.route_to([&server] { server.stop(); });
     std::cout << "serving extension '" << library->name() << "' " << library->version() << " at "
@@ -157,9 +159,10 @@ void serve(const ServeOptions& o) {
     host.instance = o.instance;
     host.replace = o.replace;
     host.security = o.server_keys.load();
+    host.insecure = o.server_keys.insecure;
     host.kernel_security = o.kernel_keys.load();
 
-    bus::Context context;
+    bus::Context context(o.server_keys.context());
     // This process's op registry and extension loader, answered as the "extensions" companion
     // at the component's endpoints (the deployment's loader installs extensions through it).
     host.registry = model::make_native_registry_host();

@@ -16,20 +16,59 @@ std::optional<bus::ClientSecurity> ClientKeyOptions::load() const {
     return bus::ClientSecurity{bus::KeyPair::load(key), bus::load_public_key(server_key)};
 }
 
+void ClientKeyOptions::apply(const std::vector<std::string>& sources,
+                             bus::ContextOptions& options) const {
+    auto security = load();
+    if (!security) return;
+    options.client_keys = security->keys;
+    for (const auto& s : sources)
+        if (s.starts_with("tcp://")) options.server_keys[s] = security->server_public_key;
+}
+
+void apply_keys(const ClientKeyOptions& keys, const std::vector<std::string>& sources,
+                CoreOptions& options) {
+    if (keys.key.empty() && keys.server_key.empty()) return;
+    keys.load(); // both or neither
+    options.client_key_file = keys.key;
+    for (const auto& s : sources)
+        if (s.starts_with("tcp://")) options.server_keys[s] = keys.server_key;
+}
+
 void ServerKeyOptions::add(CLI::App& cmd) {
     cmd.add_option("--server-key", key,
-                   "CURVE key pair file for the tcp:// endpoints (clients must be --allow'ed)");
-    cmd.add_option("--allow", allowed, "A client public key (file or Z85) allowed to connect");
+                   "CURVE key pair file for the tcp:// endpoints (required for tcp unless "
+                   "--insecure; callers need --allow or --operator)");
+    cmd.add_option("--allow", allowed,
+                   "A public key (file or Z85) allowed in with the client role (use, not control)");
+    cmd.add_option("--operator", operators,
+                   "A public key (file or Z85) allowed in with the operator role (stop, drain, "
+                   "load extensions) and the client role");
+    cmd.add_flag("--insecure", insecure,
+                 "Serve tcp:// endpoints WITHOUT CURVE: anyone who reaches them may do anything");
+    cmd.add_option("--library-dir", library_dirs,
+                   "A directory libraries named by network peers may be loaded from (default: "
+                   "Loom's own)");
 }
 
 std::optional<bus::ServerSecurity> ServerKeyOptions::load() const {
-    LOOM_REQUIRE(key.empty() == allowed.empty(),
-                 "CURVE needs both --server-key and at least one --allow, or neither");
+    bool listed = !allowed.empty() || !operators.empty();
+    LOOM_REQUIRE(key.empty() == !listed,
+                 "CURVE needs --server-key and at least one --allow or --operator key, or none");
     if (key.empty()) return std::nullopt;
-    bus::ServerSecurity security{bus::KeyPair::load(key), {}};
+    bus::ServerSecurity security(bus::KeyPair::load(key));
     for (const auto& a : allowed)
-        security.allowed_clients.insert(bus::load_public_key(a));
+        security.allow(bus::load_public_key(a), bus::Role::client);
+    for (const auto& a : operators)
+        security.allow(bus::load_public_key(a),
+                       bus::Roles(bus::Role::operator_) | bus::Role::client);
     return security;
+}
+
+bus::ContextOptions ServerKeyOptions::context() const {
+    bus::ContextOptions options;
+    for (const auto& d : library_dirs)
+        options.library_dirs.emplace_back(d);
+    return options;
 }
 
 } // namespace loom::launcher

@@ -19,6 +19,7 @@ enum ErrorKind {
   unauthenticated @8;   # security handshake refused
   moved @9;             # the service lives elsewhere now (see movedTo / movedEpoch)
   internal @10;         # a bug or broken invariant on the serving side
+  permissionDenied @11; # authenticated, but the caller's role may not do this
 }
 
 struct Error {

@@ -26,6 +26,8 @@ std::string_view to_string(ErrorKind kind) noexcept {
         return "moved";
     case ErrorKind::INTERNAL:
         return "internal";
+    case ErrorKind::PERMISSION_DENIED:
+        return "permission_denied";
     }
     return "unknown_error_kind";
 }

@@ -15,17 +15,18 @@ namespace loom {
 
 // Values are the schema's enumerant ordinals; only ever appended.
 enum class ErrorKind : std::uint16_t {
-    INVALID_ARGUMENT = 0, // the caller's input is bad
-    NOT_FOUND = 1,        // no such service, method, component or object
-    UNSUPPORTED = 2,      // understood but not implemented here
-    UNAVAILABLE = 3,      // nobody serves this now; the request was not delivered
-    DISCONNECTED = 4,     // the peer died or went away while the request was in flight
-    OVERLOADED = 5,       // refused for lack of capacity
-    TIMEOUT = 6,          // the deadline budget ran out
-    CANCELLED = 7,        // the caller or the service cancelled it
-    UNAUTHENTICATED = 8,  // security handshake refused
-    MOVED = 9,            // the service lives elsewhere now
-    INTERNAL = 10,        // a bug or broken invariant on the serving side
+    INVALID_ARGUMENT = 0,   // the caller's input is bad
+    NOT_FOUND = 1,          // no such service, method, component or object
+    UNSUPPORTED = 2,        // understood but not implemented here
+    UNAVAILABLE = 3,        // nobody serves this now; the request was not delivered
+    DISCONNECTED = 4,       // the peer died or went away while the request was in flight
+    OVERLOADED = 5,         // refused for lack of capacity
+    TIMEOUT = 6,            // the deadline budget ran out
+    CANCELLED = 7,          // the caller or the service cancelled it
+    UNAUTHENTICATED = 8,    // security handshake refused
+    MOVED = 9,              // the service lives elsewhere now
+    INTERNAL = 10,          // a bug or broken invariant on the serving side
+    PERMISSION_DENIED = 11, // authenticated, but the caller's role may not do this
 };
 
 // The stable snake_case name of a kind ("invalid_argument", "disconnected", ...).

@@ -56,6 +56,7 @@ struct ComponentInfo {
   cleanStop @10 :Bool;      # stopped after draining (vs failed): it started nothing unanswered
   routed @11 :Bool;         # this instance is the one resolve() returns
   host @12 :Text;           # host id of the process serving it (for "is ipc usable from here")
+  serverKey @13 :Text;      # its CURVE public key (Z85) on tcp endpoints; empty: none
 }
 
 struct RegisterRequest {
@@ -67,6 +68,7 @@ struct RegisterRequest {
   token @5 :UInt64;         # given to a child the kernel started; 0 for remote components
   host @6 :Text;
   replace @7 :Bool;         # a remote newcomer that replaces the serving instance (a swap)
+  serverKey @8 :Text;       # its CURVE public key (Z85) on tcp endpoints; empty: none
 }
 
 struct RegisterReply {
@@ -94,6 +96,7 @@ struct Route {
   epoch @2 :UInt64;
   instance @3 :UInt64;
   host @4 :Text;
+  serverKey @5 :Text;       # the CURVE public key to use on its tcp endpoints; empty: none
 }
 
 struct ListRequest {}

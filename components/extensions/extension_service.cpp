@@ -167,20 +167,37 @@ std::shared_ptr<bus::Service> make_extension_service(std::shared_ptr<ExtensionLo
         std::move(name), LOOM_VERSION,
         bus::ServiceOptions{.thread_safe = true, .blocking = true, .workers = 2});
     auto c = std::make_shared<Coordinator>(std::move(loader), context, std::move(peers));
-    service->on(ExtensionMethod::LOAD, [c](bus::Call& call) {
-        auto p = call.params<schema::ExtensionLoadRequest>();
-        auto [info, n] = c->load(p.getSource().cStr(), p.getLocalOnly());
-        put_info(call.init_reply<schema::ExtensionInfo>(), info, n);
-    });
-    service->on(ExtensionMethod::UNLOAD, [c](bus::Call& call) {
-        auto p = call.params<schema::ExtensionUnloadRequest>();
-        c->unload(p.getName().cStr(), p.getLocalOnly());
-    });
-    service->on(ExtensionMethod::SWAP, [c](bus::Call& call) {
-        auto p = call.params<schema::ExtensionSwapRequest>();
-        auto [info, n] = c->swap(p.getName().cStr(), p.getSource().cStr(), p.getLocalOnly());
-        put_info(call.init_reply<schema::ExtensionInfo>(), info, n);
-    });
+    // A library named from the network is checked against the library policy before anything
+    // opens it (bus/library_policy.hpp); hosted extensions (endpoints) are only connected to.
+    auto trusted = [ctx = &context](const bus::Call& call, std::string source) {
+        bool endpoint = source.starts_with("ipc://") || source.starts_with("tcp://") ||
+                        source.starts_with("inproc://");
+        return endpoint ? source : ctx->trusted_library(source, call.from_network());
+    };
+    service->on(
+        ExtensionMethod::LOAD,
+        [c, trusted](bus::Call& call) {
+            auto p = call.params<schema::ExtensionLoadRequest>();
+            auto [info, n] = c->load(trusted(call, p.getSource().cStr()), p.getLocalOnly());
+            put_info(call.init_reply<schema::ExtensionInfo>(), info, n);
+        },
+        bus::Role::operator_);
+    service->on(
+        ExtensionMethod::UNLOAD,
+        [c](bus::Call& call) {
+            auto p = call.params<schema::ExtensionUnloadRequest>();
+            c->unload(p.getName().cStr(), p.getLocalOnly());
+        },
+        bus::Role::operator_);
+    service->on(
+        ExtensionMethod::SWAP,
+        [c, trusted](bus::Call& call) {
+            auto p = call.params<schema::ExtensionSwapRequest>();
+            auto [info, n] =
+                c->swap(p.getName().cStr(), trusted(call, p.getSource().cStr()), p.getLocalOnly());
+            put_info(call.init_reply<schema::ExtensionInfo>(), info, n);
+        },
+        bus::Role::operator_);
     service->on(ExtensionMethod::LIST, [c](bus::Call& call) {
         auto list = c->loader().list();
         auto out = call.init_reply<schema::ExtensionList>().initExtensions(
@@ -188,9 +205,12 @@ std::shared_ptr<bus::Service> make_extension_service(std::shared_ptr<ExtensionLo
         for (unsigned i = 0; i < list.size(); ++i)
             put_info(out[i], list[i], 1);
     });
-    service->on(ExtensionMethod::SYNC, [c](bus::Call& call) {
-        c->sync(call.params<schema::ExtensionSyncRequest>().getEndpoint().cStr());
-    });
+    service->on(
+        ExtensionMethod::SYNC,
+        [c](bus::Call& call) {
+            c->sync(call.params<schema::ExtensionSyncRequest>().getEndpoint().cStr());
+        },
+        bus::Role::operator_);
     return service;
 }
 

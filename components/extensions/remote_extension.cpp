@@ -54,10 +54,14 @@ void call_model(const model::Node& node, const std::vector<model::Node*>& inputs
 // opened it goes (before the bus context does); calls after that fail `unavailable`.
 class RemoteOps {
 public:
+    // A host that does not answer is reported within the liveness window (heartbeat interval ×
+    // liveness), as everywhere else on the bus.
     RemoteOps(bus::Context& context, std::string endpoint)
         : m_endpoint(std::move(endpoint))
-        , m_channel(std::make_unique<bus::Channel>(context, m_endpoint, k_extension_host_service)) {
-    }
+        , m_liveness(context.options().heartbeat.timeout())
+        , m_channel(
+              std::make_unique<bus::Channel>(context, m_endpoint, k_extension_host_service,
+                                             bus::ChannelOptions{.connect_timeout = m_liveness})) {}
 
     void detach() noexcept {
         std::unique_lock lock(m_mutex); // waits for running calls
@@ -99,7 +103,9 @@ public:
     }
 
     schema::HostedExtension::Reader describe(bus::InMessage& holder) {
-        holder = call(ExtensionHostMethod::DESCRIBE, bus::OutMessage{});
+        holder =
+            call(ExtensionHostMethod::DESCRIBE, bus::OutMessage{},
+                 {.timeout = std::chrono::duration_cast<std::chrono::microseconds>(m_liveness)});
         return holder.payload<schema::HostedExtension>();
     }
 
@@ -110,14 +116,15 @@ private:
         return call(method, std::move(request));
     }
 
-    bus::InMessage call(ExtensionHostMethod method, bus::OutMessage request) {
+    bus::InMessage call(ExtensionHostMethod method, bus::OutMessage request,
+                        bus::CallOptions options = {}) {
         std::shared_lock lock(m_mutex);
         if (!m_channel)
             LOOM_THROW(ErrorKind::UNAVAILABLE,
                        "extension hosted at {}: the deployment that loaded it has shut down",
                        m_endpoint);
         try {
-            return m_channel->call(method, std::move(request));
+            return m_channel->call(method, std::move(request), options);
         } catch (const Error& e) {
             throw Error(e.kind(),
                         fmt::format("extension hosted at {}: {}", m_endpoint, e.message()));
@@ -125,6 +132,7 @@ private:
     }
 
     std::string m_endpoint;
+    std::chrono::milliseconds m_liveness;
     std::shared_mutex m_mutex; // calls share it; detach() takes it alone
     std::unique_ptr<bus::Channel> m_channel;
 };

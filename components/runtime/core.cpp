@@ -135,6 +135,10 @@ Core::Core(CoreOptions options)
     : m_deployment(std::make_shared<DeploymentState>()) {
     runtime::EmbeddedOptions e;
     e.library_dir = options.library_dir;
+    if (!options.client_key_file.empty())
+        e.context.client_keys = bus::KeyPair::load(options.client_key_file);
+    for (const auto& [endpoint, key] : options.server_keys)
+        e.context.server_keys[endpoint] = bus::load_public_key(key);
     const auto where = [](bool out) {
         return out ? kernel::Placement::CHILD_PROCESS : kernel::Placement::IN_PROCESS;
     };

@@ -44,7 +44,7 @@ EmbeddedDeployment::EmbeddedDeployment(EmbeddedOptions options) {
     m_library_dir = dir;
     m_device_placement = options.devices;
     m_registry = model::make_native_registry_host();
-    m_context = std::make_unique<bus::Context>();
+    m_context = std::make_unique<bus::Context>(options.context);
     kernel::KernelOptions kernel_options;
     kernel_options.registry = m_registry;
     m_kernel = std::make_unique<kernel::Kernel>(*m_context, kernel_options);

@@ -30,6 +30,8 @@ struct EmbeddedOptions {
     // Where the component libraries are; empty: LOOM_LIB_DIR, else beside libloom_runtime
     // (build tree: build/lib; installed: <prefix>/lib/loom).
     std::filesystem::path library_dir;
+    // The process's bus context (CURVE client keys, limits, library policy).
+    bus::ContextOptions context;
 };
 
 class EmbeddedDeployment {

@@ -135,8 +135,9 @@ TEST(DeviceSessions, AnotherClientCannotUseOrReleaseTheHandles) {
     bus::Server server(
         context, loaded.service,
         bus::ServerOptions{.endpoints = {"tcp://127.0.0.1:*"},
-                           .security = bus::ServerSecurity{
-                               server_keys, {alice_keys.public_key, mallory_keys.public_key}}});
+                           .security = bus::ServerSecurity(server_keys)
+                                           .allow(alice_keys.public_key, bus::Role::client)
+                                           .allow(mallory_keys.public_key, bus::Role::client)});
     const auto endpoint = server.endpoints().at(0);
     const auto channel_for = [&](const bus::KeyPair& keys) {
         bus::ChannelOptions o;

@@ -66,18 +66,32 @@ TEST(KernelIntegration, ChildProcessOverIpcWithSharedMemory) {
     EXPECT_EQ(reply.payload<schema::ChecksumReply>().getBytes(), frame.size());
 }
 
-TEST(KernelIntegration, ChildProcessOverTcp) {
-    KernelFixture f;
+// A child on a tcp endpoint serves it with CURVE (the kernel's key pair and roles); a client
+// with an allowed key reaches it through the route's server key, and the kernel stops it
+// over the same tcp endpoint with its own key.
+TEST(KernelIntegration, ChildProcessOverTcpWithCurve) {
+    auto kernel_keys = bus::KeyPair::generate();
+    auto client_keys = bus::KeyPair::generate();
+    kernel::KernelOptions options;
+    options.security =
+        bus::ServerSecurity(kernel_keys).allow(client_keys.public_key, bus::Role::client);
+    KernelFixture f(200ms, options);
     auto spec = component("echo", 2, Placement::CHILD_PROCESS);
     spec.endpoints = {"tcp://127.0.0.1:*"};
     auto record = f.kernel.start(spec);
     ASSERT_EQ(record.endpoints.size(), 1u);
     EXPECT_TRUE(record.endpoints[0].starts_with("tcp://127.0.0.1:")) << record.endpoints[0];
     EXPECT_EQ(record.endpoints[0].find('*'), std::string::npos) << "port not resolved";
-    kernel::RoutedChannel channel(f.context, f.client, "echo");
+    EXPECT_EQ(record.server_key, kernel_keys.public_key);
+    bus::ChannelOptions with_keys;
+    with_keys.security = bus::ClientSecurity{client_keys, "(from the route)"};
+    kernel::RoutedChannel channel(f.context, f.client, "echo", with_keys);
     EXPECT_TRUE(channel.endpoint().starts_with("tcp://")) << channel.endpoint();
     EXPECT_EQ(echo_version(channel), "2");
     EXPECT_EQ(pid_of(channel), record.pid);
+    auto stopped = f.kernel.stop("echo");
+    EXPECT_EQ(stopped.state, kernel::ComponentState::STOPPED);
+    EXPECT_TRUE(stopped.clean_stop) << "the kernel could not drain its CURVE child over tcp";
 }
 
 TEST(KernelIntegration, ManyThreadsOverIpcEveryReplyMatchesItsRequest) {
@@ -155,13 +169,33 @@ TEST(KernelIntegration, StartingAnExistingNameIsRefused) {
     }
 }
 
+TEST(KernelIntegration, AStoppedComponentIsNoLongerRouted) {
+    KernelFixture f;
+    f.kernel.start(component("echo", 1));
+    auto stopped = f.kernel.stop("echo");
+    EXPECT_EQ(stopped.state, kernel::ComponentState::STOPPED);
+    EXPECT_FALSE(stopped.routed);
+    for (const auto& r : f.kernel.list())
+        EXPECT_FALSE(r.name == "echo" && r.routed) << "instance " << r.instance << " still routed";
+    try {
+        f.kernel.resolve("echo");
+        FAIL() << "a stopped component still resolves";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::NOT_FOUND) << e.what();
+    }
+    auto again = f.kernel.start(component("echo", 2));
+    EXPECT_GT(again.epoch, stopped.epoch);
+    EXPECT_TRUE(again.routed);
+}
+
 TEST(KernelIntegration, CurveAtTheKernelAllowsListedClientsOnly) {
     auto server = bus::KeyPair::generate();
     auto allowed = bus::KeyPair::generate();
     auto stranger = bus::KeyPair::generate();
     kernel::KernelOptions options;
     options.endpoints = {"inproc://curve-kernel", "tcp://127.0.0.1:*"};
-    options.security = bus::ServerSecurity{server, {allowed.public_key}};
+    // (the allowed client holds every role here: the test is about who gets in)
+    options.security = bus::ServerSecurity(server).allow(allowed.public_key, bus::Roles::all());
     KernelFixture f(200ms, options);
     f.kernel.start(component("echo", 1));
     auto tcp = f.kernel.endpoints().back();

@@ -70,24 +70,38 @@ std::string describe(const Layer& l) {
     return fmt::format("layer '{}' (id {}, {} {})", l.name, l.id, l.type, l.version);
 }
 
-std::optional<std::int64_t> to_int(std::string_view text) {
+// An integer, or why the text is not one: "not an integer" or "out of range".
+struct ParsedInt {
+    std::optional<std::int64_t> value;
+    const char* problem = "not an integer";
+};
+
+ParsedInt parse_int(std::string_view text) {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
         text.remove_prefix(1);
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
         text.remove_suffix(1);
     std::int64_t v = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
-    return v;
+    if (text.empty() || p != text.data() + text.size()) return {};
+    if (ec == std::errc::result_out_of_range)
+        return {std::nullopt, "out of range (a signed 64-bit integer)"};
+    if (ec != std::errc()) return {};
+    return {v};
+}
+
+std::optional<std::int64_t> to_int(std::string_view text) {
+    return parse_int(text).value;
 }
 
 // A required integer attribute; invalid_argument naming `where` when missing or malformed.
 std::int64_t int_attr(pugi::xml_node node, const char* attr, std::string_view where) {
     auto a = node.attribute(attr);
     LOOM_REQUIRE(!a.empty(), "{}: attribute '{}' is missing", where, attr);
-    auto v = to_int(a.value());
-    LOOM_REQUIRE(v.has_value(), "{}: attribute {}='{}' is not an integer", where, attr, a.value());
-    return *v;
+    auto parsed = parse_int(a.value());
+    LOOM_REQUIRE(parsed.value.has_value(), "{}: attribute {}='{}' is {}", where, attr, a.value(),
+                 parsed.problem);
+    return *parsed.value;
 }
 
 std::string lower(std::string_view text) {

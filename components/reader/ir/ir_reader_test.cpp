@@ -469,6 +469,14 @@ TEST(IrReader, ConstantPastTheEndOfTheWeightsIsNamed) {
                  {"'w'", "offset 8", "size 4", "8 bytes"}, weights_bytes());
 }
 
+TEST(IrReader, AnOffsetBeyondSixtyFourBitsIsOutOfRangeNotMalformed) {
+    auto xml = const_net("f32", "1", 0, 4, "<dim>1</dim>");
+    auto at = xml.find("offset=\"0\"");
+    ASSERT_NE(at, std::string::npos);
+    xml.replace(at, 10, "offset=\"18446744073709551600\"");
+    expect_error(xml, ErrorKind::INVALID_ARGUMENT, {"offset", "out of range"}, weights_bytes());
+}
+
 TEST(IrReader, ConstantSizeMismatchIsNamed) {
     expect_error(const_net("f32", "2", 0, 4, "<dim>2</dim>"), ErrorKind::INVALID_ARGUMENT,
                  {"'w'", "size 4", "8 bytes"}, weights_bytes());

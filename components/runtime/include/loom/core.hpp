@@ -224,6 +224,11 @@ struct CoreOptions {
     // Deadline of the calls made while releasing device objects (destructors): a dead or frozen
     // device never blocks a destructor longer than this.
     std::chrono::milliseconds release_timeout{std::chrono::seconds(1)};
+    // CURVE for the tcp:// endpoints this Core calls (e.g. an extension hosted on another
+    // machine, add_extension("tcp://…")): this client's key pair file (`loom keygen`), and the
+    // server public key (file or Z85) of each endpoint.
+    std::filesystem::path client_key_file;
+    std::map<std::string, std::string> server_keys;
 };
 
 struct DeploymentState;
