@@ -82,6 +82,25 @@ OutMessage echo_request(std::uint64_t id, std::uint32_t tensors, std::size_t byt
     return m;
 }
 
+// The next reply on a raw socket (frames in socket order), or nothing within `budget`.
+std::optional<InMessage> receive_on(zmq::socket_t& raw, std::chrono::milliseconds budget = 5s) {
+    zmq::pollitem_t item{raw.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, budget);
+    if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
+    std::vector<zmq::message_t> parts;
+    do {
+        zmq::message_t p;
+        (void)raw.recv(p, zmq::recv_flags::none);
+        parts.push_back(std::move(p));
+    } while (parts.back().more());
+    InMessage reply = InMessage::decode(Frame::adopt(std::move(parts[0])), Limits{});
+    std::vector<Frame> frames;
+    for (std::size_t i = 1; i < parts.size(); ++i)
+        frames.push_back(Frame::adopt(std::move(parts[i])));
+    reply.set_frames(std::move(frames));
+    return reply;
+}
+
 class BadInput : public ::testing::TestWithParam<Transport> {
 protected:
     void SetUp() override {
@@ -134,23 +153,8 @@ protected:
         send(std::move(parts));
     }
 
-    // The next reply on the raw socket (frames in socket order), or nothing within `budget`.
     std::optional<InMessage> receive(std::chrono::milliseconds budget = 5s) {
-        zmq::pollitem_t item{raw.handle(), 0, ZMQ_POLLIN, 0};
-        zmq::poll(&item, 1, budget);
-        if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
-        std::vector<zmq::message_t> parts;
-        do {
-            zmq::message_t p;
-            (void)raw.recv(p, zmq::recv_flags::none);
-            parts.push_back(std::move(p));
-        } while (parts.back().more());
-        InMessage reply = InMessage::decode(Frame::adopt(std::move(parts[0])), Limits{});
-        std::vector<Frame> frames;
-        for (std::size_t i = 1; i < parts.size(); ++i)
-            frames.push_back(Frame::adopt(std::move(parts[i])));
-        reply.set_frames(std::move(frames));
-        return reply;
+        return receive_on(raw, budget);
     }
 
     // The reply to `id` must be invalid_argument naming `says`.
@@ -488,16 +492,9 @@ TEST(InFlightBudget, ARequestPastAConnectionsBudgetIsOverloadedAtOnce) {
         raw.send(part(frame), zmq::send_flags::none);
     };
     auto receive = [&] {
-        zmq::pollitem_t item{raw.handle(), 0, ZMQ_POLLIN, 0};
-        zmq::poll(&item, 1, 10s);
-        EXPECT_TRUE(item.revents & ZMQ_POLLIN) << "no reply within 10 s";
-        std::vector<zmq::message_t> parts;
-        do {
-            zmq::message_t p;
-            (void)raw.recv(p, zmq::recv_flags::none);
-            parts.push_back(std::move(p));
-        } while (parts.back().more());
-        return InMessage::decode(Frame::adopt(std::move(parts[0])), Limits{});
+        auto reply = receive_on(raw, 10s);
+        EXPECT_TRUE(reply.has_value()) << "no reply within 10 s";
+        return reply ? std::move(*reply) : InMessage{};
     };
     auto release = [&] {
         Channel other(context, server.endpoints().front(), "svc");

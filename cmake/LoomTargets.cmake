@@ -13,6 +13,14 @@ if(LOOM_SANITIZE)
   add_compile_definitions(LOOM_SANITIZED=1)
 endif()
 
+# Libraries resolve every symbol at link time (--no-undefined), except under clang's sanitizers:
+# their runtime lives in the executable, so a sanitized module leaves it undefined.
+if(LOOM_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  set(LOOM_NO_UNDEFINED "")
+else()
+  set(LOOM_NO_UNDEFINED -Wl,--no-undefined)
+endif()
+
 # Warnings for our own C++ targets (not generated code).
 function(loom_warnings target)
   target_compile_options(${target} PRIVATE
@@ -71,7 +79,7 @@ function(loom_component target)
   # Installed to lib/loom: Loom's libraries are one level up.
   set_target_properties(${target} PROPERTIES CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON INSTALL_RPATH "$ORIGIN/..")
-  target_link_options(${target} PRIVATE -Wl,--exclude-libs,ALL -Wl,--no-undefined)
+  target_link_options(${target} PRIVATE -Wl,--exclude-libs,ALL ${LOOM_NO_UNDEFINED})
   loom_warnings(${target})
   if(NOT C_NO_INSTALL)
     install(TARGETS ${target} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/loom)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of everything Loom decodes from outside (libFuzzer, clang 14):
 #
-#   tools/fuzz.sh [--runs N | --seconds S] [--parallel P] [TARGET ...]
+#   tools/fuzz.sh [--runs N | --seconds S | --build-only] [--parallel P] [TARGET ...]
 #
 # Builds build-fuzz (clang, ASan+UBSan, every module instrumented), seeds a corpus per target in
 # build-fuzz/corpus/<target> (the target's own seeds from real messages; for the readers also
@@ -22,6 +22,7 @@ targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift ;;
+    --build-only) runs=-1 ;;
     --seconds) seconds="$2"; runs=0; shift ;;
     --parallel) parallel="$2"; shift ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
@@ -42,6 +43,9 @@ fi
 cmake --build "$out" --target "${targets[@]}" > "$out.build.log" 2>&1 ||
   { tail -40 "$out.build.log"; exit 1; }
 
+[ "$runs" -ge 0 ] || exit 0
+[ "$runs" -gt 0 ] || [ "$seconds" -gt 0 ] || { echo "fuzz.sh: --runs or --seconds must be > 0" >&2; exit 2; }
+
 shared="${LOOM_SHARED_DIR:-../shared}"
 onnx_data=/usr/share/libonnx-testdata/data
 seed() {
@@ -51,7 +55,8 @@ seed() {
   case "$t" in
     fuzz_onnx)
       find "$onnx_data" "$shared/models" -name '*.onnx' -size -8M 2>/dev/null |
-        while read -r f; do cp "$f" "$corpus/$(echo "$f" | md5sum | cut -c1-16).onnx"; done ;;
+        while read -r f; do cp "$f" "$corpus/$(echo "$f" | md5sum | cut -c1-16).onnx"; done ||
+        true ;;
     fuzz_ir)
       # IR inputs: u32 XML length, the XML, the .bin (tests/fuzz/targets/fuzz_ir.cpp).
       find "$shared/models" -name '*.xml' -size -2M 2>/dev/null | while read -r x; do
@@ -62,10 +67,11 @@ b = os.path.splitext(sys.argv[1])[0] + '.bin'
 weights = open(b, 'rb').read()[:1 << 20] if os.path.exists(b) else b''
 open(sys.argv[2], 'wb').write(struct.pack('<I', len(xml)) + xml + weights)
 PY
-      done ;;
+      done || true ;;
     fuzz_tensor_files)
       find "$onnx_data/node" -name 'input_*.pb' 2>/dev/null | head -200 | while read -r f; do
-        { printf '\x01'; cat "$f"; } > "$corpus/$(echo "$f" | md5sum | cut -c1-16).pb"; done ;;
+        { printf '\x01'; cat "$f"; } > "$corpus/$(echo "$f" | md5sum | cut -c1-16).pb"; done ||
+        true ;;
   esac
 }
 

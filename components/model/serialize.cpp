@@ -319,8 +319,20 @@ std::shared_ptr<Model> read_graph_at(schema::Graph::Reader in, std::span<const F
         }
         return out;
     };
-    model->set_parameters(pick(in.getParameters(), "parameter"));
-    model->set_results(pick(in.getResults(), "result"));
+    // What the graph's users rely on: a parameter is a Parameter node with one output and no
+    // input, a result a Result node with one input (found by fuzz_device_request).
+    auto parameters = pick(in.getParameters(), "parameter");
+    for (const auto* p : parameters)
+        LOOM_REQUIRE(p->type == "Parameter" && p->inputs.empty() && p->outputs.size() == 1,
+                     "parameter '{}' is a {} node with {} inputs and {} outputs, not a Parameter",
+                     p->name, p->type, p->inputs.size(), p->outputs.size());
+    auto results = pick(in.getResults(), "result");
+    for (const auto* r : results)
+        LOOM_REQUIRE(r->type == "Result" && r->inputs.size() == 1,
+                     "result '{}' is a {} node with {} inputs, not a Result", r->name, r->type,
+                     r->inputs.size());
+    model->set_parameters(std::move(parameters));
+    model->set_results(std::move(results));
     for (auto* s : pick(in.getSinks(), "sink"))
         model->add_sink(*s);
     model->rt_info = read_rt(in.getRtInfo());

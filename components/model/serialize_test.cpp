@@ -102,3 +102,33 @@ TEST(Serialize, ForwardReferenceIsRejected) {
     in[0].setNode(0);
     EXPECT_THROW(read_graph(g.asReader(), {}), loom::Error);
 }
+
+// Found by fuzz_device_request: a result index naming a node that is not a Result (here the
+// parameter) made the device read input 0 of a node without inputs.
+TEST(Serialize, ResultsAndParametersMustBeNodesOfThatKind) {
+    capnp::MallocMessageBuilder message;
+    auto g = message.initRoot<loom::schema::Graph>();
+    auto nodes = g.initNodes(2);
+    nodes[0].setType("Parameter");
+    nodes[0].initOutputs(1);
+    nodes[1].setType("Relu");
+    nodes[1].initOutputs(1);
+    nodes[1].initInputs(1)[0].setNode(0);
+    g.initParameters(1).set(0, 0);
+    g.initResults(1).set(0, 0);
+    try {
+        read_graph(g.asReader(), {});
+        FAIL() << "a Parameter was accepted as a result";
+    } catch (const loom::Error& e) {
+        EXPECT_EQ(e.kind(), loom::ErrorKind::INVALID_ARGUMENT);
+        EXPECT_NE(e.message().find("not a Result"), std::string::npos) << e.what();
+    }
+    g.getResults().set(0, 1);
+    g.getParameters().set(0, 1);
+    try {
+        read_graph(g.asReader(), {});
+        FAIL() << "a Relu was accepted as a parameter";
+    } catch (const loom::Error& e) {
+        EXPECT_NE(e.message().find("not a Parameter"), std::string::npos) << e.what();
+    }
+}

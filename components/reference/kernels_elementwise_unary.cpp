@@ -19,9 +19,6 @@ namespace loom::reference {
 
 namespace {
 
-template <class T>
-constexpr bool k_int = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-
 // double → integer T, NaN → 0, saturating.
 template <class T>
 T saturate(double v) {

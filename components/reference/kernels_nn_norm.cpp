@@ -70,7 +70,10 @@ std::vector<Tensor> mvn(KernelContext& ctx) {
         V6 && ctx.attr_or<std::string>("eps_mode", "inside_sqrt") == "outside_sqrt";
     // Group of each flat element: its index over the kept dims only.
     const I64 n = in.size();
-    auto [group, groups] = reduction_groups(shape, reduced);
+    // Named, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const auto grouping = reduction_groups(shape, reduced);
+    const auto& group = grouping.first;
+    const I64 groups = grouping.second;
     auto out = ctx.allocate_output(0);
     dispatch_float(in.element_type(), "MVN", [&](auto tag) {
         using T = decltype(tag);
@@ -109,7 +112,9 @@ std::vector<Tensor> mvn(KernelContext& ctx) {
 std::vector<Tensor> normalize_l2(KernelContext& ctx) {
     const auto& in = ctx.input(0);
     const auto reduced = reduced_axes(read_indices(ctx.input(1)), in.shape().size(), "NormalizeL2");
-    auto [group, groups] = reduction_groups(in.shape(), reduced);
+    const auto grouping = reduction_groups(in.shape(), reduced);
+    const auto& group = grouping.first;
+    const I64 groups = grouping.second;
     const double eps = ctx.attr<double>("eps");
     const std::string mode = ctx.attr<std::string>("eps_mode");
     LOOM_REQUIRE(mode == "add" || mode == "max", "NormalizeL2: eps_mode '{}' is not add or max",

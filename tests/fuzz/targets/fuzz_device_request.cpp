@@ -104,7 +104,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     out.set_session(session);
     auto in = bus::InMessage::decode(bus::encode_words(out), w.context.limits());
     auto reply = call(in);
-    if (reply.is_error() && reply.error().kind() == ErrorKind::INTERNAL) std::abort();
+    if (reply.is_error() && reply.error().kind() == ErrorKind::INTERNAL)
+        fuzz::finding(reply.error());
     close_session(session);
     return 0;
 }

@@ -89,6 +89,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     request->set_peer_key("fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz");
     auto reply = w.dispatcher->dispatch_here(*request, bus::Clock::now());
     auto back = bus::InMessage::decode(bus::encode_words(reply), w.context.limits());
-    if (back.is_error() && back.error().kind() == ErrorKind::INTERNAL) std::abort();
+    if (back.is_error() && back.error().kind() == ErrorKind::INTERNAL) fuzz::finding(back.error());
     return 0;
 }

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <span>
 #include <string>
@@ -27,6 +28,12 @@ inline std::span<const std::byte> as_bytes(const std::uint8_t* data, std::size_t
     return {reinterpret_cast<const std::byte*>(data), size};
 }
 
+// Reports an `internal` error as a finding: prints it and aborts.
+[[noreturn]] inline void finding(const Error& e) {
+    std::fprintf(stderr, "finding: %s\n", e.what());
+    std::abort();
+}
+
 // Runs `body`; a loom::Error of kind `internal`, or anything not a loom::Error, aborts (a
 // finding).
 template <class F>
@@ -34,7 +41,7 @@ void expect_typed(F&& body) {
     try {
         body();
     } catch (const Error& e) {
-        if (e.kind() == ErrorKind::INTERNAL) std::abort();
+        if (e.kind() == ErrorKind::INTERNAL) finding(e);
     }
 }
 
