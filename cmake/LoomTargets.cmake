@@ -94,7 +94,7 @@ endfunction()
 # conformance sweeps and the shared-model checks, and the tree is built for the modules that own
 # memory, threads and untrusted bytes (DESIGN.md §8, issue 11).
 function(loom_test name)
-  cmake_parse_arguments(T "EXHAUSTIVE" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "EXHAUSTIVE" "TIMEOUT;COST" "SOURCES;LIBS;LABELS" ${ARGN})
   if(T_EXHAUSTIVE AND NOT LOOM_EXHAUSTIVE_TESTS)
     return()
   endif()
@@ -112,12 +112,17 @@ function(loom_test name)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()
+  # COST: ctest starts costlier tests first; a cold run (CI) has no timings of its own, and a
+  # minute-long test started last is the whole run's tail.
+  if(NOT T_COST)
+    set(T_COST 0)
+  endif()
   # Properties are applied by a file ctest includes after discovery: passed through
   # gtest_discover_tests(PROPERTIES) a list (several labels, two environment entries) is split.
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_LIST ${name}_TESTS)
   set(props "${CMAKE_CURRENT_BINARY_DIR}/${name}_properties.cmake")
   file(WRITE ${props} "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES "
-    "LABELS \"${T_LABELS}\" TIMEOUT ${T_TIMEOUT} ENVIRONMENT \"LOOM_SHARED_DIR=${LOOM_SHARED_DIR};"
+    "LABELS \"${T_LABELS}\" TIMEOUT ${T_TIMEOUT} COST ${T_COST} ENVIRONMENT \"LOOM_SHARED_DIR=${LOOM_SHARED_DIR};"
     "LOOM_BUILD_DIR=${CMAKE_BINARY_DIR}\")\nendif()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${props})
 endfunction()
