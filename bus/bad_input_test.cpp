@@ -496,7 +496,16 @@ TEST(InFlightBudget, ARequestPastAConnectionsBudgetIsOverloadedAtOnce) {
         EXPECT_TRUE(reply.has_value()) << "no reply within 10 s";
         return reply ? std::move(*reply) : InMessage{};
     };
-    auto release = [&] {
+    // A release reaches only holds already running: wait for the hold to run first.
+    auto release_running_hold = [&] {
+        ASSERT_TRUE(test::eventually([&] {
+            OutMessage m;
+            m.init_payload<test::schema::StatsRequest>();
+            return Channel(context, server.endpoints().front(), "svc")
+                       .call(TestMethod::STATS, std::move(m), {.timeout = 5s})
+                       .payload<test::schema::Stats>()
+                       .getHolding() == 1;
+        })) << "the held request never started";
         Channel other(context, server.endpoints().front(), "svc");
         OutMessage m;
         m.init_payload<test::schema::ReleaseRequest>();
@@ -509,20 +518,12 @@ TEST(InFlightBudget, ARequestPastAConnectionsBudgetIsOverloadedAtOnce) {
     ASSERT_TRUE(refused.is_error());
     EXPECT_EQ(refused.error().kind(), ErrorKind::OVERLOADED) << refused.error().what();
     EXPECT_NE(refused.error().message().find("in flight"), std::string::npos);
-    release();
+    ASSERT_NO_FATAL_FAILURE(release_running_hold());
     auto first = receive();
     EXPECT_EQ(first.request_id(), 1u);
     EXPECT_FALSE(first.is_error());
-    hold(3); // the budget is back
-    ASSERT_TRUE(test::eventually([&] {
-        OutMessage m;
-        m.init_payload<test::schema::StatsRequest>();
-        return Channel(context, server.endpoints().front(), "svc")
-                   .call(TestMethod::STATS, std::move(m), {.timeout = 5s})
-                   .payload<test::schema::Stats>()
-                   .getHolding() == 1;
-    }));
-    release();
+    hold(3); // the budget is back: served, not refused
+    ASSERT_NO_FATAL_FAILURE(release_running_hold());
     auto third = receive();
     EXPECT_EQ(third.request_id(), 3u);
     EXPECT_FALSE(third.is_error());
