@@ -26,15 +26,20 @@ constexpr std::int64_t k_max_outputs = 1 << 16;
 
 // ---- Reshape -------------------------------------------------------------------------------
 
+// The element count of the static dims not skipped; invalid_argument when it does not fit in 64
+// bits (found by fuzz_onnx: a Reshape target of absurd dims overflowed).
 std::int64_t static_product(const Dims& dims, const std::vector<bool>& skip, bool& all_static) {
     std::int64_t p = 1;
     all_static = true;
     for (std::size_t i = 0; i < dims.size(); ++i) {
         if (i < skip.size() && skip[i]) continue;
-        if (dims[i].is_dynamic())
+        if (dims[i].is_dynamic()) {
             all_static = false;
-        else
-            p *= dims[i].length();
+        } else {
+            LOOM_REQUIRE(!__builtin_mul_overflow(p, dims[i].length(), &p),
+                         "Reshape: the shape {} has more elements than 64 bits count",
+                         PartialShape(dims).to_string());
+        }
     }
     return p;
 }

@@ -123,6 +123,10 @@ TEST_F(ShapeOps, ReshapeErrors) {
     EXPECT_TRUE(has(msg, "special_zero")) << msg;
     msg = error_of("Reshape", "opset1", {param("6"), ints({6})});
     EXPECT_TRUE(has(msg, "special_zero")) << msg; // required attribute missing
+    // Found by fuzz_onnx: a target whose element count overflows 64 bits.
+    msg = error_of("Reshape", "opset1", {param("6"), ints({648518346341351433, 262148, -1})},
+                   attrs({{"special_zero", false}}));
+    EXPECT_TRUE(has(msg, "more elements than 64 bits")) << msg;
 }
 
 TEST_F(ShapeOps, SqueezeAndUnsqueeze) {
