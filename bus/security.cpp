@@ -1,8 +1,12 @@
 #include "bus/security.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include <spdlog/spdlog.h>
@@ -68,12 +72,21 @@ void KeyPair::save(const std::filesystem::path& stem) const {
     auto key_path = std::filesystem::path(stem.string() + ".key");
     auto pub_path = std::filesystem::path(stem.string() + ".pub");
     {
-        std::ofstream out(key_path, std::ios::trunc);
-        if (!out) LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "cannot write {}", key_path.string());
-        ::chmod(key_path.c_str(), 0600);
-        out << "# Loom CURVE key pair: keep this file secret\n"
-            << "public = \"" << public_key << "\"\n"
-            << "secret = \"" << secret_key << "\"\n";
+        // Created 0600 (an existing file made 0600 before anything is written), never through a
+        // symlink: nobody else may open it while or after the secret is written.
+        int fd =
+            ::open(key_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+            if (fd >= 0) ::close(fd);
+            LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "cannot write {}: {}", key_path.string(),
+                       std::strerror(errno));
+        }
+        auto text = fmt::format("# Loom CURVE key pair: keep this file secret\npublic = "
+                                "\"{}\"\nsecret = \"{}\"\n",
+                                public_key, secret_key);
+        bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+        ::close(fd);
+        if (!written) LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "cannot write {}", key_path.string());
     }
     std::ofstream out(pub_path, std::ios::trunc);
     if (!out) LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "cannot write {}", pub_path.string());

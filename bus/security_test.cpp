@@ -69,6 +69,24 @@ TEST(KeyPair, GenerateGivesMatchingZ85Keys) {
     EXPECT_NE(a.secret_key, b.secret_key);
 }
 
+TEST(KeyPair, SaveNeverLeavesTheSecretReadableOrFollowsASymlink) {
+    TempDir dir;
+    auto keys = KeyPair::generate();
+    // A key file that exists with a wider mode is made 0600 before the secret is written.
+    write_file(dir.path() / "old.key", "stale");
+    ::chmod((dir.path() / "old.key").c_str(), 0644);
+    keys.save(dir.path() / "old");
+    struct stat st {};
+    ASSERT_EQ(::stat((dir.path() / "old.key").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(KeyPair::load(dir.path() / "old.key").secret_key, keys.secret_key);
+    // A symlink planted at the key's path is not followed.
+    write_file(dir.path() / "elsewhere", "untouched");
+    std::filesystem::create_symlink(dir.path() / "elsewhere", dir.path() / "planted.key");
+    EXPECT_THROW(keys.save(dir.path() / "planted"), Error);
+    EXPECT_EQ(read_file(dir.path() / "elsewhere"), "untouched");
+}
+
 TEST(KeyPair, SaveWritesASecretKeyFileAndAPublicOne) {
     TempDir dir;
     auto keys = KeyPair::generate();
