@@ -93,7 +93,8 @@ void read_kernel(const toml::table& t, const std::filesystem::path& base, const 
     Reader r(t, src + ": [kernel]");
     r.only({"endpoints", "events", "runtime_dir", "heartbeat_ms", "liveness", "server_key",
             "insecure", "library_dirs", "start_timeout_ms", "drain_timeout_ms", "launcher",
-            "max_frame_mib", "max_frames", "max_message_mib", "max_in_flight_mib"});
+            "max_frame_mib", "max_frames", "max_message_mib", "max_in_flight_mib",
+            "max_instances_per_key", "max_names"});
     d.kernel.endpoints = r.texts("endpoints");
     d.kernel.event_endpoints = r.texts("events");
     d.kernel.runtime_dir = resolve_path(r.text("runtime_dir"), base);
@@ -106,6 +107,11 @@ void read_kernel(const toml::table& t, const std::filesystem::path& base, const 
     d.kernel.drain_timeout = std::chrono::milliseconds(
         r.integer("drain_timeout_ms", d.kernel.drain_timeout.count(), 1, 3600000));
     d.kernel.insecure = r.flag("insecure");
+    d.kernel.max_instances_per_key = static_cast<std::size_t>(
+        r.integer("max_instances_per_key",
+                  static_cast<std::int64_t>(d.kernel.max_instances_per_key), 1, 1 << 20));
+    d.kernel.max_names = static_cast<std::size_t>(
+        r.integer("max_names", static_cast<std::int64_t>(d.kernel.max_names), 1, 1 << 24));
     for (const auto& dir : r.texts("library_dirs"))
         d.context.library_dirs.emplace_back(resolve_path(dir, base));
     auto& limits = d.context.limits;

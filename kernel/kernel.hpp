@@ -51,6 +51,11 @@ struct KernelOptions {
     std::chrono::milliseconds drain_timeout{60000};
     std::chrono::milliseconds stop_timeout{5000}; // for a child to exit before SIGKILL
     std::size_t retired_kept = 64;                // stopped/failed instances remembered
+    // What a component key can cost the kernel: live instances registered with one key, and
+    // names routed in all (a name stays routed after its instance stops). Beyond either,
+    // registering is refused `overloaded`.
+    std::size_t max_instances_per_key = 64;
+    std::size_t max_names = 4096;
     // Given to the components started in this process (ComponentArgs::registry).
     std::shared_ptr<model::RegistryHost> registry;
     // Answered beside every component started in this process, at its endpoints (e.g. the
@@ -140,6 +145,9 @@ private:
     void publish(schema::EventKind kind, const ComponentRecord& record, std::uint64_t previous = 0);
     void watch();
     void wake() noexcept;
+    // Refuses `overloaded` a registration beyond max_names or max_instances_per_key. Under
+    // m_mutex.
+    void check_capacity(const Registration& reg, bool known_name) const;
     // Whether a caller holding `key` (empty: on this host) may act for `instance`. Under m_mutex.
     bool owned_by(std::uint64_t instance, const std::string& key) const;
 

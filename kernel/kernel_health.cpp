@@ -71,6 +71,7 @@ std::uint64_t Kernel::register_component(const Registration& reg) {
         return id;
     }
     const auto* current = m_registry.routed(reg.name);
+    check_capacity(reg, current != nullptr);
     std::uint64_t old_id = current && !is_terminal(current->state) ? current->instance : 0;
     LOOM_REQUIRE(old_id == 0 || reg.replace,
                  "component '{}' is already served by instance {}; register with replace to "
@@ -102,6 +103,21 @@ std::uint64_t Kernel::register_component(const Registration& reg) {
         });
     }
     return id;
+}
+
+void Kernel::check_capacity(const Registration& reg, bool known_name) const {
+    if (!known_name && m_registry.route_count() >= m_options.max_names)
+        LOOM_THROW(ErrorKind::OVERLOADED,
+                   "component '{}' cannot register: the kernel routes {} names, its limit",
+                   reg.name, m_options.max_names);
+    if (reg.key.empty()) return;
+    auto live = std::count_if(m_owner_keys.begin(), m_owner_keys.end(),
+                              [&](const auto& entry) { return entry.second == reg.key; });
+    if (static_cast<std::size_t>(live) >= m_options.max_instances_per_key)
+        LOOM_THROW(ErrorKind::OVERLOADED,
+                   "component '{}' cannot register: the key {}… already has {} live instances, "
+                   "its limit",
+                   reg.name, reg.key.substr(0, 8), live);
 }
 
 bool Kernel::owned_by(std::uint64_t instance, const std::string& key) const {

@@ -41,6 +41,8 @@ public:
     // its routed instance is starting, failed or stopped.
     Route resolve(const std::string& name) const;
 
+    // How many names are routed.
+    std::size_t route_count() const noexcept { return m_routes.size(); }
     // Live and routed instances, plus the most recent retired ones (newest last).
     std::vector<ComponentRecord> list() const;
     // Forgets retired (stopped/failed, unrouted) instances beyond the newest `keep`.

@@ -4,6 +4,7 @@
 
 #include <unordered_map>
 
+#include <capnp/any.h>
 #include <kj/exception.h>
 
 #include "schemas/error.hpp"
@@ -11,6 +12,21 @@
 namespace loom::model {
 
 namespace {
+
+// A list of structs as a peer sent it. Cap'n Proto lets a list of zero-sized structs claim any
+// length for a few bytes (up to the traversal limit, 16 M words), so one short message could
+// make millions of nodes, outputs or bodies. No writer of this schema sends such elements; they
+// are refused before one is read (found by tools/fuzz.sh, fuzz_device_request).
+template <class List>
+List carried(List list, const char* what) {
+    if (list.size() > 0) {
+        capnp::AnyStruct::Reader first(list[0]);
+        LOOM_REQUIRE(first.getDataSection().size() > 0 || first.getPointerSection().size() > 0,
+                     "malformed model message: a list of {} {} whose elements carry no data",
+                     list.size(), what);
+    }
+    return list;
+}
 
 void write_shape(const PartialShape& s, schema::PartialShape::Builder out) {
     out.setDynamicRank(s.rank_is_dynamic());
@@ -25,7 +41,7 @@ void write_shape(const PartialShape& s, schema::PartialShape::Builder out) {
 PartialShape read_shape(schema::PartialShape::Reader in) {
     if (in.getDynamicRank()) return PartialShape::dynamic();
     std::vector<Dimension> dims;
-    for (auto d : in.getDims())
+    for (auto d : carried(in.getDims(), "dimensions"))
         dims.emplace_back(d.getMin(), d.getMax());
     return PartialShape(std::move(dims));
 }
@@ -46,9 +62,9 @@ RtNode read_rt(schema::RtNode::Reader in, int depth = 0) {
     LOOM_REQUIRE(depth < 64, "rt_info is nested deeper than 64 levels");
     RtNode rt;
     rt.tag = in.getTag();
-    for (auto kv : in.getAttributes())
+    for (auto kv : carried(in.getAttributes(), "rt_info attributes"))
         rt.attributes.emplace_back(kv.getKey(), kv.getValue());
-    for (auto c : in.getChildren())
+    for (auto c : carried(in.getChildren(), "rt_info children"))
         rt.children.push_back(read_rt(c, depth + 1));
     return rt;
 }
@@ -146,7 +162,7 @@ void write_port_maps(const std::vector<PortMap>& maps, capnp::List<schema::PortM
 
 std::vector<PortMap> read_port_maps(capnp::List<schema::PortMap>::Reader in) {
     std::vector<PortMap> out;
-    for (auto r : in) {
+    for (auto r : carried(in, "port maps")) {
         PortMap m;
         m.external_port = r.getExternalPort();
         m.body_index = r.getBodyIndex();
@@ -252,10 +268,13 @@ std::shared_ptr<Model> read_graph_at(schema::Graph::Reader in, std::span<const F
     auto model = std::make_shared<Model>();
     model->name = in.getName();
     std::vector<Node*> nodes;
-    nodes.reserve(in.getNodes().size());
-    for (auto rn : in.getNodes()) {
+    auto in_nodes = carried(in.getNodes(), "nodes");
+    nodes.reserve(in_nodes.size());
+    for (auto rn : in_nodes) {
+        LOOM_REQUIRE(rn.hasType() && rn.getType().size() > 0, "node {} ({}) has no type",
+                     nodes.size(), std::string(rn.getName()));
         std::vector<Output> inputs;
-        for (auto ref : rn.getInputs()) {
+        for (auto ref : carried(rn.getInputs(), "inputs")) {
             LOOM_REQUIRE(ref.getNode() < nodes.size(),
                          "node {} ('{}') reads node {}, which does not come before it",
                          nodes.size(), std::string(rn.getName()), ref.getNode());
@@ -267,12 +286,13 @@ std::shared_ptr<Model> read_graph_at(schema::Graph::Reader in, std::span<const F
             inputs.push_back({producer, ref.getPort()});
         }
         Attributes attrs;
-        for (auto a : rn.getAttrs())
+        for (auto a : carried(rn.getAttrs(), "attributes"))
             attrs.set(a.getName(), read_attr(a.getValue()));
+        auto outputs = carried(rn.getOutputs(), "outputs");
         auto& node = model->add(rn.getType(), rn.getVersion(), std::move(inputs), std::move(attrs),
-                                rn.getOutputs().size(), rn.getName());
-        for (unsigned i = 0; i < rn.getOutputs().size(); ++i) {
-            auto ro = rn.getOutputs()[i];
+                                outputs.size(), rn.getName());
+        for (unsigned i = 0; i < outputs.size(); ++i) {
+            auto ro = outputs[i];
             auto& o = node.outputs[i];
             o.type = from_schema(ro.getType());
             o.shape = read_shape(ro.getShape());
@@ -280,16 +300,16 @@ std::shared_ptr<Model> read_graph_at(schema::Graph::Reader in, std::span<const F
                 o.names.emplace_back(name);
             o.rt_info = read_rt(ro.getRtInfo());
         }
-        for (auto r : rn.getInputRtInfo())
+        for (auto r : carried(rn.getInputRtInfo(), "input rt_info entries"))
             node.input_rt_info.push_back(read_rt(r));
         node.rt_info = read_rt(rn.getRtInfo());
-        for (auto rb : rn.getBodies()) {
+        for (auto rb : carried(rn.getBodies(), "bodies")) {
             Body b;
             b.name = rb.getName();
             b.model = read_graph_at(rb.getGraph(), frames, depth + 1);
             b.inputs = read_port_maps(rb.getInputs());
             b.outputs = read_port_maps(rb.getOutputs());
-            for (auto e : rb.getBackEdges())
+            for (auto e : carried(rb.getBackEdges(), "back edges"))
                 b.back_edges.push_back({e.getFromResult(), e.getToParameter()});
             node.bodies.push_back(std::move(b));
         }

@@ -1,4 +1,7 @@
+#include <cstring>
+
 #include <capnp/message.h>
+#include <capnp/serialize.h>
 #include <gtest/gtest.h>
 
 #include "components/model/serialize.hpp"
@@ -130,5 +133,53 @@ TEST(Serialize, ResultsAndParametersMustBeNodesOfThatKind) {
         FAIL() << "a Relu was accepted as a parameter";
     } catch (const loom::Error& e) {
         EXPECT_NE(e.message().find("not a Parameter"), std::string::npos) << e.what();
+    }
+}
+
+namespace {
+// A Graph message whose `nodes` list claims `count` zero-sized structs: eight words on the wire.
+kj::Array<capnp::word> graph_of_empty_nodes(std::uint32_t count) {
+    auto words = kj::heapArray<capnp::word>(8);
+    std::uint64_t w[8] = {};
+    w[0] = std::uint64_t{6} << 48; // root: a struct of 0 data words and 6 pointers, right after
+    // nodes (pointer 1): an inline-composite list of 0 words whose tag is 4 words further on
+    w[2] = 1u | (4u << 2) | (std::uint64_t{7} << 32);
+    w[7] = std::uint64_t{count} << 2; // the tag: `count` elements of 0 data words, 0 pointers
+    std::memcpy(words.begin(), w, sizeof(w));
+    return words;
+}
+} // namespace
+
+// Found by fuzz_device_request: 1,231 bytes described 49,152 nodes (a list of zero-sized
+// structs costs nothing on the wire), which the device then read and planned for seconds. With
+// the default traversal limit one small message could have made millions.
+TEST(Serialize, ListsOfEmptyStructsAreRefusedBeforeAnElementIsRead) {
+    auto words = graph_of_empty_nodes(100000);
+    kj::ArrayPtr<const capnp::word> segments[] = {words.asPtr()};
+    capnp::SegmentArrayMessageReader reader(segments);
+    auto graph = reader.getRoot<loom::schema::Graph>();
+    ASSERT_EQ(graph.getNodes().size(), 100000u);
+    try {
+        read_graph(graph, {});
+        FAIL() << "100,000 empty nodes were read";
+    } catch (const loom::Error& e) {
+        EXPECT_EQ(e.kind(), loom::ErrorKind::INVALID_ARGUMENT);
+        EXPECT_NE(e.message().find("list of 100000 nodes whose elements carry no data"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(Serialize, ANodeWithoutATypeIsRefused) {
+    capnp::MallocMessageBuilder message;
+    auto g = message.initRoot<loom::schema::Graph>();
+    auto nodes = g.initNodes(1);
+    nodes[0].setName("nameless");
+    nodes[0].initOutputs(1);
+    try {
+        read_graph(g.asReader(), {});
+        FAIL() << "a node without a type was read";
+    } catch (const loom::Error& e) {
+        EXPECT_NE(e.message().find("node 0 (nameless) has no type"), std::string::npos) << e.what();
     }
 }

@@ -225,5 +225,42 @@ TEST(KernelIntegration, CurveAtTheKernelAllowsListedClientsOnly) {
     EXPECT_EQ(friendly.list().size(), 1u) << "the kernel stopped serving allowed clients";
 }
 
+TEST(KernelIntegration, AComponentKeyCostsAtMostItsInstanceAndNameLimits) {
+    kernel::KernelOptions options;
+    options.max_instances_per_key = 2;
+    options.max_names = 3;
+    options.component_names["key-a"] = {"a/*"};
+    options.component_names["key-b"] = {"b/*"};
+    KernelFixture f(200ms, options);
+    auto registration = [](std::string name, std::string key) {
+        kernel::Registration r;
+        r.name = std::move(name);
+        r.kind = "component";
+        r.endpoints = {"tcp://127.0.0.1:7999"};
+        r.key = std::move(key);
+        return r;
+    };
+    auto expect_overloaded = [&](const kernel::Registration& r, const char* what) {
+        try {
+            f.kernel.register_component(r);
+            FAIL() << r.name << " registered beyond " << what;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::OVERLOADED) << e.what();
+            EXPECT_NE(e.message().find(what), std::string::npos) << e.what();
+        }
+    };
+    auto a1 = f.kernel.register_component(registration("a/1", "key-a"));
+    f.kernel.register_component(registration("a/2", "key-a"));
+    expect_overloaded(registration("a/3", "key-a"), "live instances");
+    // Another key is not held back by key-a's instances.
+    f.kernel.register_component(registration("b/1", "key-b"));
+    // A deregistered instance frees its key's slot, but its name stays routed (listed stopped),
+    // so a fourth name is over the kernel's limit of three.
+    f.kernel.deregister(a1, "key-a");
+    expect_overloaded(registration("a/3", "key-a"), "names");
+    // A routed name can still be taken over by its key.
+    EXPECT_GT(f.kernel.register_component(registration("a/1", "key-a")), a1);
+}
+
 } // namespace
 } // namespace loom::test
