@@ -77,8 +77,11 @@ SessionTable::Lease SessionTable::open(const std::string& peer_key,
         LOOM_THROW(ErrorKind::OVERLOADED, "{} has {} client sessions open, its limit", m_owner,
                    m_sessions.size());
     const auto id = fresh_id();
-    m_sessions.emplace(id, Session{peer_key, lease, Clock::now() + lease, {}});
-    m_wake.notify_all(); // the reaper may need to wake earlier
+    const auto expires = Clock::now() + lease;
+    m_sessions.emplace(id, Session{peer_key, lease, expires, {}});
+    const bool earliest = m_expiries.empty() || expires < m_expiries.top().first;
+    m_expiries.emplace(expires, id);
+    if (earliest) m_wake.notify_all(); // the reaper sleeps until a later time
     return {id, lease};
 }
 
@@ -108,6 +111,7 @@ void SessionTable::close(std::uint64_t session, const std::string& peer_key) {
         for (const auto& [handle, o] : objects)
             m_object_session.erase(handle);
         m_sessions.erase(session);
+        if (m_expiries.size() > 2 * m_sessions.size() + 64) requeue();
     }
     end(std::move(objects));
 }
@@ -184,22 +188,32 @@ void SessionTable::end(std::map<std::uint64_t, Object> objects) noexcept {
     objects.clear();
 }
 
+void SessionTable::requeue() {
+    std::vector<Expiry> live;
+    live.reserve(m_sessions.size());
+    for (const auto& [id, session] : m_sessions)
+        live.emplace_back(session.expires, id);
+    m_expiries = decltype(m_expiries)(std::greater<>(), std::move(live));
+}
+
 void SessionTable::reap() {
     std::unique_lock lock(m_mutex);
     while (!m_stopping) {
-        auto next = Clock::time_point::max();
         std::vector<std::map<std::uint64_t, Object>> expired;
         const auto now = Clock::now();
-        for (auto it = m_sessions.begin(); it != m_sessions.end();) {
-            if (it->second.expires <= now) {
-                for (const auto& [handle, o] : it->second.objects)
-                    m_object_session.erase(handle);
-                expired.push_back(std::move(it->second.objects));
-                it = m_sessions.erase(it);
-            } else {
-                next = std::min(next, it->second.expires);
-                ++it;
+        while (!m_expiries.empty() && m_expiries.top().first <= now) {
+            const auto id = m_expiries.top().second;
+            m_expiries.pop();
+            auto it = m_sessions.find(id);
+            if (it == m_sessions.end()) continue; // closed
+            if (it->second.expires > now) {       // renewed since it was queued
+                m_expiries.emplace(it->second.expires, id);
+                continue;
             }
+            for (const auto& [handle, o] : it->second.objects)
+                m_object_session.erase(handle);
+            expired.push_back(std::move(it->second.objects));
+            m_sessions.erase(it);
         }
         if (!expired.empty()) {
             lock.unlock();
@@ -208,10 +222,10 @@ void SessionTable::reap() {
             lock.lock();
             continue; // the table may have changed meanwhile
         }
-        if (next == Clock::time_point::max())
+        if (m_expiries.empty())
             m_wake.wait(lock);
         else
-            m_wake.wait_until(lock, next);
+            m_wake.wait_until(lock, m_expiries.top().first);
     }
 }
 

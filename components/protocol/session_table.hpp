@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <queue>
 #include <string>
 #include <thread>
 
@@ -105,6 +106,8 @@ private:
     // Cancels and drops `objects` (m_mutex not held).
     static void end(std::map<std::uint64_t, Object> objects) noexcept;
     void reap();
+    // Rebuilds m_expiries from the open sessions (closed ones leave entries behind); m_mutex held.
+    void requeue();
 
     const std::string m_owner;
     const SessionLimits m_limits;
@@ -112,6 +115,11 @@ private:
     std::condition_variable m_wake;
     std::map<std::uint64_t, Session> m_sessions;
     std::map<std::uint64_t, std::uint64_t> m_object_session; // handle → session (unique handles)
+    // When each session was last seen to expire, earliest first: the reaper looks only at the
+    // front, and re-queues a session renewed meanwhile (renewing does not touch the queue), so
+    // opening, renewing and closing stay O(log n) however many sessions are open.
+    using Expiry = std::pair<Clock::time_point, std::uint64_t>;
+    std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> m_expiries;
     bool m_stopping = false;
     std::thread m_reaper; // last: started once the rest exists
 };

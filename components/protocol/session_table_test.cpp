@@ -109,6 +109,24 @@ TEST(SessionTable, AnExpiredLeaseReleasesTheSessionAndCancelsWhatRuns) {
     EXPECT_EQ(error_kind_of([&] { t.renew(s.session, ""); }), ErrorKind::NOT_FOUND);
 }
 
+TEST(SessionTable, AShortLeaseAmongManyLongOnesExpiresAndClosedOnesLeaveNothingBehind) {
+    SessionLimits limits;
+    limits.min_lease = 10ms;
+    SessionTable t("device TEST", limits);
+    std::vector<std::uint64_t> long_lived;
+    for (int i = 0; i < 1000; ++i)
+        long_lived.push_back(t.open("", 600000ms).session);
+    for (int i = 0; i < 900; ++i) // closing most of them compacts the reaper's queue
+        t.close(long_lived[static_cast<std::size_t>(i)], "");
+    auto s = t.open("", 50ms);
+    t.add(s.session, "", ObjectKind::INFER_REQUEST, std::make_shared<int>(1));
+    ASSERT_TRUE(eventually([&] { return t.counts().infer_requests == 0; }));
+    EXPECT_EQ(t.counts().sessions, 100u);
+    EXPECT_EQ(error_kind_of([&] { t.renew(s.session, ""); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(error_kind_of([&] { t.renew(long_lived[0], ""); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(t.renew(long_lived[999], "").session, long_lived[999]);
+}
+
 TEST(SessionTable, RenewingKeepsTheSession) {
     SessionLimits limits;
     limits.min_lease = 10ms;

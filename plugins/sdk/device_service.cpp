@@ -164,10 +164,11 @@ void on_requests(const std::shared_ptr<DeviceState>& st, bus::Service& service) 
 
 // The service's own properties (the session counts), else the plugin's.
 std::string device_property(DeviceState& st, const std::string& name) {
-    const auto counts = st.sessions.counts();
-    if (name == props::device_sessions.name) return std::to_string(counts.sessions);
-    if (name == props::device_compiled_models.name) return std::to_string(counts.compiled_models);
-    if (name == props::device_infer_requests.name) return std::to_string(counts.infer_requests);
+    if (name == props::device_sessions.name) return std::to_string(st.sessions.counts().sessions);
+    if (name == props::device_compiled_models.name)
+        return std::to_string(st.sessions.counts().compiled_models);
+    if (name == props::device_infer_requests.name)
+        return std::to_string(st.sessions.counts().infer_requests);
     return st.plugin->get_property(name);
 }
 

@@ -42,22 +42,24 @@ std::int64_t extent_product(std::int64_t elements, std::int64_t dim, const std::
 // spec declares it).
 model::Node& add_constant_node(model::Model& m, model::Tensor value, std::string node_name);
 
+// op type → entries sorted by since_version
+using ConverterTable = std::map<std::string, std::vector<ConverterEntry>, std::less<>>;
+
 // Shared by every GraphConverter of one read.
 struct ReadState {
     const model::OpRegistry* registry = nullptr;
     std::string base_dir;
     std::string source;
-    OpsetMap model_opsets; // "" holds the default domain's version
-    // op type → entries sorted by since_version
-    std::map<std::string, std::vector<ConverterEntry>, std::less<>> converters;
+    OpsetMap model_opsets;                      // "" holds the default domain's version
+    const ConverterTable* converters = nullptr; // converter_table()
     // (domain, name) → model-local function
     std::map<std::pair<std::string, std::string>, const onnx::FunctionProto*> functions;
     ExternalFiles external;
     std::uint64_t next_unique = 0;
 };
 
-// Builds the converter lookup from the explicit tables (converters.hpp).
-std::map<std::string, std::vector<ConverterEntry>, std::less<>> build_converter_table();
+// The converter lookup, built once from the explicit tables (converters.hpp).
+const ConverterTable& converter_table();
 
 class GraphConverter {
 public:

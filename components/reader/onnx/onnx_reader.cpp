@@ -36,8 +36,8 @@ bool is_refused_domain(const std::string& domain) {
 
 const ConverterEntry* find_converter(const ReadState& state, const std::string& op,
                                      std::int64_t opset) {
-    auto it = state.converters.find(op);
-    if (it == state.converters.end()) return nullptr;
+    auto it = state.converters->find(op);
+    if (it == state.converters->end()) return nullptr;
     const ConverterEntry* best = nullptr;
     for (const auto& e : it->second)
         if (e.since_version <= opset) best = &e;
@@ -82,7 +82,8 @@ std::optional<onnx::AttributeProto> referenced_attr(const onnx::NodeProto& calle
 }
 } // namespace
 
-std::map<std::string, std::vector<ConverterEntry>, std::less<>> build_converter_table() {
+namespace {
+ConverterTable build_converter_table() {
     std::vector<ConverterEntry> all;
     add_converters_elementwise(all);
     add_converters_nn(all);
@@ -99,6 +100,12 @@ std::map<std::string, std::vector<ConverterEntry>, std::less<>> build_converter_
         std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
             return a.since_version < b.since_version;
         });
+    return table;
+}
+} // namespace
+
+const ConverterTable& converter_table() {
+    static const ConverterTable table = build_converter_table();
     return table;
 }
 
@@ -680,7 +687,7 @@ ReadState make_state(const onnx::ModelProto& proto, const std::string& base_dir,
     }
     for (const auto& fn : proto.functions())
         state.functions[{normalized_domain(fn.domain()), fn.name()}] = &fn;
-    state.converters = build_converter_table();
+    state.converters = &converter_table();
     return state;
 }
 } // namespace
