@@ -222,10 +222,14 @@ void SessionTable::reap() {
             lock.lock();
             continue; // the table may have changed meanwhile
         }
-        if (m_expiries.empty())
+        if (m_expiries.empty()) {
             m_wake.wait(lock);
-        else
-            m_wake.wait_until(lock, m_expiries.top().first);
+        } else {
+            // A copy: wait_until reads its deadline while the lock is released and the queue
+            // changes.
+            const auto next = m_expiries.top().first;
+            m_wake.wait_until(lock, next);
+        }
     }
 }
 
