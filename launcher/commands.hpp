@@ -16,6 +16,7 @@ void add_info_command(CLI::App& app, int& exit_code);
 void add_convert_command(CLI::App& app, int& exit_code);
 void add_run_command(CLI::App& app, int& exit_code);
 void add_check_command(CLI::App& app, int& exit_code);
+void add_bench_command(CLI::App& app, int& exit_code);
 
 // `loom ctl ext …` under `ctl`; `endpoint` resolves the deployment's extension loader (the
 // `extensions` component) through the kernel and calls `body` with a channel to it.

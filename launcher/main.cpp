@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
     loom::launcher::add_convert_command(app, exit_code);
     loom::launcher::add_run_command(app, exit_code);
     loom::launcher::add_check_command(app, exit_code);
+    loom::launcher::add_bench_command(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
@@ -202,6 +203,87 @@ TEST(LoomRun, ReshapesADynamicModelAndRunsIsolated) {
               (dir / "x.npy").string()});
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find("'x' is not a dimension"), std::string::npos) << r.output;
+}
+
+// ---- loom bench --------------------------------------------------------------------------------
+
+// The --json report (DESIGN.md §7): exactly the contract's keys, and numbers that agree.
+void expect_consistent_report(const nlohmann::json& j, const std::string& hint) {
+    std::set<std::string> keys;
+    for (const auto& [key, value] : j.items())
+        keys.insert(key);
+    EXPECT_EQ(keys,
+              (std::set<std::string>{"first_inference_ms", "count", "duration_s", "latency_ms",
+                                     "throughput_fps", "device", "hint", "streams", "requests"}));
+    std::set<std::string> latency_keys;
+    for (const auto& [key, value] : j["latency_ms"].items())
+        latency_keys.insert(key);
+    EXPECT_EQ(latency_keys, (std::set<std::string>{"median", "mean", "min", "max", "p90", "p99"}));
+    const auto& l = j["latency_ms"];
+    const auto count = j["count"].get<std::int64_t>();
+    EXPECT_GE(count, 1);
+    EXPECT_GT(j["first_inference_ms"].get<double>(), 0.0);
+    EXPECT_GT(l["min"].get<double>(), 0.0);
+    EXPECT_LE(l["min"].get<double>(), l["median"].get<double>());
+    EXPECT_LE(l["median"].get<double>(), l["p90"].get<double>());
+    EXPECT_LE(l["p90"].get<double>(), l["p99"].get<double>());
+    EXPECT_LE(l["p99"].get<double>(), l["max"].get<double>());
+    EXPECT_LE(l["min"].get<double>(), l["mean"].get<double>());
+    EXPECT_LE(l["mean"].get<double>(), l["max"].get<double>());
+    EXPECT_NEAR(j["throughput_fps"].get<double>(),
+                static_cast<double>(count) / j["duration_s"].get<double>(), 1e-6);
+    EXPECT_EQ(j["device"], "REFERENCE");
+    EXPECT_EQ(j["hint"], hint);
+    EXPECT_GE(j["streams"].get<std::int64_t>(), 1);
+    EXPECT_GE(j["requests"].get<std::int64_t>(), 1);
+}
+
+TEST(LoomBench, ReportsTheJsonContractForBothHintsWithoutAProgressBarOnAPipe) {
+    auto dir = fresh_dir("bench");
+    write_model(dir / "relu.onnx", "Relu", {"x"}, "y", {1, 3, 8, 8});
+    for (const std::string hint : {"latency", "throughput"}) {
+        const auto json = dir / (hint + ".json");
+        auto r = loom({"bench", "-m", (dir / "relu.onnx").string(), "-t", "0.3", "--hint", hint,
+                       "--json", json.string()});
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        EXPECT_EQ(r.output.find('\r'), std::string::npos) << "a progress bar on a pipe";
+        for (const char* part : {"First inference:", "Latency (ms):", "Throughput:"})
+            EXPECT_NE(r.output.find(part), std::string::npos) << part << " in " << r.output;
+        std::ifstream in(json);
+        ASSERT_TRUE(in) << json;
+        auto report = nlohmann::json::parse(in);
+        expect_consistent_report(report, hint);
+        if (hint == "latency") {
+            EXPECT_EQ(report["requests"], 1);
+        }
+        // Ran about as long as asked (after the first inference; at least one run).
+        EXPECT_GE(report["duration_s"].get<double>(), 0.3);
+    }
+}
+
+TEST(LoomBench, DynamicInputsNeedAShapeOrAFileAndBadOptionsFail) {
+    auto dir = fresh_dir("bench_dynamic");
+    write_model(dir / "relu.onnx", "Relu", {"x"}, "y", {-1, 3});
+    const auto model = (dir / "relu.onnx").string();
+    auto r = loom({"bench", "-m", model, "-t", "0.1"});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("input 'x' has the dynamic shape [?,3]: give --shape x="),
+              std::string::npos)
+        << r.output;
+    r = loom({"bench", "-m", model, "-t", "0.1", "--shape", "x=4,3"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    runtime::write_npy(dir / "x.npy", f32({2, 3}, {-1, 2, -3, 4, -5, 6}));
+    r = loom({"bench", "-m", model, "-t", "0.1", "-i", "x=" + (dir / "x.npy").string()});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    r = loom({"bench", "-m", model, "-t", "0.1", "--hint", "fastest", "--shape", "x=1,3"});
+    EXPECT_NE(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("fastest"), std::string::npos) << r.output;
+    r = loom({"bench", "-m", model, "-t", "0", "--shape", "x=1,3"});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("must be positive"), std::string::npos) << r.output;
+    r = loom({"bench", "-m", model, "-i", "z=" + (dir / "x.npy").string()});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("no input 'z'"), std::string::npos) << r.output;
 }
 
 // ---- loom check --------------------------------------------------------------------------------

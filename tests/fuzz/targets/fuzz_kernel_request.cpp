@@ -26,6 +26,10 @@ struct World {
         o.endpoints = {"inproc://fuzz-kernel"};
         o.event_endpoints = {"inproc://fuzz-events"};
         o.component_names["fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz"] = {"*"};
+        // What the key may cost (names stay routed after their instances fail): small, so
+        // `list` stays cheap however many registrations the fuzzer sends.
+        o.max_instances_per_key = 16;
+        o.max_names = 128;
         kernel = std::make_unique<kernel::Kernel>(context, o);
         auto local = context.find_local("inproc://fuzz-kernel");
         dispatcher = local->direct();
