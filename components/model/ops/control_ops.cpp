@@ -99,8 +99,13 @@ std::size_t output_count(const Node& node) {
     return at(n + 1);
 }
 
-bool scalar_like(const PartialShape& s) {
-    return s.rank_is_dynamic() || s.rank() == 0 || (s.rank() == 1 && s[0].compatible(1));
+// One element, whatever the rank: ONNX asks only that of If's condition and Loop's inputs, and
+// exporters write [1] or [1,1].
+bool single_element(const PartialShape& s) {
+    if (s.rank_is_dynamic()) return true;
+    for (std::int64_t i = 0; i < s.rank(); ++i)
+        if (!s[i].compatible(1)) return false;
+    return true;
 }
 
 // ---- If ------------------------------------------------------------------------------------
@@ -113,7 +118,8 @@ const PortMap* output_port(const Body& body, std::size_t k) {
 
 void infer_if(InferContext& ctx) {
     Node& node = ctx.node();
-    LOOM_REQUIRE(scalar_like(ctx.input_shape(0)), "If condition must be a scalar, has shape {}",
+    LOOM_REQUIRE(single_element(ctx.input_shape(0)),
+                 "If condition must have one element, has shape {}",
                  ctx.input_shape(0).to_string());
     auto ctype = ctx.input_type(0);
     LOOM_REQUIRE(ctype == ElementType::BOOLEAN || ctype == ElementType::UNDEFINED,
@@ -271,8 +277,9 @@ bool body_condition_always_true(const Body& body) {
 
 void infer_loop(InferContext& ctx) {
     Body& body = require_body(ctx.node(), "body");
-    LOOM_REQUIRE(scalar_like(ctx.input_shape(0)) && scalar_like(ctx.input_shape(1)),
-                 "Loop trip count and execution condition must be scalars, have shapes {} and {}",
+    LOOM_REQUIRE(single_element(ctx.input_shape(0)) && single_element(ctx.input_shape(1)),
+                 "Loop trip count and execution condition must have one element each, have "
+                 "shapes {} and {}",
                  ctx.input_shape(0).to_string(), ctx.input_shape(1).to_string());
     auto slices = set_loop_inputs(ctx, body, 2);
     infer_with_back_edges(body, ctx.registry());

@@ -109,6 +109,19 @@ TEST_F(ControlOps, IfWithEqualBodies) {
     EXPECT_EQ(p.attrs.get<ElementType>("element_type"), ElementType::F32);
 }
 
+// ONNX asks only for one element: exporters write conditions of shape [1] or [1,1].
+TEST_F(ControlOps, IfTakesAConditionOfOneElementWhateverItsRankButNotTwo) {
+    for (auto shape : {Shape{1}, Shape{1, 1}, Shape{1, 1, 1}}) {
+        auto& c = m.add_parameter(ElementType::BOOLEAN, PartialShape(shape), "c");
+        auto& node = make_if(c.output(), 2, 2);
+        infer_node(node, *reg);
+        EXPECT_EQ(node.outputs[0].shape.to_string(), "[4,3]");
+    }
+    auto& two = m.add_parameter(ElementType::BOOLEAN, PartialShape(Shape{1, 2}), "c2");
+    auto msg = message_of(make_if(two.output(), 2, 2), *reg);
+    EXPECT_TRUE(has(msg, "If condition must have one element, has shape [1,2]")) << msg;
+}
+
 TEST_F(ControlOps, IfWithDifferentBodiesRelaxesDims) {
     auto& node = make_if(cond_param(), 2, 1);
     infer_node(node, *reg);
@@ -274,7 +287,7 @@ TEST_F(ControlOps, LoopErrors) {
               2, "vec");
     vec_trip.bodies.push_back(loop_ports(loop_body(false)));
     msg = message_of(vec_trip, *reg);
-    EXPECT_TRUE(has(msg, "must be scalars")) << msg;
+    EXPECT_TRUE(has(msg, "must have one element each")) << msg;
 }
 
 TEST_F(ControlOps, TensorIteratorOverSlicedInput) {
