@@ -1,5 +1,5 @@
 // loom bench -m MODEL [-d DEVICE] [--shape NAME=D0,D1,...] [-i NAME=FILE ...] [-t SECONDS]
-//            [--hint latency|throughput] [--json FILE] [--extension LIB ...]
+//            [--hint latency|throughput] [--json FILE] [--trace FILE] [--extension LIB ...]
 // Like OpenVINO's benchmark_app (DESIGN.md §7): compiles the model with the hint, times the first
 // inference, then runs for -t seconds — one request back to back (latency), or the device's
 // OPTIMAL_NUMBER_OF_INFER_REQUESTS requests kept in flight (throughput) — and reports latency
@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <random>
 
 #include <fmt/format.h>
@@ -25,6 +26,7 @@
 #include "launcher/commands.hpp"
 #include "launcher/model_inputs.hpp"
 #include "launcher/security_options.hpp"
+#include "launcher/trace.hpp"
 #include "schemas/error.hpp"
 #include <loom/core.hpp>
 
@@ -41,11 +43,23 @@ struct BenchOptions {
     double seconds = 10;
     std::string hint = "latency";
     std::string json;
+    std::string trace;
     ClientKeyOptions keys; // for extensions hosted at tcp:// endpoints
 };
 
 double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// The inferences a --trace file holds at most (the first ones of the timed run).
+constexpr std::size_t k_traced_inferences = 1000;
+
+// Adds the request's last inference to `trace` (if tracing and not full).
+void record(Trace* trace, std::size_t index, InferRequest& request, Clock::time_point origin,
+            Clock::time_point started) {
+    if (!trace || trace->inferences() >= k_traced_inferences) return;
+    trace->add(index, std::chrono::duration_cast<std::chrono::microseconds>(started - origin),
+               request.get_profiling_info());
 }
 
 // An input tensor of the port's (static) shape holding values valid for its type.
@@ -102,13 +116,15 @@ private:
 };
 
 // One request back to back for `seconds` (at least once); the latency of each run.
-std::vector<double> run_latency(InferRequest& request, double seconds, Progress& progress) {
+std::vector<double> run_latency(InferRequest& request, double seconds, Progress& progress,
+                                Trace* trace) {
     std::vector<double> latencies;
     const auto start = Clock::now();
     do {
         const auto t = Clock::now();
         request.infer();
         latencies.push_back(ms_since(t));
+        record(trace, 0, request, start, t);
         progress.update(ms_since(start) / 1000);
     } while (ms_since(start) < seconds * 1000);
     return latencies;
@@ -129,7 +145,7 @@ std::exception_ptr guard(F&& body) {
 // time is up; then every one is waited for. The latency of each run, start to callback. An
 // inference's error ends the run and is rethrown.
 std::vector<double> run_throughput(std::vector<InferRequest>& requests, double seconds,
-                                   Progress& progress) {
+                                   Progress& progress, Trace* trace) {
     std::mutex mutex;
     std::condition_variable done;
     std::deque<std::size_t> idle;
@@ -164,7 +180,10 @@ std::vector<double> run_throughput(std::vector<InferRequest>& requests, double s
             idle.pop_front();
             --in_flight;
             lock.unlock();
-            auto error = guard([&] { requests[i].wait(); }); // the callback runs first
+            auto error = guard([&] {
+                requests[i].wait(); // the callback runs first
+                record(trace, i, requests[i], start, started[i]);
+            });
             lock.lock();
             if (error && !failure) failure = error;
             if (failure || ms_since(start) >= seconds * 1000) continue;
@@ -211,6 +230,7 @@ void bench(const BenchOptions& o) {
     Properties properties;
     properties.set(props::performance_mode,
                    throughput ? PerformanceMode::THROUGHPUT : PerformanceMode::LATENCY);
+    if (!o.trace.empty()) properties.set(props::enable_profiling, true);
     auto compiled = core.compile_model(model, o.device, properties);
 
     BenchReport report;
@@ -236,9 +256,12 @@ void bench(const BenchOptions& o) {
     requests.front().infer();
     report.first_inference_ms = ms_since(first);
     Progress progress(o.seconds);
+    std::optional<Trace> trace;
+    if (!o.trace.empty()) trace.emplace(o.device);
+    Trace* tracing = trace ? &*trace : nullptr;
     const auto start = Clock::now();
-    auto latencies = throughput ? run_throughput(requests, o.seconds, progress)
-                                : run_latency(requests.front(), o.seconds, progress);
+    auto latencies = throughput ? run_throughput(requests, o.seconds, progress, tracing)
+                                : run_latency(requests.front(), o.seconds, progress, tracing);
     report.duration_s = ms_since(start) / 1000;
     progress.finish();
     report.count = latencies.size();
@@ -250,6 +273,7 @@ void bench(const BenchOptions& o) {
         out << to_json(report).dump(2) << '\n';
         LOOM_REQUIRE(out.good(), "--json {}: cannot write the file", o.json);
     }
+    if (trace) trace->write(o.trace);
 }
 
 } // namespace
@@ -275,6 +299,10 @@ void add_bench_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--json", o->json,
                     "Also write the report as JSON (first_inference_ms, count, duration_s, "
                     "latency_ms, throughput_fps, device, hint, streams, requests)");
+    cmd->add_option("--trace", o->trace,
+                    "Write the per-node profile of the first 1000 timed inferences as "
+                    "Chrome-trace JSON (Perfetto, chrome://tracing); profiling adds time "
+                    "between inferences");
     cmd->add_option("--extension", o->extensions,
                     "Extension library with custom operations (or the endpoint of one hosted "
                     "with `loom serve --extension`)");

@@ -1,5 +1,5 @@
 // loom run -m MODEL [-d DEVICE] [-i NAME=FILE ...] [-o DIR] [--extension LIB ...]
-//          [--shape NAME=D0,D1,...] [--isolate]
+//          [--shape NAME=D0,D1,...] [--trace FILE] [--isolate]
 // One inference through the public API (DESIGN.md §7): inputs from .npy or ONNX TensorProto .pb
 // files, each output written as DIR/<output-name>.npy (characters unsafe in file names replaced
 // by '_'), one line per output on stdout: name, element type, shape, file. Any failure exits
@@ -16,6 +16,7 @@
 #include "launcher/commands.hpp"
 #include "launcher/model_inputs.hpp"
 #include "launcher/security_options.hpp"
+#include "launcher/trace.hpp"
 #include "schemas/error.hpp"
 #include <loom/core.hpp>
 
@@ -33,6 +34,7 @@ struct RunOptions {
     std::vector<std::string> extensions;
     std::vector<std::string> shapes;
     bool isolate = false;
+    std::string trace;
     ClientKeyOptions keys; // for extensions hosted at tcp:// endpoints
 };
 
@@ -81,7 +83,9 @@ void run(const RunOptions& o) {
         core.add_extension(lib);
     auto model = core.read_model(o.model);
     if (!o.shapes.empty()) model.reshape(parse_shapes(o.shapes, model.inputs()));
-    auto compiled = core.compile_model(model, o.device);
+    Properties properties;
+    if (!o.trace.empty()) properties.set(props::enable_profiling, true);
+    auto compiled = core.compile_model(model, o.device, properties);
     auto request = compiled.create_infer_request();
     for (const auto& [index, b] : bind_inputs(o.inputs, compiled.inputs())) {
         try {
@@ -92,6 +96,11 @@ void run(const RunOptions& o) {
     }
     request.infer();
     write_outputs(request, compiled.outputs(), o.output_dir);
+    if (!o.trace.empty()) {
+        Trace trace(o.device);
+        trace.add(0, std::chrono::microseconds(0), request.get_profiling_info());
+        trace.write(o.trace);
+    }
 }
 
 } // namespace
@@ -123,6 +132,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
     o->keys.add(*cmd, "the tcp:// extension hosts");
     cmd->add_option("--shape", o->shapes,
                     "Reshape an input first: NAME=D0,D1,... (? or -1 for a dynamic dimension)");
+    cmd->add_option("--trace", o->trace,
+                    "Write the inference's per-node profile as Chrome-trace JSON (Perfetto, "
+                    "chrome://tracing)");
     cmd->add_flag("--isolate", o->isolate,
                   "Run the device and the reader/transform components in processes of their own");
     cmd->callback([&exit_code, o] { exit_code = guarded("run", [&] { run(*o); }); });

@@ -286,6 +286,41 @@ TEST(LoomBench, DynamicInputsNeedAShapeOrAFileAndBadOptionsFail) {
     EXPECT_NE(r.output.find("no input 'z'"), std::string::npos) << r.output;
 }
 
+// --trace: Chrome-trace JSON with one complete event per executed node and inference.
+TEST(LoomTrace, RunAndBenchWriteAChromeTraceOfTheExecutedNodes) {
+    auto dir = fresh_dir("trace");
+    write_model(dir / "relu.onnx", "Relu", {"x"}, "y", {1, 3, 8, 8});
+    const auto model = (dir / "relu.onnx").string();
+    runtime::write_npy(dir / "x.npy", Tensor(ElementType::F32, {1, 3, 8, 8}));
+    auto r = loom({"run", "-m", model, "-o", dir.string(), "-i", "x=" + (dir / "x.npy").string(),
+                   "--trace", (dir / "run.json").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto complete_events = [](const nlohmann::json& trace) {
+        std::vector<nlohmann::json> out;
+        for (const auto& e : trace["traceEvents"])
+            if (e["ph"] == "X") out.push_back(e);
+        return out;
+    };
+    auto run_trace = nlohmann::json::parse(std::ifstream(dir / "run.json"));
+    auto events = complete_events(run_trace);
+    ASSERT_EQ(events.size(), 1u) << run_trace.dump();
+    EXPECT_EQ(events[0]["name"], "Relu_0");
+    EXPECT_EQ(events[0]["cat"], "Relu");
+    EXPECT_EQ(events[0]["ts"], 0);
+    EXPECT_GE(events[0]["dur"].get<std::int64_t>(), 0);
+    EXPECT_FALSE(events[0]["args"]["exec_type"].get<std::string>().empty());
+
+    r = loom({"bench", "-m", model, "-t", "0.2", "--json", (dir / "bench.json").string(), "--trace",
+              (dir / "bench_trace.json").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto report = nlohmann::json::parse(std::ifstream(dir / "bench.json"));
+    events = complete_events(nlohmann::json::parse(std::ifstream(dir / "bench_trace.json")));
+    // One node per inference, every timed inference up to the first 1000, in start order.
+    EXPECT_EQ(events.size(), std::min<std::size_t>(report["count"].get<std::size_t>(), 1000));
+    for (std::size_t i = 1; i < events.size(); ++i)
+        EXPECT_GE(events[i]["ts"].get<std::int64_t>(), events[i - 1]["ts"].get<std::int64_t>());
+}
+
 // ---- loom check --------------------------------------------------------------------------------
 
 TEST(LoomCheck, PassesFailsAndSurvivesABrokenCase) {
