@@ -1,0 +1,195 @@
+#include "plugins/cpu/dnnl_conv.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <unordered_map>
+
+#include "schemas/error.hpp"
+
+namespace loom::plugins::cpu {
+
+namespace {
+
+using dnnl::memory;
+using I64 = std::int64_t;
+using Tag = memory::format_tag;
+
+const model::OutputInfo& input_info(const model::Node& node, std::size_t i) {
+    const auto& in = node.inputs[i];
+    return in.node->outputs[in.index];
+}
+
+const model::Node* constant_input(const model::Node& node, std::size_t i) {
+    if (i >= node.inputs.size()) return nullptr;
+    const auto* producer = node.inputs[i].node;
+    return producer && producer->type == "Constant" ? producer : nullptr;
+}
+
+bool grouped(const model::Node& node) {
+    return node.type == "GroupConvolution";
+}
+
+struct PostOp {
+    dnnl::algorithm algorithm;
+    float alpha = 0, beta = 0;
+};
+
+// The eltwise post-op of a FusedConvolution's activation: nullopt for none, or when oneDNN 2.6
+// has no algorithm for it (then the node does not apply).
+std::optional<PostOp> activation(const model::Node& node, bool& supported) {
+    supported = true;
+    const auto act = node.attrs.get_or<std::string>("activation", "none");
+    const auto alpha = static_cast<float>(node.attrs.get_or<double>("activation_alpha", 0.0));
+    const auto beta = static_cast<float>(node.attrs.get_or<double>("activation_beta", 0.0));
+    using A = dnnl::algorithm;
+    if (act == "none") return std::nullopt;
+    if (act == "relu") return PostOp{A::eltwise_relu, 0, 0};
+    if (act == "sigmoid") return PostOp{A::eltwise_logistic, 0, 0};
+    if (act == "tanh") return PostOp{A::eltwise_tanh, 0, 0};
+    if (act == "hswish") return PostOp{A::eltwise_hardswish, 0, 0}; // x·relu6(x+3)/6
+    if (act == "gelu_erf") return PostOp{A::eltwise_gelu_erf, 0, 0};
+    if (act == "gelu_tanh") return PostOp{A::eltwise_gelu_tanh, 0, 0};
+    if (act == "clamp") return PostOp{A::eltwise_clip, alpha, beta};
+    if (act == "swish") return PostOp{A::eltwise_swish, alpha, 0};
+    if (act == "elu") return PostOp{A::eltwise_elu, alpha, 0};
+    supported = false;
+    return std::nullopt;
+}
+
+Tag plain_data(std::size_t rank) {
+    return rank == 3 ? Tag::ncw : rank == 4 ? Tag::nchw : Tag::ncdhw;
+}
+
+// By the rank of the data (grouped weights have one more axis: G first).
+Tag plain_weights(std::size_t rank, bool groups) {
+    if (groups) return rank == 3 ? Tag::goiw : rank == 4 ? Tag::goihw : Tag::goidhw;
+    return rank == 3 ? Tag::oiw : rank == 4 ? Tag::oihw : Tag::oidhw;
+}
+
+memory::dims dims_of(const model::Shape& s) {
+    return {s.begin(), s.end()};
+}
+
+// Strides, dilations (oneDNN counts them from 0) and paddings of the spatial axes.
+struct Geometry {
+    memory::dims strides, dilations, pad_l, pad_r;
+};
+
+Geometry geometry(const model::Node& node, const model::Shape& in, const model::Shape& w,
+                  const model::Shape& out) {
+    const std::size_t sp = in.size() - 2;
+    const auto strides = node.attrs.get_or<std::vector<I64>>("strides", {});
+    const auto dilations = node.attrs.get_or<std::vector<I64>>("dilations", {});
+    const auto pads_begin = node.attrs.get_or<std::vector<I64>>("pads_begin", {});
+    const auto pads_end = node.attrs.get_or<std::vector<I64>>("pads_end", {});
+    const auto auto_pad = node.attrs.get_or<std::string>("auto_pad", "explicit");
+    Geometry g;
+    for (std::size_t i = 0; i < sp; ++i) {
+        const I64 s = i < strides.size() ? strides[i] : 1;
+        const I64 d = i < dilations.size() ? dilations[i] : 1;
+        const I64 k = w[w.size() - sp + i];
+        I64 pl = 0, pr = 0;
+        if (auto_pad == "same_upper" || auto_pad == "same_lower") {
+            const I64 total = std::max<I64>(0, (out[2 + i] - 1) * s + (k - 1) * d + 1 - in[2 + i]);
+            pl = auto_pad == "same_upper" ? total / 2 : (total + 1) / 2;
+            pr = total - pl;
+        } else if (auto_pad != "valid") {
+            pl = i < pads_begin.size() ? pads_begin[i] : 0;
+            pr = i < pads_end.size() ? pads_end[i] : 0;
+        }
+        g.strides.push_back(s);
+        g.dilations.push_back(d - 1);
+        g.pad_l.push_back(pl);
+        g.pad_r.push_back(pr);
+    }
+    return g;
+}
+
+} // namespace
+
+bool dnnl_conv_applies(const model::Node& node) noexcept {
+    try {
+        if (node.type != "Convolution" && node.type != "GroupConvolution" &&
+            node.type != "FusedConvolution")
+            return false;
+        const bool fused = node.type == "FusedConvolution";
+        if (node.inputs.size() != (fused ? 3u : 2u) || node.outputs.size() != 1) return false;
+        if (!constant_input(node, 1) || (fused && !constant_input(node, 2))) return false;
+        const auto& x = input_info(node, 0);
+        const auto& y = node.outputs[0];
+        if (x.type != model::ElementType::F32 || y.type != model::ElementType::F32) return false;
+        if (!x.shape.is_static() || !y.shape.is_static()) return false;
+        const auto rank = x.shape.rank();
+        if (rank < 3 || rank > 5) return false;
+        bool supported = true;
+        (void)activation(node, supported);
+        return supported;
+    } catch (...) {
+        return false;
+    }
+}
+
+DnnlConv::DnnlConv(const dnnl::engine& engine, const model::Node& node)
+    : m_engine(engine) {
+    LOOM_REQUIRE(dnnl_conv_applies(node), "node '{}' ({}) cannot run as a oneDNN convolution",
+                 node.name, node.type);
+    const auto in = input_info(node, 0).shape.to_shape();
+    const auto out = node.outputs[0].shape.to_shape();
+    const auto& w_tensor = constant_input(node, 1)->value;
+    const auto& w_shape = w_tensor.shape();
+    const bool groups = grouped(node);
+    const auto g = geometry(node, in, w_shape, out);
+    using DT = memory::data_type;
+    m_src = memory::desc(dims_of(in), DT::f32, plain_data(in.size()));
+    m_dst = memory::desc(dims_of(out), DT::f32, plain_data(out.size()));
+    const memory::desc w_any(dims_of(w_shape), DT::f32, Tag::any);
+    const auto* bias_node = node.type == "FusedConvolution" ? constant_input(node, 2) : nullptr;
+    const memory::desc bias_md =
+        bias_node ? memory::desc({out[1]}, DT::f32, Tag::x) : memory::desc();
+
+    dnnl::primitive_attr attr;
+    bool supported = true;
+    if (auto post = activation(node, supported)) {
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.0f, post->algorithm, post->alpha, post->beta);
+        attr.set_post_ops(ops);
+    }
+    dnnl::convolution_forward::primitive_desc pd;
+    try {
+        dnnl::convolution_forward::desc desc(
+            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, m_src, w_any,
+            bias_md, m_dst, g.strides, g.dilations, g.pad_l, g.pad_r);
+        pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine);
+    } catch (const dnnl::error& e) {
+        LOOM_THROW(ErrorKind::UNSUPPORTED, "oneDNN has no convolution for node '{}': {}", node.name,
+                   e.what());
+    }
+    m_primitive = dnnl::convolution_forward(pd);
+    m_impl = pd.impl_info_str();
+
+    // Weights: reordered once from the node's plain layout into the primitive's.
+    dnnl::stream stream(engine);
+    const memory::desc w_plain(dims_of(w_shape), DT::f32, plain_weights(in.size(), groups));
+    memory user(w_plain, engine, const_cast<std::byte*>(w_tensor.data<std::byte>()));
+    m_weights = memory(pd.weights_desc(), engine);
+    dnnl::reorder(user, m_weights).execute(stream, user, m_weights);
+    if (bias_node) {
+        m_bias = memory(bias_md, engine);
+        std::memcpy(m_bias.get_data_handle(), bias_node->value.data<std::byte>(),
+                    bias_node->value.byte_size());
+    }
+    stream.wait();
+}
+
+void DnnlConv::run(dnnl::stream& stream, const float* src, float* dst) const {
+    memory src_mem(m_src, m_engine, const_cast<float*>(src));
+    memory dst_mem(m_dst, m_engine, dst);
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, m_weights}, {DNNL_ARG_DST, dst_mem}};
+    if (m_bias) args.emplace(DNNL_ARG_BIAS, m_bias);
+    m_primitive.execute(stream, args);
+    stream.wait();
+}
+
+} // namespace loom::plugins::cpu
