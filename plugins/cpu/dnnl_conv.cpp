@@ -1,8 +1,9 @@
 #include "plugins/cpu/dnnl_conv.hpp"
 
+#include "plugins/cpu/dnnl_util.hpp"
+
 #include <algorithm>
 #include <cstring>
-#include <optional>
 #include <unordered_map>
 
 #include "schemas/error.hpp"
@@ -15,46 +16,8 @@ using dnnl::memory;
 using I64 = std::int64_t;
 using Tag = memory::format_tag;
 
-const model::OutputInfo& input_info(const model::Node& node, std::size_t i) {
-    const auto& in = node.inputs[i];
-    return in.node->outputs[in.index];
-}
-
-const model::Node* constant_input(const model::Node& node, std::size_t i) {
-    if (i >= node.inputs.size()) return nullptr;
-    const auto* producer = node.inputs[i].node;
-    return producer && producer->type == "Constant" ? producer : nullptr;
-}
-
 bool grouped(const model::Node& node) {
     return node.type == "GroupConvolution";
-}
-
-struct PostOp {
-    dnnl::algorithm algorithm;
-    float alpha = 0, beta = 0;
-};
-
-// The eltwise post-op of a FusedConvolution's activation: nullopt for none, or when oneDNN 2.6
-// has no algorithm for it (then the node does not apply).
-std::optional<PostOp> activation(const model::Node& node, bool& supported) {
-    supported = true;
-    const auto act = node.attrs.get_or<std::string>("activation", "none");
-    const auto alpha = static_cast<float>(node.attrs.get_or<double>("activation_alpha", 0.0));
-    const auto beta = static_cast<float>(node.attrs.get_or<double>("activation_beta", 0.0));
-    using A = dnnl::algorithm;
-    if (act == "none") return std::nullopt;
-    if (act == "relu") return PostOp{A::eltwise_relu, 0, 0};
-    if (act == "sigmoid") return PostOp{A::eltwise_logistic, 0, 0};
-    if (act == "tanh") return PostOp{A::eltwise_tanh, 0, 0};
-    if (act == "hswish") return PostOp{A::eltwise_hardswish, 0, 0}; // x·relu6(x+3)/6
-    if (act == "gelu_erf") return PostOp{A::eltwise_gelu_erf, 0, 0};
-    if (act == "gelu_tanh") return PostOp{A::eltwise_gelu_tanh, 0, 0};
-    if (act == "clamp") return PostOp{A::eltwise_clip, alpha, beta};
-    if (act == "swish") return PostOp{A::eltwise_swish, alpha, 0};
-    if (act == "elu") return PostOp{A::eltwise_elu, alpha, 0};
-    supported = false;
-    return std::nullopt;
 }
 
 Tag plain_data(std::size_t rank) {
@@ -122,9 +85,8 @@ bool dnnl_conv_applies(const model::Node& node) noexcept {
         if (!x.shape.is_static() || !y.shape.is_static()) return false;
         const auto rank = x.shape.rank();
         if (rank < 3 || rank > 5) return false;
-        bool supported = true;
-        (void)activation(node, supported);
-        return supported;
+        dnnl::post_ops ops;
+        return append_activation(node, ops);
     } catch (...) {
         return false;
     }
@@ -149,12 +111,9 @@ DnnlConv::DnnlConv(const dnnl::engine& engine, const model::Node& node)
         bias_node ? memory::desc({out[1]}, DT::f32, Tag::x) : memory::desc();
 
     dnnl::primitive_attr attr;
-    bool supported = true;
-    if (auto post = activation(node, supported)) {
-        dnnl::post_ops ops;
-        ops.append_eltwise(1.0f, post->algorithm, post->alpha, post->beta);
-        attr.set_post_ops(ops);
-    }
+    dnnl::post_ops ops;
+    append_activation(node, ops);
+    attr.set_post_ops(ops);
     dnnl::convolution_forward::primitive_desc pd;
     try {
         dnnl::convolution_forward::desc desc(

@@ -4,12 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <random>
-
 #include "components/model/op_registry.hpp"
 #include "components/reference/kernel_test_util.hpp"
 #include "plugins/cpu/dnnl_conv.hpp"
+#include "plugins/cpu/dnnl_test_util.hpp"
 
 namespace loom::plugins::cpu {
 namespace {
@@ -18,15 +16,7 @@ using model::Attributes;
 using model::Shape;
 using model::Tensor;
 using ElementType = model::ElementType;
-
-Tensor random_f32(const Shape& shape, std::uint32_t seed) {
-    Tensor t = Tensor::allocate(ElementType::F32, shape);
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    for (std::int64_t i = 0; i < t.size(); ++i)
-        reinterpret_cast<float*>(t.mutable_data())[i] = dist(rng);
-    return t;
-}
+using test::random_f32;
 
 struct Case {
     std::string type, version;
@@ -72,11 +62,8 @@ void expect_matches_reference(const Case& c) {
     EXPECT_FALSE(conv.implementation().empty());
     Tensor y = Tensor::allocate(ElementType::F32, expected[0].shape());
     ASSERT_EQ(node.outputs[0].shape.to_shape(), expected[0].shape());
-    conv.run(stream, x.data<float>(), reinterpret_cast<float*>(y.mutable_data()));
-    for (std::int64_t i = 0; i < y.size(); ++i) {
-        const float want = expected[0].data<float>()[i], got = y.data<float>()[i];
-        ASSERT_NEAR(got, want, 1e-4f + 1e-4f * std::fabs(want)) << "element " << i;
-    }
+    conv.run(stream, x.data<float>(), test::f32_data(y));
+    test::expect_close(y, expected[0]);
 }
 
 TEST(DnnlConv, MatchesTheReferenceOnPlainConvolutions) {

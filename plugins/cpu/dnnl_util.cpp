@@ -1,0 +1,44 @@
+#include "plugins/cpu/dnnl_util.hpp"
+
+#include <string>
+
+namespace loom::plugins::cpu {
+
+const model::OutputInfo& input_info(const model::Node& node, std::size_t i) {
+    const auto& in = node.inputs[i];
+    return in.node->outputs[in.index];
+}
+
+const model::Node* constant_input(const model::Node& node, std::size_t i) {
+    if (i >= node.inputs.size()) return nullptr;
+    const auto* producer = node.inputs[i].node;
+    return producer && producer->type == "Constant" ? producer : nullptr;
+}
+
+bool append_activation(const model::Node& node, dnnl::post_ops& ops) {
+    const auto act = node.attrs.get_or<std::string>("activation", "none");
+    const auto alpha = static_cast<float>(node.attrs.get_or<double>("activation_alpha", 0.0));
+    const auto beta = static_cast<float>(node.attrs.get_or<double>("activation_beta", 0.0));
+    using A = dnnl::algorithm;
+    struct Entry {
+        const char* name;
+        A algorithm;
+        float alpha, beta;
+    };
+    // hswish: oneDNN's hardswish is x·relu6(x+3)/6, Loom's; it ignores alpha and beta.
+    const Entry table[] = {
+        {"relu", A::eltwise_relu, 0, 0},         {"sigmoid", A::eltwise_logistic, 0, 0},
+        {"tanh", A::eltwise_tanh, 0, 0},         {"hswish", A::eltwise_hardswish, 0, 0},
+        {"gelu_erf", A::eltwise_gelu_erf, 0, 0}, {"gelu_tanh", A::eltwise_gelu_tanh, 0, 0},
+        {"clamp", A::eltwise_clip, alpha, beta}, {"swish", A::eltwise_swish, alpha, 0},
+        {"elu", A::eltwise_elu, alpha, 0}};
+    if (act == "none") return true;
+    for (const auto& e : table)
+        if (act == e.name) {
+            ops.append_eltwise(1.0f, e.algorithm, e.alpha, e.beta);
+            return true;
+        }
+    return false;
+}
+
+} // namespace loom::plugins::cpu
