@@ -6,6 +6,19 @@
 
 namespace loom::kernel {
 
+namespace {
+
+// Runtimes whose threads outlive a call (OpenMP's pool, oneTBB's workers), and oneDNN, whose code
+// those threads run: once a component pulled them in they stay for the process's life — unloading
+// them under live threads crashes (DESIGN.md §6; the extension loader does the same). A runtime
+// that is not loaded is left alone (RTLD_NOLOAD).
+void keep_runtimes_loaded() {
+    for (const char* name : {"libgomp.so.1", "libdnnl.so.2", "libtbb.so.12"})
+        (void)::dlopen(name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE); // never closed
+}
+
+} // namespace
+
 LoadedComponent load_component(const std::string& library, bus::Context& context,
                                const std::string& name, const std::string& config,
                                std::shared_ptr<model::RegistryHost> registry,
@@ -16,6 +29,7 @@ LoadedComponent load_component(const std::string& library, bus::Context& context
     if (!handle)
         LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "cannot load component library {}: {}", library,
                    ::dlerror());
+    keep_runtimes_loaded();
     std::shared_ptr<void> keep(handle, [](void* h) { ::dlclose(h); });
     // A component library exports loom_create_component; a device plugin library exports
     // loom_create_plugin with the same signature and its own ABI version (DESIGN.md §6).

@@ -65,7 +65,8 @@ std::vector<std::string> Plan::missing_kernels(const Model& model,
     return out;
 }
 
-Plan::Plan(const Model& model, const model::OpRegistry& registry, const KernelTable& kernels)
+Plan::Plan(const Model& model, const model::OpRegistry& registry, const KernelTable& kernels,
+           const NodePreparer& prepare)
     : m_model(model) {
     auto order = model.topological_order();
     // Assign nodes nobody reads run last, so every ReadValue of a run sees the value the
@@ -84,9 +85,10 @@ Plan::Plan(const Model& model, const model::OpRegistry& registry, const KernelTa
         Step step;
         step.node = node;
         if (!is_interface(*node)) {
+            if (prepare) step.prepared = prepare(*node);
             step.kernel = kernels.find(*node, registry);
             if (!step.kernel) step.extension = extension_op(*node, registry);
-            if (!step.kernel && !step.extension)
+            if (!step.kernel && !step.extension && !step.prepared)
                 missing.push_back(
                     fmt::format("'{}' ({}:{})", node->name, node->type, node->version));
         }
@@ -127,6 +129,16 @@ Plan::Plan(const Model& model, const model::OpRegistry& registry, const KernelTa
                 static_cast<std::uint32_t>(slot));
 }
 
+std::string Plan::exec_type(const Node& node) const {
+    for (const auto& step : m_steps)
+        if (step.node == &node)
+            return step.prepared    ? step.prepared->exec_type()
+                   : step.kernel    ? step.kernel->name
+                   : step.extension ? "extension"
+                                    : node.type;
+    return node.type;
+}
+
 std::vector<Tensor> Plan::run(std::span<const Tensor> parameters, const RunState& run,
                               Profile* profile) const {
     LOOM_REQUIRE(parameters.size() == m_parameter_slots.size(),
@@ -147,17 +159,18 @@ std::vector<Tensor> Plan::run(std::span<const Tensor> parameters, const RunState
             slots[step.first_output] = node.value;
         } else if (node.type == "Result") {
             slots[step.first_output] = slots[step.input_slots.at(0)];
-        } else if (step.kernel || step.extension) {
+        } else if (step.prepared || step.kernel || step.extension) {
             inputs.clear();
             for (auto slot : step.input_slots)
                 inputs.push_back(slots[slot]);
-            // run_kernel names the node in its errors; the extension path does it here.
+            // run_kernel names the node in its errors; the other paths do it here.
             std::vector<Tensor> outs;
-            if (step.kernel) {
+            if (step.kernel && !step.prepared) {
                 outs = run_kernel(*step.kernel, node, inputs, run);
             } else {
                 try {
-                    outs = run_extension(*step.extension, node, inputs);
+                    outs = step.prepared ? step.prepared->run(inputs, run)
+                                         : run_extension(*step.extension, node, inputs);
                 } catch (const Error& e) {
                     if (e.kind() == ErrorKind::CANCELLED) throw;
                     throw Error(e.kind(), fmt::format("node '{}' ({}:{}): {}", node.name, node.type,
@@ -173,8 +186,11 @@ std::vector<Tensor> Plan::run(std::span<const Tensor> parameters, const RunState
             auto& p = (*profile)[s];
             p.name = node.name;
             p.type = node.type;
-            p.exec_type = step.kernel ? step.kernel->name : step.extension ? "extension" : "";
-            p.executed = step.kernel != nullptr || step.extension != nullptr;
+            p.exec_type = step.prepared    ? step.prepared->exec_type()
+                          : step.kernel    ? step.kernel->name
+                          : step.extension ? "extension"
+                                           : "";
+            p.executed = step.prepared || step.kernel || step.extension;
             p.real_time_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::steady_clock::now() - start)
                                  .count();

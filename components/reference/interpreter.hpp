@@ -7,6 +7,8 @@
 // cancel flag).
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,11 +30,28 @@ using Profile = std::vector<NodeProfile>;
 // The spec of `node` when it is an extension's op with a host evaluation; nullptr otherwise.
 const model::OpSpec* extension_op(const Node& node, const model::OpRegistry& registry) noexcept;
 
+// A node a device prepared when the plan was made — e.g. a oneDNN primitive with its weights
+// packed — which the Plan runs in place of the node's kernel entry. Immutable once made: run()
+// may be called from many threads at once.
+class PreparedNode {
+public:
+    virtual ~PreparedNode() = default;
+    // The profiling / runtime-model execType (e.g. "brgconv:avx512_core").
+    virtual const std::string& exec_type() const = 0;
+    // The node's outputs (port order) from its inputs (port order).
+    virtual std::vector<Tensor> run(std::span<const Tensor> inputs, const RunState& run) const = 0;
+};
+
+// Offered every top-level node (not those in bodies) while a Plan is made: a PreparedNode to run
+// it, or null to run it with its kernel entry. Errors propagate out of the Plan's constructor.
+using NodePreparer = std::function<std::shared_ptr<const PreparedNode>(const Node&)>;
+
 // The registry given to a Plan must outlive it (extension steps point into it).
 class Plan {
 public:
     // unsupported naming every node (and its type/version) without a kernel, bodies included.
-    Plan(const Model& model, const model::OpRegistry& registry, const KernelTable& kernels);
+    Plan(const Model& model, const model::OpRegistry& registry, const KernelTable& kernels,
+         const NodePreparer& prepare = {});
 
     // Runs the model on one tensor per parameter (in parameters() order; types and shapes are
     // the caller's responsibility) and returns one tensor per result. Errors name the node.
@@ -40,6 +59,9 @@ public:
                             Profile* profile) const;
 
     const Model& model() const noexcept { return m_model; }
+    // The execType each node of model() runs with: its PreparedNode's, its kernel entry's name,
+    // "extension", or its type (Parameter/Constant/Result).
+    std::string exec_type(const Node& node) const;
     // Nodes without a kernel in `kernels` (bodies included), as "name (Type:version)".
     static std::vector<std::string> missing_kernels(const Model& model,
                                                     const model::OpRegistry& registry,
@@ -48,12 +70,13 @@ public:
 private:
     struct Step {
         const Node* node = nullptr;
-        const KernelTable::Entry* kernel = nullptr; // the first entry that applies; null for
-                                                    // Parameter/Constant/Result and extensions
-        const model::OpSpec* extension = nullptr;   // an extension op: its host evaluation
-        std::vector<std::uint32_t> input_slots;     // value slots read
-        std::uint32_t first_output = 0;             // slot of output 0
-        std::vector<std::uint32_t> release;         // slots whose last reader is this step
+        const KernelTable::Entry* kernel = nullptr;   // the first entry that applies; null for
+                                                      // Parameter/Constant/Result and extensions
+        const model::OpSpec* extension = nullptr;     // an extension op: its host evaluation
+        std::shared_ptr<const PreparedNode> prepared; // runs instead of `kernel` when set
+        std::vector<std::uint32_t> input_slots;       // value slots read
+        std::uint32_t first_output = 0;               // slot of output 0
+        std::vector<std::uint32_t> release;           // slots whose last reader is this step
     };
 
     const Model& m_model;

@@ -6,8 +6,8 @@
 #include <capnp/serialize.h>
 
 #include "components/model/serialize.hpp"
-#include "plugins/reference/config.hpp"
 #include "components/protocol/codec.hpp"
+#include "plugins/reference/config.hpp"
 #include "schemas/error.hpp"
 
 namespace loom::plugins::reference {
@@ -54,7 +54,7 @@ std::vector<std::byte> write_blob(const model::Model& model, const Properties& p
     std::vector<model::Tensor> constants;
     model::write_graph(model, root.initModel(), constants);
     protocol::put_properties(root.initProperties(static_cast<unsigned>(props.values().size())),
-                              props);
+                             props);
     auto words = capnp::messageToFlatArray(message);
     auto bytes = words.asBytes();
     std::vector<std::byte> out;
@@ -77,14 +77,14 @@ std::vector<std::byte> write_blob(const model::Model& model, const Properties& p
     return out;
 }
 
-ImportedBlob read_blob(std::span<const std::byte> blob) {
+ImportedBlob read_blob(std::span<const std::byte> blob, const std::string& device) {
     // Keep one 64-byte aligned copy of the blob: the graph's constants view it.
     auto storage =
         model::Tensor::copy_of(ElementType::U8, {static_cast<std::int64_t>(blob.size())}, blob);
     BlobReader in(storage.bytes());
     auto magic = in.take(sizeof k_blob_magic);
     LOOM_REQUIRE(std::memcmp(magic.data(), k_blob_magic, sizeof k_blob_magic) == 0,
-                 "this is not a model exported by the {} device", k_device);
+                 "this is not a model exported by the {} device", device);
     auto version_bytes = in.take(in.u64());
     std::string version(reinterpret_cast<const char*>(version_bytes.data()), version_bytes.size());
     LOOM_REQUIRE(version == LOOM_VERSION,

@@ -22,8 +22,9 @@ struct ImportedBlob {
     Properties props;                    // the properties the model was compiled with
 };
 
-// invalid_argument when `blob` was not exported by this device, was exported by another Loom
-// version, or is truncated or corrupt.
-ImportedBlob read_blob(std::span<const std::byte> blob);
+// invalid_argument when `blob` was not exported by a device of these classes (`device` names
+// the importing one in the message), was exported by another Loom version, or is truncated or
+// corrupt.
+ImportedBlob read_blob(std::span<const std::byte> blob, const std::string& device);
 
 } // namespace loom::plugins::reference

@@ -32,19 +32,15 @@ std::vector<std::byte> ReferenceCompiledModel::export_model() const {
 
 std::shared_ptr<model::Model> ReferenceCompiledModel::runtime_model() const {
     auto m = m_model->clone();
-    const auto registry = m_plans->for_run().registry;
-    for (auto* n : m->nodes()) {
+    const auto plan = m_plans->for_run().plan;
+    // clone() keeps the nodes' order: the i-th node of the copy is the i-th of the model.
+    const auto originals = m_model->nodes();
+    const auto copies = m->nodes();
+    for (std::size_t i = 0; i < copies.size() && i < originals.size(); ++i) {
+        auto* n = copies[i];
         model::RtNode info;
         info.tag = "exec";
-        const bool kernel = n->type != "Parameter" && n->type != "Constant" && n->type != "Result";
-        const auto* spec = registry->find(n->type, n->version);
-        const bool extension = spec && !spec->origin.empty();
-        // The entry the Plan chose for the node (the same lookup on the same node).
-        const auto* entry = kernel && !extension ? m_shared->kernels->find(*n, *registry) : nullptr;
-        info.attributes = {{"execType", extension ? "extension"
-                                        : entry   ? entry->name
-                                        : kernel  ? "ref"
-                                                  : n->type},
+        info.attributes = {{"execType", plan->exec_type(*originals[i])},
                            {"originalLayers", n->name},
                            {"runtimePrecision",
                             n->outputs.empty() ? std::string("undefined")

@@ -85,8 +85,8 @@ void PlanSet::settle(std::uint64_t generation) noexcept {
 }
 
 PlanSet::Prepared PlanSet::make(std::shared_ptr<const model::OpRegistry> snapshot) const {
-    auto plan =
-        std::make_shared<const loom::reference::Plan>(*m_model, *snapshot, *m_shared->kernels);
+    auto plan = std::make_shared<const loom::reference::Plan>(
+        *m_model, *snapshot, *m_shared->kernels, m_shared->flavor.prepare);
     return {std::move(snapshot), std::move(plan)};
 }
 

@@ -15,8 +15,17 @@
 
 namespace loom::plugins::reference {
 
+// What distinguishes the devices built on these classes: REFERENCE (the default), and the CPU
+// device in its first form (plugins/cpu), which prepares oneDNN nodes into the Plan.
+struct Flavor {
+    std::string device = "REFERENCE";
+    std::string full_name = "Loom reference device (portable reference kernels, the oracle)";
+    loom::reference::NodePreparer prepare; // null: every node runs its kernel entry
+};
+
 // What every compiled model and request of the device shares (immutable once built).
 struct Shared {
+    Flavor flavor;
     std::shared_ptr<model::RegistryHost> registry; // the process's op registry snapshots
     std::shared_ptr<const loom::reference::KernelTable> kernels;
 };

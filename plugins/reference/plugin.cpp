@@ -3,7 +3,6 @@
 #include "components/passes/passes.hpp"
 #include "plugins/reference/blob.hpp"
 #include "plugins/reference/compiled_model.hpp"
-#include "plugins/sdk/device_service.hpp"
 #include "schemas/error.hpp"
 
 namespace loom::plugins::reference {
@@ -14,8 +13,10 @@ bool is_interface(std::string_view type) {
     return type == "Parameter" || type == "Constant" || type == "Result";
 }
 
-std::shared_ptr<const Shared> make_shared_tables(std::shared_ptr<model::RegistryHost> registry) {
+std::shared_ptr<const Shared> make_shared_tables(std::shared_ptr<model::RegistryHost> registry,
+                                                 Flavor flavor) {
     auto s = std::make_shared<Shared>();
+    s->flavor = std::move(flavor);
     s->registry = registry ? std::move(registry) : model::make_native_registry_host();
     s->kernels = loom::reference::make_reference_kernels();
     return s;
@@ -36,25 +37,26 @@ std::shared_ptr<const model::Model> with_precision(std::shared_ptr<const model::
     return copy;
 }
 
-void check(const Properties& p) {
+void check(const Properties& p, const std::string& device) {
     check_properties(p, {props::device_full_name.name});
     if (p.has(props::inference_precision.name)) {
         auto t = p.get(props::inference_precision);
         LOOM_REQUIRE(t == ElementType::F32 || t == ElementType::UNDEFINED,
                      "{}: the reference device computes in the model's own precision; "
                      "INFERENCE_PRECISION_HINT {} is not supported (use f32)",
-                     k_device, loom::to_string(t));
+                     device, loom::to_string(t));
     }
 }
 
 } // namespace
 
-ReferencePlugin::ReferencePlugin(std::shared_ptr<model::RegistryHost> registry)
-    : m_shared(make_shared_tables(std::move(registry)))
-    , m_context(std::make_shared<sdk::HostRemoteContext>(k_device)) {}
+ReferencePlugin::ReferencePlugin(std::shared_ptr<model::RegistryHost> registry, Flavor flavor)
+    : m_name(flavor.device)
+    , m_shared(make_shared_tables(std::move(registry), std::move(flavor)))
+    , m_context(std::make_shared<sdk::HostRemoteContext>(m_name)) {}
 
 std::string ReferencePlugin::full_name() const {
-    return "Loom reference device (portable reference kernels, the oracle)";
+    return m_shared->flavor.full_name;
 }
 
 std::string ReferencePlugin::get_property(const std::string& name) const {
@@ -72,7 +74,7 @@ std::string ReferencePlugin::get_property(const std::string& name) const {
 }
 
 void ReferencePlugin::set_property(const Properties& p) {
-    check(p);
+    check(p, m_name);
     std::lock_guard lock(m_mutex);
     m_props.merge(p);
 }
@@ -102,7 +104,7 @@ std::vector<std::pair<std::string, bool>> ReferencePlugin::op_coverage() const {
 
 std::shared_ptr<sdk::CompiledModel>
 ReferencePlugin::compile_model(std::shared_ptr<const model::Model> m, const Properties& p) {
-    check(p);
+    check(p, m_name);
     Properties merged;
     {
         std::lock_guard lock(m_mutex);
@@ -116,7 +118,7 @@ ReferencePlugin::compile_model(std::shared_ptr<const model::Model> m, const Prop
 
 std::shared_ptr<sdk::CompiledModel> ReferencePlugin::import_model(std::span<const std::byte> blob,
                                                                   const Properties& p) {
-    auto imported = read_blob(blob);
+    auto imported = read_blob(blob, m_name);
     auto snapshot = m_shared->registry->current();
     model::infer_and_validate(*imported.model, *snapshot);
     imported.props.merge(p);
@@ -124,14 +126,4 @@ std::shared_ptr<sdk::CompiledModel> ReferencePlugin::import_model(std::span<cons
                                                     std::move(snapshot), imported.props);
 }
 
-namespace {
-
-std::shared_ptr<sdk::Plugin> make_plugin(const kernel::ComponentArgs& args) {
-    return std::make_shared<ReferencePlugin>(args.registry);
-}
-
-} // namespace
-
 } // namespace loom::plugins::reference
-
-LOOM_PLUGIN(loom::plugins::reference::make_plugin)

@@ -20,7 +20,7 @@ namespace loom::plugins::reference {
 class ReferencePlugin final : public sdk::Plugin {
 public:
     // `registry` null: the native op set only.
-    explicit ReferencePlugin(std::shared_ptr<model::RegistryHost> registry);
+    explicit ReferencePlugin(std::shared_ptr<model::RegistryHost> registry, Flavor flavor = {});
 
     const std::string& device_name() const override { return m_name; }
     std::string full_name() const override;
@@ -35,7 +35,7 @@ public:
     std::shared_ptr<sdk::RemoteContext> default_context() override { return m_context; }
 
 private:
-    std::string m_name = k_device;
+    std::string m_name;
     std::shared_ptr<const Shared> m_shared;
     std::shared_ptr<sdk::RemoteContext> m_context;
     mutable std::mutex m_mutex; // guards m_props

@@ -520,7 +520,8 @@ TEST(CoreApi, CorePropertiesAreTypedAndChecked) {
 
 INSTANTIATE_TEST_SUITE_P(Devices, DeviceContract,
                          testing::Values(DeviceParam{"REFERENCE", false},
-                                         DeviceParam{"REFERENCE", true}),
+                                         DeviceParam{"REFERENCE", true}, DeviceParam{"CPU", false},
+                                         DeviceParam{"CPU", true}),
                          param_name);
 
 } // namespace

@@ -1,0 +1,132 @@
+// The CPU device (issue 13) through the public API: on models with convolutions and matmuls of
+// static shape its outputs equal REFERENCE's (the oracle), those nodes run on oneDNN — as the
+// runtime model and the profile say — and the rest on reference kernels; a dynamic model still
+// runs (its nodes all on reference kernels until shapes are known).
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "components/model/op_registry.hpp"
+#include "schemas/error.hpp"
+#include <loom/core.hpp>
+
+namespace loom {
+namespace {
+
+model::Tensor random(ElementType type, const Shape& shape, std::uint32_t seed) {
+    auto t = model::Tensor::allocate(type, shape);
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (std::int64_t i = 0; i < t.size(); ++i)
+        reinterpret_cast<float*>(t.mutable_data())[i] = dist(rng);
+    return t;
+}
+
+model::Attributes conv_attrs() {
+    model::Attributes a;
+    a.set("strides", std::vector<std::int64_t>{1, 1});
+    a.set("dilations", std::vector<std::int64_t>{1, 1});
+    a.set("pads_begin", std::vector<std::int64_t>{1, 1});
+    a.set("pads_end", std::vector<std::int64_t>{1, 1});
+    a.set("auto_pad", std::string("explicit"));
+    return a;
+}
+
+// x [N,3,12,12] → Convolution (8×3×3×3) → Relu → depthwise GroupConvolution → reshaped to
+// [N, 8·144] → MatMul with a constant [1152, 10] → y.
+std::shared_ptr<model::Model> conv_model(model::Dimension batch) {
+    auto m = std::make_shared<model::Model>();
+    auto& x = m->add_parameter(ElementType::F32, PartialShape{batch, 3, 12, 12}, "x");
+    x.outputs[0].names = {"x"};
+    auto& w = m->add_constant(random(ElementType::F32, {8, 3, 3, 3}, 1), "w");
+    auto& conv =
+        m->add("Convolution", "opset1", {x.output(0), w.output(0)}, conv_attrs(), 1, "conv");
+    auto& relu = m->add("Relu", "opset1", {conv.output(0)}, {}, 1, "relu");
+    auto& dw_w = m->add_constant(random(ElementType::F32, {8, 1, 1, 3, 3}, 2), "dw_w");
+    auto& dw = m->add("GroupConvolution", "opset1", {relu.output(0), dw_w.output(0)}, conv_attrs(),
+                      1, "depthwise");
+    auto shape = model::Tensor::allocate(ElementType::I64, {2});
+    reinterpret_cast<std::int64_t*>(shape.mutable_data())[0] = -1;
+    reinterpret_cast<std::int64_t*>(shape.mutable_data())[1] = 8 * 144;
+    auto& target = m->add_constant(shape, "target");
+    model::Attributes keep;
+    keep.set("special_zero", false);
+    auto& flat = m->add("Reshape", "opset1", {dw.output(0), target.output(0)}, keep, 1, "flat");
+    auto& fc_w = m->add_constant(random(ElementType::F32, {8 * 144, 10}, 3), "fc_w");
+    auto& fc = m->add("MatMul", "opset1", {flat.output(0), fc_w.output(0)}, {}, 1, "fc");
+    fc.outputs[0].names = {"y"};
+    m->add_result(fc.output(0), "y");
+    model::infer_and_validate(*m, *model::make_native_registry());
+    return m;
+}
+
+std::vector<float> run(Core& core, const std::shared_ptr<model::Model>& m,
+                       const std::string& device, const Tensor& x, const Properties& p = {}) {
+    auto request = core.compile_model(Model(m), device, p).create_infer_request();
+    request.set_tensor("x", x);
+    request.infer();
+    auto y = request.get_tensor("y");
+    return {y.data<float>(), y.data<float>() + y.size()};
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<float>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], 1e-3f + 1e-4f * std::fabs(want[i])) << "element " << i;
+}
+
+TEST(CpuDevice, StaticConvolutionsAndMatMulsRunOnOneDnnWithTheReferencesResults) {
+    Core core;
+    auto m = conv_model(2);
+    Tensor x(random(ElementType::F32, {2, 3, 12, 12}, 4));
+    expect_close(run(core, m, "CPU", x), run(core, m, "REFERENCE", x));
+
+    auto compiled =
+        core.compile_model(Model(m), "CPU", Properties().set(props::enable_profiling, true));
+    std::map<std::string, std::string> exec;
+    const auto runtime = compiled.runtime_model();
+    for (const auto& n : runtime.impl()->nodes())
+        for (const auto& child : n->rt_info.children)
+            for (const auto& [key, value] : child.attributes)
+                if (key == "execType") exec[n->name] = value;
+    for (const char* onednn : {"conv", "depthwise", "fc"}) {
+        EXPECT_NE(exec[onednn], "ref") << onednn;
+        EXPECT_TRUE(exec[onednn].ends_with(":f32")) << onednn << ": " << exec[onednn];
+    }
+    EXPECT_EQ(exec["relu"], "ref");
+    auto request = compiled.create_infer_request();
+    request.set_tensor("x", x);
+    request.infer();
+    for (const auto& p : request.get_profiling_info()) {
+        if (exec.contains(p.node_name) && p.status == ProfilingInfo::Status::EXECUTED) {
+            EXPECT_EQ(p.exec_type, exec[p.node_name]) << p.node_name;
+        }
+    }
+}
+
+TEST(CpuDevice, ADynamicModelRunsOnReferenceKernelsAndGivesTheSameResults) {
+    Core core;
+    auto m = conv_model(model::Dimension::dynamic());
+    for (std::int64_t batch : {1, 3}) {
+        Tensor x(random(ElementType::F32, {batch, 3, 12, 12}, 5));
+        expect_close(run(core, m, "CPU", x), run(core, m, "REFERENCE", x));
+    }
+}
+
+TEST(CpuDevice, AnInputOfAnotherShapeIsATypedError) {
+    Core core;
+    auto request = core.compile_model(Model(conv_model(2)), "CPU").create_infer_request();
+    try {
+        request.set_tensor("x", Tensor(random(ElementType::F32, {1, 3, 12, 12}, 6)));
+        request.infer();
+        FAIL() << "a [1,3,12,12] input ran a model compiled for [2,3,12,12]";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::INVALID_ARGUMENT) << e.what();
+        EXPECT_NE(e.message().find("x"), std::string::npos) << e.what();
+    }
+}
+
+} // namespace
+} // namespace loom
