@@ -114,6 +114,9 @@ DnnlConv::DnnlConv(const dnnl::engine& engine, const model::Node& node)
     dnnl::post_ops ops;
     append_activation(node, ops);
     attr.set_post_ops(ops);
+    // The scratchpad is ours: oneDNN's own is sized per thread when a primitive is created, so a
+    // primitive run on another thread (a request's) would write through an unsized one.
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::convolution_forward::primitive_desc pd;
     try {
         dnnl::convolution_forward::desc desc(
@@ -126,6 +129,7 @@ DnnlConv::DnnlConv(const dnnl::engine& engine, const model::Node& node)
     }
     m_primitive = dnnl::convolution_forward(pd);
     m_impl = pd.impl_info_str();
+    m_scratchpad = pd.scratchpad_desc();
 
     // Weights: reordered once from the node's plain layout into the primitive's.
     dnnl::stream stream(engine);
@@ -147,6 +151,8 @@ void DnnlConv::run(dnnl::stream& stream, const float* src, float* dst) const {
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, m_weights}, {DNNL_ARG_DST, dst_mem}};
     if (m_bias) args.emplace(DNNL_ARG_BIAS, m_bias);
+    if (m_scratchpad.get_size() > 0)
+        args.emplace(DNNL_ARG_SCRATCHPAD, memory(m_scratchpad, m_engine));
     m_primitive.execute(stream, args);
     stream.wait();
 }

@@ -6,7 +6,8 @@
 // (format_tag::any: blocked, e.g. OIhw16i16o, for the brgconv/jit implementations). Data here
 // is f32 in the plain layout (ncw/nchw/ncdhw); the CPU graph compiler will choose blocked data
 // layouts between such primitives.
-// Threading: run() may be called from many threads at once, each with its own stream (the
+// Threading: run() may be called from many threads at once (any thread, not only the one that
+// made the primitive: the scratchpad is allocated per run), each with its own stream (the
 // primitive and the packed weights are only read).
 
 #include <string>
@@ -39,6 +40,7 @@ private:
     dnnl::memory m_weights, m_bias; // packed once
     dnnl::convolution_forward m_primitive;
     std::string m_impl;
+    dnnl::memory::desc m_scratchpad; // allocated per run (user scratchpad mode)
 };
 
 } // namespace loom::plugins::cpu

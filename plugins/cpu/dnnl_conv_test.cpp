@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "components/model/op_registry.hpp"
 #include "components/reference/kernel_test_util.hpp"
 #include "plugins/cpu/dnnl_conv.hpp"
@@ -129,6 +131,31 @@ TEST(DnnlConv, MatchesTheReferenceOnFusedConvolutionWithEveryActivation) {
         }
         expect_matches_reference(
             {"FusedConvolution", "loom1", {1, 6, 8, 8}, {10, 6, 3, 3}, attrs, true});
+    }
+}
+
+// Found by `loom check -d CPU --timeout`: the inference ran on a request thread, the primitive was
+// made on the compiling one, and oneDNN's own scratchpad (sized per thread at creation) was
+// written through a null pointer.
+TEST(DnnlConv, RunsOnThreadsOtherThanTheOneThatMadeIt) {
+    auto registry = model::make_native_registry();
+    model::Model m;
+    auto& x = m.add_parameter(ElementType::F32, model::PartialShape(Shape{4, 4, 15}), "x");
+    auto& w = m.add_constant(random_f32({6, 4, 3}, 7));
+    auto attrs = conv_attrs({1}, {1}, {0}, {0});
+    auto& node = m.add("Convolution", "opset1", {x.output(), w.output()}, attrs, 1, "conv1d");
+    model::infer_node(node, *registry);
+    dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    DnnlConv conv(engine, node);
+    const auto input = random_f32({4, 4, 15}, 8);
+    const auto expected = reference::test::eval("Convolution", "opset1", {input, w.value}, attrs);
+    for (int t = 0; t < 3; ++t) {
+        Tensor y = Tensor::allocate(ElementType::F32, expected[0].shape());
+        std::thread([&] {
+            dnnl::stream stream(engine);
+            conv.run(stream, input.data<float>(), test::f32_data(y));
+        }).join();
+        test::expect_close(y, expected[0]);
     }
 }
 

@@ -78,6 +78,9 @@ DnnlMatMul::DnnlMatMul(const dnnl::engine& engine, const model::Node& node)
     dnnl::post_ops ops;
     append_activation(node, ops);
     attr.set_post_ops(ops);
+    // The scratchpad is ours: oneDNN's own is sized per thread when a primitive is created, so a
+    // primitive run on another thread (a request's) would write through an unsized one.
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::matmul::primitive_desc pd;
     try {
         dnnl::matmul::desc desc = bias_node ? dnnl::matmul::desc(m_a, b_md, bias_md, m_dst)
@@ -89,6 +92,7 @@ DnnlMatMul::DnnlMatMul(const dnnl::engine& engine, const model::Node& node)
     }
     m_primitive = dnnl::matmul(pd);
     m_impl = pd.impl_info_str();
+    m_scratchpad = pd.scratchpad_desc();
     dnnl::stream stream(engine);
     if (m_constant_b) {
         memory user(m_b, engine, const_cast<std::byte*>(b_const->value.data<std::byte>()));
@@ -110,6 +114,8 @@ void DnnlMatMul::run(dnnl::stream& stream, const float* a, const float* b, float
          m_constant_b ? m_packed_b : memory(m_b, m_engine, const_cast<float*>(b))},
         {DNNL_ARG_DST, memory(m_dst, m_engine, dst)}};
     if (m_bias) args.emplace(DNNL_ARG_BIAS, m_bias);
+    if (m_scratchpad.get_size() > 0)
+        args.emplace(DNNL_ARG_SCRATCHPAD, memory(m_scratchpad, m_engine));
     m_primitive.execute(stream, args);
     stream.wait();
 }

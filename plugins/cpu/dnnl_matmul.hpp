@@ -4,7 +4,8 @@
 // strides (no copy), batch dimensions broadcast as MatMul-1 does (missing leading ones added),
 // and a constant B (the weights of a fully connected layer) is reordered once, at construction,
 // into the layout the primitive chose. Inputs of rank 1 (vectors) are not handled here.
-// Threading: run() may be called from many threads at once, each with its own stream.
+// Threading: run() may be called from many threads at once (any thread, not only the one that
+// made the primitive: the scratchpad is allocated per run), each with its own stream.
 
 #include <string>
 
@@ -37,6 +38,7 @@ private:
     bool m_constant_b = false;
     dnnl::matmul m_primitive;
     std::string m_impl;
+    dnnl::memory::desc m_scratchpad; // allocated per run (user scratchpad mode)
 };
 
 } // namespace loom::plugins::cpu

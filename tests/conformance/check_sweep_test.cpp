@@ -1,9 +1,11 @@
-// `loom check -d REFERENCE` — the product path: reader → transform → reference device through
-// Core — over every case of Debian's ONNX backend test data, compared with
-// reference_expected_failures.txt (which may only shrink: an unlisted failure is an error, so
-// is a listed case that passes or no longer exists), and over the shared real models (all must
-// pass). If `loom` dies on a case (a crash in a kernel), that case is recorded as crashed and
-// the sweep goes on with the cases after it.
+// `loom check -d REFERENCE` and `-d CPU` — the product path: reader → transform → device through
+// Core — over every case of Debian's ONNX backend test data, compared with each device's
+// expected failures (which may only shrink: an unlisted failure is an error, so is a listed case
+// that passes or no longer exists), and over the shared real models (all must pass on both).
+// REFERENCE's list is reference_expected_failures.txt; CPU's is that list (CPU runs what it does
+// not accelerate on the reference kernels, so it may pass a case REFERENCE fails, never the
+// reverse) plus cpu_expected_failures.txt, its own failures. If `loom` dies on a case (a crash in a
+// kernel), that case is recorded as crashed and the sweep goes on with the cases after it.
 
 #include <gtest/gtest.h>
 
@@ -83,8 +85,8 @@ std::map<std::string, Result> parse_lines(const std::string& output) {
 // Runs `loom check --json` over `cases`; when loom dies or hangs, the first case without a
 // result is recorded as such and the rest are run again.
 // Everything must finish within `budget` (below ctest's TIMEOUT); cases left are "not run".
-std::map<std::string, Result> check_all(std::vector<fs::path> cases, const fs::path& json,
-                                        std::chrono::seconds budget = 1300s) {
+std::map<std::string, Result> check_all(const std::string& device, std::vector<fs::path> cases,
+                                        const fs::path& json, std::chrono::seconds budget = 650s) {
     std::map<std::string, Result> results;
     const auto deadline = std::chrono::steady_clock::now() + budget;
     while (!cases.empty()) {
@@ -95,7 +97,7 @@ std::map<std::string, Result> check_all(std::vector<fs::path> cases, const fs::p
                 results[c.filename().string()] = {false, "not run: the sweep ran out of time"};
             return results;
         }
-        std::vector<std::string> args = {"check", "-d",     "REFERENCE",  "--timeout",
+        std::vector<std::string> args = {"check", "-d",     device,       "--timeout",
                                          "300",   "--json", json.string()};
         for (const auto& c : cases)
             args.push_back(c.string());
@@ -135,10 +137,10 @@ std::map<std::string, Result> check_all(std::vector<fs::path> cases, const fs::p
     return results;
 }
 
-std::map<std::string, std::string> expected_failures() {
-    std::map<std::string, std::string> out;
-    std::ifstream in(LOOM_REFERENCE_EXPECTED_FAILURES);
-    EXPECT_TRUE(in.good()) << "cannot read " << LOOM_REFERENCE_EXPECTED_FAILURES;
+// `folder/case: reason` lines of `file` into `out`.
+void read_list(const char* file, std::map<std::string, std::string>& out) {
+    std::ifstream in(file);
+    EXPECT_TRUE(in.good()) << "cannot read " << file;
     std::string line;
     while (std::getline(in, line)) {
         if (line.empty() || line[0] == '#') continue;
@@ -149,7 +151,24 @@ std::map<std::string, std::string> expected_failures() {
         EXPECT_TRUE(out.emplace(line.substr(0, colon), line.substr(colon + 2)).second)
             << "listed twice: " << line;
     }
-    return out;
+}
+
+struct Expected {
+    std::map<std::string, std::string> own;       // must fail: a pass means "remove it"
+    std::map<std::string, std::string> inherited; // REFERENCE's, for CPU: may fail or pass
+    const char* file = nullptr;                   // where `own` comes from
+};
+
+Expected expected_failures(const std::string& device) {
+    Expected e;
+    if (device == "REFERENCE") {
+        e.file = LOOM_REFERENCE_EXPECTED_FAILURES;
+    } else {
+        e.file = LOOM_CPU_EXPECTED_FAILURES;
+        read_list(LOOM_REFERENCE_EXPECTED_FAILURES, e.inherited);
+    }
+    read_list(e.file, e.own);
+    return e;
 }
 
 fs::path report_dir() {
@@ -157,15 +176,22 @@ fs::path report_dir() {
     return build && *build ? fs::path(build) : fs::path(testing::TempDir());
 }
 
-class CheckSweep : public testing::TestWithParam<const char*> {};
+struct SweepParam {
+    const char* device;
+    const char* folder;
+};
+
+class CheckSweep : public testing::TestWithParam<SweepParam> {};
 
 TEST_P(CheckSweep, EveryCasePassesOrIsListedWithItsReason) {
-    const std::string name = GetParam();
+    const std::string device = GetParam().device, name = GetParam().folder;
     const fs::path folder = k_data / name;
     LOOM_REQUIRE_DATA(folder);
-    const auto listed = expected_failures();
+    const auto expected_list = expected_failures(device);
+    const auto& listed = expected_list.own;
     const auto cases = cases_in(folder);
-    auto results = check_all(cases, fs::path(testing::TempDir()) / ("check_" + name + ".json"));
+    auto results = check_all(
+        device, cases, fs::path(testing::TempDir()) / ("check_" + device + "_" + name + ".json"));
     std::vector<std::string> problems;
     std::string failures; // every failure, in the list's format
     std::size_t passed = 0, failed = 0, expected = 0;
@@ -176,10 +202,11 @@ TEST_P(CheckSweep, EveryCasePassesOrIsListedWithItsReason) {
             problems.push_back(key + ": no result from loom check");
             continue;
         }
-        const bool is_listed = listed.contains(key);
+        const bool is_listed = listed.contains(key) || expected_list.inherited.contains(key);
         if (it->second.passed) {
             ++passed;
-            if (is_listed) problems.push_back(key + " passes now: remove it from the list");
+            if (listed.contains(key))
+                problems.push_back(key + " passes now: remove it from the list");
             continue;
         }
         ++failed;
@@ -195,10 +222,11 @@ TEST_P(CheckSweep, EveryCasePassesOrIsListedWithItsReason) {
                 return name + "/" + c.filename().string() == key;
             }))
             problems.push_back(key + " is listed but no such case exists: remove it");
-    const auto report = report_dir() / ("reference_failures_" + name + ".txt");
+    const auto report = report_dir() / (device + "_failures_" + name + ".txt");
     std::ofstream(report) << failures;
-    std::cout << name << ": " << cases.size() << " cases, " << passed << " passed, " << failed
-              << " failed (" << expected << " listed); all failures in " << report.string() << "\n";
+    std::cout << device << " " << name << ": " << cases.size() << " cases, " << passed
+              << " passed, " << failed << " failed (" << expected << " listed); all failures in "
+              << report.string() << "\n";
     RecordProperty("passed", static_cast<int>(passed));
     // The bar: at least 93% of the node cases pass, listed ones counting as failures.
     if (name == "node") {
@@ -210,18 +238,29 @@ TEST_P(CheckSweep, EveryCasePassesOrIsListedWithItsReason) {
     for (const auto& p : problems)
         all += "  " + p + "\n";
     EXPECT_TRUE(problems.empty()) << problems.size() << " unexpected outcomes in " << name
-                                  << " (see " << LOOM_REFERENCE_EXPECTED_FAILURES << "):\n"
+                                  << " (see " << expected_list.file << "):\n"
                                   << all;
 }
 
-INSTANTIATE_TEST_SUITE_P(OnnxBackend, CheckSweep, testing::ValuesIn(k_folders),
-                         [](const testing::TestParamInfo<const char*>& param) {
-                             std::string s = param.param;
+std::vector<SweepParam> sweeps() {
+    std::vector<SweepParam> out;
+    for (const char* device : {"REFERENCE", "CPU"})
+        for (const char* folder : k_folders)
+            out.push_back({device, folder});
+    return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(OnnxBackend, CheckSweep, testing::ValuesIn(sweeps()),
+                         [](const testing::TestParamInfo<SweepParam>& param) {
+                             std::string s =
+                                 std::string(param.param.device) + "_" + param.param.folder;
                              std::replace(s.begin(), s.end(), '-', '_');
                              return s;
                          });
 
-TEST(CheckSharedModels, EveryPpocrModelPasses) {
+class CheckSharedModels : public testing::TestWithParam<const char*> {};
+
+TEST_P(CheckSharedModels, EveryPpocrModelPasses) {
     const auto models = loom::test::shared_dir() / "models";
     LOOM_REQUIRE_DATA(models);
     std::vector<fs::path> cases;
@@ -231,12 +270,16 @@ TEST(CheckSharedModels, EveryPpocrModelPasses) {
             cases.push_back(entry.path());
     std::sort(cases.begin(), cases.end());
     ASSERT_FALSE(cases.empty()) << "no ppocr-* models in " << models;
-    auto results = check_all(cases, fs::path(testing::TempDir()) / "check_ppocr.json");
+    const std::string device = GetParam();
+    auto results = check_all(device, cases,
+                             fs::path(testing::TempDir()) / ("check_ppocr_" + device + ".json"));
     for (const auto& c : cases) {
         const auto it = results.find(c.filename().string());
         ASSERT_NE(it, results.end()) << c << ": no result";
         EXPECT_TRUE(it->second.passed) << c.filename().string() << ": " << it->second.reason;
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(Devices, CheckSharedModels, testing::Values("REFERENCE", "CPU"));
 
 } // namespace
