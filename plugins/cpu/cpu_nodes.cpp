@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "plugins/cpu/dnnl_conv.hpp"
+#include "plugins/cpu/dnnl_deconv.hpp"
 #include "plugins/cpu/dnnl_matmul.hpp"
 #include "plugins/cpu/dnnl_util.hpp"
 #include "schemas/error.hpp"
@@ -71,6 +72,26 @@ private:
     std::string m_exec_type;
 };
 
+class DeconvNode final : public DnnlNode {
+public:
+    DeconvNode(std::shared_ptr<const dnnl::engine> engine, const model::Node& node)
+        : DnnlNode(engine, node)
+        , m_deconv(*engine, node)
+        , m_exec_type(exec_type_of(m_deconv.implementation())) {}
+    const std::string& exec_type() const override { return m_exec_type; }
+    std::vector<Tensor> run(std::span<const Tensor> inputs, const RunState&) const override {
+        check(inputs);
+        auto y = output();
+        dnnl::stream stream(*m_engine);
+        m_deconv.run(stream, inputs[0].data<float>(), data(y));
+        return {y};
+    }
+
+private:
+    DnnlDeconv m_deconv;
+    std::string m_exec_type;
+};
+
 class MatMulNode final : public DnnlNode {
 public:
     MatMulNode(std::shared_ptr<const dnnl::engine> engine, const model::Node& node)
@@ -99,6 +120,7 @@ loom::reference::NodePreparer make_dnnl_preparer() {
     return [engine](const model::Node& node) -> std::shared_ptr<const PreparedNode> {
         try {
             if (dnnl_conv_applies(node)) return std::make_shared<ConvNode>(engine, node);
+            if (dnnl_deconv_applies(node)) return std::make_shared<DeconvNode>(engine, node);
             if (dnnl_matmul_applies(node)) return std::make_shared<MatMulNode>(engine, node);
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::UNSUPPORTED) throw;

@@ -20,18 +20,10 @@ bool grouped(const model::Node& node) {
     return node.type == "GroupConvolution";
 }
 
-Tag plain_data(std::size_t rank) {
-    return rank == 3 ? Tag::ncw : rank == 4 ? Tag::nchw : Tag::ncdhw;
-}
-
 // By the rank of the data (grouped weights have one more axis: G first).
 Tag plain_weights(std::size_t rank, bool groups) {
     if (groups) return rank == 3 ? Tag::goiw : rank == 4 ? Tag::goihw : Tag::goidhw;
     return rank == 3 ? Tag::oiw : rank == 4 ? Tag::oihw : Tag::oidhw;
-}
-
-memory::dims dims_of(const model::Shape& s) {
-    return {s.begin(), s.end()};
 }
 
 // Strides, dilations (oneDNN counts them from 0) and paddings of the spatial axes.
@@ -42,15 +34,15 @@ struct Geometry {
 Geometry geometry(const model::Node& node, const model::Shape& in, const model::Shape& w,
                   const model::Shape& out) {
     const std::size_t sp = in.size() - 2;
-    const auto strides = node.attrs.get_or<std::vector<I64>>("strides", {});
-    const auto dilations = node.attrs.get_or<std::vector<I64>>("dilations", {});
-    const auto pads_begin = node.attrs.get_or<std::vector<I64>>("pads_begin", {});
-    const auto pads_end = node.attrs.get_or<std::vector<I64>>("pads_end", {});
+    const auto strides = spatial(node, "strides", sp, 1);
+    const auto dilations = spatial(node, "dilations", sp, 1);
+    const auto pads_begin = spatial(node, "pads_begin", sp, 0);
+    const auto pads_end = spatial(node, "pads_end", sp, 0);
     const auto auto_pad = node.attrs.get_or<std::string>("auto_pad", "explicit");
     Geometry g;
     for (std::size_t i = 0; i < sp; ++i) {
-        const I64 s = i < strides.size() ? strides[i] : 1;
-        const I64 d = i < dilations.size() ? dilations[i] : 1;
+        const I64 s = strides[i];
+        const I64 d = dilations[i];
         const I64 k = w[w.size() - sp + i];
         I64 pl = 0, pr = 0;
         if (auto_pad == "same_upper" || auto_pad == "same_lower") {
@@ -58,8 +50,8 @@ Geometry geometry(const model::Node& node, const model::Shape& in, const model::
             pl = auto_pad == "same_upper" ? total / 2 : (total + 1) / 2;
             pr = total - pl;
         } else if (auto_pad != "valid") {
-            pl = i < pads_begin.size() ? pads_begin[i] : 0;
-            pr = i < pads_end.size() ? pads_end[i] : 0;
+            pl = pads_begin[i];
+            pr = pads_end[i];
         }
         g.strides.push_back(s);
         g.dilations.push_back(d - 1);

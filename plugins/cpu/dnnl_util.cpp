@@ -15,6 +15,22 @@ const model::Node* constant_input(const model::Node& node, std::size_t i) {
     return producer && producer->type == "Constant" ? producer : nullptr;
 }
 
+dnnl::memory::dims dims_of(const model::Shape& shape) {
+    return {shape.begin(), shape.end()};
+}
+
+dnnl::memory::format_tag plain_data(std::size_t rank) {
+    using Tag = dnnl::memory::format_tag;
+    return rank == 3 ? Tag::ncw : rank == 4 ? Tag::nchw : Tag::ncdhw;
+}
+
+std::vector<std::int64_t> spatial(const model::Node& node, const char* name, std::size_t count,
+                                  std::int64_t fallback) {
+    auto values = node.attrs.get_or<std::vector<std::int64_t>>(name, {});
+    values.resize(count, fallback);
+    return values;
+}
+
 bool append_activation(const model::Node& node, dnnl::post_ops& ops) {
     const auto act = node.attrs.get_or<std::string>("activation", "none");
     const auto alpha = static_cast<float>(node.attrs.get_or<double>("activation_alpha", 0.0));

@@ -3,6 +3,7 @@
 // fused ops' `activation` attribute, and reading a node's inputs and constants.
 
 #include <optional>
+#include <vector>
 
 #include <dnnl.hpp>
 
@@ -15,6 +16,14 @@ const model::OutputInfo& input_info(const model::Node& node, std::size_t i);
 
 // The Constant producing input `i` of `node`, or null.
 const model::Node* constant_input(const model::Node& node, std::size_t i);
+
+// Dense dims of a static shape, and the plain (channels-first) tag of a data tensor of `rank`.
+dnnl::memory::dims dims_of(const model::Shape& shape);
+dnnl::memory::format_tag plain_data(std::size_t rank);
+
+// An attribute's values for the `count` spatial axes (missing ones: `fallback`).
+std::vector<std::int64_t> spatial(const model::Node& node, const char* name, std::size_t count,
+                                  std::int64_t fallback);
 
 // `activation` (FusedConvolution/FusedMatMul, loom_ops.cpp) as a oneDNN eltwise post-op appended
 // to `ops`: false when oneDNN 2.6 has no algorithm for it ("none" appends nothing, true).
