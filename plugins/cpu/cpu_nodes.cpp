@@ -4,6 +4,7 @@
 
 #include "plugins/cpu/dnnl_conv.hpp"
 #include "plugins/cpu/dnnl_deconv.hpp"
+#include "plugins/cpu/dnnl_eltwise.hpp"
 #include "plugins/cpu/dnnl_matmul.hpp"
 #include "plugins/cpu/dnnl_util.hpp"
 #include "schemas/error.hpp"
@@ -92,6 +93,27 @@ private:
     std::string m_exec_type;
 };
 
+class ElementwiseNode final : public DnnlNode {
+public:
+    ElementwiseNode(std::shared_ptr<const dnnl::engine> engine, const model::Node& node)
+        : DnnlNode(engine, node)
+        , m_op(*engine, node)
+        , m_exec_type(exec_type_of(m_op.implementation())) {}
+    const std::string& exec_type() const override { return m_exec_type; }
+    std::vector<Tensor> run(std::span<const Tensor> inputs, const RunState&) const override {
+        check(inputs);
+        auto y = output();
+        dnnl::stream stream(*m_engine);
+        m_op.run(stream, inputs[0].data<float>(),
+                 inputs.size() > 1 ? inputs[1].data<float>() : nullptr, data(y));
+        return {y};
+    }
+
+private:
+    DnnlElementwise m_op;
+    std::string m_exec_type;
+};
+
 class MatMulNode final : public DnnlNode {
 public:
     MatMulNode(std::shared_ptr<const dnnl::engine> engine, const model::Node& node)
@@ -122,6 +144,8 @@ loom::reference::NodePreparer make_dnnl_preparer() {
             if (dnnl_conv_applies(node)) return std::make_shared<ConvNode>(engine, node);
             if (dnnl_deconv_applies(node)) return std::make_shared<DeconvNode>(engine, node);
             if (dnnl_matmul_applies(node)) return std::make_shared<MatMulNode>(engine, node);
+            if (dnnl_binary_applies(node) || dnnl_unary_applies(node))
+                return std::make_shared<ElementwiseNode>(engine, node);
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::UNSUPPORTED) throw;
         }

@@ -1,8 +1,8 @@
 #pragma once
 // The CPU device's first form (issue 13): the Plan of loom::reference with the nodes oneDNN can
 // run prepared as oneDNN primitives when the model is compiled — convolutions (dnnl_conv),
-// transposed ones (dnnl_deconv) and matmuls (dnnl_matmul) of static shape, their weights packed
-// once — and every other node on its
+// transposed ones (dnnl_deconv), matmuls (dnnl_matmul) and elementwise ops (dnnl_eltwise) of
+// static shape, weights packed once — and every other node on its
 // reference kernel. The graph compiler (layouts, memory plan, streams) replaces this next.
 
 #include "components/reference/interpreter.hpp"
