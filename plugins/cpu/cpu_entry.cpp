@@ -17,6 +17,7 @@ std::shared_ptr<sdk::Plugin> make_plugin(const kernel::ComponentArgs& args) {
                        std::to_string(dnnl_version()->minor) +
                        " convolutions and matmuls, reference kernels for the other ops)";
     flavor.prepare = make_dnnl_preparer();
+    flavor.f32_by_default = true; // as OpenVINO's CPU device (bf16 comes with its hint)
     return std::make_shared<reference::ReferencePlugin>(args.registry, std::move(flavor));
 }
 

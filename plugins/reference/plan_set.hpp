@@ -21,6 +21,7 @@ struct Flavor {
     std::string device = "REFERENCE";
     std::string full_name = "Loom reference device (portable reference kernels, the oracle)";
     loom::reference::NodePreparer prepare; // null: every node runs its kernel entry
+    bool f32_by_default = false;           // f16 models computed in f32 without a precision hint
 };
 
 // What every compiled model and request of the device shares (immutable once built).

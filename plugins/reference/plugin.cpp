@@ -22,14 +22,16 @@ std::shared_ptr<const Shared> make_shared_tables(std::shared_ptr<model::Registry
     return s;
 }
 
-// The model's own precision by default (the oracle); INFERENCE_PRECISION_HINT f32 runs an f16
-// model in f32, as OpenVINO's CPU device does.
+// INFERENCE_PRECISION_HINT f32 runs an f16 model in f32, as OpenVINO's CPU device does; without
+// the hint, REFERENCE keeps the model's own precision (the oracle) and CPU computes in f32.
 std::shared_ptr<const model::Model> with_precision(std::shared_ptr<const model::Model> m,
                                                    const Properties& p,
-                                                   const model::OpRegistry& registry) {
-    if (!p.has(props::inference_precision.name) ||
-        p.get(props::inference_precision) != ElementType::F32)
-        return m;
+                                                   const model::OpRegistry& registry,
+                                                   bool f32_by_default) {
+    const bool f32 = p.has(props::inference_precision.name)
+                         ? p.get(props::inference_precision) == ElementType::F32
+                         : f32_by_default;
+    if (!f32) return m;
     auto copy = m->clone();
     passes::PassManager pm;
     pm.add(passes::make_f16_to_f32_pass());
@@ -112,8 +114,9 @@ ReferencePlugin::compile_model(std::shared_ptr<const model::Model> m, const Prop
     }
     merged.merge(p);
     auto snapshot = m_shared->registry->current();
-    return std::make_shared<ReferenceCompiledModel>(with_precision(std::move(m), merged, *snapshot),
-                                                    m_shared, std::move(snapshot), merged);
+    return std::make_shared<ReferenceCompiledModel>(
+        with_precision(std::move(m), merged, *snapshot, m_shared->flavor.f32_by_default), m_shared,
+        std::move(snapshot), merged);
 }
 
 std::shared_ptr<sdk::CompiledModel> ReferencePlugin::import_model(std::span<const std::byte> blob,

@@ -29,7 +29,10 @@ std::vector<float> squeezenet_input() {
     return x;
 }
 
-TEST(SharedIr, SqueezeNetMatchesOpenVinoCpu) {
+class SqueezeNet : public testing::TestWithParam<const char*> {};
+
+// On REFERENCE and on CPU (its convolutions on oneDNN), f32 as OpenVINO's run.
+TEST_P(SqueezeNet, MatchesOpenVinoCpu) {
     const auto xml = ir_dir() / "squeezenet1.1-fp16" / "squeezenet1.1.xml";
     LOOM_REQUIRE_DATA(xml);
     const auto expected_path =
@@ -38,7 +41,7 @@ TEST(SharedIr, SqueezeNetMatchesOpenVinoCpu) {
     Core core;
     // As the OpenVINO run: f32 inference precision (the f16 graph is computed in f32).
     auto compiled = core.compile_model(
-        xml.string(), "REFERENCE", Properties().set(props::inference_precision, ElementType::F32));
+        xml.string(), GetParam(), Properties().set(props::inference_precision, ElementType::F32));
     auto request = compiled.create_infer_request();
     auto x = squeezenet_input();
     // The IR declares f16 input and output (OpenVINO's reader presents IR v10 f16 ports as f32;
@@ -77,6 +80,8 @@ TEST(SharedIr, SqueezeNetMatchesOpenVinoCpu) {
     EXPECT_EQ(bad, 0u) << bad << " values outside rtol 1e-3, atol 1e-4";
     EXPECT_EQ(best, best_expected); // the same top class
 }
+
+INSTANTIATE_TEST_SUITE_P(Devices, SqueezeNet, testing::Values("REFERENCE", "CPU"));
 
 // summator: out = state + in, then state = out (ReadValue/Assign on variable "state").
 TEST(SharedIr, SummatorAccumulatesOverThreeInferencesAndResets) {

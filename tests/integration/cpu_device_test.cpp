@@ -106,6 +106,35 @@ TEST(CpuDevice, StaticConvolutionsAndMatMulsRunOnOneDnnWithTheReferencesResults)
     }
 }
 
+// As OpenVINO's CPU device: an f16 model is computed in f32 without a precision hint (REFERENCE
+// keeps the model's precision), so its convolution runs on oneDNN.
+TEST(CpuDevice, AnF16ModelIsComputedInF32ByDefault) {
+    auto m = std::make_shared<model::Model>();
+    auto& x = m->add_parameter(ElementType::F16, PartialShape{1, 3, 8, 8}, "x");
+    x.outputs[0].names = {"x"};
+    auto w = model::Tensor::allocate(ElementType::F16, {4, 3, 3, 3});
+    for (std::int64_t i = 0; i < w.size(); ++i)
+        reinterpret_cast<std::uint16_t*>(w.mutable_data())[i] = model::f32_to_f16(0.125f);
+    auto& wc = m->add_constant(w, "w");
+    auto& conv =
+        m->add("Convolution", "opset1", {x.output(0), wc.output(0)}, conv_attrs(), 1, "conv");
+    conv.outputs[0].names = {"y"};
+    m->add_result(conv.output(0), "y");
+    model::infer_and_validate(*m, *model::make_native_registry());
+    Core core;
+    auto exec_type = [&](const std::string& device) {
+        const auto runtime = core.compile_model(Model(m), device).runtime_model();
+        for (const auto& n : runtime.impl()->nodes())
+            if (n->name == "conv")
+                for (const auto& child : n->rt_info.children)
+                    for (const auto& [key, value] : child.attributes)
+                        if (key == "execType") return value;
+        return std::string("(none)");
+    };
+    EXPECT_TRUE(exec_type("CPU").ends_with(":f32")) << exec_type("CPU");
+    EXPECT_EQ(exec_type("REFERENCE"), "ref");
+}
+
 TEST(CpuDevice, ADynamicModelRunsOnReferenceKernelsAndGivesTheSameResults) {
     Core core;
     auto m = conv_model(model::Dimension::dynamic());
