@@ -142,15 +142,16 @@ INSTANTIATE_TEST_SUITE_P(Formats, CustomOpModels, ::testing::Values("onnx", "ir"
 
 // ---- swap under load ---------------------------------------------------------------------
 
-class SwapUnderLoad : public ::testing::TestWithParam<bool> {};
+// On REFERENCE and on CPU, each in process and in a device process of its own.
+class SwapUnderLoad : public ::testing::TestWithParam<std::pair<const char*, bool>> {};
 
 TEST_P(SwapUnderLoad, NoRequestFailsAndNoneMixesVersions) {
     CoreOptions options;
-    options.devices_out_of_process = GetParam();
+    options.devices_out_of_process = GetParam().second;
     Core core(options);
     core.add_extension(LOOM_TEMPLATE_V1);
     auto compiled =
-        core.compile_model(read(core, (onnx_chain({act(), act()}, k_dims))), "REFERENCE");
+        core.compile_model(read(core, (onnx_chain({act(), act()}, k_dims))), GetParam().first);
     const auto x = ramp(32, -2.0f, 2.0f);
     const auto v1 = two_activations(x, 1, 1), v2 = two_activations(x, 2, 2);
     ASSERT_FALSE(close_to(std::vector<float>(v1.begin(), v1.end()), v2));
@@ -204,7 +205,7 @@ TEST_P(SwapUnderLoad, NoRequestFailsAndNoneMixesVersions) {
     EXPECT_TRUE(close_to(run(compiled, x), v1)); // ten swaps end on version 1
     // After the last drain nothing uses version 2: its copies are unmapped everywhere.
     EXPECT_TRUE(mapped_copies("libloom_template_extension_v2").empty());
-    if (GetParam()) {
+    if (GetParam().second) {
         auto children = child_pids();
         EXPECT_FALSE(children.empty());
         bool device_has_v1 = false;
@@ -216,9 +217,14 @@ TEST_P(SwapUnderLoad, NoRequestFailsAndNoneMixesVersions) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Device, SwapUnderLoad, ::testing::Values(false, true), [](const auto& p) {
-    return p.param ? std::string("OutOfProcess") : std::string("InProcess");
-});
+INSTANTIATE_TEST_SUITE_P(Device, SwapUnderLoad,
+                         ::testing::Values(std::pair{"REFERENCE", false},
+                                           std::pair{"REFERENCE", true}, std::pair{"CPU", false},
+                                           std::pair{"CPU", true}),
+                         [](const auto& p) {
+                             return std::string(p.param.first) +
+                                    (p.param.second ? "_OutOfProcess" : "_InProcess");
+                         });
 
 // ---- broken swaps ------------------------------------------------------------------------
 
