@@ -309,8 +309,12 @@ void Server::send_completions() {
         std::lock_guard lock(m_done_mutex);
         done.swap(m_done);
     }
-    for (auto& c : done)
+    for (auto& c : done) {
+        // The request's bytes stop counting against its connection before the caller can see
+        // the reply: a caller that sends its next request on the reply must find the budget back.
+        c.budget.reset();
         send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
+    }
     // `done` goes here, and with it the tickets: these requests are answered.
 }
 
@@ -392,6 +396,7 @@ void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool 
     }
     auto admission = m_dispatcher->admit(*request, received);
     if (auto* answer = std::get_if<Dispatcher::Answer>(&admission)) {
+        budget.reset();
         send_reply(index, identity, answer->reply, id, reply_token);
     } else if (std::holds_alternative<Dispatcher::DeferredDrain>(admission)) {
         m_drain_waiters.push_back(
@@ -402,6 +407,7 @@ void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool 
         auto deadline = run.deadline;
         if (!m_workers) {
             auto reply = m_dispatcher->run(*request, deadline);
+            budget.reset(); // answered: see send_completions
             send_reply(index, identity, reply, id, reply_token);
             return; // the ticket (in `admission`) ends after the send
         }
@@ -409,16 +415,17 @@ void Server::handle(std::size_t index, std::vector<zmq::message_t>& parts, bool 
         // The ticket travels with the job and its completion: the request stays in flight until
         // the loop has sent its reply, not only until it was handed to a worker.
         auto ticket = std::make_shared<Dispatcher::Ticket>(std::move(run.ticket));
-        m_workers->submit(
-            [this, index, job_identity, request, deadline, id, reply_token, ticket, budget] {
-                auto reply = m_dispatcher->run(*request, deadline);
-                {
-                    std::lock_guard lock(m_done_mutex);
-                    m_done.push_back(Completion{index, std::move(*job_identity), std::move(reply),
-                                                id, reply_token, ticket, budget});
-                }
-                wake();
-            });
+        m_workers->submit([this, index, job_identity, request, deadline, id, reply_token, ticket,
+                           budget]() mutable {
+            auto reply = m_dispatcher->run(*request, deadline);
+            {
+                std::lock_guard lock(m_done_mutex);
+                // The completion holds the budget alone (send_completions releases it).
+                m_done.push_back(Completion{index, std::move(*job_identity), std::move(reply), id,
+                                            reply_token, ticket, std::move(budget)});
+            }
+            wake();
+        });
     }
 }
 

@@ -16,7 +16,7 @@ using dnnl::memory;
 using I64 = std::int64_t;
 using Tag = memory::format_tag;
 
-bool grouped(const model::Node& node) {
+bool conv_grouped(const model::Node& node) {
     return node.type == "GroupConvolution";
 }
 
@@ -92,7 +92,7 @@ DnnlConv::DnnlConv(const dnnl::engine& engine, const model::Node& node)
     const auto out = node.outputs[0].shape.to_shape();
     const auto& w_tensor = constant_input(node, 1)->value;
     const auto& w_shape = w_tensor.shape();
-    const bool groups = grouped(node);
+    const bool groups = conv_grouped(node);
     const auto g = geometry(node, in, w_shape, out);
     using DT = memory::data_type;
     m_src = memory::desc(dims_of(in), DT::f32, plain_data(in.size()));

@@ -12,7 +12,7 @@ namespace {
 using dnnl::memory;
 using I64 = std::int64_t;
 
-bool grouped(const model::Node& node) {
+bool deconv_grouped(const model::Node& node) {
     return node.type == "GroupConvolutionBackpropData";
 }
 
@@ -56,7 +56,7 @@ DnnlDeconv::DnnlDeconv(const dnnl::engine& engine, const model::Node& node)
     const auto in = input_info(node, 0).shape.to_shape();
     const auto out = node.outputs[0].shape.to_shape();
     const auto& w = constant_input(node, 1)->value;
-    const bool groups = grouped(node);
+    const bool groups = deconv_grouped(node);
     const std::size_t sp = in.size() - 2;
     const auto strides = spatial(node, "strides", sp, 1);
     const auto dilations = spatial(node, "dilations", sp, 1);

@@ -66,19 +66,6 @@ std::optional<UnaryOp> unary_op(const model::Node& node) {
     return std::nullopt;
 }
 
-// Dense row-major `shape` as `rank` dims (leading ones added).
-memory::desc padded(const model::Shape& shape, std::size_t rank) {
-    memory::dims dims(rank - shape.size(), 1);
-    dims.insert(dims.end(), shape.begin(), shape.end());
-    memory::dims strides(rank);
-    memory::dim step = 1;
-    for (std::size_t i = rank; i-- > 0;) {
-        strides[i] = step;
-        step *= dims[i];
-    }
-    return memory::desc(dims, memory::data_type::f32, strides);
-}
-
 bool static_f32(const model::OutputInfo& o) {
     return o.type == model::ElementType::F32 && o.shape.is_static() && o.shape.rank() >= 1 &&
            o.shape.rank() <= DNNL_MAX_NDIMS;
@@ -106,8 +93,9 @@ bool dnnl_binary_applies(const model::Node& node) noexcept {
         const auto &a = input_info(node, 0), &b = input_info(node, 1), &y = node.outputs[0];
         if (!static_f32(a) || !static_f32(b) || !static_f32(y)) return false;
         const auto rank = static_cast<std::size_t>(y.shape.rank());
-        const auto out = padded(y.shape.to_shape(), rank);
-        const auto pa = padded(a.shape.to_shape(), rank), pb = padded(b.shape.to_shape(), rank);
+        const auto out = dense_desc(y.shape.to_shape(), rank);
+        const auto pa = dense_desc(a.shape.to_shape(), rank),
+                   pb = dense_desc(b.shape.to_shape(), rank);
         if (same_dims(pa, out) && broadcasts_onto(pb, out)) return true;
         return op->commutative && same_dims(pb, out) && broadcasts_onto(pa, out);
     } catch (...) {
@@ -130,13 +118,13 @@ DnnlElementwise::DnnlElementwise(const dnnl::engine& engine, const model::Node& 
     LOOM_REQUIRE(m_binary || dnnl_unary_applies(node),
                  "node '{}' ({}) cannot run as a oneDNN elementwise op", node.name, node.type);
     const auto out = node.outputs[0].shape.to_shape();
-    m_dst = padded(out, out.size());
-    m_src0 = padded(input_info(node, 0).shape.to_shape(), out.size());
+    m_dst = dense_desc(out, out.size());
+    m_src0 = dense_desc(input_info(node, 0).shape.to_shape(), out.size());
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user); // see dnnl_conv.cpp
     try {
         if (m_binary) {
-            m_src1 = padded(input_info(node, 1).shape.to_shape(), out.size());
+            m_src1 = dense_desc(input_info(node, 1).shape.to_shape(), out.size());
             m_swapped = !same_dims(m_src0, m_dst);
             if (m_swapped) std::swap(m_src0, m_src1);
             dnnl::binary::desc desc(binary_op(node.type)->algorithm, m_src0, m_src1, m_dst);

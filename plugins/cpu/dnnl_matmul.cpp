@@ -14,24 +14,6 @@ namespace {
 using dnnl::memory;
 using DT = memory::data_type;
 
-// A dense row-major operand of `shape` seen as `rank` dims (leading ones added), transposed in
-// its last two axes when `transposed`: same bytes, other strides.
-memory::desc operand(const model::Shape& shape, std::size_t rank, bool transposed) {
-    memory::dims dims(rank - shape.size(), 1);
-    dims.insert(dims.end(), shape.begin(), shape.end());
-    memory::dims strides(rank);
-    memory::dim step = 1;
-    for (std::size_t i = rank; i-- > 0;) {
-        strides[i] = step;
-        step *= dims[i];
-    }
-    if (transposed) {
-        std::swap(dims[rank - 1], dims[rank - 2]);
-        std::swap(strides[rank - 1], strides[rank - 2]);
-    }
-    return memory::desc(dims, DT::f32, strides);
-}
-
 } // namespace
 
 bool dnnl_matmul_applies(const model::Node& node) noexcept {
@@ -62,9 +44,9 @@ DnnlMatMul::DnnlMatMul(const dnnl::engine& engine, const model::Node& node)
     const auto b_shape = input_info(node, 1).shape.to_shape();
     const auto out = node.outputs[0].shape.to_shape();
     const std::size_t rank = out.size();
-    m_a = operand(a_shape, rank, node.attrs.get_or<bool>("transpose_a", false));
-    m_b = operand(b_shape, rank, node.attrs.get_or<bool>("transpose_b", false));
-    m_dst = operand(out, rank, false);
+    m_a = dense_desc(a_shape, rank, node.attrs.get_or<bool>("transpose_a", false));
+    m_b = dense_desc(b_shape, rank, node.attrs.get_or<bool>("transpose_b", false));
+    m_dst = dense_desc(out, rank, false);
     const auto* b_const = constant_input(node, 1);
     m_constant_b = b_const != nullptr;
     // A constant B in the layout the primitive prefers; a runtime one as it comes.
@@ -73,7 +55,7 @@ DnnlMatMul::DnnlMatMul(const dnnl::engine& engine, const model::Node& node)
     const auto* bias_node = node.type == "FusedMatMul" ? constant_input(node, 2) : nullptr;
     // The bias [N] as a dense [1, …, 1, N]: oneDNN broadcasts it over the rows.
     memory::desc bias_md;
-    if (bias_node) bias_md = operand({out.back()}, rank, false);
+    if (bias_node) bias_md = dense_desc({out.back()}, rank, false);
     dnnl::primitive_attr attr;
     dnnl::post_ops ops;
     append_activation(node, ops);

@@ -24,6 +24,23 @@ dnnl::memory::format_tag plain_data(std::size_t rank) {
     return rank == 3 ? Tag::ncw : rank == 4 ? Tag::nchw : Tag::ncdhw;
 }
 
+dnnl::memory::desc dense_desc(const model::Shape& shape, std::size_t rank, bool transposed) {
+    using dnnl::memory;
+    memory::dims dims(rank - shape.size(), 1);
+    dims.insert(dims.end(), shape.begin(), shape.end());
+    memory::dims strides(rank);
+    memory::dim step = 1;
+    for (std::size_t i = rank; i-- > 0;) {
+        strides[i] = step;
+        step *= dims[i];
+    }
+    if (transposed) {
+        std::swap(dims[rank - 1], dims[rank - 2]);
+        std::swap(strides[rank - 1], strides[rank - 2]);
+    }
+    return memory::desc(dims, memory::data_type::f32, strides);
+}
+
 std::vector<std::int64_t> spatial(const model::Node& node, const char* name, std::size_t count,
                                   std::int64_t fallback) {
     auto values = node.attrs.get_or<std::vector<std::int64_t>>(name, {});

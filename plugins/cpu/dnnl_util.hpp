@@ -21,6 +21,10 @@ const model::Node* constant_input(const model::Node& node, std::size_t i);
 dnnl::memory::dims dims_of(const model::Shape& shape);
 dnnl::memory::format_tag plain_data(std::size_t rank);
 
+// A dense row-major f32 tensor of `shape` seen as `rank` dims (leading ones added); with
+// `transposed`, its last two axes swapped — same bytes, other strides.
+dnnl::memory::desc dense_desc(const model::Shape& shape, std::size_t rank, bool transposed = false);
+
 // An attribute's values for the `count` spatial axes (missing ones: `fallback`).
 std::vector<std::int64_t> spatial(const model::Node& node, const char* name, std::size_t count,
                                   std::int64_t fallback);
