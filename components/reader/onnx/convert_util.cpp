@@ -192,6 +192,11 @@ std::string auto_pad(ConvertContext& ctx) {
 }
 
 Window read_window(ConvertContext& ctx, std::int64_t n) {
+    // A data rank below 3 gives n < 1 (found by fuzz_onnx: a ConvTranspose on a rank-1 input).
+    if (n < 1)
+        ctx.fail(fmt::format("needs at least one spatial dimension (data of rank 3 or more); "
+                             "the inputs give {}",
+                             n));
     auto n_size = static_cast<std::size_t>(n);
     Window w;
     w.kernel = ctx.attr_ints("kernel_shape");
