@@ -1,5 +1,7 @@
 #include "components/extensions/remote_extension.hpp"
 
+#include "schemas/capnp_lists.hpp"
+
 #include <mutex>
 #include <shared_mutex>
 
@@ -97,7 +99,7 @@ public:
         call_model(node, inputs, m);
         auto reply = call(ExtensionHostMethod::EVALUATE, m);
         std::vector<Tensor> out;
-        for (auto desc : reply.payload<schema::EvaluateReply>().getOutputs())
+        for (auto desc : carried(reply.payload<schema::EvaluateReply>().getOutputs(), "outputs"))
             out.push_back(take_tensor(reply, desc));
         return out;
     }
@@ -222,14 +224,14 @@ ExtensionContent open_remote(bus::Context& context, const std::string& endpoint,
     content.info.version = d.getVersion().cStr();
     content.info.source = endpoint;
     LOOM_REQUIRE(!content.info.name.empty(), "the extension hosted at {} has no name", endpoint);
-    for (auto op : d.getOps()) {
+    for (auto op : carried(d.getOps(), "ops")) {
         model::OpSpec spec;
         spec.type = op.getType().cStr();
         spec.version = op.getDomain().cStr();
         LOOM_REQUIRE(
             !spec.type.empty() && !spec.version.empty() && !model::opset_number(spec.version),
             "the extension hosted at {} describes an op without a type or domain", endpoint);
-        for (auto a : op.getAttrs())
+        for (auto a : carried(op.getAttrs(), "attributes"))
             spec.attrs.push_back({a.getName().cStr(), from_schema(a.getKind()), a.getRequired()});
         spec.min_inputs = op.getMinInputs();
         spec.max_inputs = op.getMaxInputs() == UINT32_MAX ? SIZE_MAX : op.getMaxInputs();

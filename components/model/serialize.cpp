@@ -1,5 +1,7 @@
 #include "components/model/serialize.hpp"
 
+#include "schemas/capnp_lists.hpp"
+
 #include "schemas/schema_enums.hpp"
 
 #include <unordered_map>
@@ -12,21 +14,6 @@
 namespace loom::model {
 
 namespace {
-
-// A list of structs as a peer sent it. Cap'n Proto lets a list of zero-sized structs claim any
-// length for a few bytes (up to the traversal limit, 16 M words), so one short message could
-// make millions of nodes, outputs or bodies. No writer of this schema sends such elements; they
-// are refused before one is read (found by tools/fuzz.sh, fuzz_device_request).
-template <class List>
-List carried(List list, const char* what) {
-    if (list.size() > 0) {
-        capnp::AnyStruct::Reader first(list[0]);
-        LOOM_REQUIRE(first.getDataSection().size() > 0 || first.getPointerSection().size() > 0,
-                     "malformed model message: a list of {} {} whose elements carry no data",
-                     list.size(), what);
-    }
-    return list;
-}
 
 void write_shape(const PartialShape& s, schema::PartialShape::Builder out) {
     out.setDynamicRank(s.rank_is_dynamic());

@@ -212,21 +212,44 @@ std::optional<Dimension> Dimension::parse(std::string_view text) noexcept {
     return d;
 }
 
+namespace {
+
+// Dimension arithmetic of shape inference: a result past int64 is a model's mistake (a Tile by
+// 2^62), refused as such; an upper bound past it is no bound.
+[[noreturn]] void overflow(const char* op, std::int64_t a, std::int64_t b) {
+    LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "dimension {} {} {} overflows 64 bits", a, op, b);
+}
+
+std::int64_t checked_add(std::int64_t a, std::int64_t b) {
+    std::int64_t r = 0;
+    if (__builtin_add_overflow(a, b, &r)) overflow("+", a, b);
+    return r;
+}
+
+std::int64_t checked_mul(std::int64_t a, std::int64_t b) {
+    std::int64_t r = 0;
+    if (__builtin_mul_overflow(a, b, &r)) overflow("×", a, b);
+    return r;
+}
+
+std::int64_t bound(std::int64_t a, std::int64_t b, bool multiply) {
+    if (a == Dimension::k_unbounded || b == Dimension::k_unbounded) return Dimension::k_unbounded;
+    std::int64_t r = 0;
+    const bool over = multiply ? __builtin_mul_overflow(a, b, &r) : __builtin_add_overflow(a, b, &r);
+    return over ? Dimension::k_unbounded : r;
+}
+
+} // namespace
+
 Dimension operator+(const Dimension& a, const Dimension& b) {
-    if (a.is_static() && b.is_static()) return a.length() + b.length();
-    auto hi = (a.max() == Dimension::k_unbounded || b.max() == Dimension::k_unbounded)
-                  ? Dimension::k_unbounded
-                  : a.max() + b.max();
-    return Dimension(a.min() + b.min(), hi);
+    if (a.is_static() && b.is_static()) return checked_add(a.length(), b.length());
+    return Dimension(checked_add(a.min(), b.min()), bound(a.max(), b.max(), false));
 }
 
 Dimension operator*(const Dimension& a, const Dimension& b) {
-    if (a.is_static() && b.is_static()) return a.length() * b.length();
+    if (a.is_static() && b.is_static()) return checked_mul(a.length(), b.length());
     if ((a.is_static() && a.length() == 0) || (b.is_static() && b.length() == 0)) return 0;
-    auto hi = (a.max() == Dimension::k_unbounded || b.max() == Dimension::k_unbounded)
-                  ? Dimension::k_unbounded
-                  : a.max() * b.max();
-    return Dimension(a.min() * b.min(), hi);
+    return Dimension(checked_mul(a.min(), b.min()), bound(a.max(), b.max(), true));
 }
 
 PartialShape::PartialShape(std::vector<Dimension> dims)

@@ -21,6 +21,24 @@ TEST(Dimension, MergeIntersectsIntervals) {
     EXPECT_EQ(Dimension().merge(Dimension(7)), Dimension(7));
 }
 
+TEST(Dimension, ArithmeticPast64BitsIsAnErrorNotAWrap) {
+    // Found by fuzz_onnx: a Tile by 8458997402970357763 of a dimension 3.
+    const std::int64_t big = std::int64_t{1} << 62;
+    EXPECT_EQ(Dimension(3) * Dimension(4), Dimension(12));
+    EXPECT_EQ(Dimension(3) + Dimension(4), Dimension(7));
+    try {
+        (void)(Dimension(3) * Dimension(big));
+        FAIL() << "3 × 2^62 did not throw";
+    } catch (const loom::Error& e) {
+        EXPECT_EQ(e.kind(), loom::ErrorKind::INVALID_ARGUMENT);
+        EXPECT_NE(std::string(e.what()).find("overflows"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW((void)(Dimension(big) + Dimension(big)), loom::Error);
+    // An upper bound past 64 bits is no bound.
+    EXPECT_EQ(Dimension(1, big) * Dimension(1, 4), Dimension(1, -1));
+    EXPECT_EQ(Dimension(1, big) + Dimension(1, big) * Dimension(2), Dimension(3, -1));
+}
+
 TEST(Dimension, ParseRoundTrips) {
     for (auto text : {"3", "?", "1..10", "2..", "0"}) {
         auto d = Dimension::parse(text);

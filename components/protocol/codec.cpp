@@ -1,5 +1,7 @@
 #include "components/protocol/codec.hpp"
 
+#include "schemas/capnp_lists.hpp"
+
 #include <algorithm>
 
 #include "bus/tensor_frame.hpp"
@@ -41,7 +43,7 @@ capnp::List<schema::Property>::Builder init_properties(schema::PropertyList::Bui
 
 Properties take_properties(capnp::List<schema::Property>::Reader list) {
     Properties p;
-    for (auto item : list)
+    for (auto item : carried(list, "properties"))
         p.set_text(item.getName(), item.getValue());
     return p;
 }
@@ -60,7 +62,7 @@ void put_ports(capnp::List<schema::Port>::Builder list, const std::vector<Port>&
 
 std::vector<Port> take_ports(capnp::List<schema::Port>::Reader list) {
     std::vector<Port> out;
-    for (auto item : list) {
+    for (auto item : carried(list, "ports")) {
         Port p;
         p.index = out.size();
         p.name = item.getName();

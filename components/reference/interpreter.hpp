@@ -46,8 +46,21 @@ public:
 // it, or null to run it with its kernel entry. Errors propagate out of the Plan's constructor.
 using NodePreparer = std::function<std::shared_ptr<const PreparedNode>(const Node&)>;
 
+// What a device runs a compiled model with: a Plan, or a device's own compiled graph (the CPU
+// device's, plugins/cpu/graph.hpp). Immutable once made; run() may be called from many threads.
+class Executable {
+public:
+    virtual ~Executable() = default;
+    // One tensor per parameter (in parameters() order; types and shapes are the caller's
+    // responsibility) in, one tensor per result out. Errors name the node.
+    virtual std::vector<Tensor> run(std::span<const Tensor> parameters, const RunState& run,
+                                    Profile* profile) const = 0;
+    // The execType `node` (of the model it was made from) runs with.
+    virtual std::string exec_type(const Node& node) const = 0;
+};
+
 // The registry given to a Plan must outlive it (extension steps point into it).
-class Plan {
+class Plan final : public Executable {
 public:
     // unsupported naming every node (and its type/version) without a kernel, bodies included.
     Plan(const Model& model, const model::OpRegistry& registry, const KernelTable& kernels,
@@ -56,12 +69,12 @@ public:
     // Runs the model on one tensor per parameter (in parameters() order; types and shapes are
     // the caller's responsibility) and returns one tensor per result. Errors name the node.
     std::vector<Tensor> run(std::span<const Tensor> parameters, const RunState& run,
-                            Profile* profile) const;
+                            Profile* profile) const override;
 
     const Model& model() const noexcept { return m_model; }
     // The execType each node of model() runs with: its PreparedNode's, its kernel entry's name,
     // "extension", or its type (Parameter/Constant/Result).
-    std::string exec_type(const Node& node) const;
+    std::string exec_type(const Node& node) const override;
     // Nodes without a kernel in `kernels` (bodies included), as "name (Type:version)".
     static std::vector<std::string> missing_kernels(const Model& model,
                                                     const model::OpRegistry& registry,

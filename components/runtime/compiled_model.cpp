@@ -2,6 +2,8 @@
 // living in a device component, reached over the bus.
 
 #include <cstring>
+
+#include "schemas/capnp_lists.hpp"
 #include <ostream>
 
 #include "components/model/serialize.hpp"
@@ -73,7 +75,7 @@ void RequestState::infer_now(std::uint64_t sequence) {
         }
     }
     profile.clear();
-    for (auto n : r.getProfile()) {
+    for (auto n : carried(r.getProfile(), "profile entries")) {
         ProfilingInfo info;
         info.node_name = n.getName();
         info.node_type = n.getType();

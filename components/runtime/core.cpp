@@ -2,6 +2,8 @@
 // compiled_model.cpp; the compile cache in compile_cache.cpp.
 
 #include <fstream>
+
+#include "schemas/capnp_lists.hpp"
 #include <iterator>
 
 #include "components/model/serialize.hpp"

@@ -1,5 +1,7 @@
 #include "components/runtime/model_client.hpp"
 
+#include "schemas/capnp_lists.hpp"
+
 #include "components/model/serialize.hpp"
 #include "schemas/error.hpp"
 #include "schemas/reader.capnp.h"
@@ -72,7 +74,7 @@ TransformResult transform_model(const Caller& transform, const model::Model& mod
     auto r = reply.payload<schema::TransformReply>();
     TransformResult result;
     result.model = model::take_graph(reply, r);
-    for (auto p : r.getPasses())
+    for (auto p : carried(r.getPasses(), "passes"))
         result.passes.push_back({p.getName(), p.getChanged(), p.getRewrites(), p.getNodesBefore(),
                                  p.getNodesAfter(), p.getMicros()});
     return result;

@@ -17,12 +17,6 @@ using loom::reference::PreparedNode;
 using loom::reference::RunState;
 using model::Tensor;
 
-// "brgconv:avx512_core" → "brgconv_avx512_core:f32" (the execType convention of the issue).
-std::string exec_type_of(std::string impl) {
-    std::replace(impl.begin(), impl.end(), ':', '_');
-    return impl + ":f32";
-}
-
 // What every oneDNN node checks and makes: its inputs' static shapes and its one f32 output.
 class DnnlNode : public PreparedNode {
 public:
@@ -58,7 +52,7 @@ public:
     ConvNode(std::shared_ptr<const dnnl::engine> engine, const model::Node& node)
         : DnnlNode(engine, node)
         , m_conv(*engine, node)
-        , m_exec_type(exec_type_of(m_conv.implementation())) {}
+        , m_exec_type(exec_type_name(m_conv.implementation())) {}
     const std::string& exec_type() const override { return m_exec_type; }
     std::vector<Tensor> run(std::span<const Tensor> inputs, const RunState&) const override {
         check(inputs);
@@ -78,7 +72,7 @@ public:
     DeconvNode(std::shared_ptr<const dnnl::engine> engine, const model::Node& node)
         : DnnlNode(engine, node)
         , m_deconv(*engine, node)
-        , m_exec_type(exec_type_of(m_deconv.implementation())) {}
+        , m_exec_type(exec_type_name(m_deconv.implementation())) {}
     const std::string& exec_type() const override { return m_exec_type; }
     std::vector<Tensor> run(std::span<const Tensor> inputs, const RunState&) const override {
         check(inputs);
@@ -98,7 +92,7 @@ public:
     ElementwiseNode(std::shared_ptr<const dnnl::engine> engine, const model::Node& node)
         : DnnlNode(engine, node)
         , m_op(*engine, node)
-        , m_exec_type(exec_type_of(m_op.implementation())) {}
+        , m_exec_type(exec_type_name(m_op.implementation())) {}
     const std::string& exec_type() const override { return m_exec_type; }
     std::vector<Tensor> run(std::span<const Tensor> inputs, const RunState&) const override {
         check(inputs);
@@ -119,7 +113,7 @@ public:
     MatMulNode(std::shared_ptr<const dnnl::engine> engine, const model::Node& node)
         : DnnlNode(engine, node)
         , m_matmul(*engine, node)
-        , m_exec_type(exec_type_of(m_matmul.implementation())) {}
+        , m_exec_type(exec_type_name(m_matmul.implementation())) {}
     const std::string& exec_type() const override { return m_exec_type; }
     std::vector<Tensor> run(std::span<const Tensor> inputs, const RunState&) const override {
         check(inputs);

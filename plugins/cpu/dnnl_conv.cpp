@@ -84,57 +84,82 @@ bool dnnl_conv_applies(const model::Node& node) noexcept {
     }
 }
 
-DnnlConv::DnnlConv(const dnnl::engine& engine, const model::Node& node)
-    : m_engine(engine) {
+ConvSetup make_conv(const dnnl::engine& engine, const model::Node& node, const memory::desc& src,
+                    const memory::desc& dst, const dnnl::post_ops& ops, const Affine* affine) {
     LOOM_REQUIRE(dnnl_conv_applies(node), "node '{}' ({}) cannot run as a oneDNN convolution",
                  node.name, node.type);
     const auto in = input_info(node, 0).shape.to_shape();
     const auto out = node.outputs[0].shape.to_shape();
     const auto& w_tensor = constant_input(node, 1)->value;
     const auto& w_shape = w_tensor.shape();
-    const bool groups = conv_grouped(node);
     const auto g = geometry(node, in, w_shape, out);
     using DT = memory::data_type;
-    m_src = memory::desc(dims_of(in), DT::f32, plain_data(in.size()));
-    m_dst = memory::desc(dims_of(out), DT::f32, plain_data(out.size()));
     const memory::desc w_any(dims_of(w_shape), DT::f32, Tag::any);
     const auto* bias_node = node.type == "FusedConvolution" ? constant_input(node, 2) : nullptr;
+    const bool has_bias = bias_node || affine;
     const memory::desc bias_md =
-        bias_node ? memory::desc({out[1]}, DT::f32, Tag::x) : memory::desc();
+        has_bias ? memory::desc({out[1]}, DT::f32, Tag::x) : memory::desc();
 
     dnnl::primitive_attr attr;
-    dnnl::post_ops ops;
-    append_activation(node, ops);
     attr.set_post_ops(ops);
     // The scratchpad is ours: oneDNN's own is sized per thread when a primitive is created, so a
     // primitive run on another thread (a request's) would write through an unsized one.
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    dnnl::convolution_forward::primitive_desc pd;
+    ConvSetup setup;
     try {
-        dnnl::convolution_forward::desc desc(
-            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, m_src, w_any,
-            bias_md, m_dst, g.strides, g.dilations, g.pad_l, g.pad_r);
-        pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine);
+        dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                             dnnl::algorithm::convolution_direct, src, w_any,
+                                             bias_md, dst, g.strides, g.dilations, g.pad_l, g.pad_r);
+        setup.pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine);
     } catch (const dnnl::error& e) {
         LOOM_THROW(ErrorKind::UNSUPPORTED, "oneDNN has no convolution for node '{}': {}", node.name,
                    e.what());
     }
-    m_primitive = dnnl::convolution_forward(pd);
-    m_impl = pd.impl_info_str();
-    m_scratchpad = pd.scratchpad_desc();
-
     // Weights: reordered once from the node's plain layout into the primitive's.
     dnnl::stream stream(engine);
-    const memory::desc w_plain(dims_of(w_shape), DT::f32, plain_weights(in.size(), groups));
-    memory user(w_plain, engine, const_cast<std::byte*>(w_tensor.data<std::byte>()));
-    m_weights = memory(pd.weights_desc(), engine);
-    dnnl::reorder(user, m_weights).execute(stream, user, m_weights);
-    if (bias_node) {
-        m_bias = memory(bias_md, engine);
-        std::memcpy(m_bias.get_data_handle(), bias_node->value.data<std::byte>(),
-                    bias_node->value.byte_size());
+    const memory::desc w_plain(dims_of(w_shape), DT::f32,
+                               plain_weights(in.size(), conv_grouped(node)));
+    // y·scale + shift folded in: each output channel's weights scaled, its bias scaled and
+    // shifted.
+    const auto channels = static_cast<std::size_t>(out[1]);
+    std::vector<float> weights(w_tensor.data<float>(), w_tensor.data<float>() + w_tensor.size());
+    std::vector<float> bias(channels, 0.0f);
+    if (bias_node) std::memcpy(bias.data(), bias_node->value.data<float>(), channels * 4);
+    if (affine) {
+        const std::size_t row = weights.size() / channels;
+        for (std::size_t o = 0; o < channels; ++o) {
+            for (std::size_t i = 0; i < row; ++i)
+                weights[o * row + i] *= affine->scale[o];
+            bias[o] = bias[o] * affine->scale[o] + affine->shift[o];
+        }
+    }
+    memory user(w_plain, engine, weights.data());
+    setup.weights = memory(setup.pd.weights_desc(), engine);
+    dnnl::reorder(user, setup.weights).execute(stream, user, setup.weights);
+    if (has_bias) {
+        setup.bias = memory(bias_md, engine);
+        std::memcpy(setup.bias.get_data_handle(), bias.data(), channels * 4);
     }
     stream.wait();
+    return setup;
+}
+
+DnnlConv::DnnlConv(const dnnl::engine& engine, const model::Node& node)
+    : m_engine(engine) {
+    LOOM_REQUIRE(dnnl_conv_applies(node), "node '{}' ({}) cannot run as a oneDNN convolution",
+                 node.name, node.type);
+    const auto in = input_info(node, 0).shape.to_shape();
+    const auto out = node.outputs[0].shape.to_shape();
+    m_src = memory::desc(dims_of(in), memory::data_type::f32, plain_data(in.size()));
+    m_dst = memory::desc(dims_of(out), memory::data_type::f32, plain_data(out.size()));
+    dnnl::post_ops ops;
+    append_activation(node, ops);
+    auto setup = make_conv(engine, node, m_src, m_dst, ops, nullptr);
+    m_primitive = dnnl::convolution_forward(setup.pd);
+    m_impl = setup.pd.impl_info_str();
+    m_scratchpad = setup.pd.scratchpad_desc();
+    m_weights = setup.weights;
+    m_bias = setup.bias;
 }
 
 void DnnlConv::run(dnnl::stream& stream, const float* src, float* dst) const {

@@ -11,16 +11,31 @@
 // primitive and the packed weights are only read).
 
 #include <string>
+#include <vector>
 
 #include <dnnl.hpp>
 
 #include "components/model/graph.hpp"
+#include "plugins/cpu/post_ops.hpp"
 
 namespace loom::plugins::cpu {
 
 // Whether `node` runs here: a Convolution, GroupConvolution or FusedConvolution on f32 with
 // static shapes of rank 3 to 5, constant weights (and bias), and an activation oneDNN has.
 bool dnnl_conv_applies(const model::Node& node) noexcept;
+
+// A oneDNN convolution for `node` (dnnl_conv_applies) reading `src` and writing `dst` (either may
+// be format_tag::any: oneDNN picks, e.g. nChw16c), with post-ops `ops` (the node's activation is
+// the caller's to append first: append_activation), its weights reordered once into the layout
+// the primitive chose — scaled and shifted by `affine` first when given (the node must then have
+// no activation). unsupported when oneDNN has no implementation for it.
+struct ConvSetup {
+    dnnl::convolution_forward::primitive_desc pd;
+    dnnl::memory weights, bias; // bias: empty without one
+};
+ConvSetup make_conv(const dnnl::engine& engine, const model::Node& node,
+                    const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
+                    const dnnl::post_ops& ops, const Affine* affine);
 
 class DnnlConv {
 public:

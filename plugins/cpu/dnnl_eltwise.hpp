@@ -10,6 +10,7 @@
 // Threading: run() may be called from many threads at once (the scratchpad is allocated per
 // run), each with its own stream.
 
+#include <optional>
 #include <string>
 
 #include <dnnl.hpp>
@@ -17,6 +18,16 @@
 #include "components/model/graph.hpp"
 
 namespace loom::plugins::cpu {
+
+// A unary op as a oneDNN eltwise (alpha, beta), followed by a clip to [0, 1] for the hard
+// sigmoids (linear + clip); nullopt when oneDNN has no such op (or HardSigmoid's alpha/beta are
+// not constants).
+struct UnaryOp {
+    dnnl::algorithm algorithm;
+    float alpha = 0, beta = 0;
+    bool clip_01 = false;
+};
+std::optional<UnaryOp> dnnl_unary_op(const model::Node& node);
 
 bool dnnl_binary_applies(const model::Node& node) noexcept;
 bool dnnl_unary_applies(const model::Node& node) noexcept;

@@ -69,7 +69,16 @@ TEST(DnnlElementwise, EveryUnaryOpMatchesTheReference) {
         EXPECT_TRUE(check({t, "opset1"}, {s})) << t;
     EXPECT_TRUE(check({"HSwish", "opset4"}, {s}));
     EXPECT_TRUE(check({"Mish", "opset4"}, {s}));
-    EXPECT_TRUE(check({"HSigmoid", "opset5"}, {Shape{4, 100}}));
+    // HSigmoid is linear + a clip post-op; oneDNN 2.6's reference eltwise (where no jit one
+    // takes post-ops: 1-D, or no AVX-512) writes nothing with a post-op, so there it is refused
+    // and the reference kernel runs instead. Either way no wrong value comes out.
+    for (const auto& shape : {s, Shape{3}}) {
+        try {
+            EXPECT_TRUE(check({"HSigmoid", "opset5"}, {shape}));
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::UNSUPPORTED) << e.what();
+        }
+    }
     EXPECT_TRUE(check({"SoftPlus", "opset4"}, {s}));
     EXPECT_TRUE(check({"Swish", "opset4"}, {s}));
     EXPECT_FALSE(check({"Log", "opset1"}, {s}, true)) << "approximate in oneDNN";

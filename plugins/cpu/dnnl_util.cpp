@@ -1,8 +1,14 @@
 #include "plugins/cpu/dnnl_util.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace loom::plugins::cpu {
+
+std::string exec_type_name(std::string impl) {
+    std::replace(impl.begin(), impl.end(), ':', '_');
+    return impl + ":f32";
+}
 
 const model::OutputInfo& input_info(const model::Node& node, std::size_t i) {
     const auto& in = node.inputs[i];
@@ -39,6 +45,21 @@ dnnl::memory::desc dense_desc(const model::Shape& shape, std::size_t rank, bool 
         std::swap(strides[rank - 1], strides[rank - 2]);
     }
     return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+std::optional<dnnl::memory::format_tag> tag_of(const dnnl::memory::desc& desc) {
+    using Tag = dnnl::memory::format_tag;
+    const auto dims = desc.dims();
+    std::vector<Tag> candidates;
+    switch (dims.size()) {
+    case 3: candidates = {Tag::abc, Tag::acb, Tag::aBc8b, Tag::aBc16b}; break;
+    case 4: candidates = {Tag::abcd, Tag::acdb, Tag::aBcd8b, Tag::aBcd16b}; break;
+    case 5: candidates = {Tag::abcde, Tag::acdeb, Tag::aBcde8b, Tag::aBcde16b}; break;
+    default: return std::nullopt;
+    }
+    for (auto tag : candidates)
+        if (dnnl::memory::desc(dims, desc.data_type(), tag) == desc) return tag;
+    return std::nullopt;
 }
 
 std::vector<std::int64_t> spatial(const model::Node& node, const char* name, std::size_t count,

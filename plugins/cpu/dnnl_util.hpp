@@ -3,6 +3,7 @@
 // fused ops' `activation` attribute, and reading a node's inputs and constants.
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <dnnl.hpp>
@@ -10,6 +11,9 @@
 #include "components/model/graph.hpp"
 
 namespace loom::plugins::cpu {
+
+// oneDNN's implementation name as Loom's execType: "brgconv:avx512_core" → "brgconv_avx512_core:f32".
+std::string exec_type_name(std::string impl);
 
 // The output info of input `i` of `node`.
 const model::OutputInfo& input_info(const model::Node& node, std::size_t i);
@@ -24,6 +28,10 @@ dnnl::memory::format_tag plain_data(std::size_t rank);
 // A dense row-major f32 tensor of `shape` seen as `rank` dims (leading ones added); with
 // `transposed`, its last two axes swapped — same bytes, other strides.
 dnnl::memory::desc dense_desc(const model::Shape& shape, std::size_t rank, bool transposed = false);
+
+// The format tag `desc` is in, among the plain, channels-last and 8/16-channel blocked ones of
+// its rank; nullopt for others.
+std::optional<dnnl::memory::format_tag> tag_of(const dnnl::memory::desc& desc);
 
 // An attribute's values for the `count` spatial axes (missing ones: `fallback`).
 std::vector<std::int64_t> spatial(const model::Node& node, const char* name, std::size_t count,

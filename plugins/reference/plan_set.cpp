@@ -85,8 +85,12 @@ void PlanSet::settle(std::uint64_t generation) noexcept {
 }
 
 PlanSet::Prepared PlanSet::make(std::shared_ptr<const model::OpRegistry> snapshot) const {
-    auto plan = std::make_shared<const loom::reference::Plan>(
-        *m_model, *snapshot, *m_shared->kernels, m_shared->flavor.prepare);
+    const auto& flavor = m_shared->flavor;
+    std::shared_ptr<const loom::reference::Executable> plan;
+    if (flavor.compile) plan = flavor.compile(*m_model, *snapshot, *m_shared->kernels);
+    if (!plan)
+        plan = std::make_shared<const loom::reference::Plan>(*m_model, *snapshot,
+                                                             *m_shared->kernels, flavor.prepare);
     return {std::move(snapshot), std::move(plan)};
 }
 

@@ -6,6 +6,7 @@
 // Threading: for_run/prepare/settle may be called from any thread (m_mutex).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,11 @@ struct Flavor {
     std::string device = "REFERENCE";
     std::string full_name = "Loom reference device (portable reference kernels, the oracle)";
     loom::reference::NodePreparer prepare; // null: every node runs its kernel entry
+    // The device's own compiler of a model (the CPU device's graph); null, or null returned: the
+    // model runs as a Plan (with `prepare`). It may keep references to the model and registry.
+    std::function<std::shared_ptr<const loom::reference::Executable>(
+        const model::Model&, const model::OpRegistry&, const loom::reference::KernelTable&)>
+        compile;
     bool f32_by_default = false;           // f16 models computed in f32 without a precision hint
 };
 
@@ -35,7 +41,7 @@ class PlanSet final : public model::SnapshotUser {
 public:
     struct Prepared {
         std::shared_ptr<const model::OpRegistry> registry; // keeps extension libraries loaded
-        std::shared_ptr<const loom::reference::Plan> plan;
+        std::shared_ptr<const loom::reference::Executable> plan;
     };
 
     PlanSet(std::shared_ptr<const model::Model> m, std::shared_ptr<const Shared> shared,

@@ -509,6 +509,15 @@ void GraphConverter::define_outputs(const onnx::NodeProto& node, const std::vect
     for (int i = 0; i < node.output_size(); ++i) {
         const auto& name = node.output(i);
         auto k = static_cast<std::size_t>(i);
+        // A converted op's shape inference decides how many outputs it has (a Split by a
+        // one-element `split` has one, whatever the node names): found by fuzz_onnx.
+        if (!name.empty() && k < outs.size() && outs[k].node &&
+            outs[k].index >= outs[k].node->outputs.size())
+            LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                       "node '{}' ({}) names {} outputs; the operation makes {} with its inputs "
+                       "and attributes",
+                       friendly, node.op_type(), node.output_size(),
+                       outs[k].node->outputs.size());
         if (!name.empty() && k < outs.size() && outs[k].node)
             define(name, outs[k]);
         else if (!name.empty())

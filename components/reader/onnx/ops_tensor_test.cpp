@@ -196,6 +196,26 @@ TEST(OnnxOpsTensor, Split2AttributeLengths) {
     expect_output(*m, 1, ElementType::F32, "[3,4]");
 }
 
+// Found by fuzz_onnx: a Split naming two outputs with a one-element `split` made one output,
+// and the reader named a second that did not exist (a write past the node's outputs).
+TEST(OnnxOpsTensor, SplitNamingMoreOutputsThanItMakesIsRefused) {
+    const auto bytes = single_node_model(
+        "Split", {{"x", F32, {6}}}, {"a", "b"},
+        [](auto& n) {
+            set_attr(n, "axis", std::int64_t{0});
+            set_attr(n, "split", I64s{6});
+        },
+        2);
+    try {
+        read(bytes);
+        FAIL() << "a Split of one part named two outputs";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::INVALID_ARGUMENT) << e.what();
+        EXPECT_NE(e.message().find("names 2 outputs; the operation makes 1"), std::string::npos)
+            << e.what();
+    }
+}
+
 TEST(OnnxOpsTensor, Split13EqualParts) {
     auto m = read(single_node_model("Split", {{"x", F32, {6, 3}}}, {"a", "b", "c"}, {}, 13));
     EXPECT_EQ(ops_of(*m), (Histogram{{"Split", 1}}));
