@@ -102,7 +102,9 @@ private:
         return m_root.back();
     }
     ValueId add_arena(model::ElementType type, const model::Shape& shape, memory::desc desc) {
-        return add({type, shape, std::move(desc), Home::Arena, 0, bytes_of(type, shape)});
+        // A blocked layout pads its channels to the block (4 channels in aBcd8b take 8).
+        const auto bytes = std::max(bytes_of(type, shape), desc.is_zero() ? 0 : desc.get_size());
+        return add({type, shape, std::move(desc), Home::Arena, 0, bytes});
     }
     ValueId add_constant(const model::Tensor& t) {
         m_parts.constants.push_back(t);

@@ -12,6 +12,7 @@
 #include "plugins/cpu/graph_compiler.hpp"
 #include "plugins/cpu/memory_plan.hpp"
 #include "plugins/cpu/shape_cache.hpp"
+#include "schemas/error.hpp"
 
 namespace loom::plugins::cpu {
 namespace {
@@ -112,6 +113,141 @@ TEST(CpuGraph, FoldsActivationsAndScalarArithmeticIntoTheConvolution) {
     ASSERT_TRUE(graph);
     // One convolution, a reorder in and out at most: the five nodes after it are post-ops.
     EXPECT_LE(graph->step_count(), 3u);
+}
+
+// A depthwise convolution with its bias as a separate per-channel Add (PP-OCRv4's), then the
+// affine block and an activation: the bias and the leading arithmetic go into the weights.
+TEST(CpuGraph, FoldsPerChannelBiasesIntoDepthwiseConvolutions) {
+    GraphCase g;
+    auto y = g.conv(g.input({1, 24, 17, 19}), 24, 24, 3, 24);
+    y = g.op("Add", {y, g.constant({1, 24, 1, 1})});
+    y = g.op("Add", {g.op("Multiply", {y, g.scalar(0.75f)}), g.scalar(0.5f)});
+    y = g.op("Relu", {y});
+    y = g.op("Multiply", {y, g.constant({24, 1, 1})}); // per channel, lower rank
+    auto graph = g.expect_matches_reference({y});
+    ASSERT_TRUE(graph);
+    EXPECT_LE(graph->step_count(), 3u);
+}
+
+// Squeeze-and-excitation and a residual: the gate (mean, 1×1 convolutions, hard sigmoid)
+// multiplies the block's value per channel, the block's output adds the input back.
+TEST(CpuGraph, RunsSqueezeExcitationGatesAndResidualAdds) {
+    GraphCase g;
+    const auto x = g.input({1, 16, 12, 12});
+    auto y = g.op("Relu", {g.conv(x, 16, 16, 3)});
+    Attributes keep;
+    keep.set("keep_dims", true);
+    auto& axes = g.model().add_constant(model::Tensor::copy_of(
+        ElementType::I64, {2}, std::as_bytes(std::span<const std::int64_t>({2, 3}))));
+    auto gate = g.op("ReduceMean", {y, axes.output()}, keep);
+    gate = g.op("Relu", {g.conv(gate, 16, 4, 1)});
+    gate = g.op("HardSigmoid", {g.conv(gate, 4, 16, 1), g.scalar(0.2f), g.scalar(0.5f)});
+    y = g.op("Multiply", {y, gate});
+    y = g.op("Add", {g.conv(y, 16, 16, 1), x}); // the residual: a runtime operand, full shape
+    y = g.op("Sigmoid", {y});
+    g.expect_matches_reference({y, gate});
+}
+
+// Nodes without a oneDNN primitive run their reference kernels on plain values between
+// blocked ones, and Reshape is a view of the bytes it reshapes.
+TEST(CpuGraph, RunsReferenceKernelsBetweenBlockedValuesAndReshapesInPlace) {
+    GraphCase g;
+    const auto x = g.input({1, 8, 10, 10});
+    auto a = g.op("Relu", {g.conv(x, 8, 8, 3)});
+    auto b = g.conv(x, 8, 8, 1);
+    Attributes axis;
+    axis.set("axis", std::int64_t{1});
+    auto c = g.op("Concat", {a, b}, axis);
+    auto& shape = g.model().add_constant(model::Tensor::copy_of(
+        ElementType::I64, {2}, std::as_bytes(std::span<const std::int64_t>({16, 100}))));
+    Attributes special;
+    special.set("special_zero", false);
+    auto flat = g.op("Reshape", {c, shape.output()}, special);
+    auto soft = g.op("Softmax", {flat}, axis);
+    auto graph = g.expect_matches_reference({soft, g.conv(c, 16, 4, 3)});
+    ASSERT_TRUE(graph);
+    for (const auto* n : g.model().nodes()) {
+        if (n->type == "Reshape") {
+            EXPECT_EQ(graph->exec_type(*n), "view");
+        }
+    }
+}
+
+TEST(CpuGraph, RunsBatchesOfFewChannels) {
+    GraphCase g;
+    g.expect_matches_reference({g.conv(g.input({2, 3, 7, 5}), 3, 4, 3)});
+}
+
+TEST(CpuGraph, AnInputOfAnotherShapeIsATypedError) {
+    GraphCase g;
+    auto graph = g.expect_matches_reference({g.op("Relu", {g.conv(g.input({1, 4, 6, 6}), 4, 4, 3)})});
+    ASSERT_TRUE(graph);
+    const std::vector<Tensor> wrong{test::random_f32({1, 4, 6, 7}, 1)};
+    const loom::reference::RunState run{&g.registry(), &g.kernels()};
+    try {
+        graph->run(wrong, run, nullptr);
+        FAIL() << "a [1,4,6,7] input ran a graph compiled for [1,4,6,6]";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::INVALID_ARGUMENT) << e.what();
+    }
+}
+
+TEST(MemoryPlan, ValuesAliveTogetherNeverShareBytesAndTheOthersDo) {
+    const std::vector<Lifetime> values{
+        {1000, 0, 2}, {500, 1, 3}, {1000, 3, 5}, {64, 4, 4}, {0, 0, 9}, {2000, 6, 7}};
+    const auto plan = plan_memory(values);
+    ASSERT_EQ(plan.offsets.size(), values.size());
+    for (std::size_t a = 0; a < values.size(); ++a) {
+        EXPECT_EQ(plan.offsets[a] % 64, 0u);
+        EXPECT_LE(plan.offsets[a] + values[a].bytes, plan.total);
+        for (std::size_t b = a + 1; b < values.size(); ++b) {
+            const bool alive_together =
+                values[a].first <= values[b].last && values[b].first <= values[a].last;
+            const bool disjoint = plan.offsets[a] + values[a].bytes <= plan.offsets[b] ||
+                                  plan.offsets[b] + values[b].bytes <= plan.offsets[a];
+            if (alive_together && values[a].bytes && values[b].bytes) {
+                EXPECT_TRUE(disjoint) << a << " and " << b;
+            }
+        }
+    }
+    // 1000 + 500 + 64 alive at once at most, aligned: far less than the 4564 of no reuse.
+    EXPECT_LE(plan.total, 2048u + 512u);
+}
+
+TEST(ShapeCache, CompilesEachInputShapeOnceAndEvictsTheLeastRecentlyUsed) {
+    GraphCase g;
+    auto& x = g.model().add_parameter(ElementType::F32,
+                                      model::PartialShape{model::Dimension::dynamic(), 4, 5, 5},
+                                      "x");
+    auto y = g.op("Relu", {g.conv(x.output(), 4, 4, 3)});
+    g.model().add_result(y);
+    model::infer_and_validate(g.model(), g.registry());
+    int compiles = 0;
+    ShapeCache cache(
+        g.model(), g.registry(),
+        [&](const model::Model& m) -> std::shared_ptr<const loom::reference::Executable> {
+            ++compiles;
+            return compile_graph(m, g.registry(), g.kernels(), {}, g.engine());
+        },
+        2);
+    loom::reference::Plan plan(g.model(), g.registry(), g.kernels());
+    const loom::reference::RunState run{&g.registry(), &g.kernels()};
+    for (std::int64_t batch : {1, 2, 1, 3, 1, 2}) {
+        const std::vector<Tensor> in{test::random_f32({batch, 4, 5, 5}, 9)};
+        const auto got = cache.run(in, run, nullptr);
+        test::expect_close(got.at(0), plan.run(in, run, nullptr).at(0));
+    }
+    // 1, 2, (1), 3 evicts 2, (1), 2 again: four compiles, two kept.
+    EXPECT_EQ(compiles, 4);
+    EXPECT_EQ(cache.size(), 2u);
+    EXPECT_TRUE(cache.exec_type(*g.model().nodes()[0]).size() > 0);
+    try {
+        const std::vector<Tensor> three{test::random_f32({1, 3, 5, 5}, 1)};
+        cache.run(three, run, nullptr);
+        FAIL() << "three channels ran a model of four";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::INVALID_ARGUMENT) << e.what();
+    }
 }
 
 } // namespace
