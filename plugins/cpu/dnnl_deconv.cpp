@@ -1,5 +1,7 @@
 #include "plugins/cpu/dnnl_deconv.hpp"
 
+#include <cstring>
+
 #include <unordered_map>
 
 #include "plugins/cpu/dnnl_util.hpp"
@@ -49,10 +51,11 @@ bool dnnl_deconv_applies(const model::Node& node) noexcept {
     }
 }
 
-DnnlDeconv::DnnlDeconv(const dnnl::engine& engine, const model::Node& node)
-    : m_engine(engine) {
-    LOOM_REQUIRE(dnnl_deconv_applies(node), "node '{}' ({}) cannot run as a oneDNN deconvolution",
-                 node.name, node.type);
+DeconvSetup make_deconv(const dnnl::engine& engine, const model::Node& node,
+                        const memory::desc& src, const memory::desc& dst,
+                        const dnnl::post_ops& ops, const Affine* affine) {
+    LOOM_REQUIRE(dnnl_deconv_applies(node),
+                 "node '{}' ({}) cannot run as a oneDNN deconvolution", node.name, node.type);
     const auto in = input_info(node, 0).shape.to_shape();
     const auto out = node.outputs[0].shape.to_shape();
     const auto& w = constant_input(node, 1)->value;
@@ -77,30 +80,66 @@ DnnlDeconv::DnnlDeconv(const dnnl::engine& engine, const model::Node& node)
         pad_r.push_back(natural - pl - out[2 + i]);
     }
     using DT = memory::data_type;
-    m_src = memory::desc(dims_of(in), DT::f32, plain_data(in.size()));
-    m_dst = memory::desc(dims_of(out), DT::f32, plain_data(out.size()));
     const auto w_user = user_weights(w.shape(), groups);
     const memory::desc w_any(w_user.dims(), DT::f32, memory::format_tag::any);
     dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user); // see dnnl_conv.cpp
-    dnnl::deconvolution_forward::primitive_desc pd;
+    DeconvSetup setup;
+    const auto channels = out[1];
+    const memory::desc bias_md = affine ? memory::desc({channels}, DT::f32, memory::format_tag::x)
+                                        : memory::desc();
     try {
         dnnl::deconvolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                               dnnl::algorithm::deconvolution_direct, m_src, w_any,
-                                               m_dst, d_strides, d_dilations, pad_l, pad_r);
-        pd = dnnl::deconvolution_forward::primitive_desc(desc, attr, engine);
+                                               dnnl::algorithm::deconvolution_direct, src, w_any,
+                                               bias_md, dst, d_strides, d_dilations, pad_l, pad_r);
+        setup.pd = dnnl::deconvolution_forward::primitive_desc(desc, attr, engine);
     } catch (const dnnl::error& e) {
         LOOM_THROW(ErrorKind::UNSUPPORTED, "oneDNN has no deconvolution for node '{}': {}",
                    node.name, e.what());
     }
-    m_primitive = dnnl::deconvolution_forward(pd);
-    m_impl = pd.impl_info_str();
-    m_scratchpad = pd.scratchpad_desc();
+    // y·scale + shift folded in: weights ([G,] C_in, C_out, k…) scaled per output channel, the
+    // shift as a bias.
+    std::vector<float> weights(w.data<float>(), w.data<float>() + w.size());
+    if (affine) {
+        const auto& ws = w.shape();
+        const I64 g_count = groups ? ws[0] : 1, c_in = ws[groups ? 1 : 0],
+                  c_out = ws[groups ? 2 : 1];
+        const I64 taps = w.size() / (g_count * c_in * c_out);
+        for (I64 g = 0; g < g_count; ++g)
+            for (I64 i = 0; i < c_in; ++i)
+                for (I64 o = 0; o < c_out; ++o) {
+                    const float scale = affine->scale[static_cast<std::size_t>(g * c_out + o)];
+                    float* row = weights.data() + ((g * c_in + i) * c_out + o) * taps;
+                    for (I64 t = 0; t < taps; ++t)
+                        row[t] *= scale;
+                }
+        setup.bias = memory(bias_md, engine);
+        std::memcpy(setup.bias.get_data_handle(), affine->shift.data(),
+                    static_cast<std::size_t>(channels) * sizeof(float));
+    }
     dnnl::stream stream(engine);
-    memory user(w_user, engine, const_cast<std::byte*>(w.data<std::byte>()));
-    m_weights = memory(pd.weights_desc(), engine);
-    dnnl::reorder(user, m_weights).execute(stream, user, m_weights);
+    memory user(w_user, engine, weights.data());
+    setup.weights = memory(setup.pd.weights_desc(), engine);
+    dnnl::reorder(user, setup.weights).execute(stream, user, setup.weights);
     stream.wait();
+    return setup;
+}
+
+
+DnnlDeconv::DnnlDeconv(const dnnl::engine& engine, const model::Node& node)
+    : m_engine(engine) {
+    LOOM_REQUIRE(dnnl_deconv_applies(node),
+                 "node '{}' ({}) cannot run as a oneDNN deconvolution", node.name, node.type);
+    const auto in = input_info(node, 0).shape.to_shape();
+    const auto out = node.outputs[0].shape.to_shape();
+    m_src = memory::desc(dims_of(in), memory::data_type::f32, plain_data(in.size()));
+    m_dst = memory::desc(dims_of(out), memory::data_type::f32, plain_data(out.size()));
+    auto setup = make_deconv(engine, node, m_src, m_dst, dnnl::post_ops(), nullptr);
+    m_primitive = dnnl::deconvolution_forward(setup.pd);
+    m_impl = setup.pd.impl_info_str();
+    m_scratchpad = setup.pd.scratchpad_desc();
+    m_weights = setup.weights;
 }
 
 void DnnlDeconv::run(dnnl::stream& stream, const float* src, float* dst) const {

@@ -13,11 +13,24 @@
 #include <dnnl.hpp>
 
 #include "components/model/graph.hpp"
+#include "plugins/cpu/post_ops.hpp"
 
 namespace loom::plugins::cpu {
 
 // Whether `node` runs here: f32, static shapes of rank 3 to 5, constant weights.
 bool dnnl_deconv_applies(const model::Node& node) noexcept;
+
+// A oneDNN deconvolution for `node` (dnnl_deconv_applies) reading `src`, writing `dst` (either
+// may be format_tag::any), with post-ops `ops`, its weights reordered once into the primitive's
+// layout. unsupported when oneDNN has no implementation for it.
+// With `affine`, the output scaled and shifted per channel (folded into weights and a bias).
+struct DeconvSetup {
+    dnnl::deconvolution_forward::primitive_desc pd;
+    dnnl::memory weights, bias; // bias: only with an affine
+};
+DeconvSetup make_deconv(const dnnl::engine& engine, const model::Node& node,
+                        const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
+                        const dnnl::post_ops& ops, const Affine* affine);
 
 class DnnlDeconv {
 public:

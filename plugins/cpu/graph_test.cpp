@@ -173,6 +173,68 @@ TEST(CpuGraph, RunsReferenceKernelsBetweenBlockedValuesAndReshapesInPlace) {
     }
 }
 
+// PP-OCR's FPN: nearest upsampling by integer factors (asymmetric, floor) between blocked values.
+TEST(CpuGraph, UpsamplesByIntegerFactorsOnOneDnn) {
+    for (const float factor : {2.0f, 4.0f}) {
+        GraphCase g;
+        // 24 channels: three blocks of 8 (one block hid oneDNN's offsets of a blocked operand).
+        const auto side = static_cast<std::int64_t>(factor);
+        const auto lateral = g.conv(g.input({1, 96, 20 * side, 20 * side}), 96, 96, 1); // first
+        auto y = g.conv(g.input({1, 96, 20, 20}), 96, 96, 3);
+        Attributes a;
+        a.set("mode", std::string("nearest"));
+        a.set("shape_calculation_mode", std::string("scales"));
+        a.set("coordinate_transformation_mode", std::string("asymmetric"));
+        a.set("nearest_mode", std::string("floor"));
+        const float scales[] = {1.0f, 1.0f, factor, factor};
+        auto& s = g.model().add_constant(model::Tensor::copy_of(
+            ElementType::F32, {4}, std::as_bytes(std::span<const float>(scales))));
+        y = g.op("Interpolate", {y, s.output()}, a, "opset11");
+        // FPN: the upsampled value plus the lateral one (a post-op of the resampling, or not)
+        y = g.op("Add", {lateral, y});
+        auto graph = g.expect_matches_reference({g.conv(y, 96, 8, 3)});
+        ASSERT_TRUE(graph);
+        for (const auto* n : g.model().nodes()) {
+            if (n->type == "Interpolate") {
+                EXPECT_NE(graph->exec_type(*n), "ref");
+            }
+        }
+    }
+}
+
+// PP-OCRv4 det's head: a stride-2 deconvolution, batch normalisation (folded into its weights
+// and a bias), an activation; then a second one to one channel and a sigmoid.
+TEST(CpuGraph, FoldsBatchNormalisationIntoDeconvolutions) {
+    GraphCase g;
+    Attributes a;
+    a.set("strides", std::vector<std::int64_t>{2, 2});
+    a.set("dilations", std::vector<std::int64_t>{1, 1});
+    a.set("pads_begin", std::vector<std::int64_t>{0, 0});
+    a.set("pads_end", std::vector<std::int64_t>{0, 0});
+    auto y = g.conv(g.input({1, 16, 6, 7}), 16, 16, 3);
+    y = g.op("ConvolutionBackpropData", {y, g.constant({16, 8, 2, 2}, 0.5f)}, a);
+    auto positive = test::random_f32({8}, 77);
+    for (std::int64_t i = 0; i < positive.size(); ++i)
+        test::f32_data(positive)[i] = std::fabs(test::f32_data(positive)[i]) + 0.5f;
+    const auto variance = g.model().add_constant(positive).output();
+    Attributes eps;
+    eps.set("epsilon", 1e-5);
+    y = g.op("BatchNormInference",
+             {y, g.constant({8}), g.constant({8}), g.constant({8}), variance}, eps, "opset5");
+    y = g.op("Relu", {y});
+    y = g.op("ConvolutionBackpropData", {y, g.constant({8, 1, 2, 2})}, a);
+    auto graph = g.expect_matches_reference({g.op("Sigmoid", {y})});
+    ASSERT_TRUE(graph);
+    // Folded: the normalisation reports its deconvolution's primitive.
+    std::string deconv, norm;
+    for (const auto* n : g.model().nodes()) {
+        if (n->type == "ConvolutionBackpropData" && deconv.empty()) deconv = graph->exec_type(*n);
+        if (n->type == "BatchNormInference") norm = graph->exec_type(*n);
+    }
+    EXPECT_TRUE(deconv.ends_with(":f32")) << deconv;
+    EXPECT_EQ(norm, deconv);
+}
+
 TEST(CpuGraph, RunsBatchesOfFewChannels) {
     GraphCase g;
     g.expect_matches_reference({g.conv(g.input({2, 3, 7, 5}), 3, 4, 3)});

@@ -1,6 +1,7 @@
 #include "plugins/cpu/post_ops.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "plugins/cpu/dnnl_eltwise.hpp"
@@ -36,6 +37,31 @@ int broadcast_kind(const model::Shape& operand, const model::Shape& out) {
     return lead <= 1 ? 1 : -1;
 }
 
+// BatchNormInference (opset5: data, gamma, beta, mean, variance; opset1: gamma, beta, data, …)
+// with constant statistics as y·scale + shift per channel.
+std::optional<PostOp> batch_norm(const model::Node& node, std::uint32_t port,
+                                 const model::Shape& out) {
+    const bool v5 = node.version != "opset1";
+    const std::uint32_t data = v5 ? 0 : 2, gamma = v5 ? 1 : 0, beta = v5 ? 2 : 1;
+    if (node.inputs.size() != 5 || port != data || out.size() < 2) return std::nullopt;
+    const auto channels = static_cast<std::size_t>(out[1]);
+    std::vector<std::vector<double>> stats;
+    for (std::uint32_t i : {gamma, beta, std::uint32_t{3}, std::uint32_t{4}}) {
+        const auto* c = constant_input(node, i);
+        if (!c || static_cast<std::size_t>(c->value.size()) != channels) return std::nullopt;
+        stats.push_back(c->value.to_f64());
+    }
+    const double epsilon = node.attrs.get_or<double>("epsilon", 1e-5);
+    PostOp op;
+    op.node = &node;
+    for (std::size_t c = 0; c < channels; ++c) {
+        const double k = stats[0][c] / std::sqrt(stats[3][c] + epsilon);
+        op.scale.push_back(static_cast<float>(k));
+        op.shift.push_back(static_cast<float>(stats[1][c] - stats[2][c] * k));
+    }
+    return op;
+}
+
 // The chain's next post-op: `node` reads the chain's current value at input `port`.
 std::optional<PostOp> as_post_op(const model::Node& node, std::uint32_t port,
                                  const model::Shape& out) {
@@ -48,6 +74,7 @@ std::optional<PostOp> as_post_op(const model::Node& node, std::uint32_t port,
             return op;
         }
     }
+    if (node.type == "BatchNormInference") return batch_norm(node, port, out);
     const bool add = node.type == "Add", mul = node.type == "Multiply";
     const bool sub = node.type == "Subtract", div = node.type == "Divide";
     if (!(add || mul || sub || div) || node.inputs.size() != 2) return std::nullopt;
@@ -122,6 +149,13 @@ std::size_t leading_affine(const std::vector<PostOp>& chain, std::int64_t channe
     std::size_t k = 0;
     for (; k < chain.size(); ++k) {
         const auto& p = chain[k];
+        if (!p.scale.empty()) {
+            for (std::size_t c = 0; c < n; ++c) {
+                out.scale[c] *= p.scale[c];
+                out.shift[c] = p.scale[c] * out.shift[c] + p.shift[c];
+            }
+            continue;
+        }
         if (p.binary == A::undef) {
             const bool linear = std::all_of(p.eltwise.begin(), p.eltwise.end(), [](const auto& e) {
                 return e.algorithm == A::eltwise_linear;
@@ -185,6 +219,8 @@ BuiltPostOps build_post_ops(const dnnl::post_ops& own, const std::vector<PostOp>
         add_eltwise(algorithm, alpha, beta);
     }
     for (std::size_t k = 0; k < chain.size(); ++k) {
+        if (!chain[k].scale.empty())
+            LOOM_THROW(ErrorKind::UNSUPPORTED, "a batch normalisation as a post-op");
         for (const auto& e : chain[k].eltwise)
             add_eltwise(e.algorithm, e.alpha, e.beta);
         if (chain[k].binary != A::undef)

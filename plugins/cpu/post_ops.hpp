@@ -28,6 +28,9 @@ struct PostOp {
     model::Tensor constant;
     model::Output operand;
     bool per_channel = false; // the operand is broadcast along all but the channel axis
+    // … or BatchNormInference with constant statistics: y·scale[c] + shift[c] (foldable into a
+    // convolution's weights only — leading_affine).
+    std::vector<float> scale, shift;
 };
 
 // The post-ops that can follow `anchor`'s output 0 (f32, static, rank ≥ 3), in order; the last

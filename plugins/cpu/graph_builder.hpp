@@ -1,0 +1,133 @@
+#pragma once
+// GraphBuilder — how compile_graph (graph_compiler.hpp) makes a CpuGraph: the values and their
+// layouts, reorders where a consumer needs another layout, fused chains of post-ops
+// (graph_compiler.cpp), the primitive of each op oneDNN has (graph_ops.cpp), and the memory plan.
+// Internal to plugins/cpu.
+
+#include <functional>
+#include <map>
+#include <unordered_set>
+
+#include <dnnl.hpp>
+
+#include "plugins/cpu/graph.hpp"
+#include "plugins/cpu/post_ops.hpp"
+
+namespace loom::plugins::cpu {
+
+using memory = dnnl::memory;
+using ValueId = CpuGraph::ValueId;
+using Value = CpuGraph::Value;
+using Home = Value::Home;
+using Arg = CpuGraph::Arg;
+using Step = CpuGraph::Step;
+
+inline constexpr std::size_t k_none = static_cast<std::size_t>(-1);
+inline constexpr ValueId k_no_value = static_cast<ValueId>(-1);
+
+// The dense (plain) layout of an f32 value oneDNN can describe; empty otherwise.
+memory::desc plain_desc(model::ElementType type, const model::Shape& shape);
+
+
+// What a primitive maker returns: the primitive's descriptor and the memories it owns (packed
+// weights, bias).
+struct Made {
+    dnnl::primitive_desc_base pd;
+    std::vector<std::pair<int, memory>> fixed;
+};
+// Makes the primitive with post-ops `ops` writing `dst` (format_tag::any: its choice), with
+// `affine` folded into its weights (convolutions; null for the others).
+using Maker = std::function<Made(const dnnl::post_ops& ops, const memory::desc& dst,
+                                 const Affine* affine)>;
+
+
+class GraphBuilder {
+public:
+    GraphBuilder(const model::Model& model, const model::OpRegistry& registry,
+            const loom::reference::KernelTable& kernels,
+            const loom::reference::NodePreparer& prepare, const dnnl::engine& engine)
+        : m_model(model)
+        , m_registry(registry)
+        , m_kernels(kernels)
+        , m_prepare(prepare) {
+        m_parts.engine = engine;
+    }
+
+    CpuGraph::Parts build();
+
+private:
+    static std::size_t bytes_of(model::ElementType type, const model::Shape& shape);
+
+    ValueId add(Value v);
+
+    ValueId add_arena(model::ElementType type, const model::Shape& shape, memory::desc desc);
+
+    ValueId add_constant(const model::Tensor& t);
+
+    ValueId value_of(const model::Output& o) const;
+
+    bool dnnl_value(ValueId v) const;
+
+    // `v` in layout `desc`: itself, or a reordered copy (made once per layout).
+    ValueId in_layout(ValueId v, const memory::desc& desc);
+
+    ValueId plain(ValueId v);
+
+    // The anchor's primitive with the fusible chain after it folded in (as much of it as oneDNN
+    // takes: on refusal the chain is shortened, down to none).
+    bool emit_fused(const model::Node& anchor, std::vector<Arg> inputs, const Maker& make,
+                    const std::function<void(dnnl::post_ops&)>& own_ops, bool fold = false);
+
+    void emit_chain(const model::Node& anchor, std::vector<Arg> args,
+                    const std::vector<PostOp>& whole, const Maker& make,
+                    const std::function<void(dnnl::post_ops&)>& own_ops, bool fold);
+
+    void emit(const model::Node& node, const Made& made, std::vector<Arg> args,
+              std::vector<const model::Node*> fused);
+
+    static dnnl::primitive_attr user_scratchpad(const dnnl::post_ops& ops);
+
+    bool emit_conv(const model::Node& node);
+
+    bool emit_unary(const model::Node& node);
+
+    bool emit_binary(const model::Node& node);
+
+    // ReduceMean/Max/Min/Sum/Prod with constant axes and keep_dims (SE blocks' global pooling):
+    // over all spatial axes, Mean and Max are a global pooling (jit in any layout); otherwise a
+    // oneDNN reduction of a plain value.
+    bool emit_reduce(const model::Node& node);
+
+    bool emit_global_pool(const model::Node& node, ValueId src, bool mean);
+
+    static dnnl::algorithm binary_algorithm(const std::string& type);
+
+    bool emit_deconv(const model::Node& node);
+    // Interpolate, nearest, by integer factors: oneDNN's resampling where it picks the same
+    // source pixels.
+    bool emit_interpolate(const model::Node& node);
+    bool emit_concat(const model::Node& node);
+    bool emit_batch_norm(const model::Node& node);
+
+    // Reshape/Squeeze/Unsqueeze of a plain value: the same bytes seen with another shape.
+    bool emit_view(const model::Node& node);
+
+    void emit_node(const model::Node& node);
+
+    // Lifetimes by step, then offsets: a value lives from the step that writes it to the last
+    // that reads it (results: to the end); views live as long as their root.
+    void finish();
+
+    const model::Model& m_model;
+    const model::OpRegistry& m_registry;
+    const loom::reference::KernelTable& m_kernels;
+    const loom::reference::NodePreparer& m_prepare;
+    CpuGraph::Parts m_parts;
+    std::vector<ValueId> m_root; // per value: the value whose bytes it uses
+    std::map<std::pair<const model::Node*, std::uint32_t>, ValueId> m_of;
+    std::map<ValueId, std::vector<std::pair<memory::desc, ValueId>>> m_layouts;
+    std::map<ValueId, std::string> m_names;
+    std::unordered_set<const model::Node*> m_done; // fused into an earlier step
+};
+
+} // namespace loom::plugins::cpu
