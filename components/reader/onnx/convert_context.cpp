@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <limits>
 
 #include <fmt/format.h>
@@ -48,9 +49,25 @@ std::string_view attr_type_name(int t) {
     }
 }
 
+// A double stored as T; for integer types saturated (NaN as 0) — a cast of a value out of T's
+// range is undefined (found by fuzz_onnx: a float attribute of -3.4e38 made an i64 constant).
 template <class T>
 void store(std::byte* out, double value) {
-    T v = static_cast<T>(value);
+    T v{};
+    if constexpr (std::is_integral_v<T>) {
+        constexpr auto lo = static_cast<double>(std::numeric_limits<T>::lowest());
+        constexpr auto hi = static_cast<double>(std::numeric_limits<T>::max());
+        if (std::isnan(value))
+            v = 0;
+        else if (value <= lo)
+            v = std::numeric_limits<T>::lowest();
+        else if (value >= hi) // hi rounds up to 2^63 for int64: ≥ is out of range
+            v = std::numeric_limits<T>::max();
+        else
+            v = static_cast<T>(value);
+    } else {
+        v = static_cast<T>(value);
+    }
     std::memcpy(out, &v, sizeof(T));
 }
 

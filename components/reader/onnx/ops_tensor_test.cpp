@@ -2,6 +2,7 @@
 // Gather, …): the native ops each ONNX node becomes, their key attributes, and the output types and
 // shapes (computed by hand from the ONNX spec).
 #include <cstring>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -108,6 +109,29 @@ TEST(OnnxOpsTensor, PadOpset2Attributes) {
     EXPECT_EQ(pad.inputs.size(), 4u); // the pad value is passed
     EXPECT_EQ(pad.attrs.get<std::string>("pad_mode"), "constant");
     expect_output(*m, 0, ElementType::F32, "[4,5]");
+}
+
+// Found by fuzz_onnx: a float attribute stored into an integer constant out of its range (a cast
+// with undefined behaviour) — saturated instead; NaN stores 0.
+TEST(OnnxOpsTensor, PadValueOutOfAnIntegerTypesRangeSaturates) {
+    const std::pair<float, std::int64_t> cases[] = {
+        {-3.4e38f, std::numeric_limits<std::int64_t>::lowest()},
+        {3.4e38f, std::numeric_limits<std::int64_t>::max()},
+        {std::numeric_limits<float>::quiet_NaN(), 0},
+        {-7.0f, -7}};
+    for (const auto& [value, expected] : cases) {
+        auto m = read(single_node_model(
+            "Pad", {{"x", I64, {2, 3}}}, {"y"},
+            [v = value](auto& n) {
+                set_attr(n, "pads", I64s{0, 1, 2, 1});
+                set_attr(n, "value", v);
+            },
+            2));
+        const auto& pad = only(*m, "Pad");
+        const auto* fill = pad.inputs.at(3).node;
+        ASSERT_EQ(fill->type, "Constant");
+        EXPECT_EQ(fill->value.to_i64().at(0), expected) << value;
+    }
 }
 
 TEST(OnnxOpsTensor, PadOpset11InputsReflect) {
