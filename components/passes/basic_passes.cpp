@@ -2,6 +2,7 @@
 #include <cstring>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "components/passes/graph_util.hpp"
 #include "components/passes/passes.hpp"
@@ -156,11 +157,25 @@ public:
     std::string_view name() const override { return "constant_folding"; }
 
 protected:
+    // Folding a shape computation can make the shapes after it static (a Reshape by a folded
+    // target shape), and with them the next ShapeOf: rounds until nothing more folds (shape
+    // inference between them), at most k_rounds.
     bool run_graph(Model& model, PassContext& ctx) override {
+        static constexpr int k_rounds = 16;
+        bool changed = false;
+        std::unordered_set<const Node*> folded; // replaced already: not folded again
+        for (int round = 0; round < k_rounds && fold_round(model, ctx, folded); ++round) {
+            changed = true;
+            model::infer_and_validate(model, ctx.registry);
+        }
+        return changed;
+    }
+
+    bool fold_round(Model& model, PassContext& ctx, std::unordered_set<const Node*>& folded) {
         bool changed = false;
         for (Node* node : model.topological_order()) {
             if (node->type == "Constant" || node->type == "Parameter" || node->type == "Result" ||
-                !node->bodies.empty() || has_side_effects(*node))
+                !node->bodies.empty() || has_side_effects(*node) || folded.contains(node))
                 continue;
             auto values = fold_node(*node, ctx.registry);
             if (!values) continue;
@@ -171,6 +186,7 @@ protected:
                 Node& c = model.add_constant(std::move((*values)[i]), std::move(const_name));
                 replace_output(model, node->output(static_cast<std::uint32_t>(i)), c.output());
             }
+            folded.insert(node);
             ctx.count();
             ctx.note(fmt::format("folded '{}' ({})", node->name, node->type));
             changed = true;

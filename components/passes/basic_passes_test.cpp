@@ -82,6 +82,26 @@ TEST(ConstantFolding, ShapeOfFoldsOnlyStaticShapes) {
     EXPECT_EQ(result_input(m, 1)->type, "ShapeOf");
 }
 
+// A Reshape whose target shape is a ShapeOf has a dynamic output until that ShapeOf folds; the
+// ShapeOf of its output folds in the next round (PP-OCRv4 rec's attention reshapes).
+TEST(ConstantFolding, FoldsUntilShapesThatBecameStaticAreFoldedToo) {
+    auto reg = registry();
+    Model m;
+    auto x = m.add_parameter(ElementType::F32, PartialShape({2, 6}), "x").output();
+    Attributes rs;
+    rs.set("special_zero", false);
+    auto r = m.add("Reshape", "opset1", {x, m.add("ShapeOf", "opset1", {x}, {}, 1, "s1").output()},
+                   rs, 1, "r")
+                 .output();
+    loom::model::infer_and_validate(m, *reg);
+    ASSERT_FALSE(r.node->outputs[0].shape.is_static()) << r.node->outputs[0].shape.to_string();
+    m.add_result(m.add("ShapeOf", "opset1", {r}, {}, 1, "s2").output());
+    EXPECT_EQ(run_pass(m, make_constant_folding_pass(), *reg), 2u);
+    Node* folded = result_input(m, 0);
+    ASSERT_EQ(folded->type, "Constant");
+    EXPECT_EQ(folded->value.to_i64(), (std::vector<std::int64_t>{2, 6}));
+}
+
 TEST(ConstantFolding, ReshapeAndConvertOfConstantsFoldWithoutEvaluate) {
     auto reg = registry();
     Model m;

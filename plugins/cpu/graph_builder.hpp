@@ -72,6 +72,10 @@ private:
     ValueId in_layout(ValueId v, const memory::desc& desc);
 
     ValueId plain(ValueId v);
+    // The bytes of `v` seen as another value: `shape`, layout `desc` (lives as long as `v`).
+    ValueId view_of(ValueId v, const model::Shape& shape, const memory::desc& desc);
+    // A reorder step from `from` to `to` (same dims), reported as `name` (`type`); its execType.
+    const std::string& emit_reorder(std::string name, std::string type, ValueId from, ValueId to);
 
     // The anchor's primitive with the fusible chain after it folded in (as much of it as oneDNN
     // takes: on refusal the chain is shortened, down to none).
@@ -108,6 +112,8 @@ private:
     bool emit_interpolate(const model::Node& node);
     bool emit_concat(const model::Node& node);
     bool emit_batch_norm(const model::Node& node);
+    bool emit_softmax(const model::Node& node);
+    bool emit_transpose(const model::Node& node);
 
     // Reshape/Squeeze/Unsqueeze of a plain value: the same bytes seen with another shape.
     bool emit_view(const model::Node& node);

@@ -46,7 +46,8 @@ CpuGraph::Parts GraphBuilder::build() {
         }
         if (!(emit_conv(*node) || emit_deconv(*node) || emit_unary(*node) ||
               emit_binary(*node) || emit_reduce(*node) || emit_interpolate(*node) ||
-              emit_concat(*node) || emit_batch_norm(*node) || emit_view(*node)))
+              emit_concat(*node) || emit_batch_norm(*node) || emit_softmax(*node) ||
+              emit_transpose(*node) || emit_view(*node)))
             emit_node(*node);
     }
     for (const auto* r : m_model.results()) {
@@ -97,26 +98,42 @@ bool GraphBuilder::dnnl_value(ValueId v) const {
 
 ValueId GraphBuilder::in_layout(ValueId v, const memory::desc& desc) {
     if (m_parts.values[v].desc == desc) return v;
-    auto& known = m_layouts[v];
-    for (const auto& [d, copy] : known)
+    for (const auto& [d, copy] : m_layouts[v])
         if (d == desc) return copy;
     const auto source = m_parts.values[v]; // copied: add() grows the vector
     const auto copy = add_arena(source.type, source.shape, desc);
-    dnnl::reorder::primitive_desc pd(m_parts.engine, source.desc, m_parts.engine, desc);
-    Step step;
-    step.primitive = dnnl::reorder(pd);
-    step.args = {{DNNL_ARG_FROM, v}, {DNNL_ARG_TO, copy}};
-    step.name = m_names.count(v) ? m_names[v] + "/reorder" : "reorder";
-    step.type = "Reorder";
-    step.exec_type = exec_type_name(pd.impl_info_str());
-    m_parts.steps.push_back(std::move(step));
-    known.emplace_back(desc, copy);
+    emit_reorder(m_names.count(v) ? m_names[v] + "/reorder" : "reorder", "Reorder", v, copy);
+    m_layouts[v].emplace_back(desc, copy);
     return copy;
 }
 
 ValueId GraphBuilder::plain(ValueId v) {
     const auto& value = m_parts.values[v];
     return in_layout(v, plain_desc(value.type, value.shape));
+}
+
+ValueId GraphBuilder::view_of(ValueId v, const model::Shape& shape, const memory::desc& desc) {
+    auto view = m_parts.values[v]; // copied: add() grows the vector
+    view.shape = shape;
+    view.desc = desc;
+    const auto id = add(view);
+    m_root[id] = m_root[v];
+    return id;
+}
+
+const std::string& GraphBuilder::emit_reorder(std::string name, std::string type, ValueId from,
+                                              ValueId to) {
+    const auto& engine = m_parts.engine;
+    dnnl::reorder::primitive_desc pd(engine, m_parts.values[from].desc, engine,
+                                     m_parts.values[to].desc);
+    Step step;
+    step.primitive = dnnl::reorder(pd);
+    step.args = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    step.name = std::move(name);
+    step.type = std::move(type);
+    step.exec_type = exec_type_name(pd.impl_info_str());
+    m_parts.steps.push_back(std::move(step));
+    return m_parts.steps.back().exec_type;
 }
 
 bool GraphBuilder::emit_fused(const model::Node& anchor, std::vector<Arg> inputs, const Maker& make,

@@ -157,14 +157,11 @@ bool GraphBuilder::emit_view(const model::Node& node) {
     if (node.inputs.empty() || node.outputs.size() != 1) return false;
     auto v = value_of(node.inputs[0]);
     if (dnnl_value(v)) v = plain(v);
-    auto view = m_parts.values[v]; // copied: add() grows the vector
     const auto& y = node.outputs[0];
     const auto shape = y.shape.to_shape();
-    if (y.type != view.type || bytes_of(y.type, shape) != view.bytes) return false;
-    view.shape = shape;
-    view.desc = plain_desc(view.type, shape);
-    const auto id = add(view);
-    m_root[id] = m_root[v];
+    if (y.type != m_parts.values[v].type || bytes_of(y.type, shape) != m_parts.values[v].bytes)
+        return false;
+    const auto id = view_of(v, shape, plain_desc(y.type, shape));
     m_of[{&node, 0}] = id;
     m_names[id] = node.name;
     m_parts.exec_types[&node] = "view";
@@ -295,6 +292,68 @@ bool GraphBuilder::emit_batch_norm(const model::Node& node) {
                     {}};
     };
     return emit_fused(node, std::move(args), make, {});
+}
+
+// Softmax/LogSoftmax over one axis, on a plain value (oneDNN's jit softmax wants the axis dense).
+bool GraphBuilder::emit_softmax(const model::Node& node) {
+    const bool log = node.type == "LogSoftmax";
+    if ((node.type != "Softmax" && !log) || node.inputs.size() != 1 || node.outputs.size() != 1)
+        return false;
+    auto src = value_of(node.inputs[0]);
+    if (!dnnl_value(src)) return false;
+    const auto rank = static_cast<std::int64_t>(m_parts.values[src].shape.size());
+    auto axis = node.attrs.get_or<std::int64_t>("axis", node.version == "opset1" ? 1 : -1);
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) return false;
+    src = plain(src);
+    const auto desc = m_parts.values[src].desc;
+    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc&, const Affine*) {
+        if (log) {
+            dnnl::logsoftmax_forward::desc d(dnnl::prop_kind::forward_inference, desc,
+                                             static_cast<int>(axis));
+            return Made{dnnl::logsoftmax_forward::primitive_desc(d, user_scratchpad(ops),
+                                                                 m_parts.engine),
+                        {}};
+        }
+        dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, desc,
+                                      static_cast<int>(axis));
+        return Made{dnnl::softmax_forward::primitive_desc(d, user_scratchpad(ops),
+                                                          m_parts.engine),
+                    {}};
+    };
+    return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, {});
+}
+
+// Transpose by a constant order: a reorder from the input's bytes seen with permuted axes.
+bool GraphBuilder::emit_transpose(const model::Node& node) {
+    if (node.type != "Transpose" || node.inputs.size() != 2 || node.outputs.size() != 1)
+        return false;
+    const auto* order_node = constant_input(node, 1);
+    auto src = value_of(node.inputs[0]);
+    if (!order_node || !dnnl_value(src)) return false;
+    const auto in = m_parts.values[src].shape;
+    auto order = order_node->value.to_i64();
+    if (order.empty()) { // reverse
+        for (std::size_t i = in.size(); i-- > 0;)
+            order.push_back(static_cast<std::int64_t>(i));
+    }
+    if (order.size() != in.size()) return false;
+    std::vector<int> moved(in.size(), -1); // input axis order[j] goes to position j
+    for (std::size_t j = 0; j < order.size(); ++j) {
+        const auto axis = order[j];
+        if (axis < 0 || axis >= static_cast<std::int64_t>(in.size()) || moved[axis] != -1)
+            return false;
+        moved[static_cast<std::size_t>(axis)] = static_cast<int>(j);
+    }
+    src = plain(src);
+    const auto out = node.outputs[0].shape.to_shape();
+    const auto seen = m_parts.values[src].desc.permute_axes(moved);
+    const auto view = view_of(src, out, seen);
+    const auto y = add_arena(model::ElementType::F32, out, plain_desc(model::ElementType::F32, out));
+    m_parts.exec_types[&node] = emit_reorder(node.name, node.type, view, y);
+    m_of[{&node, 0}] = y;
+    m_names[y] = node.name;
+    return true;
 }
 
 } // namespace loom::plugins::cpu

@@ -148,9 +148,9 @@ TEST(CpuGraph, RunsSqueezeExcitationGatesAndResidualAdds) {
     g.expect_matches_reference({y, gate});
 }
 
-// Nodes without a oneDNN primitive run their reference kernels on plain values between
-// blocked ones, and Reshape is a view of the bytes it reshapes.
-TEST(CpuGraph, RunsReferenceKernelsBetweenBlockedValuesAndReshapesInPlace) {
+// Concat, softmax and transpose on oneDNN, Reshape as a view of the bytes it reshapes, between
+// blocked values.
+TEST(CpuGraph, ConcatenatesReshapesInPlaceAndTransposesBlockedValues) {
     GraphCase g;
     const auto x = g.input({1, 8, 10, 10});
     auto a = g.op("Relu", {g.conv(x, 8, 8, 3)});
@@ -164,7 +164,10 @@ TEST(CpuGraph, RunsReferenceKernelsBetweenBlockedValuesAndReshapesInPlace) {
     special.set("special_zero", false);
     auto flat = g.op("Reshape", {c, shape.output()}, special);
     auto soft = g.op("Softmax", {flat}, axis);
-    auto graph = g.expect_matches_reference({soft, g.conv(c, 16, 4, 3)});
+    auto& order = g.model().add_constant(model::Tensor::copy_of(
+        ElementType::I64, {4}, std::as_bytes(std::span<const std::int64_t>({0, 2, 3, 1}))));
+    auto nhwc = g.op("Transpose", {c, order.output()}); // a reorder of permuted axes
+    auto graph = g.expect_matches_reference({soft, g.conv(c, 16, 4, 3), nhwc});
     ASSERT_TRUE(graph);
     for (const auto* n : g.model().nodes()) {
         if (n->type == "Reshape") {
