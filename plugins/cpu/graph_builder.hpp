@@ -113,6 +113,7 @@ private:
     bool emit_concat(const model::Node& node);
     bool emit_batch_norm(const model::Node& node);
     bool emit_softmax(const model::Node& node);
+    bool emit_pool(const model::Node& node);
     bool emit_transpose(const model::Node& node);
 
     // Reshape/Squeeze/Unsqueeze of a plain value: the same bytes seen with another shape.
@@ -123,13 +124,18 @@ private:
     // Lifetimes by step, then offsets: a value lives from the step that writes it to the last
     // that reads it (results: to the end); views live as long as their root.
     void finish();
+    void concat_in_place();
 
     const model::Model& m_model;
     const model::OpRegistry& m_registry;
     const loom::reference::KernelTable& m_kernels;
     const loom::reference::NodePreparer& m_prepare;
     CpuGraph::Parts m_parts;
-    std::vector<ValueId> m_root; // per value: the value whose bytes it uses
+    std::vector<ValueId> m_root;       // per value: the value whose bytes it uses …
+    std::vector<std::size_t> m_delta;  // … from this byte on
+    std::vector<std::size_t> m_concats; // the concat steps, by index: perhaps in place
+    std::map<std::size_t, std::int64_t> m_concat_axis;
+    std::map<std::size_t, const model::Node*> m_concat_node;
     std::map<std::pair<const model::Node*, std::uint32_t>, ValueId> m_of;
     std::map<ValueId, std::vector<std::pair<memory::desc, ValueId>>> m_layouts;
     std::map<ValueId, std::string> m_names;

@@ -47,7 +47,7 @@ CpuGraph::Parts GraphBuilder::build() {
         if (!(emit_conv(*node) || emit_deconv(*node) || emit_unary(*node) ||
               emit_binary(*node) || emit_reduce(*node) || emit_interpolate(*node) ||
               emit_concat(*node) || emit_batch_norm(*node) || emit_softmax(*node) ||
-              emit_transpose(*node) || emit_view(*node)))
+              emit_transpose(*node) || emit_pool(*node) || emit_view(*node)))
             emit_node(*node);
     }
     for (const auto* r : m_model.results()) {
@@ -69,6 +69,7 @@ std::size_t GraphBuilder::bytes_of(model::ElementType type, const model::Shape& 
 ValueId GraphBuilder::add(Value v) {
     m_parts.values.push_back(std::move(v));
     m_root.push_back(static_cast<ValueId>(m_parts.values.size() - 1));
+    m_delta.push_back(0);
     return m_root.back();
 }
 
@@ -118,6 +119,7 @@ ValueId GraphBuilder::view_of(ValueId v, const model::Shape& shape, const memory
     view.desc = desc;
     const auto id = add(view);
     m_root[id] = m_root[v];
+    m_delta[id] = m_delta[v];
     return id;
 }
 
@@ -279,7 +281,58 @@ void GraphBuilder::emit_node(const model::Node& node) {
     m_parts.steps.push_back(std::move(step));
 }
 
+// A concat whose inputs are each read by it alone, and lie in its output as they are (the same
+// layout, at an offset: outer dims of one, channel counts whole blocks), is no step at all: its
+// inputs are written into the output's bytes by their producers (DESIGN: in-place concat).
+void GraphBuilder::concat_in_place() {
+    std::vector<std::size_t> reads(m_parts.values.size(), 0);
+    for (const auto& step : m_parts.steps) {
+        for (const auto& a : step.args)
+            reads[a.value] += a.id == DNNL_ARG_DST ? 0 : 1;
+        for (auto v : step.inputs)
+            ++reads[v];
+    }
+    for (auto v : m_parts.results)
+        reads[v] += 2;
+    std::vector<std::size_t> dropped;
+    for (const auto s : m_concats) {
+        const auto& step = m_parts.steps[s];
+        const auto out = std::find_if(step.args.begin(), step.args.end(),
+                                      [](const Arg& a) { return a.id == DNNL_ARG_DST; })
+                             ->value;
+        const auto& out_desc = m_parts.values[out].desc;
+        std::vector<std::pair<ValueId, std::size_t>> placed;
+        memory::dims offsets(out_desc.dims().size(), 0);
+        for (const auto& a : step.args) {
+            if (a.id == DNNL_ARG_DST) continue;
+            const auto& v = m_parts.values[a.value];
+            auto sub = out_desc.submemory_desc(v.desc.dims(), offsets, true);
+            offsets[static_cast<std::size_t>(m_concat_axis.at(s))] +=
+                v.desc.dims()[static_cast<std::size_t>(m_concat_axis.at(s))];
+            if (sub.is_zero() || reads[a.value] != 1 || m_root[a.value] != a.value ||
+                v.home != Home::Arena)
+                break;
+            const auto offset = static_cast<std::size_t>(sub.data.offset0) * sizeof(float);
+            sub.data.offset0 = 0;
+            if (!(sub == v.desc)) break;
+            placed.emplace_back(a.value, offset);
+        }
+        if (placed.size() + 1 != step.args.size()) continue;
+        for (const auto& [v, offset] : placed)
+            for (std::size_t w = 0; w < m_root.size(); ++w)
+                if (m_root[w] == v) {
+                    m_root[w] = out;
+                    m_delta[w] += offset;
+                }
+        m_parts.exec_types[m_concat_node.at(s)] = "in place";
+        dropped.push_back(s);
+    }
+    for (auto it = dropped.rbegin(); it != dropped.rend(); ++it)
+        m_parts.steps.erase(m_parts.steps.begin() + static_cast<std::ptrdiff_t>(*it));
+}
+
 void GraphBuilder::finish() {
+    concat_in_place();
     auto& values = m_parts.values;
     std::vector<Lifetime> life(values.size(), {0, k_none, 0});
     const auto touch = [&](ValueId v, std::size_t s) {
@@ -308,7 +361,7 @@ void GraphBuilder::finish() {
     const auto plan = plan_memory(life);
     m_parts.arena_bytes = plan.total;
     for (std::size_t v = 0; v < values.size(); ++v)
-        if (values[v].home == Home::Arena) values[v].index = plan.offsets[m_root[v]];
+        if (values[v].home == Home::Arena) values[v].index = plan.offsets[m_root[v]] + m_delta[v];
 }
 
 bool graph_applies(const model::Model& model, const model::OpRegistry& registry,

@@ -259,7 +259,12 @@ bool GraphBuilder::emit_concat(const model::Node& node) {
         return Made{
             dnnl::concat::primitive_desc(static_cast<int>(axis), descs, m_parts.engine, attr), {}};
     };
-    return emit_fused(node, std::move(args), make, {});
+    if (!emit_fused(node, std::move(args), make, {})) return false;
+    const auto s = m_parts.steps.size() - 1;
+    m_concats.push_back(s);
+    m_concat_axis[s] = axis;
+    m_concat_node[s] = &node;
+    return true;
 }
 
 // BatchNormInference (opset5: data, gamma, beta, mean, variance; opset1: gamma, beta, data, …)
@@ -354,6 +359,61 @@ bool GraphBuilder::emit_transpose(const model::Node& node) {
     m_of[{&node, 0}] = y;
     m_names[y] = node.name;
     return true;
+}
+
+// MaxPool (its indices output unused) and AvgPool, 1-D to 3-D, without dilation.
+bool GraphBuilder::emit_pool(const model::Node& node) {
+    const bool max = node.type == "MaxPool";
+    if (!max && node.type != "AvgPool") return false;
+    if (node.inputs.size() != 1 || node.outputs.empty()) return false;
+    if (node.outputs.size() > 1 && !m_model.consumers(const_cast<model::Node&>(node).output(1)).empty())
+        return false;
+    const auto src = value_of(node.inputs[0]);
+    const auto& y = node.outputs[0];
+    if (!dnnl_value(src) || y.type != model::ElementType::F32 || !y.shape.is_static()) return false;
+    const auto in = m_parts.values[src].shape;
+    const auto out = y.shape.to_shape();
+    if (in.size() < 3 || in.size() > 5 || out.size() != in.size()) return false;
+    const std::size_t sp = in.size() - 2;
+    const auto kernel = spatial(node, "kernel", sp, 1);
+    const auto strides = spatial(node, "strides", sp, 1);
+    const auto dilations = spatial(node, "dilations", sp, 1);
+    const auto pads_begin = spatial(node, "pads_begin", sp, 0);
+    const auto pads_end = spatial(node, "pads_end", sp, 0);
+    const auto auto_pad = node.attrs.get_or<std::string>("auto_pad", "explicit");
+    const bool exclude = max || node.attrs.get_or<bool>("exclude-pad", false);
+    memory::dims k, s, pl, pr;
+    for (std::size_t i = 0; i < sp; ++i) {
+        if (dilations[i] != 1) return false;
+        std::int64_t begin = pads_begin[i], end = pads_end[i];
+        if (auto_pad == "valid") begin = end = 0;
+        if (auto_pad == "same_upper" || auto_pad == "same_lower") {
+            const auto total =
+                std::max<std::int64_t>(0, (out[2 + i] - 1) * strides[i] + kernel[i] - in[2 + i]);
+            begin = auto_pad == "same_upper" ? total / 2 : (total + 1) / 2;
+            end = total - begin;
+        }
+        // oneDNN's right padding reaches the last window (ceil rounding adds some).
+        const auto right = (out[2 + i] - 1) * strides[i] + kernel[i] - in[2 + i] - begin;
+        if (right < 0 || begin < 0 || begin >= kernel[i] || right >= kernel[i]) return false;
+        if (!exclude && right != end) return false; // include-pad divides by the declared pads
+        k.push_back(kernel[i]);
+        s.push_back(strides[i]);
+        pl.push_back(begin);
+        pr.push_back(right);
+    }
+    const auto algorithm = max       ? dnnl::algorithm::pooling_max
+                           : exclude ? dnnl::algorithm::pooling_avg_exclude_padding
+                                     : dnnl::algorithm::pooling_avg_include_padding;
+    const auto desc = m_parts.values[src].desc;
+    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst, const Affine*) {
+        dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, algorithm, desc, dst, s,
+                                      k, pl, pr);
+        return Made{dnnl::pooling_forward::primitive_desc(d, user_scratchpad(ops),
+                                                          m_parts.engine),
+                    {}};
+    };
+    return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, {});
 }
 
 } // namespace loom::plugins::cpu

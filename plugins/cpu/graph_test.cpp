@@ -148,9 +148,9 @@ TEST(CpuGraph, RunsSqueezeExcitationGatesAndResidualAdds) {
     g.expect_matches_reference({y, gate});
 }
 
-// Concat, softmax and transpose on oneDNN, Reshape as a view of the bytes it reshapes, between
-// blocked values.
-TEST(CpuGraph, ConcatenatesReshapesInPlaceAndTransposesBlockedValues) {
+// Concat, softmax and transpose on oneDNN, Reshape as a view of the bytes it reshapes, a
+// reference kernel between blocked values.
+TEST(CpuGraph, MixesOneDnnPrimitivesViewsAndReferenceKernels) {
     GraphCase g;
     const auto x = g.input({1, 8, 10, 10});
     auto a = g.op("Relu", {g.conv(x, 8, 8, 3)});
@@ -167,7 +167,11 @@ TEST(CpuGraph, ConcatenatesReshapesInPlaceAndTransposesBlockedValues) {
     auto& order = g.model().add_constant(model::Tensor::copy_of(
         ElementType::I64, {4}, std::as_bytes(std::span<const std::int64_t>({0, 2, 3, 1}))));
     auto nhwc = g.op("Transpose", {c, order.output()}); // a reorder of permuted axes
-    auto graph = g.expect_matches_reference({soft, g.conv(c, 16, 4, 3), nhwc});
+    // Floor has no oneDNN primitive: its reference kernel runs on a plain copy of a blocked
+    // value, and its plain result is reordered for the convolution after it.
+    auto floor = g.op("Floor", {g.op("Multiply", {b, g.scalar(4.0f)})});
+    auto graph =
+        g.expect_matches_reference({soft, g.conv(c, 16, 4, 3), nhwc, g.conv(floor, 8, 8, 3)});
     ASSERT_TRUE(graph);
     for (const auto* n : g.model().nodes()) {
         if (n->type == "Reshape") {
@@ -236,6 +240,55 @@ TEST(CpuGraph, FoldsBatchNormalisationIntoDeconvolutions) {
     }
     EXPECT_TRUE(deconv.ends_with(":f32")) << deconv;
     EXPECT_EQ(norm, deconv);
+}
+
+// SqueezeNet's max pooling (3×3 stride 2, ceil rounding: the last window hangs over the edge)
+// and average pooling with and without the padding counted.
+TEST(CpuGraph, PoolsWithCeilRoundingAndPadding) {
+    GraphCase g;
+    const auto x = g.conv(g.input({2, 16, 13, 11}), 16, 16, 3);
+    auto pool = [&](const char* type, const char* rounding, std::int64_t pad, bool exclude) {
+        Attributes a;
+        a.set("kernel", std::vector<std::int64_t>{3, 3});
+        a.set("strides", std::vector<std::int64_t>{2, 2});
+        a.set("pads_begin", std::vector<std::int64_t>{pad, pad});
+        a.set("pads_end", std::vector<std::int64_t>{pad, pad});
+        a.set("rounding_type", std::string(rounding));
+        a.set("auto_pad", std::string("explicit"));
+        if (std::string(type) == "AvgPool") a.set("exclude-pad", exclude);
+        return g.op(type, {x}, a);
+    };
+    auto graph = g.expect_matches_reference(
+        {pool("MaxPool", "ceil", 0, false), pool("MaxPool", "floor", 1, false),
+         pool("AvgPool", "floor", 1, true), pool("AvgPool", "floor", 1, false),
+         pool("AvgPool", "ceil", 0, true)});
+    ASSERT_TRUE(graph);
+    for (const auto* n : g.model().nodes()) {
+        if (n->type == "MaxPool") {
+            EXPECT_NE(graph->exec_type(*n), "ref") << "max pooling runs on oneDNN";
+        }
+    }
+}
+
+// SqueezeNet's fire modules: two convolutions concatenated along channels (whole blocks of 8
+// or 16) are written straight into the concatenation's bytes — no concat step runs.
+TEST(CpuGraph, ConcatenatesInPlace) {
+    GraphCase g;
+    const auto x = g.input({1, 16, 9, 10});
+    Attributes axis;
+    axis.set("axis", std::int64_t{1});
+    const auto squeeze = g.op("Relu", {g.conv(x, 16, 16, 1)});
+    const auto cat = g.op(
+        "Concat",
+        {g.op("Relu", {g.conv(squeeze, 16, 32, 1)}), g.op("Relu", {g.conv(squeeze, 16, 16, 3)})},
+        axis);
+    auto graph = g.expect_matches_reference({g.conv(cat, 48, 8, 3)});
+    ASSERT_TRUE(graph);
+    for (const auto* n : g.model().nodes()) {
+        if (n->type == "Concat") {
+            EXPECT_EQ(graph->exec_type(*n), "in place");
+        }
+    }
 }
 
 TEST(CpuGraph, RunsBatchesOfFewChannels) {
