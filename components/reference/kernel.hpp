@@ -27,6 +27,7 @@
 // add()/add_front() are for the code building it, before anyone else sees it.
 
 #include <atomic>
+#include <functional>
 #include <deque>
 #include <map>
 #include <memory>
@@ -55,6 +56,13 @@ class KernelTable;
 struct VariableStore {
     std::map<std::string, Tensor, std::less<>> values;
 };
+
+// Where the kernels' parallel_for runs: oneTBB by default; a device that runs kernels on threads
+// of its own (the CPU device's streams, OpenMP) sets its backend on those threads, and the
+// kernels' chunks then run there too. Thread-local; null restores oneTBB.
+using ParallelBackend = void (*)(std::int64_t n, std::int64_t grain,
+                                 const std::function<void(std::int64_t, std::int64_t)>& f);
+void set_thread_parallel_backend(ParallelBackend backend) noexcept;
 
 // What one run of a graph carries besides its inputs: the variables, a cancel flag checked
 // between nodes, and the tables. Borrowed by every KernelContext of the run.

@@ -52,6 +52,14 @@ std::vector<std::int64_t> broadcast_strides(const Shape& in, const Shape& out) {
     return s;
 }
 
+namespace {
+thread_local ParallelBackend t_backend = nullptr;
+} // namespace
+
+void set_thread_parallel_backend(ParallelBackend backend) noexcept {
+    t_backend = backend;
+}
+
 void parallel_for(std::int64_t n, std::int64_t grain,
                   const std::function<void(std::int64_t, std::int64_t)>& f) {
     if (n <= 0) return;
@@ -60,6 +68,7 @@ void parallel_for(std::int64_t n, std::int64_t grain,
         f(0, n);
         return;
     }
+    if (t_backend) return t_backend(n, grain, f);
     tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, grain),
                       [&](const tbb::blocked_range<std::int64_t>& r) { f(r.begin(), r.end()); });
 }

@@ -1,41 +1,57 @@
-// The CPU device library's one entry (LOOM_PLUGIN): the Plan-interpreted device of
-// plugins/reference with oneDNN nodes prepared into its plans (cpu_nodes.hpp).
+// The CPU device library's one entry (LOOM_PLUGIN): the device of plugins/reference (properties,
+// requests, extension swaps) whose models are compiled into graphs of oneDNN primitives
+// (graph_compiler.hpp; per input shape for dynamic models, shape_cache.hpp) and run on the
+// device's own streams (streams.hpp). Models the graph does not take (bodies, variables,
+// extension ops) run as Plans with oneDNN nodes prepared into them (cpu_nodes.hpp).
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "plugins/cpu/cpu_nodes.hpp"
 #include "plugins/cpu/graph_compiler.hpp"
 #include "plugins/cpu/shape_cache.hpp"
+#include "plugins/cpu/streams.hpp"
 #include "plugins/reference/plugin.hpp"
 #include "plugins/sdk/device_service.hpp"
 
 namespace loom::plugins::cpu {
 namespace {
 
+// The graph of a static model; per input shape for a dynamic one; else a Plan with oneDNN nodes.
+std::shared_ptr<const loom::reference::Executable>
+compile(const model::Model& m, const model::OpRegistry& registry,
+        const loom::reference::KernelTable& kernels, const loom::reference::NodePreparer& prepare,
+        const std::shared_ptr<const dnnl::engine>& engine) {
+    using loom::reference::Plan;
+    if (graph_applies(m, registry))
+        if (auto graph = compile_graph(m, registry, kernels, prepare, *engine)) return graph;
+    if (!graph_applies(m, registry, false))
+        return std::make_shared<const Plan>(m, registry, kernels, prepare);
+    // Dynamic shapes: compiled per concrete input shapes on first use.
+    auto per_shape = [engine, prepare, &registry, &kernels](const model::Model& reshaped)
+        -> std::shared_ptr<const loom::reference::Executable> {
+        if (auto graph = compile_graph(reshaped, registry, kernels, prepare, *engine)) return graph;
+        return std::make_shared<const Plan>(reshaped, registry, kernels, prepare);
+    };
+    return std::make_shared<const ShapeCache>(m, registry, std::move(per_shape));
+}
+
 std::shared_ptr<sdk::Plugin> make_plugin(const kernel::ComponentArgs& args) {
     reference::Flavor flavor;
     flavor.device = "CPU";
     flavor.full_name = "Loom CPU (oneDNN " + std::to_string(dnnl_version()->major) + "." +
                        std::to_string(dnnl_version()->minor) +
-                       " convolutions and matmuls, reference kernels for the other ops)";
+                       " compiled graphs, reference kernels for the other ops)";
     flavor.prepare = make_dnnl_preparer();
     auto engine = std::make_shared<const dnnl::engine>(dnnl::engine::kind::cpu, 0);
     flavor.compile = [engine, prepare = flavor.prepare](
                          const model::Model& m, const model::OpRegistry& registry,
-                         const loom::reference::KernelTable& kernels)
+                         const loom::reference::KernelTable& kernels, const Properties& props)
         -> std::shared_ptr<const loom::reference::Executable> {
-        if (graph_applies(m, registry)) return compile_graph(m, registry, kernels, prepare, *engine);
-        if (!graph_applies(m, registry, false)) return nullptr; // a Plan
-        // Dynamic shapes: compiled per concrete input shapes on first use.
-        auto compile = [engine, prepare, &registry, &kernels](const model::Model& reshaped)
-            -> std::shared_ptr<const loom::reference::Executable> {
-            if (auto graph = compile_graph(reshaped, registry, kernels, prepare, *engine))
-                return graph;
-            return std::make_shared<const loom::reference::Plan>(reshaped, registry, kernels,
-                                                                 prepare);
-        };
-        return std::make_shared<const ShapeCache>(m, registry, std::move(compile));
+        return std::make_shared<const StreamedExecutable>(
+            compile(m, registry, kernels, prepare, engine),
+            std::make_shared<Streams>(stream_config(props)));
     };
+    flavor.property = stream_property;
     flavor.f32_by_default = true; // as OpenVINO's CPU device (bf16 comes with its hint)
     return std::make_shared<reference::ReferencePlugin>(args.registry, std::move(flavor));
 }

@@ -16,7 +16,7 @@ ReferenceCompiledModel::ReferenceCompiledModel(std::shared_ptr<const model::Mode
     , m_props(std::move(props))
     , m_inputs(sdk::input_ports(*m_model))
     , m_outputs(sdk::output_ports(*m_model)) {
-    auto plans = std::make_shared<PlanSet>(m_model, m_shared, std::move(snapshot));
+    auto plans = std::make_shared<PlanSet>(m_model, m_shared, std::move(snapshot), m_props);
     plans->watch();
     m_plans = std::move(plans);
 }
@@ -51,6 +51,8 @@ std::shared_ptr<model::Model> ReferenceCompiledModel::runtime_model() const {
 }
 
 std::string ReferenceCompiledModel::get_property(const std::string& name) const {
+    if (m_shared->flavor.property)
+        if (auto answer = m_shared->flavor.property(m_props, name)) return *answer;
     if (name == props::optimal_number_of_infer_requests.name) return "1";
     if (m_props.has(name)) return m_props.text(name);
     if (name == props::enable_profiling.name) return "NO";

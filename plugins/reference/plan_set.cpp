@@ -21,9 +21,10 @@ bool uses_extensions(const model::Model& m, const model::OpRegistry& registry) {
 } // namespace
 
 PlanSet::PlanSet(std::shared_ptr<const model::Model> m, std::shared_ptr<const Shared> shared,
-                 std::shared_ptr<const model::OpRegistry> snapshot)
+                 std::shared_ptr<const model::OpRegistry> snapshot, Properties props)
     : m_model(std::move(m))
     , m_shared(std::move(shared))
+    , m_props(std::move(props))
     , m_dynamic(uses_extensions(*m_model, *snapshot)) {
     m_active = snapshot->generation();
     m_plans[m_active] = make(std::move(snapshot));
@@ -87,7 +88,7 @@ void PlanSet::settle(std::uint64_t generation) noexcept {
 PlanSet::Prepared PlanSet::make(std::shared_ptr<const model::OpRegistry> snapshot) const {
     const auto& flavor = m_shared->flavor;
     std::shared_ptr<const loom::reference::Executable> plan;
-    if (flavor.compile) plan = flavor.compile(*m_model, *snapshot, *m_shared->kernels);
+    if (flavor.compile) plan = flavor.compile(*m_model, *snapshot, *m_shared->kernels, m_props);
     if (!plan)
         plan = std::make_shared<const loom::reference::Plan>(*m_model, *snapshot,
                                                              *m_shared->kernels, flavor.prepare);

@@ -10,7 +10,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 
+#include "components/model/properties.hpp"
 #include "components/model/registry_host.hpp"
 #include "components/reference/interpreter.hpp"
 
@@ -25,8 +28,13 @@ struct Flavor {
     // The device's own compiler of a model (the CPU device's graph); null, or null returned: the
     // model runs as a Plan (with `prepare`). It may keep references to the model and registry.
     std::function<std::shared_ptr<const loom::reference::Executable>(
-        const model::Model&, const model::OpRegistry&, const loom::reference::KernelTable&)>
+        const model::Model&, const model::OpRegistry&, const loom::reference::KernelTable&,
+        const Properties&)>
         compile;
+    // The device's answer for a property of a compiled model with `props` (streams, threads);
+    // nullopt: the common answer.
+    std::function<std::optional<std::string>(const Properties& props, const std::string& name)>
+        property;
     bool f32_by_default = false;           // f16 models computed in f32 without a precision hint
 };
 
@@ -45,7 +53,7 @@ public:
     };
 
     PlanSet(std::shared_ptr<const model::Model> m, std::shared_ptr<const Shared> shared,
-            std::shared_ptr<const model::OpRegistry> snapshot);
+            std::shared_ptr<const model::OpRegistry> snapshot, Properties props);
 
     // Registers for swaps (until destroyed); only models with extension ops need to.
     void watch();
@@ -63,6 +71,7 @@ private:
 
     std::shared_ptr<const model::Model> m_model;
     std::shared_ptr<const Shared> m_shared;
+    Properties m_props;
     const bool m_dynamic;
     mutable std::mutex m_mutex; // guards m_plans, m_active
     std::map<std::uint64_t, Prepared> m_plans;

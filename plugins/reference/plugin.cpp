@@ -65,8 +65,10 @@ std::string ReferencePlugin::get_property(const std::string& name) const {
     if (name == props::device_full_name.name) return full_name();
     if (name == props::supported_properties.name) return to_text(supported_property_names());
     if (name == props::device_capabilities.name) return "FP32 FP16 INT8 EXPORT_IMPORT";
-    if (name == props::optimal_number_of_infer_requests.name) return "1";
     std::lock_guard lock(m_mutex);
+    if (m_shared->flavor.property)
+        if (auto answer = m_shared->flavor.property(m_props, name)) return *answer;
+    if (name == props::optimal_number_of_infer_requests.name) return "1";
     if (m_props.has(name)) return m_props.text(name);
     if (name == props::enable_profiling.name) return "NO";
     if (name == props::performance_mode.name) return "LATENCY";

@@ -158,6 +158,40 @@ TEST(CpuDevice, ADynamicModelIsCompiledPerInputShapeAndGivesTheSameResults) {
     EXPECT_TRUE(conv_exec.ends_with(":f32")) << conv_exec;
 }
 
+// THROUGHPUT: the streams a compiled model reports are the requests to keep in flight; requests
+// started together run on them and give REFERENCE's results.
+TEST(CpuDevice, ThroughputStreamsRunRequestsInFlight) {
+    Core core;
+    auto m = conv_model(2);
+    const auto p = Properties()
+                       .set(props::performance_mode, PerformanceMode::THROUGHPUT)
+                       .set(props::num_streams, std::uint32_t{2})
+                       .set(props::inference_num_threads, std::uint32_t{2});
+    auto compiled = core.compile_model(Model(m), "CPU", p);
+    EXPECT_EQ(compiled.get_property(props::optimal_number_of_infer_requests), 2u);
+    EXPECT_EQ(compiled.get_property(props::num_streams), 2u);
+    EXPECT_EQ(compiled.get_property(props::performance_mode), PerformanceMode::THROUGHPUT);
+    std::vector<InferRequest> requests;
+    std::vector<Tensor> inputs;
+    for (std::uint32_t i = 0; i < 4; ++i) {
+        requests.push_back(compiled.create_infer_request());
+        inputs.emplace_back(random(ElementType::F32, {2, 3, 12, 12}, 20 + i));
+        requests.back().set_tensor("x", inputs.back());
+    }
+    for (auto& r : requests)
+        r.start_async();
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        requests[i].wait();
+        auto y = requests[i].get_tensor("y");
+        expect_close({y.data<float>(), y.data<float>() + y.size()},
+                     run(core, m, "REFERENCE", inputs[i]));
+    }
+    EXPECT_EQ(core.compile_model(Model(m), "CPU").get_property(
+                  props::optimal_number_of_infer_requests),
+              1u)
+        << "LATENCY: one stream";
+}
+
 TEST(CpuDevice, AnInputOfAnotherShapeIsATypedError) {
     Core core;
     auto request = core.compile_model(Model(conv_model(2)), "CPU").create_infer_request();
