@@ -16,6 +16,21 @@
 namespace loom::plugins::cpu {
 namespace {
 
+std::string isa_name() {
+    using I = dnnl::cpu_isa;
+    switch (dnnl::get_effective_cpu_isa()) {
+    case I::avx512_core_amx: return "avx512_core_amx";
+    case I::avx512_core_bf16: return "avx512_core_bf16";
+    case I::avx512_core_vnni: return "avx512_core_vnni";
+    case I::avx512_core: return "avx512_core";
+    case I::avx2_vnni: return "avx2_vnni";
+    case I::avx2: return "avx2";
+    case I::avx: return "avx";
+    case I::sse41: return "sse41";
+    default: return "other";
+    }
+}
+
 // The graph of a static model; per input shape for a dynamic one; else a Plan with oneDNN nodes.
 std::shared_ptr<const loom::reference::Executable>
 compile(const model::Model& m, const model::OpRegistry& registry,
@@ -53,6 +68,12 @@ std::shared_ptr<sdk::Plugin> make_plugin(const kernel::ComponentArgs& args) {
     };
     flavor.property = stream_property;
     flavor.f32_by_default = true; // as OpenVINO's CPU device (bf16 comes with its hint)
+    flavor.other_precision = [](ElementType type) {
+        return fmt::format("INFERENCE_PRECISION_HINT {} is not supported: the CPU device computes "
+                           "in f32 (bf16 graphs are not built yet; this CPU's best oneDNN ISA "
+                           "is {})",
+                           loom::to_string(type), isa_name());
+    };
     return std::make_shared<reference::ReferencePlugin>(args.registry, std::move(flavor));
 }
 

@@ -39,14 +39,17 @@ std::shared_ptr<const model::Model> with_precision(std::shared_ptr<const model::
     return copy;
 }
 
-void check(const Properties& p, const std::string& device) {
+void check(const Properties& p, const Flavor& flavor) {
     check_properties(p, {props::device_full_name.name});
     if (p.has(props::inference_precision.name)) {
         auto t = p.get(props::inference_precision);
-        LOOM_REQUIRE(t == ElementType::F32 || t == ElementType::UNDEFINED,
-                     "{}: the reference device computes in the model's own precision; "
-                     "INFERENCE_PRECISION_HINT {} is not supported (use f32)",
-                     device, loom::to_string(t));
+        if (t == ElementType::F32 || t == ElementType::UNDEFINED) return;
+        if (flavor.other_precision) LOOM_THROW(ErrorKind::UNSUPPORTED, "{}: {}", flavor.device,
+                                               flavor.other_precision(t));
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                   "{}: the reference device computes in the model's own precision; "
+                   "INFERENCE_PRECISION_HINT {} is not supported (use f32)",
+                   flavor.device, loom::to_string(t));
     }
 }
 
@@ -78,7 +81,7 @@ std::string ReferencePlugin::get_property(const std::string& name) const {
 }
 
 void ReferencePlugin::set_property(const Properties& p) {
-    check(p, m_name);
+    check(p, m_shared->flavor);
     std::lock_guard lock(m_mutex);
     m_props.merge(p);
 }
@@ -108,7 +111,7 @@ std::vector<std::pair<std::string, bool>> ReferencePlugin::op_coverage() const {
 
 std::shared_ptr<sdk::CompiledModel>
 ReferencePlugin::compile_model(std::shared_ptr<const model::Model> m, const Properties& p) {
-    check(p, m_name);
+    check(p, m_shared->flavor);
     Properties merged;
     {
         std::lock_guard lock(m_mutex);

@@ -192,6 +192,19 @@ TEST(CpuDevice, ThroughputStreamsRunRequestsInFlight) {
         << "LATENCY: one stream";
 }
 
+TEST(CpuDevice, ABf16PrecisionHintIsRefusedNamingWhy) {
+    Core core;
+    try {
+        core.compile_model(Model(conv_model(2)), "CPU",
+                           Properties().set(props::inference_precision, ElementType::BF16));
+        FAIL() << "bf16 was accepted, but the CPU device computes in f32 only";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::UNSUPPORTED) << e.what();
+        EXPECT_NE(e.message().find("bf16"), std::string::npos) << e.what();
+        EXPECT_NE(e.message().find("ISA"), std::string::npos) << e.what();
+    }
+}
+
 TEST(CpuDevice, AnInputOfAnotherShapeIsATypedError) {
     Core core;
     auto request = core.compile_model(Model(conv_model(2)), "CPU").create_infer_request();
