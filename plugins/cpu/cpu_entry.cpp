@@ -62,9 +62,14 @@ std::shared_ptr<sdk::Plugin> make_plugin(const kernel::ComponentArgs& args) {
                          const model::Model& m, const model::OpRegistry& registry,
                          const loom::reference::KernelTable& kernels, const Properties& props)
         -> std::shared_ptr<const loom::reference::Executable> {
-        return std::make_shared<const StreamedExecutable>(
-            compile(m, registry, kernels, prepare, engine),
-            std::make_shared<Streams>(stream_config(props)));
+        // Compiled on a stream too: oneDNN's weight reorders are OpenMP regions, and a team
+        // made on the compiling (bus) thread would outlive the compile — libgomp then counts
+        // more threads than cores and stops spinning between regions (measured: cls 0.5 →
+        // 3 ms, each primitive waking its team through the kernel).
+        auto streams = std::make_shared<Streams>(stream_config(props));
+        std::shared_ptr<const loom::reference::Executable> inner;
+        streams->run([&] { inner = compile(m, registry, kernels, prepare, engine); });
+        return std::make_shared<const StreamedExecutable>(std::move(inner), std::move(streams));
     };
     flavor.property = stream_property;
     flavor.f32_by_default = true; // as OpenVINO's CPU device (bf16 comes with its hint)

@@ -168,10 +168,7 @@ void DnnlConv::run(dnnl::stream& stream, const float* src, float* dst) const {
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, m_weights}, {DNNL_ARG_DST, dst_mem}};
     if (m_bias) args.emplace(DNNL_ARG_BIAS, m_bias);
-    if (m_scratchpad.get_size() > 0)
-        args.emplace(DNNL_ARG_SCRATCHPAD, memory(m_scratchpad, m_engine));
-    m_primitive.execute(stream, args);
-    stream.wait();
+    execute_with_scratchpad(m_primitive, stream, args, m_scratchpad, m_engine);
 }
 
 } // namespace loom::plugins::cpu

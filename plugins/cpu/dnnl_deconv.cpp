@@ -147,10 +147,7 @@ void DnnlDeconv::run(dnnl::stream& stream, const float* src, float* dst) const {
         {DNNL_ARG_SRC, memory(m_src, m_engine, const_cast<float*>(src))},
         {DNNL_ARG_WEIGHTS, m_weights},
         {DNNL_ARG_DST, memory(m_dst, m_engine, dst)}};
-    if (m_scratchpad.get_size() > 0)
-        args.emplace(DNNL_ARG_SCRATCHPAD, memory(m_scratchpad, m_engine));
-    m_primitive.execute(stream, args);
-    stream.wait();
+    execute_with_scratchpad(m_primitive, stream, args, m_scratchpad, m_engine);
 }
 
 } // namespace loom::plugins::cpu

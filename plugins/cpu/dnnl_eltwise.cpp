@@ -166,10 +166,7 @@ void DnnlElementwise::run(dnnl::stream& stream, const float* a, const float* b, 
     } else {
         args.emplace(DNNL_ARG_SRC, memory(m_src0, m_engine, const_cast<float*>(a)));
     }
-    if (m_scratchpad.get_size() > 0)
-        args.emplace(DNNL_ARG_SCRATCHPAD, memory(m_scratchpad, m_engine));
-    m_primitive.execute(stream, args);
-    stream.wait();
+    execute_with_scratchpad(m_primitive, stream, args, m_scratchpad, m_engine);
 }
 
 } // namespace loom::plugins::cpu

@@ -96,10 +96,7 @@ void DnnlMatMul::run(dnnl::stream& stream, const float* a, const float* b, float
          m_constant_b ? m_packed_b : memory(m_b, m_engine, const_cast<float*>(b))},
         {DNNL_ARG_DST, memory(m_dst, m_engine, dst)}};
     if (m_bias) args.emplace(DNNL_ARG_BIAS, m_bias);
-    if (m_scratchpad.get_size() > 0)
-        args.emplace(DNNL_ARG_SCRATCHPAD, memory(m_scratchpad, m_engine));
-    m_primitive.execute(stream, args);
-    stream.wait();
+    execute_with_scratchpad(m_primitive, stream, args, m_scratchpad, m_engine);
 }
 
 } // namespace loom::plugins::cpu

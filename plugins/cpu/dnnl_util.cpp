@@ -62,6 +62,15 @@ std::optional<dnnl::memory::format_tag> tag_of(const dnnl::memory::desc& desc) {
     return std::nullopt;
 }
 
+void execute_with_scratchpad(const dnnl::primitive& primitive, dnnl::stream& stream,
+                             std::unordered_map<int, dnnl::memory>& args,
+                             const dnnl::memory::desc& scratchpad, const dnnl::engine& engine) {
+    if (scratchpad.get_size() > 0)
+        args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(scratchpad, engine));
+    primitive.execute(stream, args);
+    stream.wait();
+}
+
 std::vector<std::int64_t> spatial(const model::Node& node, const char* name, std::size_t count,
                                   std::int64_t fallback) {
     auto values = node.attrs.get_or<std::vector<std::int64_t>>(name, {});

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <dnnl.hpp>
@@ -32,6 +33,12 @@ dnnl::memory::desc dense_desc(const model::Shape& shape, std::size_t rank, bool 
 // The format tag `desc` is in, among the plain, channels-last and 8/16-channel blocked ones of
 // its rank; nullopt for others.
 std::optional<dnnl::memory::format_tag> tag_of(const dnnl::memory::desc& desc);
+
+// Runs `primitive` with `args` and a scratchpad of `scratchpad` allocated for this run (the
+// building blocks' user-scratchpad mode, see dnnl_conv.cpp), and waits for it.
+void execute_with_scratchpad(const dnnl::primitive& primitive, dnnl::stream& stream,
+                             std::unordered_map<int, dnnl::memory>& args,
+                             const dnnl::memory::desc& scratchpad, const dnnl::engine& engine);
 
 // An attribute's values for the `count` spatial axes (missing ones: `fallback`).
 std::vector<std::int64_t> spatial(const model::Node& node, const char* name, std::size_t count,

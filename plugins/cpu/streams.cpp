@@ -1,6 +1,8 @@
 #include "plugins/cpu/streams.hpp"
 
 #include <omp.h>
+#include <pthread.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <exception>
@@ -68,7 +70,11 @@ struct Streams::Task {
 Streams::Streams(StreamConfig config)
     : m_config(config) {
     for (int i = 0; i < m_config.streams; ++i)
-        m_threads.emplace_back([this] { loop(); });
+        m_threads.emplace_back([this, i] {
+            // Named for top -H / perf: "cpu-stream-0" …; its OpenMP workers inherit the name.
+            pthread_setname_np(pthread_self(), ("cpu-stream-" + std::to_string(i)).c_str());
+            loop();
+        });
 }
 
 Streams::~Streams() {
