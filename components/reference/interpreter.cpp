@@ -85,7 +85,7 @@ Plan::Plan(const Model& model, const model::OpRegistry& registry, const KernelTa
         Step step;
         step.node = node;
         if (!is_interface(*node)) {
-            if (prepare) step.prepared = prepare(*node);
+            if (prepare) step.prepared = prepare(*node, registry);
             step.kernel = kernels.find(*node, registry);
             if (!step.kernel) step.extension = extension_op(*node, registry);
             if (!step.kernel && !step.extension && !step.prepared)

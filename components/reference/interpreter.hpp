@@ -42,9 +42,11 @@ public:
     virtual std::vector<Tensor> run(std::span<const Tensor> inputs, const RunState& run) const = 0;
 };
 
-// Offered every top-level node (not those in bodies) while a Plan is made: a PreparedNode to run
-// it, or null to run it with its kernel entry. Errors propagate out of the Plan's constructor.
-using NodePreparer = std::function<std::shared_ptr<const PreparedNode>(const Node&)>;
+// Offered every top-level node (not those in bodies) while a Plan is made, with the registry the
+// Plan is made for: a PreparedNode to run it, or null to run it with its kernel entry (or its
+// extension's evaluate). Errors propagate out of the Plan's constructor.
+using NodePreparer =
+    std::function<std::shared_ptr<const PreparedNode>(const Node&, const model::OpRegistry&)>;
 
 // What a device runs a compiled model with: a Plan, or a device's own compiled graph (the CPU
 // device's, plugins/cpu/graph.hpp). Immutable once made; run() may be called from many threads.

@@ -64,6 +64,11 @@ using ParallelBackend = void (*)(std::int64_t n, std::int64_t grain,
                                  const std::function<void(std::int64_t, std::int64_t)>& f);
 void set_thread_parallel_backend(ParallelBackend backend) noexcept;
 
+// Calls f(begin, end) over [0, n) in parallel chunks (sequential below `grain`), on the calling
+// thread's backend.
+void parallel_for(std::int64_t n, std::int64_t grain,
+                  const std::function<void(std::int64_t, std::int64_t)>& f);
+
 // What one run of a graph carries besides its inputs: the variables, a cancel flag checked
 // between nodes, and the tables. Borrowed by every KernelContext of the run.
 struct RunState {

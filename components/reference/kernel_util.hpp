@@ -117,10 +117,6 @@ template <class F>
 void for_each_broadcast(const Shape& out_shape, const std::vector<std::int64_t>& a_strides,
                         const std::vector<std::int64_t>& b_strides, F&& f);
 
-// Calls f(begin, end) over [0, n) in parallel chunks (sequential below `grain`).
-void parallel_for(std::int64_t n, std::int64_t grain,
-                  const std::function<void(std::int64_t, std::int64_t)>& f);
-
 // A tensor of `type` and `shape` with the given values converted from double / int64.
 Tensor make_tensor(ElementType type, const Shape& shape, std::span<const double> data);
 Tensor make_i64_tensor(const Shape& shape, std::span<const std::int64_t> data);

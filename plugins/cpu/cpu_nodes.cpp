@@ -67,11 +67,53 @@ private:
     std::string m_exec_type;
 };
 
+// An extension's op with a CPU kernel (issue 13): outputs allocated from the op's shape
+// inference, filled by the kernel with the host's parallel_for (the stream's team).
+class ExtensionCpuNode final : public PreparedNode {
+public:
+    ExtensionCpuNode(const model::Node& node, const model::OpSpec& spec)
+        : m_node(node)
+        , m_spec(spec) {}
+    const std::string& exec_type() const override {
+        static const std::string type = "extension_cpu";
+        return type;
+    }
+    std::vector<Tensor> run(std::span<const Tensor> inputs, const RunState&) const override {
+        std::vector<Tensor> outputs;
+        for (const auto& o : m_node.outputs)
+            outputs.push_back(Tensor::allocate(o.type, o.shape.to_shape()));
+        const model::ParallelFor host = [](std::size_t n, const auto& body) {
+            loom::reference::parallel_for(
+                static_cast<std::int64_t>(n), 1, [&](std::int64_t b, std::int64_t e) {
+                    body(static_cast<std::size_t>(b), static_cast<std::size_t>(e));
+                });
+        };
+        model::CpuKernelContext ctx{m_node, inputs, outputs, host};
+        m_spec.cpu_kernel(ctx);
+        return outputs;
+    }
+
+private:
+    const model::Node& m_node;
+    const model::OpSpec& m_spec; // the registry the plan was made for outlives it
+};
+
+std::shared_ptr<const PreparedNode> prepare_extension(const model::Node& node,
+                                                      const model::OpRegistry& registry) {
+    const auto* spec = registry.find(node.type, node.version);
+    if (!spec || spec->origin.empty() || !spec->cpu_kernel) return nullptr;
+    for (const auto& o : node.outputs)
+        if (!o.shape.is_static() || o.type == model::ElementType::UNDEFINED) return nullptr;
+    return std::make_shared<ExtensionCpuNode>(node, *spec);
+}
+
 } // namespace
 
 loom::reference::NodePreparer make_dnnl_preparer() {
     auto engine = std::make_shared<const dnnl::engine>(dnnl::engine::kind::cpu, 0);
-    return [engine](const model::Node& node) -> std::shared_ptr<const PreparedNode> {
+    return [engine](const model::Node& node,
+                    const model::OpRegistry& registry) -> std::shared_ptr<const PreparedNode> {
+        if (auto extension = prepare_extension(node, registry)) return extension;
         try {
             if (dnnl_conv_applies(node)) return std::make_shared<DnnlNode<DnnlConv>>(engine, node);
             if (dnnl_deconv_applies(node))

@@ -256,7 +256,7 @@ void GraphBuilder::emit(const model::Node& node, const Made& made, std::vector<A
 void GraphBuilder::emit_node(const model::Node& node) {
     Step step;
     step.node = &node;
-    step.prepared = m_prepare ? m_prepare(node) : nullptr;
+    step.prepared = m_prepare ? m_prepare(node, m_registry) : nullptr;
     if (!step.prepared) step.kernel = m_kernels.find(node, m_registry);
     if (!step.prepared && !step.kernel)
         LOOM_THROW(ErrorKind::UNSUPPORTED, "no kernel for '{}' ({}:{})", node.name, node.type,

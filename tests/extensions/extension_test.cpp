@@ -114,6 +114,16 @@ TEST_P(CustomOpModels, ReadCompileAndMatchTheOpsReference) {
             for (const auto& [k, v] : rt.attributes)
                 if (k == "execType" && v == "extension") ++extension_nodes;
     EXPECT_EQ(extension_nodes, 3);
+    // On CPU the same nodes run their CPU kernels (with the device's parallel_for).
+    auto on_cpu = core.compile_model(m, "CPU");
+    EXPECT_TRUE(close_to(run(on_cpu, x), two_activations(x, 1, 1)));
+    const auto cpu_runtime = on_cpu.runtime_model();
+    int cpu_kernel_nodes = 0;
+    for (const auto* n : cpu_runtime.impl()->nodes())
+        for (const auto& rt : n->rt_info.children)
+            for (const auto& [k, v] : rt.attributes)
+                if (k == "execType" && v == "extension_cpu") ++cpu_kernel_nodes;
+    EXPECT_EQ(cpu_kernel_nodes, 3);
 }
 
 TEST_P(CustomOpModels, AConversionMapsTheFrameworkOpOntoExistingOps) {
