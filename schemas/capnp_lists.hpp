@@ -17,8 +17,8 @@ List carried(List list, const char* what) {
     if (list.size() > 0) {
         capnp::AnyStruct::Reader first(list[0]);
         LOOM_REQUIRE(first.getDataSection().size() > 0 || first.getPointerSection().size() > 0,
-                     "malformed message: a list of {} {} whose elements carry no data",
-                     list.size(), what);
+                     "malformed message: a list of {} {} whose elements carry no data", list.size(),
+                     what);
     }
     return list;
 }

@@ -235,7 +235,8 @@ std::int64_t checked_mul(std::int64_t a, std::int64_t b) {
 std::int64_t bound(std::int64_t a, std::int64_t b, bool multiply) {
     if (a == Dimension::k_unbounded || b == Dimension::k_unbounded) return Dimension::k_unbounded;
     std::int64_t r = 0;
-    const bool over = multiply ? __builtin_mul_overflow(a, b, &r) : __builtin_add_overflow(a, b, &r);
+    const bool over =
+        multiply ? __builtin_mul_overflow(a, b, &r) : __builtin_add_overflow(a, b, &r);
     return over ? Dimension::k_unbounded : r;
 }
 

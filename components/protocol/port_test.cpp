@@ -131,9 +131,9 @@ TEST(Codec, TensorFromAMisalignedFrameIsCopiedAndAlignedOneIsViewed) {
 // properties looped over them.
 TEST(Codec, APropertyListOfEmptyStructsIsRefusedBeforeAnElementIsRead) {
     std::uint64_t w[3] = {};
-    w[0] = std::uint64_t{1} << 48;          // root: 0 data words, 1 pointer, right after
-    w[1] = 1u | (std::uint64_t{7} << 32);   // properties: an inline-composite list, tag next
-    w[2] = std::uint64_t{1000000} << 2;      // the tag: 10^6 elements of 0 words, 0 pointers
+    w[0] = std::uint64_t{1} << 48;        // root: 0 data words, 1 pointer, right after
+    w[1] = 1u | (std::uint64_t{7} << 32); // properties: an inline-composite list, tag next
+    w[2] = std::uint64_t{1000000} << 2;   // the tag: 10^6 elements of 0 words, 0 pointers
     auto words = kj::heapArray<capnp::word>(3);
     std::memcpy(words.begin(), w, sizeof(w));
     kj::ArrayPtr<const capnp::word> segments[] = {words.asPtr()};

@@ -27,8 +27,8 @@
 // add()/add_front() are for the code building it, before anyone else sees it.
 
 #include <atomic>
-#include <functional>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>

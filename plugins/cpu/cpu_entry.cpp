@@ -19,15 +19,24 @@ namespace {
 std::string isa_name() {
     using I = dnnl::cpu_isa;
     switch (dnnl::get_effective_cpu_isa()) {
-    case I::avx512_core_amx: return "avx512_core_amx";
-    case I::avx512_core_bf16: return "avx512_core_bf16";
-    case I::avx512_core_vnni: return "avx512_core_vnni";
-    case I::avx512_core: return "avx512_core";
-    case I::avx2_vnni: return "avx2_vnni";
-    case I::avx2: return "avx2";
-    case I::avx: return "avx";
-    case I::sse41: return "sse41";
-    default: return "other";
+    case I::avx512_core_amx:
+        return "avx512_core_amx";
+    case I::avx512_core_bf16:
+        return "avx512_core_bf16";
+    case I::avx512_core_vnni:
+        return "avx512_core_vnni";
+    case I::avx512_core:
+        return "avx512_core";
+    case I::avx2_vnni:
+        return "avx2_vnni";
+    case I::avx2:
+        return "avx2";
+    case I::avx:
+        return "avx";
+    case I::sse41:
+        return "sse41";
+    default:
+        return "other";
     }
 }
 
@@ -42,8 +51,9 @@ compile(const model::Model& m, const model::OpRegistry& registry,
     if (!graph_applies(m, registry, false))
         return std::make_shared<const Plan>(m, registry, kernels, prepare);
     // Dynamic shapes: compiled per concrete input shapes on first use.
-    auto per_shape = [engine, prepare, &registry, &kernels](const model::Model& reshaped)
-        -> std::shared_ptr<const loom::reference::Executable> {
+    auto per_shape =
+        [engine, prepare, &registry, &kernels](
+            const model::Model& reshaped) -> std::shared_ptr<const loom::reference::Executable> {
         if (auto graph = compile_graph(reshaped, registry, kernels, prepare, *engine)) return graph;
         return std::make_shared<const Plan>(reshaped, registry, kernels, prepare);
     };
@@ -58,10 +68,11 @@ std::shared_ptr<sdk::Plugin> make_plugin(const kernel::ComponentArgs& args) {
                        " compiled graphs, reference kernels for the other ops)";
     flavor.prepare = make_dnnl_preparer();
     auto engine = std::make_shared<const dnnl::engine>(dnnl::engine::kind::cpu, 0);
-    flavor.compile = [engine, prepare = flavor.prepare](
-                         const model::Model& m, const model::OpRegistry& registry,
-                         const loom::reference::KernelTable& kernels, const Properties& props)
-        -> std::shared_ptr<const loom::reference::Executable> {
+    flavor.compile =
+        [engine, prepare = flavor.prepare](
+            const model::Model& m, const model::OpRegistry& registry,
+            const loom::reference::KernelTable& kernels,
+            const Properties& props) -> std::shared_ptr<const loom::reference::Executable> {
         // Compiled on a stream too: oneDNN's weight reorders are OpenMP regions, and a team
         // made on the compiling (bus) thread would outlive the compile — libgomp then counts
         // more threads than cores and stops spinning between regions (measured: cls 0.5 →

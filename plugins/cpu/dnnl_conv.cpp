@@ -107,9 +107,9 @@ ConvSetup make_conv(const dnnl::engine& engine, const model::Node& node, const m
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     ConvSetup setup;
     try {
-        dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                             dnnl::algorithm::convolution_direct, src, w_any,
-                                             bias_md, dst, g.strides, g.dilations, g.pad_l, g.pad_r);
+        dnnl::convolution_forward::desc desc(
+            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, w_any,
+            bias_md, dst, g.strides, g.dilations, g.pad_l, g.pad_r);
         setup.pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine);
     } catch (const dnnl::error& e) {
         LOOM_THROW(ErrorKind::UNSUPPORTED, "oneDNN has no convolution for node '{}': {}", node.name,

@@ -52,10 +52,10 @@ bool dnnl_deconv_applies(const model::Node& node) noexcept {
 }
 
 DeconvSetup make_deconv(const dnnl::engine& engine, const model::Node& node,
-                        const memory::desc& src, const memory::desc& dst,
-                        const dnnl::post_ops& ops, const Affine* affine) {
-    LOOM_REQUIRE(dnnl_deconv_applies(node),
-                 "node '{}' ({}) cannot run as a oneDNN deconvolution", node.name, node.type);
+                        const memory::desc& src, const memory::desc& dst, const dnnl::post_ops& ops,
+                        const Affine* affine) {
+    LOOM_REQUIRE(dnnl_deconv_applies(node), "node '{}' ({}) cannot run as a oneDNN deconvolution",
+                 node.name, node.type);
     const auto in = input_info(node, 0).shape.to_shape();
     const auto out = node.outputs[0].shape.to_shape();
     const auto& w = constant_input(node, 1)->value;
@@ -87,8 +87,8 @@ DeconvSetup make_deconv(const dnnl::engine& engine, const model::Node& node,
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user); // see dnnl_conv.cpp
     DeconvSetup setup;
     const auto channels = out[1];
-    const memory::desc bias_md = affine ? memory::desc({channels}, DT::f32, memory::format_tag::x)
-                                        : memory::desc();
+    const memory::desc bias_md =
+        affine ? memory::desc({channels}, DT::f32, memory::format_tag::x) : memory::desc();
     try {
         dnnl::deconvolution_forward::desc desc(dnnl::prop_kind::forward_inference,
                                                dnnl::algorithm::deconvolution_direct, src, w_any,
@@ -126,11 +126,10 @@ DeconvSetup make_deconv(const dnnl::engine& engine, const model::Node& node,
     return setup;
 }
 
-
 DnnlDeconv::DnnlDeconv(const dnnl::engine& engine, const model::Node& node)
     : m_engine(engine) {
-    LOOM_REQUIRE(dnnl_deconv_applies(node),
-                 "node '{}' ({}) cannot run as a oneDNN deconvolution", node.name, node.type);
+    LOOM_REQUIRE(dnnl_deconv_applies(node), "node '{}' ({}) cannot run as a oneDNN deconvolution",
+                 node.name, node.type);
     const auto in = input_info(node, 0).shape.to_shape();
     const auto out = node.outputs[0].shape.to_shape();
     m_src = memory::desc(dims_of(in), memory::data_type::f32, plain_data(in.size()));

@@ -52,10 +52,17 @@ std::optional<dnnl::memory::format_tag> tag_of(const dnnl::memory::desc& desc) {
     const auto dims = desc.dims();
     std::vector<Tag> candidates;
     switch (dims.size()) {
-    case 3: candidates = {Tag::abc, Tag::acb, Tag::aBc8b, Tag::aBc16b}; break;
-    case 4: candidates = {Tag::abcd, Tag::acdb, Tag::aBcd8b, Tag::aBcd16b}; break;
-    case 5: candidates = {Tag::abcde, Tag::acdeb, Tag::aBcde8b, Tag::aBcde16b}; break;
-    default: return std::nullopt;
+    case 3:
+        candidates = {Tag::abc, Tag::acb, Tag::aBc8b, Tag::aBc16b};
+        break;
+    case 4:
+        candidates = {Tag::abcd, Tag::acdb, Tag::aBcd8b, Tag::aBcd16b};
+        break;
+    case 5:
+        candidates = {Tag::abcde, Tag::acdeb, Tag::aBcde8b, Tag::aBcde16b};
+        break;
+    default:
+        return std::nullopt;
     }
     for (auto tag : candidates)
         if (dnnl::memory::desc(dims, desc.data_type(), tag) == desc) return tag;

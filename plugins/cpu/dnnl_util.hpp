@@ -13,7 +13,8 @@
 
 namespace loom::plugins::cpu {
 
-// oneDNN's implementation name as Loom's execType: "brgconv:avx512_core" → "brgconv_avx512_core:f32".
+// oneDNN's implementation name as Loom's execType: "brgconv:avx512_core" →
+// "brgconv_avx512_core:f32".
 std::string exec_type_name(std::string impl);
 
 // The output info of input `i` of `node`.

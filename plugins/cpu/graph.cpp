@@ -147,8 +147,7 @@ void CpuGraph::run_node(const Step& step, Workspace& ws,
     const auto tensor = [&](ValueId id) {
         const auto& v = values[id];
         if (v.home != Value::Home::Arena) return fixed_tensor(v, ws);
-        return model::Tensor::view(v.type, v.shape, {ws.arena.get() + v.index, v.bytes},
-                                   ws.arena);
+        return model::Tensor::view(v.type, v.shape, {ws.arena.get() + v.index, v.bytes}, ws.arena);
     };
     std::vector<model::Tensor> inputs, planned;
     for (auto id : step.inputs)
@@ -181,8 +180,8 @@ void CpuGraph::run_node(const Step& step, Workspace& ws,
 
 // A parameter or constant, or a view of one (Reshape/Squeeze/Unsqueeze done in place).
 model::Tensor CpuGraph::fixed_tensor(const Value& v, const Workspace& ws) const {
-    const auto& t = v.home == Value::Home::Parameter ? ws.parameters[v.index]
-                                                     : m_parts.constants[v.index];
+    const auto& t =
+        v.home == Value::Home::Parameter ? ws.parameters[v.index] : m_parts.constants[v.index];
     return t.shape() == v.shape ? t : t.reshaped(v.shape);
 }
 

@@ -28,7 +28,6 @@ inline constexpr ValueId k_no_value = static_cast<ValueId>(-1);
 // The dense (plain) layout of an f32 value oneDNN can describe; empty otherwise.
 memory::desc plain_desc(model::ElementType type, const model::Shape& shape);
 
-
 // What a primitive maker returns: the primitive's descriptor and the memories it owns (packed
 // weights, bias).
 struct Made {
@@ -37,15 +36,14 @@ struct Made {
 };
 // Makes the primitive with post-ops `ops` writing `dst` (format_tag::any: its choice), with
 // `affine` folded into its weights (convolutions; null for the others).
-using Maker = std::function<Made(const dnnl::post_ops& ops, const memory::desc& dst,
-                                 const Affine* affine)>;
-
+using Maker =
+    std::function<Made(const dnnl::post_ops& ops, const memory::desc& dst, const Affine* affine)>;
 
 class GraphBuilder {
 public:
     GraphBuilder(const model::Model& model, const model::OpRegistry& registry,
-            const loom::reference::KernelTable& kernels,
-            const loom::reference::NodePreparer& prepare, const dnnl::engine& engine)
+                 const loom::reference::KernelTable& kernels,
+                 const loom::reference::NodePreparer& prepare, const dnnl::engine& engine)
         : m_model(model)
         , m_registry(registry)
         , m_kernels(kernels)
@@ -131,8 +129,8 @@ private:
     const loom::reference::KernelTable& m_kernels;
     const loom::reference::NodePreparer& m_prepare;
     CpuGraph::Parts m_parts;
-    std::vector<ValueId> m_root;       // per value: the value whose bytes it uses …
-    std::vector<std::size_t> m_delta;  // … from this byte on
+    std::vector<ValueId> m_root;        // per value: the value whose bytes it uses …
+    std::vector<std::size_t> m_delta;   // … from this byte on
     std::vector<std::size_t> m_concats; // the concat steps, by index: perhaps in place
     std::map<std::size_t, std::int64_t> m_concat_axis;
     std::map<std::size_t, const model::Node*> m_concat_node;

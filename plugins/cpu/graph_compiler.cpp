@@ -38,16 +38,15 @@ CpuGraph::Parts GraphBuilder::build() {
         m_of[{p, 0}] = id;
     }
     for (const auto* node : m_model.topological_order()) {
-        if (m_done.contains(node) || node->type == "Parameter" || node->type == "Result")
-            continue;
+        if (m_done.contains(node) || node->type == "Parameter" || node->type == "Result") continue;
         if (node->type == "Constant") {
             m_of[{node, 0}] = add_constant(node->value);
             continue;
         }
-        if (!(emit_conv(*node) || emit_deconv(*node) || emit_unary(*node) ||
-              emit_binary(*node) || emit_reduce(*node) || emit_interpolate(*node) ||
-              emit_concat(*node) || emit_batch_norm(*node) || emit_softmax(*node) ||
-              emit_transpose(*node) || emit_pool(*node) || emit_view(*node)))
+        if (!(emit_conv(*node) || emit_deconv(*node) || emit_unary(*node) || emit_binary(*node) ||
+              emit_reduce(*node) || emit_interpolate(*node) || emit_concat(*node) ||
+              emit_batch_norm(*node) || emit_softmax(*node) || emit_transpose(*node) ||
+              emit_pool(*node) || emit_view(*node)))
             emit_node(*node);
     }
     for (const auto* r : m_model.results()) {
@@ -73,7 +72,8 @@ ValueId GraphBuilder::add(Value v) {
     return m_root.back();
 }
 
-ValueId GraphBuilder::add_arena(model::ElementType type, const model::Shape& shape, memory::desc desc) {
+ValueId GraphBuilder::add_arena(model::ElementType type, const model::Shape& shape,
+                                memory::desc desc) {
     // A blocked layout pads its channels to the block (4 channels in aBcd8b take 8).
     const auto bytes = std::max(bytes_of(type, shape), desc.is_zero() ? 0 : desc.get_size());
     return add({type, shape, std::move(desc), Home::Arena, 0, bytes});
@@ -139,11 +139,11 @@ const std::string& GraphBuilder::emit_reorder(std::string name, std::string type
 }
 
 bool GraphBuilder::emit_fused(const model::Node& anchor, std::vector<Arg> inputs, const Maker& make,
-                    const std::function<void(dnnl::post_ops&)>& own_ops, bool fold) {
+                              const std::function<void(dnnl::post_ops&)>& own_ops, bool fold) {
     auto chain = fusible_chain(m_model, anchor);
     for (std::size_t i = 0; i < chain.size(); ++i)
-        if (chain[i].operand.node && !m_of.contains({chain[i].operand.node,
-                                                     chain[i].operand.index})) {
+        if (chain[i].operand.node &&
+            !m_of.contains({chain[i].operand.node, chain[i].operand.index})) {
             chain.resize(i); // its operand is made later: fuse up to it
             break;
         }
@@ -161,8 +161,8 @@ bool GraphBuilder::emit_fused(const model::Node& anchor, std::vector<Arg> inputs
 }
 
 void GraphBuilder::emit_chain(const model::Node& anchor, std::vector<Arg> args,
-                    const std::vector<PostOp>& whole, const Maker& make,
-                    const std::function<void(dnnl::post_ops&)>& own_ops, bool fold) {
+                              const std::vector<PostOp>& whole, const Maker& make,
+                              const std::function<void(dnnl::post_ops&)>& own_ops, bool fold) {
     const auto& last = whole.empty() ? anchor : *whole.back().node;
     const auto out = last.outputs[0].shape.to_shape();
     // Leading constant arithmetic goes into the weights; the rest becomes post-ops.
@@ -198,8 +198,7 @@ void GraphBuilder::emit_chain(const model::Node& anchor, std::vector<Arg> args,
         for (std::size_t k = 0; k < chain.size(); ++k)
             if (built.index[k] >= 0)
                 post_args.push_back(
-                    {DNNL_ARG_ATTR_MULTIPLE_POST_OP(built.index[k]) | DNNL_ARG_SRC_1,
-                     operands[k]});
+                    {DNNL_ARG_ATTR_MULTIPLE_POST_OP(built.index[k]) | DNNL_ARG_SRC_1, operands[k]});
         made = make(ops, dst, folded > 0 ? &affine : nullptr);
         // Post-ops only on the jit (and gemm) implementations: oneDNN 2.6's reference
         // eltwise with post-ops writes nothing, and its "simple" resampling adds a binary
@@ -209,8 +208,7 @@ void GraphBuilder::emit_chain(const model::Node& anchor, std::vector<Arg> args,
         // A full-shape runtime operand must be in the layout oneDNN chose for dst.
         bool moved = false;
         for (std::size_t k = 0; k < chain.size(); ++k)
-            if (operands[k] != k_no_value && !chain[k].per_channel &&
-                chain[k].constant.empty() &&
+            if (operands[k] != k_no_value && !chain[k].per_channel && chain[k].constant.empty() &&
                 m_parts.values[operands[k]].desc != made.pd.dst_desc()) {
                 operands[k] = in_layout(operands[k], made.pd.dst_desc());
                 moved = true;
@@ -235,7 +233,7 @@ void GraphBuilder::emit_chain(const model::Node& anchor, std::vector<Arg> args,
 }
 
 void GraphBuilder::emit(const model::Node& node, const Made& made, std::vector<Arg> args,
-              std::vector<const model::Node*> fused) {
+                        std::vector<const model::Node*> fused) {
     Step step;
     step.primitive = dnnl::primitive(made.pd.get());
     step.args = std::move(args);
@@ -297,9 +295,9 @@ void GraphBuilder::concat_in_place() {
     std::vector<std::size_t> dropped;
     for (const auto s : m_concats) {
         const auto& step = m_parts.steps[s];
-        const auto out = std::find_if(step.args.begin(), step.args.end(),
-                                      [](const Arg& a) { return a.id == DNNL_ARG_DST; })
-                             ->value;
+        const auto out = std::find_if(step.args.begin(), step.args.end(), [](const Arg& a) {
+                             return a.id == DNNL_ARG_DST;
+                         })->value;
         const auto& out_desc = m_parts.values[out].desc;
         std::vector<std::pair<ValueId, std::size_t>> placed;
         memory::dims offsets(out_desc.dims().size(), 0);

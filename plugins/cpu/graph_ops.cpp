@@ -49,8 +49,7 @@ bool GraphBuilder::emit_unary(const model::Node& node) {
     const Maker make = [&](const dnnl::post_ops& ops, const memory::desc&, const Affine*) {
         dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, op.algorithm, desc,
                                       op.alpha, op.beta);
-        return Made{dnnl::eltwise_forward::primitive_desc(d, user_scratchpad(ops),
-                                                          m_parts.engine),
+        return Made{dnnl::eltwise_forward::primitive_desc(d, user_scratchpad(ops), m_parts.engine),
                     {}};
     };
     return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, [&](dnnl::post_ops& ops) {
@@ -72,28 +71,27 @@ bool GraphBuilder::emit_binary(const model::Node& node) {
     } else if (const auto tag = tag_of(desc0)) {
         // Broadcast in src0's own layout: oneDNN's jit binary takes a blocked src0 only
         // with a src1 of the same format (else its reference implementation runs).
-        b = in_layout(b, memory::desc(dims_of(m_parts.values[b].shape),
-                                      memory::data_type::f32, *tag));
+        b = in_layout(b,
+                      memory::desc(dims_of(m_parts.values[b].shape), memory::data_type::f32, *tag));
     } else {
         b = plain(b);
     }
     const auto desc1 = m_parts.values[b].desc;
     const auto algorithm = binary_algorithm(node.type);
-    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst,
-                           const Affine*) {
+    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst, const Affine*) {
         dnnl::binary::desc d(algorithm, desc0, desc1, dst);
-        return Made{dnnl::binary::primitive_desc(d, user_scratchpad(ops), m_parts.engine),
-                    {}};
+        return Made{dnnl::binary::primitive_desc(d, user_scratchpad(ops), m_parts.engine), {}};
     };
     return emit_fused(node, {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}}, make, {});
 }
 
 bool GraphBuilder::emit_reduce(const model::Node& node) {
     using Alg = dnnl::algorithm;
-    const std::pair<const char*, Alg> table[] = {
-        {"ReduceMean", Alg::reduction_mean}, {"ReduceMax", Alg::reduction_max},
-        {"ReduceMin", Alg::reduction_min},   {"ReduceSum", Alg::reduction_sum},
-        {"ReduceProd", Alg::reduction_mul}};
+    const std::pair<const char*, Alg> table[] = {{"ReduceMean", Alg::reduction_mean},
+                                                 {"ReduceMax", Alg::reduction_max},
+                                                 {"ReduceMin", Alg::reduction_min},
+                                                 {"ReduceSum", Alg::reduction_sum},
+                                                 {"ReduceProd", Alg::reduction_mul}};
     Alg algorithm = Alg::undef;
     for (const auto& [type, a] : table)
         if (node.type == type) algorithm = a;
@@ -102,23 +100,20 @@ bool GraphBuilder::emit_reduce(const model::Node& node) {
         return false;
     auto src = value_of(node.inputs[0]);
     const auto& y = node.outputs[0];
-    if (!dnnl_value(src) || y.type != model::ElementType::F32 || !y.shape.is_static())
-        return false;
+    if (!dnnl_value(src) || y.type != model::ElementType::F32 || !y.shape.is_static()) return false;
     const auto in = m_parts.values[src].shape;
     const auto out = y.shape.to_shape();
     if (out.size() != in.size()) return false;
-    const bool spatial_only = in.size() >= 3 && out[0] == in[0] && out[1] == in[1] &&
-                              std::all_of(out.begin() + 2, out.end(),
-                                          [](auto d) { return d == 1; });
+    const bool spatial_only =
+        in.size() >= 3 && out[0] == in[0] && out[1] == in[1] &&
+        std::all_of(out.begin() + 2, out.end(), [](auto d) { return d == 1; });
     if (spatial_only && (algorithm == Alg::reduction_mean || algorithm == Alg::reduction_max))
         return emit_global_pool(node, src, algorithm == Alg::reduction_mean);
     src = plain(src);
     const auto desc = m_parts.values[src].desc;
-    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst,
-                           const Affine*) {
+    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst, const Affine*) {
         dnnl::reduction::desc d(algorithm, desc, dst, 0.0f, 0.0f);
-        return Made{dnnl::reduction::primitive_desc(d, user_scratchpad(ops), m_parts.engine),
-                    {}};
+        return Made{dnnl::reduction::primitive_desc(d, user_scratchpad(ops), m_parts.engine), {}};
     };
     return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, {});
 }
@@ -130,12 +125,10 @@ bool GraphBuilder::emit_global_pool(const model::Node& node, ValueId src, bool m
     const memory::dims ones(kernel.size(), 1), zeros(kernel.size(), 0);
     const auto algorithm =
         mean ? dnnl::algorithm::pooling_avg_exclude_padding : dnnl::algorithm::pooling_max;
-    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst,
-                           const Affine*) {
+    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst, const Affine*) {
         dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, algorithm, desc, dst,
                                       ones, kernel, zeros, zeros);
-        return Made{dnnl::pooling_forward::primitive_desc(d, user_scratchpad(ops),
-                                                          m_parts.engine),
+        return Made{dnnl::pooling_forward::primitive_desc(d, user_scratchpad(ops), m_parts.engine),
                     {}};
     };
     return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, {});
@@ -152,8 +145,7 @@ dnnl::algorithm GraphBuilder::binary_algorithm(const std::string& type) {
 }
 
 bool GraphBuilder::emit_view(const model::Node& node) {
-    if (node.type != "Reshape" && node.type != "Squeeze" && node.type != "Unsqueeze")
-        return false;
+    if (node.type != "Reshape" && node.type != "Squeeze" && node.type != "Unsqueeze") return false;
     if (node.inputs.empty() || node.outputs.size() != 1) return false;
     auto v = value_of(node.inputs[0]);
     if (dnnl_value(v)) v = plain(v);
@@ -229,9 +221,8 @@ bool GraphBuilder::emit_interpolate(const model::Node& node) {
     const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst, const Affine*) {
         dnnl::resampling_forward::desc d(dnnl::prop_kind::forward_inference,
                                          dnnl::algorithm::resampling_nearest, desc, dst);
-        return Made{dnnl::resampling_forward::primitive_desc(d, user_scratchpad(ops),
-                                                             m_parts.engine),
-                    {}};
+        return Made{
+            dnnl::resampling_forward::primitive_desc(d, user_scratchpad(ops), m_parts.engine), {}};
     };
     return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, {});
 }
@@ -278,8 +269,10 @@ bool GraphBuilder::emit_batch_norm(const model::Node& node) {
     const auto src = value_of(node.inputs[data]);
     if (!dnnl_value(src) || m_parts.values[src].shape.size() < 2) return false;
     std::vector<Arg> args{{DNNL_ARG_SRC, src}};
-    const std::pair<int, std::size_t> stats[] = {
-        {DNNL_ARG_SCALE, gamma}, {DNNL_ARG_SHIFT, beta}, {DNNL_ARG_MEAN, 3}, {DNNL_ARG_VARIANCE, 4}};
+    const std::pair<int, std::size_t> stats[] = {{DNNL_ARG_SCALE, gamma},
+                                                 {DNNL_ARG_SHIFT, beta},
+                                                 {DNNL_ARG_MEAN, 3},
+                                                 {DNNL_ARG_VARIANCE, 4}};
     for (const auto& [arg, input] : stats) {
         const auto v = value_of(node.inputs[input]);
         if (!dnnl_value(v) || m_parts.values[v].shape.size() != 1) return false;
@@ -289,9 +282,9 @@ bool GraphBuilder::emit_batch_norm(const model::Node& node) {
     const auto epsilon = static_cast<float>(node.attrs.get_or<double>("epsilon", 1e-5));
     const Maker make = [&](const dnnl::post_ops& ops, const memory::desc&, const Affine*) {
         using F = dnnl::normalization_flags;
-        dnnl::batch_normalization_forward::desc d(dnnl::prop_kind::forward_inference, desc,
-                                                  epsilon,
-                                                  F::use_global_stats | F::use_scale | F::use_shift);
+        dnnl::batch_normalization_forward::desc d(dnnl::prop_kind::forward_inference, desc, epsilon,
+                                                  F::use_global_stats | F::use_scale |
+                                                      F::use_shift);
         return Made{dnnl::batch_normalization_forward::primitive_desc(d, user_scratchpad(ops),
                                                                       m_parts.engine),
                     {}};
@@ -316,14 +309,13 @@ bool GraphBuilder::emit_softmax(const model::Node& node) {
         if (log) {
             dnnl::logsoftmax_forward::desc d(dnnl::prop_kind::forward_inference, desc,
                                              static_cast<int>(axis));
-            return Made{dnnl::logsoftmax_forward::primitive_desc(d, user_scratchpad(ops),
-                                                                 m_parts.engine),
-                        {}};
+            return Made{
+                dnnl::logsoftmax_forward::primitive_desc(d, user_scratchpad(ops), m_parts.engine),
+                {}};
         }
         dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, desc,
                                       static_cast<int>(axis));
-        return Made{dnnl::softmax_forward::primitive_desc(d, user_scratchpad(ops),
-                                                          m_parts.engine),
+        return Made{dnnl::softmax_forward::primitive_desc(d, user_scratchpad(ops), m_parts.engine),
                     {}};
     };
     return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, {});
@@ -354,7 +346,8 @@ bool GraphBuilder::emit_transpose(const model::Node& node) {
     const auto out = node.outputs[0].shape.to_shape();
     const auto seen = m_parts.values[src].desc.permute_axes(moved);
     const auto view = view_of(src, out, seen);
-    const auto y = add_arena(model::ElementType::F32, out, plain_desc(model::ElementType::F32, out));
+    const auto y =
+        add_arena(model::ElementType::F32, out, plain_desc(model::ElementType::F32, out));
     m_parts.exec_types[&node] = emit_reorder(node.name, node.type, view, y);
     m_of[{&node, 0}] = y;
     m_names[y] = node.name;
@@ -366,7 +359,8 @@ bool GraphBuilder::emit_pool(const model::Node& node) {
     const bool max = node.type == "MaxPool";
     if (!max && node.type != "AvgPool") return false;
     if (node.inputs.size() != 1 || node.outputs.empty()) return false;
-    if (node.outputs.size() > 1 && !m_model.consumers(const_cast<model::Node&>(node).output(1)).empty())
+    if (node.outputs.size() > 1 &&
+        !m_model.consumers(const_cast<model::Node&>(node).output(1)).empty())
         return false;
     const auto src = value_of(node.inputs[0]);
     const auto& y = node.outputs[0];
@@ -409,8 +403,7 @@ bool GraphBuilder::emit_pool(const model::Node& node) {
     const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst, const Affine*) {
         dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, algorithm, desc, dst, s,
                                       k, pl, pr);
-        return Made{dnnl::pooling_forward::primitive_desc(d, user_scratchpad(ops),
-                                                          m_parts.engine),
+        return Made{dnnl::pooling_forward::primitive_desc(d, user_scratchpad(ops), m_parts.engine),
                     {}};
     };
     return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, {});

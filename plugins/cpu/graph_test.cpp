@@ -32,7 +32,8 @@ public:
 
     model::Model& model() { return m_model; }
     Output input(const Shape& shape) {
-        m_inputs.push_back(test::random_f32(shape, static_cast<std::uint32_t>(m_inputs.size() + 7)));
+        m_inputs.push_back(
+            test::random_f32(shape, static_cast<std::uint32_t>(m_inputs.size() + 7)));
         return m_model
             .add_parameter(ElementType::F32, model::PartialShape(shape),
                            "x" + std::to_string(m_inputs.size()))
@@ -64,8 +65,7 @@ public:
         a.set("pads_begin", std::vector<std::int64_t>{pad, pad});
         a.set("pads_end", std::vector<std::int64_t>{pad, pad});
         if (groups == 1) return op("Convolution", {x, constant({out, in, k, k}, 0.3f)}, a);
-        return op("GroupConvolution", {x, constant({groups, out / groups, in / groups, k, k})},
-                  a);
+        return op("GroupConvolution", {x, constant({groups, out / groups, in / groups, k, k})}, a);
     }
 
     // Compiles the model into a CpuGraph and checks it against the reference Plan.
@@ -226,8 +226,8 @@ TEST(CpuGraph, FoldsBatchNormalisationIntoDeconvolutions) {
     const auto variance = g.model().add_constant(positive).output();
     Attributes eps;
     eps.set("epsilon", 1e-5);
-    y = g.op("BatchNormInference",
-             {y, g.constant({8}), g.constant({8}), g.constant({8}), variance}, eps, "opset5");
+    y = g.op("BatchNormInference", {y, g.constant({8}), g.constant({8}), g.constant({8}), variance},
+             eps, "opset5");
     y = g.op("Relu", {y});
     y = g.op("ConvolutionBackpropData", {y, g.constant({8, 1, 2, 2})}, a);
     auto graph = g.expect_matches_reference({g.op("Sigmoid", {y})});
@@ -298,7 +298,8 @@ TEST(CpuGraph, RunsBatchesOfFewChannels) {
 
 TEST(CpuGraph, AnInputOfAnotherShapeIsATypedError) {
     GraphCase g;
-    auto graph = g.expect_matches_reference({g.op("Relu", {g.conv(g.input({1, 4, 6, 6}), 4, 4, 3)})});
+    auto graph =
+        g.expect_matches_reference({g.op("Relu", {g.conv(g.input({1, 4, 6, 6}), 4, 4, 3)})});
     ASSERT_TRUE(graph);
     const std::vector<Tensor> wrong{test::random_f32({1, 4, 6, 7}, 1)};
     const loom::reference::RunState run{&g.registry(), &g.kernels()};
@@ -311,8 +312,8 @@ TEST(CpuGraph, AnInputOfAnotherShapeIsATypedError) {
 }
 
 TEST(MemoryPlan, ValuesAliveTogetherNeverShareBytesAndTheOthersDo) {
-    const std::vector<Lifetime> values{
-        {1000, 0, 2}, {500, 1, 3}, {1000, 3, 5}, {64, 4, 4}, {0, 0, 9}, {2000, 6, 7}};
+    const std::vector<Lifetime> values{{1000, 0, 2}, {500, 1, 3}, {1000, 3, 5},
+                                       {64, 4, 4},   {0, 0, 9},   {2000, 6, 7}};
     const auto plan = plan_memory(values);
     ASSERT_EQ(plan.offsets.size(), values.size());
     for (std::size_t a = 0; a < values.size(); ++a) {
@@ -334,9 +335,8 @@ TEST(MemoryPlan, ValuesAliveTogetherNeverShareBytesAndTheOthersDo) {
 
 TEST(ShapeCache, CompilesEachInputShapeOnceAndEvictsTheLeastRecentlyUsed) {
     GraphCase g;
-    auto& x = g.model().add_parameter(ElementType::F32,
-                                      model::PartialShape{model::Dimension::dynamic(), 4, 5, 5},
-                                      "x");
+    auto& x = g.model().add_parameter(
+        ElementType::F32, model::PartialShape{model::Dimension::dynamic(), 4, 5, 5}, "x");
     auto y = g.op("Relu", {g.conv(x.output(), 4, 4, 3)});
     g.model().add_result(y);
     model::infer_and_validate(g.model(), g.registry());

@@ -90,8 +90,8 @@ std::optional<PostOp> as_post_op(const model::Node& node, std::uint32_t port,
         const auto c = static_cast<float>(constant->value.to_f64()[0]);
         if (mul) op.eltwise.push_back({A::eltwise_linear, c, 0.0f});
         if (add) op.eltwise.push_back({A::eltwise_linear, 1.0f, c});
-        if (sub) op.eltwise.push_back({A::eltwise_linear, port == 0 ? 1.0f : -1.0f,
-                                       port == 0 ? -c : c});
+        if (sub)
+            op.eltwise.push_back({A::eltwise_linear, port == 0 ? 1.0f : -1.0f, port == 0 ? -c : c});
         if (div) {
             if (port != 0 || c == 0.0f) return std::nullopt;
             op.eltwise.push_back({A::eltwise_linear, 1.0f / c, 0.0f});
@@ -141,8 +141,7 @@ std::vector<PostOp> fusible_chain(const model::Model& model, const model::Node& 
     return chain;
 }
 
-std::size_t leading_affine(const std::vector<PostOp>& chain, std::int64_t channels,
-                           Affine& out) {
+std::size_t leading_affine(const std::vector<PostOp>& chain, std::int64_t channels, Affine& out) {
     const auto n = static_cast<std::size_t>(channels);
     out.scale.assign(n, 1.0f);
     out.shift.assign(n, 0.0f);

@@ -47,8 +47,8 @@ ShapeCache::make(const std::vector<model::Shape>& shapes) const {
         pm.add(passes::make_dce_pass());
         pm.run(*entry->model, m_registry);
     } catch (const Error& e) {
-        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "the model does not take inputs of these shapes: {}",
-                   e.message());
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
+                   "the model does not take inputs of these shapes: {}", e.message());
     }
     entry->exec = m_compile(*entry->model);
     return entry;

@@ -20,8 +20,8 @@ namespace loom::plugins::cpu {
 class ShapeCache final : public loom::reference::Executable {
 public:
     // Compiles a reshaped copy of the model; it outlives what it returns.
-    using Compile = std::function<std::shared_ptr<const loom::reference::Executable>(
-        const model::Model&)>;
+    using Compile =
+        std::function<std::shared_ptr<const loom::reference::Executable>(const model::Model&)>;
 
     static constexpr std::size_t k_default_capacity = 8;
 
@@ -51,8 +51,8 @@ private:
     const model::OpRegistry& m_registry;
     Compile m_compile;
     std::size_t m_capacity;
-    mutable std::mutex m_compile_mutex;                   // one compile at a time
-    mutable std::mutex m_mutex;                           // guards m_entries
+    mutable std::mutex m_compile_mutex;                        // one compile at a time
+    mutable std::mutex m_mutex;                                // guards m_entries
     mutable std::list<std::shared_ptr<const Entry>> m_entries; // most recently used first
 };
 

@@ -2,7 +2,6 @@
 
 #include <omp.h>
 #include <pthread.h>
-#include <pthread.h>
 
 #include <algorithm>
 #include <exception>

@@ -100,7 +100,8 @@ TEST(Streams, HintsChooseTheLayout) {
                                          .set(props::inference_num_threads, std::uint32_t{4}));
     EXPECT_EQ(fixed.streams, 2);
     EXPECT_EQ(fixed.threads, 2);
-    EXPECT_EQ(stream_property(Properties().set(props::num_streams, std::uint32_t{3})
+    EXPECT_EQ(stream_property(Properties()
+                                  .set(props::num_streams, std::uint32_t{3})
                                   .set(props::inference_num_threads, std::uint32_t{6}),
                               props::optimal_number_of_infer_requests.name),
               "3");

@@ -44,8 +44,8 @@ void check(const Properties& p, const Flavor& flavor) {
     if (p.has(props::inference_precision.name)) {
         auto t = p.get(props::inference_precision);
         if (t == ElementType::F32 || t == ElementType::UNDEFINED) return;
-        if (flavor.other_precision) LOOM_THROW(ErrorKind::UNSUPPORTED, "{}: {}", flavor.device,
-                                               flavor.other_precision(t));
+        if (flavor.other_precision)
+            LOOM_THROW(ErrorKind::UNSUPPORTED, "{}: {}", flavor.device, flavor.other_precision(t));
         LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
                    "{}: the reference device computes in the model's own precision; "
                    "INFERENCE_PRECISION_HINT {} is not supported (use f32)",

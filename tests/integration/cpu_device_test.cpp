@@ -146,8 +146,7 @@ TEST(CpuDevice, ADynamicModelIsCompiledPerInputShapeAndGivesTheSameResults) {
         request.set_tensor("x", x);
         request.infer();
         auto y = request.get_tensor("y");
-        expect_close({y.data<float>(), y.data<float>() + y.size()},
-                     run(core, m, "REFERENCE", x));
+        expect_close({y.data<float>(), y.data<float>() + y.size()}, run(core, m, "REFERENCE", x));
     }
     std::string conv_exec;
     const auto runtime = compiled.runtime_model();
@@ -186,9 +185,9 @@ TEST(CpuDevice, ThroughputStreamsRunRequestsInFlight) {
         expect_close({y.data<float>(), y.data<float>() + y.size()},
                      run(core, m, "REFERENCE", inputs[i]));
     }
-    EXPECT_EQ(core.compile_model(Model(m), "CPU").get_property(
-                  props::optimal_number_of_infer_requests),
-              1u)
+    EXPECT_EQ(
+        core.compile_model(Model(m), "CPU").get_property(props::optimal_number_of_infer_requests),
+        1u)
         << "LATENCY: one stream";
 }
 

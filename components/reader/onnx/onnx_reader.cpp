@@ -516,8 +516,7 @@ void GraphConverter::define_outputs(const onnx::NodeProto& node, const std::vect
             LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
                        "node '{}' ({}) names {} outputs; the operation makes {} with its inputs "
                        "and attributes",
-                       friendly, node.op_type(), node.output_size(),
-                       outs[k].node->outputs.size());
+                       friendly, node.op_type(), node.output_size(), outs[k].node->outputs.size());
         if (!name.empty() && k < outs.size() && outs[k].node)
             define(name, outs[k]);
         else if (!name.empty())
