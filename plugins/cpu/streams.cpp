@@ -52,7 +52,8 @@ StreamConfig stream_config(const Properties& props) {
 
 std::optional<std::string> stream_property(const Properties& props, const std::string& name) {
     const auto c = stream_config(props);
-    if (name == props::optimal_number_of_infer_requests.name) return std::to_string(c.streams);
+    if (name == props::optimal_number_of_infer_requests.name)
+        return std::to_string(c.throughput ? 2 * c.streams : c.streams);
     if (name == props::num_streams.name) return std::to_string(c.streams);
     if (name == props::inference_num_threads.name) return std::to_string(c.streams * c.threads);
     if (name == props::performance_mode.name) return c.throughput ? "THROUGHPUT" : "LATENCY";

@@ -32,7 +32,8 @@ struct StreamConfig {
 // From PERFORMANCE_HINT, NUM_STREAMS and INFERENCE_NUM_THREADS (default: every core).
 StreamConfig stream_config(const Properties& props);
 
-// The compiled model's answer for a stream property (OPTIMAL_NUMBER_OF_INFER_REQUESTS,
+// The compiled model's answer for a stream property (OPTIMAL_NUMBER_OF_INFER_REQUESTS — two per
+// stream with THROUGHPUT, so one computes while the other's tensors cross the bus —,
 // NUM_STREAMS, INFERENCE_NUM_THREADS, PERFORMANCE_HINT); nullopt for the others.
 std::optional<std::string> stream_property(const Properties& props, const std::string& name);
 

@@ -105,6 +105,12 @@ TEST(Streams, HintsChooseTheLayout) {
                                   .set(props::inference_num_threads, std::uint32_t{6}),
                               props::optimal_number_of_infer_requests.name),
               "3");
+    EXPECT_EQ(stream_property(Properties()
+                                  .set(props::performance_mode, PerformanceMode::THROUGHPUT)
+                                  .set(props::num_streams, std::uint32_t{2}),
+                              props::optimal_number_of_infer_requests.name),
+              "4")
+        << "two requests per stream";
     EXPECT_FALSE(stream_property({}, "PERF_COUNT").has_value());
 }
 
