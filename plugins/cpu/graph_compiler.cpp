@@ -110,6 +110,7 @@ ValueId GraphBuilder::in_layout(ValueId v, const memory::desc& desc) {
 
 ValueId GraphBuilder::plain(ValueId v) {
     const auto& value = m_parts.values[v];
+    if (value.type != model::ElementType::F32) return v; // only f32 values are ever blocked
     return in_layout(v, plain_desc(value.type, value.shape));
 }
 
