@@ -1,6 +1,8 @@
 // Definitions of the converter building blocks declared in convert_util.hpp.
 #include "components/reader/onnx/convert_util.hpp"
 
+#include <cmath>
+
 #include <algorithm>
 #include <cstddef>
 
@@ -16,6 +18,14 @@ Attributes attrs(std::initializer_list<std::pair<std::string, AttrValue>> list) 
         a.set(key, value);
     return a;
 }
+std::int64_t seed_of(const ConvertContext& ctx) {
+    const double seed = ctx.attr_float("seed", 0.0);
+    // 2^63 is the first double past int64's range.
+    if (!std::isfinite(seed) || seed < -9223372036854775808.0 || seed >= 9223372036854775808.0)
+        ctx.fail(fmt::format("seed {} is not a number within the 64-bit integers", seed));
+    return static_cast<std::int64_t>(seed);
+}
+
 AttrValue str(std::string s) {
     return s;
 }

@@ -29,6 +29,10 @@ inline constexpr std::int64_t k_max_i64 = std::numeric_limits<std::int64_t>::max
 inline constexpr std::int64_t k_min_i64 = std::numeric_limits<std::int64_t>::min();
 
 Attributes attrs(std::initializer_list<std::pair<std::string, AttrValue>> list);
+
+// The `seed` attribute (a float in ONNX) as the random ops' integer seed; invalid_argument when
+// it is not finite or not within int64 (a cast would be undefined — found by fuzz_onnx).
+std::int64_t seed_of(const ConvertContext& ctx);
 AttrValue str(std::string s);
 AttrValue i64(std::int64_t v);
 AttrValue f64(double v);

@@ -177,13 +177,12 @@ Outs convert_max_roi_pool(ConvertContext& ctx) {
 }
 
 Output random_uniform(ConvertContext& ctx, Output shape, ElementType type) {
-    auto seed = ctx.attr_float("seed", 0.0);
     return op(ctx, "RandomUniform", "opset8",
               {shape, ctx.scalar_like(ctx.attr_float("low", 0.0), type),
                ctx.scalar_like(ctx.attr_float("high", 1.0), type)},
               attrs({{"output_type", type},
                      {"global_seed", i64(0)},
-                     {"op_seed", i64(static_cast<std::int64_t>(seed))}}));
+                     {"op_seed", i64(seed_of(ctx))}}));
 }
 
 ElementType dtype_of(ConvertContext& ctx, std::int64_t onnx_type) {

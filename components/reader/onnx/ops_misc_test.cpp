@@ -2,6 +2,7 @@
 // RoiAlign, … and refused ops: the native ops each ONNX node becomes, their key attributes, and the
 // output types and shapes (computed by hand from the ONNX spec).
 #include <cstring>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -12,6 +13,26 @@
 
 namespace loom::reader::onnx_fe::test {
 namespace {
+
+// Found by fuzz_onnx: a Bernoulli with seed 1.2e27 (a float attribute) was cast to int64 —
+// undefined; refused instead, as is a NaN seed. An ordinary seed still reads.
+TEST(OnnxOpsMisc, ARandomSeedOutsideTheIntegersIsRefused) {
+    for (const float seed : {1.18684e27f, -1e19f, std::numeric_limits<float>::quiet_NaN()}) {
+        const auto bytes = single_node_model(
+            "Bernoulli", {{"x", F32, {10}}}, {"y"},
+            [seed](auto& n) { set_attr(n, "seed", seed); }, 15);
+        try {
+            read(bytes);
+            ADD_FAILURE() << "seed " << seed << " was read";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::INVALID_ARGUMENT) << e.what();
+            EXPECT_NE(e.message().find("seed"), std::string::npos) << e.what();
+        }
+    }
+    auto m = read(single_node_model(
+        "Bernoulli", {{"x", F32, {10}}}, {"y"}, [](auto& n) { set_attr(n, "seed", 7.0f); }, 15));
+    EXPECT_EQ(only(*m, "RandomUniform").attrs.get<std::int64_t>("op_seed"), 7);
+}
 
 TEST(OnnxOpsMisc, DetOfSmallStaticMatricesByPermutations) {
     auto m = read(single_node_model("Det", {{"x", F32, {4, 3, 3}}}, {"y"}));
