@@ -387,6 +387,8 @@ std::shared_ptr<const CpuGraph> compile_graph(const model::Model& model,
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::UNSUPPORTED) return nullptr; // the Plan names what is missing
         throw;
+    } catch (const dnnl::error&) {
+        return nullptr; // a primitive oneDNN would not make after all: the Plan runs the model
     }
 }
 
