@@ -229,6 +229,10 @@ Outs convert_stft(ConvertContext& ctx) {
     bool complex = ss[2].length() == 2;
     bool onesided = ctx.attr_int("onesided", 1) != 0;
     if (complex && onesided) ctx.fail("onesided=1 needs a real signal ([batch, length, 1])");
+    // The window is 1-D ([frame_length]); a scalar one has no length (found by fuzz_onnx).
+    if (present(ctx, 2) && !ctx.input_shape(2).rank_is_dynamic() && ctx.input_shape(2).rank() != 1)
+        ctx.fail(fmt::format("the window must be 1-D; it has shape {}",
+                             ctx.input_shape(2).to_string()));
     auto step = to_scalar(ctx, convert_to(ctx, ctx.input(1), ElementType::I64));
     Output length;
     if (present(ctx, 3))

@@ -34,6 +34,20 @@ TEST(OnnxOpsMisc, ARandomSeedOutsideTheIntegersIsRefused) {
     EXPECT_EQ(only(*m, "RandomUniform").attrs.get<std::int64_t>("op_seed"), 7);
 }
 
+// Found by fuzz_onnx: an STFT with a scalar window (no length) threw std::out_of_range.
+TEST(OnnxOpsMisc, StftWithAWindowThatIsNot1DIsRefused) {
+    const auto bytes = single_node_model(
+        "STFT", {{"signal", F32, {1, 128, 1}}, {"frame_step", I64, {}}, {"window", F32, {}}},
+        {"y"}, {}, 17, {int64_tensor("frame_step", {8}, {})});
+    try {
+        read(bytes);
+        FAIL() << "a scalar window was read";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::INVALID_ARGUMENT) << e.what();
+        EXPECT_NE(e.message().find("window must be 1-D"), std::string::npos) << e.what();
+    }
+}
+
 TEST(OnnxOpsMisc, DetOfSmallStaticMatricesByPermutations) {
     auto m = read(single_node_model("Det", {{"x", F32, {4, 3, 3}}}, {"y"}));
     EXPECT_EQ(
