@@ -80,6 +80,7 @@ private:
     bool emit_fused(const model::Node& anchor, std::vector<Arg> inputs, const Maker& make,
                     const std::function<void(dnnl::post_ops&)>& own_ops, bool fold = false);
 
+    std::vector<ValueId> chain_operands(const std::vector<PostOp>& chain, std::size_t rank);
     void emit_chain(const model::Node& anchor, std::vector<Arg> args,
                     const std::vector<PostOp>& whole, const Maker& make,
                     const std::function<void(dnnl::post_ops&)>& own_ops, bool fold);

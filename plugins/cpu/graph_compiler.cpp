@@ -161,6 +161,26 @@ bool GraphBuilder::emit_fused(const model::Node& anchor, std::vector<Arg> inputs
     }
 }
 
+// The binary post-ops' second operands, per chain entry (k_no_value for eltwise entries):
+// constants, or runtime values of the output's rank (per-channel ones plain).
+std::vector<ValueId> GraphBuilder::chain_operands(const std::vector<PostOp>& chain,
+                                                  std::size_t rank) {
+    std::vector<ValueId> operands(chain.size(), k_no_value);
+    for (std::size_t k = 0; k < chain.size(); ++k) {
+        const auto& p = chain[k];
+        if (p.binary == dnnl::algorithm::undef) continue;
+        if (!p.constant.empty()) {
+            operands[k] = add_constant(p.constant);
+            continue;
+        }
+        auto v = value_of(p.operand);
+        if (!dnnl_value(v) || m_parts.values[v].shape.size() != rank)
+            LOOM_THROW(ErrorKind::UNSUPPORTED, "operand of another rank");
+        operands[k] = p.per_channel ? plain(v) : v;
+    }
+    return operands;
+}
+
 void GraphBuilder::emit_chain(const model::Node& anchor, std::vector<Arg> args,
                               const std::vector<PostOp>& whole, const Maker& make,
                               const std::function<void(dnnl::post_ops&)>& own_ops, bool fold) {
@@ -171,19 +191,7 @@ void GraphBuilder::emit_chain(const model::Node& anchor, std::vector<Arg> args,
     const std::size_t folded = fold ? leading_affine(whole, out[1], affine) : 0;
     const std::vector<PostOp> chain(whole.begin() + static_cast<std::ptrdiff_t>(folded),
                                     whole.end());
-    std::vector<ValueId> operands(chain.size(), k_no_value);
-    for (std::size_t k = 0; k < chain.size(); ++k) {
-        const auto& p = chain[k];
-        if (p.binary == dnnl::algorithm::undef) continue;
-        if (!p.constant.empty()) {
-            operands[k] = add_constant(p.constant);
-            continue;
-        }
-        auto v = value_of(p.operand);
-        if (!dnnl_value(v) || m_parts.values[v].shape.size() != out.size())
-            LOOM_THROW(ErrorKind::UNSUPPORTED, "operand of another rank");
-        operands[k] = p.per_channel ? plain(v) : v;
-    }
+    auto operands = chain_operands(chain, out.size());
     memory::desc dst(dims_of(out), memory::data_type::f32, memory::format_tag::any);
     Made made;
     std::vector<Arg> post_args;

@@ -156,9 +156,7 @@ Outs dropout_training(ConvertContext& ctx) {
     Output draw =
         op(ctx, "RandomUniform", "opset8",
            {shape_of(ctx, x), ctx.scalar_like(0.0, t), ctx.scalar_like(1.0, t)},
-           attrs({{"output_type", t},
-                  {"global_seed", i64(0)},
-                  {"op_seed", i64(seed_of(ctx))}}));
+           attrs({{"output_type", t}, {"global_seed", i64(0)}, {"op_seed", i64(seed_of(ctx))}}));
     Output keep = binary(ctx, "LogicalOr", op(ctx, "LogicalNot", "opset1", {training}),
                          binary(ctx, "GreaterEqual", draw, ratio));
     Output one = ctx.scalar_like(1.0, t);

@@ -177,12 +177,11 @@ Outs convert_max_roi_pool(ConvertContext& ctx) {
 }
 
 Output random_uniform(ConvertContext& ctx, Output shape, ElementType type) {
-    return op(ctx, "RandomUniform", "opset8",
-              {shape, ctx.scalar_like(ctx.attr_float("low", 0.0), type),
-               ctx.scalar_like(ctx.attr_float("high", 1.0), type)},
-              attrs({{"output_type", type},
-                     {"global_seed", i64(0)},
-                     {"op_seed", i64(seed_of(ctx))}}));
+    return op(
+        ctx, "RandomUniform", "opset8",
+        {shape, ctx.scalar_like(ctx.attr_float("low", 0.0), type),
+         ctx.scalar_like(ctx.attr_float("high", 1.0), type)},
+        attrs({{"output_type", type}, {"global_seed", i64(0)}, {"op_seed", i64(seed_of(ctx))}}));
 }
 
 ElementType dtype_of(ConvertContext& ctx, std::int64_t onnx_type) {
@@ -231,8 +230,8 @@ Outs convert_stft(ConvertContext& ctx) {
     if (complex && onesided) ctx.fail("onesided=1 needs a real signal ([batch, length, 1])");
     // The window is 1-D ([frame_length]); a scalar one has no length (found by fuzz_onnx).
     if (present(ctx, 2) && !ctx.input_shape(2).rank_is_dynamic() && ctx.input_shape(2).rank() != 1)
-        ctx.fail(fmt::format("the window must be 1-D; it has shape {}",
-                             ctx.input_shape(2).to_string()));
+        ctx.fail(
+            fmt::format("the window must be 1-D; it has shape {}", ctx.input_shape(2).to_string()));
     auto step = to_scalar(ctx, convert_to(ctx, ctx.input(1), ElementType::I64));
     Output length;
     if (present(ctx, 3))

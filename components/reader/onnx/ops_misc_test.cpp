@@ -19,8 +19,8 @@ namespace {
 TEST(OnnxOpsMisc, ARandomSeedOutsideTheIntegersIsRefused) {
     for (const float seed : {1.18684e27f, -1e19f, std::numeric_limits<float>::quiet_NaN()}) {
         const auto bytes = single_node_model(
-            "Bernoulli", {{"x", F32, {10}}}, {"y"},
-            [seed](auto& n) { set_attr(n, "seed", seed); }, 15);
+            "Bernoulli", {{"x", F32, {10}}}, {"y"}, [seed](auto& n) { set_attr(n, "seed", seed); },
+            15);
         try {
             read(bytes);
             ADD_FAILURE() << "seed " << seed << " was read";
@@ -37,8 +37,8 @@ TEST(OnnxOpsMisc, ARandomSeedOutsideTheIntegersIsRefused) {
 // Found by fuzz_onnx: an STFT with a scalar window (no length) threw std::out_of_range.
 TEST(OnnxOpsMisc, StftWithAWindowThatIsNot1DIsRefused) {
     const auto bytes = single_node_model(
-        "STFT", {{"signal", F32, {1, 128, 1}}, {"frame_step", I64, {}}, {"window", F32, {}}},
-        {"y"}, {}, 17, {int64_tensor("frame_step", {8}, {})});
+        "STFT", {{"signal", F32, {1, 128, 1}}, {"frame_step", I64, {}}, {"window", F32, {}}}, {"y"},
+        {}, 17, {int64_tensor("frame_step", {8}, {})});
     try {
         read(bytes);
         FAIL() << "a scalar window was read";
