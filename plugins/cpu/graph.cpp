@@ -14,7 +14,9 @@ namespace {
 std::shared_ptr<std::byte> aligned_bytes(std::size_t n) {
     const std::size_t rounded = (std::max<std::size_t>(n, 64) + 63) / 64 * 64;
     auto* p = static_cast<std::byte*>(std::aligned_alloc(64, rounded));
-    if (!p) throw std::bad_alloc();
+    if (!p)
+        LOOM_THROW(ErrorKind::OVERLOADED,
+                   "the compiled model's working memory ({} bytes) could not be allocated", n);
     return {p, [](std::byte* b) { std::free(b); }};
 }
 
