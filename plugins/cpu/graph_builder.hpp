@@ -113,6 +113,7 @@ private:
     bool emit_batch_norm(const model::Node& node);
     bool emit_softmax(const model::Node& node);
     bool emit_pool(const model::Node& node);
+    bool emit_mvn(const model::Node& node);
     bool emit_transpose(const model::Node& node);
 
     // Reshape/Squeeze/Unsqueeze of a plain value: the same bytes seen with another shape.

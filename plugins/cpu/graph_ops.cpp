@@ -409,4 +409,33 @@ bool GraphBuilder::emit_pool(const model::Node& node) {
     return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, {});
 }
 
+// MVN-6 over the last axis with the variance normalised and eps inside the square root (the
+// layer normalisation of transformers, rec's): oneDNN's layer normalisation on a plain value.
+bool GraphBuilder::emit_mvn(const model::Node& node) {
+    if (node.type != "MVN" || node.version != "opset6" || node.inputs.size() != 2 ||
+        node.outputs.size() != 1)
+        return false;
+    const auto* axes_node = constant_input(node, 1);
+    auto src = value_of(node.inputs[0]);
+    if (!axes_node || !dnnl_value(src)) return false;
+    const auto rank = static_cast<std::int64_t>(m_parts.values[src].shape.size());
+    auto axes = axes_node->value.to_i64();
+    if (axes.size() != 1 || (axes[0] != rank - 1 && axes[0] != -1) || rank < 2) return false;
+    if (!node.attrs.get_or<bool>("normalize_variance", true) ||
+        node.attrs.get_or<std::string>("eps_mode", "inside_sqrt") != "inside_sqrt")
+        return false;
+    const auto eps = static_cast<float>(node.attrs.get_or<double>("eps", 1e-9));
+    src = plain(src);
+    const auto desc = m_parts.values[src].desc;
+    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc&, const Affine*) {
+        if (ops.len() > 0) LOOM_THROW(ErrorKind::UNSUPPORTED, "no post-ops on a normalisation");
+        dnnl::layer_normalization_forward::desc d(dnnl::prop_kind::forward_inference, desc, eps,
+                                                  dnnl::normalization_flags::none);
+        return Made{dnnl::layer_normalization_forward::primitive_desc(d, user_scratchpad(ops),
+                                                                      m_parts.engine),
+                    {}};
+    };
+    return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, {});
+}
+
 } // namespace loom::plugins::cpu

@@ -291,6 +291,27 @@ TEST(CpuGraph, ConcatenatesInPlace) {
     }
 }
 
+// A transformer block's layer normalisation (MVN over the last axis, then γ and β), on oneDNN.
+TEST(CpuGraph, NormalisesTheLastAxisOnOneDnn) {
+    GraphCase g;
+    const auto x = g.input({2, 40, 96});
+    auto& axes = g.model().add_constant(model::Tensor::copy_of(
+        ElementType::I64, {1}, std::as_bytes(std::span<const std::int64_t>({-1}))));
+    Attributes a;
+    a.set("normalize_variance", true);
+    a.set("eps", 1e-5);
+    a.set("eps_mode", std::string("inside_sqrt"));
+    auto y = g.op("MVN", {x, axes.output()}, a, "opset6");
+    y = g.op("Add", {g.op("Multiply", {y, g.constant({96})}), g.constant({96})});
+    auto graph = g.expect_matches_reference({y});
+    ASSERT_TRUE(graph);
+    for (const auto* n : g.model().nodes()) {
+        if (n->type == "MVN") {
+            EXPECT_TRUE(graph->exec_type(*n).ends_with(":f32")) << graph->exec_type(*n);
+        }
+    }
+}
+
 TEST(CpuGraph, RunsBatchesOfFewChannels) {
     GraphCase g;
     g.expect_matches_reference({g.conv(g.input({2, 3, 7, 5}), 3, 4, 3)});
