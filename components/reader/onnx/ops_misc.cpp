@@ -86,6 +86,11 @@ Outs convert_det(ConvertContext& ctx) {
 
 Outs convert_dft(ConvertContext& ctx) {
     const PartialShape& s = ctx.input_shape(0);
+    // [batch, signal…, 1|2]: a scalar input has no last dim (found by fuzz_onnx).
+    if (!s.rank_is_dynamic() && s.rank() < 2)
+        ctx.fail(
+            fmt::format("the input must have a batch and a last dim of 1 or 2; it has shape {}",
+                        s.to_string()));
     if (s.rank_is_dynamic() || s[static_cast<std::size_t>(s.rank() - 1)].is_dynamic())
         ctx.unsupported("DFT needs an input of static rank with a static last dim");
     std::int64_t r = s.rank();

@@ -48,6 +48,18 @@ TEST(OnnxOpsMisc, StftWithAWindowThatIsNot1DIsRefused) {
     }
 }
 
+// Found by fuzz_onnx: a DFT of a scalar indexed its shape at -1.
+TEST(OnnxOpsMisc, DftOfAScalarIsRefused) {
+    const auto bytes = single_node_model("DFT", {{"x", F32, {}}}, {"y"}, {}, 17);
+    try {
+        read(bytes);
+        FAIL() << "a DFT of a scalar was read";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::INVALID_ARGUMENT) << e.what();
+        EXPECT_NE(e.message().find("last dim of 1 or 2"), std::string::npos) << e.what();
+    }
+}
+
 TEST(OnnxOpsMisc, DetOfSmallStaticMatricesByPermutations) {
     auto m = read(single_node_model("Det", {{"x", F32, {4, 3, 3}}}, {"y"}));
     EXPECT_EQ(
