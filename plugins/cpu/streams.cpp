@@ -1,10 +1,12 @@
 #include "plugins/cpu/streams.hpp"
 
 #include <omp.h>
-#include <pthread.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <exception>
+#include <mutex>
+#include <thread>
 
 #include "components/reference/kernel.hpp"
 
@@ -60,62 +62,32 @@ std::optional<std::string> stream_property(const Properties& props, const std::s
     return std::nullopt;
 }
 
-struct Streams::Task {
-    const std::function<void()>* f = nullptr;
-    std::exception_ptr error;
-    bool done = false;
-    std::condition_variable finished;
-};
-
 Streams::Streams(StreamConfig config)
-    : m_config(config) {
-    for (int i = 0; i < m_config.streams; ++i)
-        m_threads.emplace_back([this, i] {
-            // Named for top -H / perf: "cpu-stream-0" …; its OpenMP workers inherit the name.
-            pthread_setname_np(pthread_self(), ("cpu-stream-" + std::to_string(i)).c_str());
-            loop();
-        });
-}
-
-Streams::~Streams() {
-    {
-        std::lock_guard lock(m_mutex);
-        m_stop = true;
-    }
-    m_ready.notify_all();
-    for (auto& t : m_threads)
-        t.join();
-}
-
-void Streams::loop() {
-    omp_set_num_threads(m_config.threads);
-    loom::reference::set_thread_parallel_backend(omp_parallel_for);
-    std::unique_lock lock(m_mutex);
-    for (;;) {
-        m_ready.wait(lock, [&] { return m_stop || !m_queue.empty(); });
-        if (m_queue.empty()) return; // stopping, nothing left
-        auto* task = m_queue.front();
-        m_queue.pop_front();
-        lock.unlock();
-        try {
-            (*task->f)();
-        } catch (...) {
-            task->error = std::current_exception();
-        }
-        lock.lock();
-        task->done = true;
-        task->finished.notify_all();
-    }
-}
+    : m_config(config)
+    // Named for top -H / perf; their OpenMP workers inherit the name.
+    , m_pool(static_cast<unsigned>(config.streams), "cpu-stream") {}
 
 void Streams::run(const std::function<void()>& f) {
-    Task task;
-    task.f = &f;
-    std::unique_lock lock(m_mutex);
-    m_queue.push_back(&task);
-    m_ready.notify_one();
-    task.finished.wait(lock, [&] { return task.done; });
-    if (task.error) std::rethrow_exception(task.error);
+    std::mutex mutex;
+    std::condition_variable finished;
+    bool done = false;
+    std::exception_ptr error;
+    m_pool.run([&] {
+        // Each run sets its thread up: the pool's threads are the streams' alone.
+        omp_set_num_threads(m_config.threads);
+        loom::reference::set_thread_parallel_backend(omp_parallel_for);
+        try {
+            f();
+        } catch (...) {
+            error = std::current_exception();
+        }
+        std::lock_guard lock(mutex);
+        done = true;
+        finished.notify_all();
+    });
+    std::unique_lock lock(mutex);
+    finished.wait(lock, [&] { return done; });
+    if (error) std::rethrow_exception(error);
 }
 
 std::vector<model::Tensor> StreamedExecutable::run(std::span<const model::Tensor> parameters,

@@ -8,17 +8,13 @@
 // threads each, runs in flight overlapping across them.
 // Threading: run() may be called from any number of threads; runs beyond the streams queue.
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "components/model/properties.hpp"
+#include "components/protocol/executor.hpp"
 #include "components/reference/interpreter.hpp"
 
 namespace loom::plugins::cpu {
@@ -40,24 +36,14 @@ std::optional<std::string> stream_property(const Properties& props, const std::s
 class Streams {
 public:
     explicit Streams(StreamConfig config);
-    ~Streams();
-    Streams(const Streams&) = delete;
-    Streams& operator=(const Streams&) = delete;
 
     // Runs `f` on the next free stream and returns when it has; rethrows what it threw.
     void run(const std::function<void()>& f);
     const StreamConfig& config() const noexcept { return m_config; }
 
 private:
-    struct Task;
-    void loop();
-
     StreamConfig m_config;
-    std::mutex m_mutex;
-    std::condition_variable m_ready;
-    std::deque<Task*> m_queue;
-    bool m_stop = false;
-    std::vector<std::thread> m_threads; // last: started once the rest is ready
+    protocol::ThreadPoolExecutor m_pool; // one thread per stream, named "cpu-stream"
 };
 
 // An executable whose runs go to `streams`.

@@ -89,6 +89,17 @@ protected:
     }
 };
 
+// How many nodes of the compiled model's runtime model ran with execType `type`.
+int nodes_with_exec_type(const CompiledModel& compiled, const std::string& type) {
+    const auto runtime = compiled.runtime_model();
+    int count = 0;
+    for (const auto* n : runtime.impl()->nodes())
+        for (const auto& rt : n->rt_info.children)
+            for (const auto& [k, v] : rt.attributes)
+                if (k == "execType" && v == type) ++count;
+    return count;
+}
+
 TEST_P(CustomOpModels, ReadCompileAndMatchTheOpsReference) {
     Core core;
     auto info = core.add_extension(LOOM_TEMPLATE_V1);
@@ -107,23 +118,11 @@ TEST_P(CustomOpModels, ReadCompileAndMatchTheOpsReference) {
     const auto x = ramp(32, -3.0f, 3.0f);
     EXPECT_TRUE(close_to(run(compiled, x), two_activations(x, 1, 1)));
     // The runtime model says the custom nodes ran as extension ops.
-    const auto runtime = compiled.runtime_model();
-    int extension_nodes = 0;
-    for (const auto* n : runtime.impl()->nodes())
-        for (const auto& rt : n->rt_info.children)
-            for (const auto& [k, v] : rt.attributes)
-                if (k == "execType" && v == "extension") ++extension_nodes;
-    EXPECT_EQ(extension_nodes, 3);
+    EXPECT_EQ(nodes_with_exec_type(compiled, "extension"), 3);
     // On CPU the same nodes run their CPU kernels (with the device's parallel_for).
     auto on_cpu = core.compile_model(m, "CPU");
     EXPECT_TRUE(close_to(run(on_cpu, x), two_activations(x, 1, 1)));
-    const auto cpu_runtime = on_cpu.runtime_model();
-    int cpu_kernel_nodes = 0;
-    for (const auto* n : cpu_runtime.impl()->nodes())
-        for (const auto& rt : n->rt_info.children)
-            for (const auto& [k, v] : rt.attributes)
-                if (k == "execType" && v == "extension_cpu") ++cpu_kernel_nodes;
-    EXPECT_EQ(cpu_kernel_nodes, 3);
+    EXPECT_EQ(nodes_with_exec_type(on_cpu, "extension_cpu"), 3);
 }
 
 TEST_P(CustomOpModels, AConversionMapsTheFrameworkOpOntoExistingOps) {
