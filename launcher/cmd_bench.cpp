@@ -44,6 +44,7 @@ struct BenchOptions {
     std::string hint = "latency";
     std::string json;
     std::string trace;
+    std::string precision;
     ClientKeyOptions keys; // for extensions hosted at tcp:// endpoints
 };
 
@@ -227,7 +228,7 @@ void bench(const BenchOptions& o) {
     auto model = core.read_model(o.model);
     if (!o.shapes.empty()) model.reshape(parse_shapes(o.shapes, model.inputs()));
     const bool throughput = o.hint == "throughput";
-    Properties properties;
+    auto properties = precision_properties(o.precision);
     properties.set(props::performance_mode,
                    throughput ? PerformanceMode::THROUGHPUT : PerformanceMode::LATENCY);
     if (!o.trace.empty()) properties.set(props::enable_profiling, true);
@@ -296,6 +297,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
                     "latency: one request back to back; throughput: the device's optimal number "
                     "of requests in flight")
         ->check(CLI::IsMember({"latency", "throughput"}));
+    add_precision_option(*cmd, o->precision);
     cmd->add_option("--json", o->json,
                     "Also write the report as JSON (first_inference_ms, count, duration_s, "
                     "latency_ms, throughput_fps, device, hint, streams, requests)");

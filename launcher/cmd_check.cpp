@@ -40,6 +40,7 @@ struct CheckOptions {
     std::vector<std::string> dirs;
     bool isolate = false;
     double timeout_s = 0; // per inference; 0: none
+    std::string precision;
 };
 
 struct CaseResult {
@@ -200,7 +201,7 @@ void run_case(const Core& core, const CheckOptions& o, const fs::path& dir) {
         const auto tol = read_tolerance(dir);
         auto model = core.read_model((dir / "model.onnx").string());
         stage = "compile";
-        auto compiled = core.compile_model(model, device);
+        auto compiled = core.compile_model(model, device, precision_properties(o.precision));
         auto request = compiled.create_infer_request();
         const auto sets = data_sets(dir);
         LOOM_REQUIRE(!sets.empty(), "no test_data_set_N folder");
@@ -322,6 +323,7 @@ void add_check_command(CLI::App& app, int& exit_code) {
         ->required();
     cmd->add_option("-d,--device", o->device, "Device (default REFERENCE)");
     cmd->add_option("--json", o->json, "Also write [{name, path, passed, reason, ms}] to FILE");
+    add_precision_option(*cmd, o->precision);
     cmd->add_flag("--isolate", o->isolate,
                   "Run the device and the reader/transform components in processes of their own");
     cmd->add_option("--timeout", o->timeout_s,

@@ -35,6 +35,7 @@ struct RunOptions {
     std::vector<std::string> shapes;
     bool isolate = false;
     std::string trace;
+    std::string precision;
     ClientKeyOptions keys; // for extensions hosted at tcp:// endpoints
 };
 
@@ -83,7 +84,7 @@ void run(const RunOptions& o) {
         core.add_extension(lib);
     auto model = core.read_model(o.model);
     if (!o.shapes.empty()) model.reshape(parse_shapes(o.shapes, model.inputs()));
-    Properties properties;
+    auto properties = precision_properties(o.precision);
     if (!o.trace.empty()) properties.set(props::enable_profiling, true);
     auto compiled = core.compile_model(model, o.device, properties);
     auto request = compiled.create_infer_request();
@@ -135,6 +136,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--trace", o->trace,
                     "Write the inference's per-node profile as Chrome-trace JSON (Perfetto, "
                     "chrome://tracing)");
+    add_precision_option(*cmd, o->precision);
     cmd->add_flag("--isolate", o->isolate,
                   "Run the device and the reader/transform components in processes of their own");
     cmd->callback([&exit_code, o] { exit_code = guarded("run", [&] { run(*o); }); });

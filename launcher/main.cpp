@@ -9,6 +9,21 @@
 
 namespace loom::launcher {
 
+void add_precision_option(CLI::App& cmd, std::string& precision) {
+    cmd.add_option("--infer-precision", precision,
+                   "INFERENCE_PRECISION_HINT: f32, or bf16 on CPUs with avx512_bf16 (default: the "
+                   "device's own)")
+        ->check(CLI::IsMember({"f32", "bf16"}));
+}
+
+Properties precision_properties(const std::string& precision) {
+    Properties p;
+    if (!precision.empty())
+        p.set(props::inference_precision,
+              precision == "bf16" ? ElementType::BF16 : ElementType::F32);
+    return p;
+}
+
 int guarded(const char* command, const std::function<void()>& body) {
     try {
         body();

@@ -40,7 +40,8 @@ void explain_missing(const fs::path& models, const std::vector<fs::path>& missin
            "layout (PaddleOCR's ppocr_keys_v1.txt is the recognition dictionary).\n";
 }
 
-int run(const fs::path& models, fs::path image_path, const std::string& device, float min_score) {
+int run(const fs::path& models, fs::path image_path, const std::string& device, float min_score,
+        const std::string& precision) {
     const auto paths = ModelPaths::under(models);
     if (const auto missing = paths.missing(); !missing.empty()) {
         explain_missing(models, missing);
@@ -51,9 +52,13 @@ int run(const fs::path& models, fs::path image_path, const std::string& device, 
     const Image image = read_png(image_path);
     const double decode_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    fmt::print("loom-ocr: {} ({}x{}) on {}\n", image_path.string(), image.width, image.height,
-               device);
-    Pipeline pipeline(paths, device);
+    fmt::print("loom-ocr: {} ({}x{}) on {}{}\n", image_path.string(), image.width, image.height,
+               device, precision.empty() ? "" : " in " + precision);
+    loom::Properties properties;
+    if (!precision.empty())
+        properties.set(loom::props::inference_precision,
+                       precision == "bf16" ? loom::ElementType::BF16 : loom::ElementType::F32);
+    Pipeline pipeline(paths, device, properties);
     const OcrResult result = pipeline.run(image);
     int shown = 0;
     for (const OcrLine& line : result.lines) {
@@ -89,9 +94,13 @@ int main(int argc, char** argv) {
     app.add_option("--image", image, "PNG image (default <models>/ocr-pipeline/page.png)");
     app.add_option("-d,--device", device, "Loom device (default REFERENCE)");
     app.add_option("--min-score", min_score, "Drop lines recognised with a lower mean score");
+    std::string precision;
+    app.add_option("--infer-precision", precision,
+                   "INFERENCE_PRECISION_HINT: f32, or bf16 (-d CPU on CPUs with avx512_bf16)")
+        ->check(CLI::IsMember({"f32", "bf16"}));
     CLI11_PARSE(app, argc, argv);
     try {
-        return run(models, image, device, min_score);
+        return run(models, image, device, min_score, precision);
     } catch (const std::exception& e) {
         std::cerr << "loom-ocr: " << e.what() << "\n";
         return 1;

@@ -38,8 +38,9 @@ std::vector<std::filesystem::path> ModelPaths::missing() const {
     return out;
 }
 
-Pipeline::Pipeline(const ModelPaths& paths, std::string device)
-    : m_device(std::move(device)) {
+Pipeline::Pipeline(const ModelPaths& paths, std::string device, loom::Properties properties)
+    : m_device(std::move(device))
+    , m_properties(std::move(properties)) {
     const auto start = Clock::now();
     m_det.model = m_core.read_model(paths.det.string());
     m_cls.model = m_core.read_model(paths.cls.string());
@@ -55,7 +56,7 @@ loom::Tensor Pipeline::infer(Stage& stage, const Shape& shape, std::vector<float
     if (stage.shape != shape) {
         const auto start = Clock::now();
         stage.model.reshape(PartialShape(shape));
-        stage.compiled = m_core.compile_model(stage.model, m_device);
+        stage.compiled = m_core.compile_model(stage.model, m_device, m_properties);
         stage.shape = shape;
         add_time(result, name + " compile", ms_since(start));
     }

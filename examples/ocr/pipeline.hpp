@@ -35,7 +35,8 @@ struct OcrResult {
 
 class Pipeline {
 public:
-    Pipeline(const ModelPaths& paths, std::string device);
+    // `properties`: what every model is compiled with (e.g. INFERENCE_PRECISION_HINT).
+    Pipeline(const ModelPaths& paths, std::string device, loom::Properties properties = {});
     OcrResult run(const Image& image);
     // Reading the three models.
     double read_ms() const { return m_read_ms; }
@@ -54,6 +55,7 @@ private:
 
     loom::Core m_core;
     std::string m_device;
+    loom::Properties m_properties;
     Stage m_det, m_cls, m_rec;
     std::vector<std::string> m_charset;
     double m_read_ms = 0;

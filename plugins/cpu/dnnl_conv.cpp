@@ -94,7 +94,8 @@ ConvSetup make_conv(const dnnl::engine& engine, const model::Node& node, const m
     const auto& w_shape = w_tensor.shape();
     const auto g = geometry(node, in, w_shape, out);
     using DT = memory::data_type;
-    const memory::desc w_any(dims_of(w_shape), DT::f32, Tag::any);
+    // Weights of the source's type (bf16 with the bf16 hint; bias and post-ops stay f32).
+    const memory::desc w_any(dims_of(w_shape), src.data_type(), Tag::any);
     const auto* bias_node = node.type == "FusedConvolution" ? constant_input(node, 2) : nullptr;
     const bool has_bias = bias_node || affine;
     const memory::desc bias_md =

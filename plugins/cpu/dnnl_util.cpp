@@ -5,9 +5,14 @@
 
 namespace loom::plugins::cpu {
 
-std::string exec_type_name(std::string impl) {
+std::string exec_type_name(std::string impl, dnnl::memory::data_type type) {
     std::replace(impl.begin(), impl.end(), ':', '_');
-    return impl + ":f32";
+    return impl + (type == dnnl::memory::data_type::bf16 ? ":bf16" : ":f32");
+}
+
+dnnl::memory::desc retyped(dnnl::memory::desc desc, dnnl::memory::data_type type) {
+    if (!desc.is_zero()) desc.data.data_type = static_cast<dnnl_data_type_t>(type);
+    return desc;
 }
 
 const model::OutputInfo& input_info(const model::Node& node, std::size_t i) {

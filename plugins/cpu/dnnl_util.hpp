@@ -14,8 +14,12 @@
 namespace loom::plugins::cpu {
 
 // oneDNN's implementation name as Loom's execType: "brgconv:avx512_core" →
-// "brgconv_avx512_core:f32".
-std::string exec_type_name(std::string impl);
+// "brgconv_avx512_core:f32" (":bf16" for a primitive computing in bf16).
+std::string exec_type_name(std::string impl,
+                           dnnl::memory::data_type type = dnnl::memory::data_type::f32);
+
+// `desc` with its elements of `type` (the same layout, strides in elements).
+dnnl::memory::desc retyped(dnnl::memory::desc desc, dnnl::memory::data_type type);
 
 // The output info of input `i` of `node`.
 const model::OutputInfo& input_info(const model::Node& node, std::size_t i);

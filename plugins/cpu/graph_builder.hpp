@@ -43,11 +43,13 @@ class GraphBuilder {
 public:
     GraphBuilder(const model::Model& model, const model::OpRegistry& registry,
                  const loom::reference::KernelTable& kernels,
-                 const loom::reference::NodePreparer& prepare, const dnnl::engine& engine)
+                 const loom::reference::NodePreparer& prepare, const dnnl::engine& engine,
+                 bool bf16)
         : m_model(model)
         , m_registry(registry)
         , m_kernels(kernels)
-        , m_prepare(prepare) {
+        , m_prepare(prepare)
+        , m_bf16(bf16) {
         m_parts.engine = engine;
     }
 
@@ -130,6 +132,7 @@ private:
     const model::OpRegistry& m_registry;
     const loom::reference::KernelTable& m_kernels;
     const loom::reference::NodePreparer& m_prepare;
+    const bool m_bf16; // convolutions compute in bf16, and what follows them stays bf16
     CpuGraph::Parts m_parts;
     std::vector<ValueId> m_root;        // per value: the value whose bytes it uses …
     std::vector<std::size_t> m_delta;   // … from this byte on

@@ -14,7 +14,7 @@ namespace loom::plugins::cpu {
 namespace {
 
 bool optimised(std::string_view impl) {
-    return impl.starts_with("jit") || impl.starts_with("brg") ||
+    return impl.starts_with("jit") || impl.starts_with("brg") || impl.starts_with("brdgmm") ||
            impl.find("gemm") != std::string_view::npos;
 }
 
@@ -134,7 +134,7 @@ const std::string& GraphBuilder::emit_reorder(std::string name, std::string type
     step.args = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
     step.name = std::move(name);
     step.type = std::move(type);
-    step.exec_type = exec_type_name(pd.impl_info_str());
+    step.exec_type = exec_type_name(pd.impl_info_str(), m_parts.values[to].desc.data_type());
     m_parts.steps.push_back(std::move(step));
     return m_parts.steps.back().exec_type;
 }
@@ -192,7 +192,10 @@ void GraphBuilder::emit_chain(const model::Node& anchor, std::vector<Arg> args,
     const std::vector<PostOp> chain(whole.begin() + static_cast<std::ptrdiff_t>(folded),
                                     whole.end());
     auto operands = chain_operands(chain, out.size());
-    memory::desc dst(dims_of(out), memory::data_type::f32, memory::format_tag::any);
+    // The output keeps the source's precision (bf16 after a bf16 convolution).
+    const auto type =
+        args.empty() ? memory::data_type::f32 : m_parts.values[args[0].value].desc.data_type();
+    memory::desc dst(dims_of(out), type, memory::format_tag::any);
     Made made;
     std::vector<Arg> post_args;
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -252,7 +255,7 @@ void GraphBuilder::emit(const model::Node& node, const Made& made, std::vector<A
     m_parts.scratchpad_bytes = std::max(m_parts.scratchpad_bytes, scratch);
     step.name = node.name;
     step.type = node.type;
-    step.exec_type = exec_type_name(made.pd.impl_info_str());
+    step.exec_type = exec_type_name(made.pd.impl_info_str(), made.pd.src_desc().data_type());
     m_parts.exec_types[&node] = step.exec_type;
     for (const auto* n : fused)
         m_parts.exec_types[n] = step.exec_type;
@@ -319,7 +322,8 @@ void GraphBuilder::concat_in_place() {
             if (sub.is_zero() || reads[a.value] != 1 || m_root[a.value] != a.value ||
                 v.home != Home::Arena)
                 break;
-            const auto offset = static_cast<std::size_t>(sub.data.offset0) * sizeof(float);
+            const auto offset = static_cast<std::size_t>(sub.data.offset0) *
+                                memory::data_type_size(out_desc.data_type());
             sub.data.offset0 = 0;
             if (!(sub == v.desc)) break;
             placed.emplace_back(a.value, offset);
@@ -387,11 +391,11 @@ std::shared_ptr<const CpuGraph> compile_graph(const model::Model& model,
                                               const model::OpRegistry& registry,
                                               const loom::reference::KernelTable& kernels,
                                               const loom::reference::NodePreparer& prepare,
-                                              const dnnl::engine& engine) {
+                                              const dnnl::engine& engine, bool bf16) {
     if (!graph_applies(model, registry)) return nullptr;
     try {
         return std::make_shared<const CpuGraph>(
-            GraphBuilder(model, registry, kernels, prepare, engine).build());
+            GraphBuilder(model, registry, kernels, prepare, engine, bf16).build());
     } catch (const Error& e) {
         if (e.kind() == ErrorKind::UNSUPPORTED) return nullptr; // the Plan names what is missing
         throw;

@@ -10,6 +10,11 @@
 //  - a memory plan over all of it (memory_plan.hpp).
 // Null when the model is not one for it — shapes not all static, bodies (If/Loop), variables,
 // extension ops: the device runs those as a Plan.
+// With `bf16` (INFERENCE_PRECISION_HINT bf16, on CPUs with avx512_bf16): convolutions take bf16
+// sources and weights (f32 bias, post-ops computed in f32 by oneDNN) and write bf16; the
+// primitives after them (elementwise, pooling, resampling, concat, batch norm) keep bf16; a value
+// becomes f32 again wherever it leaves oneDNN (results, nodes on reference kernels, the ops run
+// on plain f32 values: softmax, layer norm, transposes, views).
 
 #include <memory>
 
@@ -23,7 +28,7 @@ std::shared_ptr<const CpuGraph> compile_graph(const model::Model& model,
                                               const model::OpRegistry& registry,
                                               const loom::reference::KernelTable& kernels,
                                               const loom::reference::NodePreparer& prepare,
-                                              const dnnl::engine& engine);
+                                              const dnnl::engine& engine, bool bf16 = false);
 
 // Whether compile_graph takes `model`: no bodies, variables or extension ops, every type of a
 // fixed size, and (with `static_shapes`) every shape static.

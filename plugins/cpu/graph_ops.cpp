@@ -22,11 +22,13 @@ dnnl::primitive_attr GraphBuilder::user_scratchpad(const dnnl::post_ops& ops) {
 
 bool GraphBuilder::emit_conv(const model::Node& node) {
     if (!dnnl_conv_applies(node)) return false;
-    const auto src = value_of(node.inputs[0]);
+    auto src = value_of(node.inputs[0]);
     if (!dnnl_value(src)) return false;
     const auto& engine = m_parts.engine;
-    const memory::desc any(dims_of(m_parts.values[src].shape), memory::data_type::f32,
-                           memory::format_tag::any);
+    const auto type = m_bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+    // In bf16 the source first becomes bf16 in its own layout: the output takes its type.
+    if (m_bf16) src = in_layout(src, retyped(m_parts.values[src].desc, type));
+    const memory::desc any(dims_of(m_parts.values[src].shape), type, memory::format_tag::any);
     const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst,
                            const Affine* affine) {
         auto setup = make_conv(engine, node, any, dst, ops, affine);
@@ -71,8 +73,7 @@ bool GraphBuilder::emit_binary(const model::Node& node) {
     } else if (const auto tag = tag_of(desc0)) {
         // Broadcast in src0's own layout: oneDNN's jit binary takes a blocked src0 only
         // with a src1 of the same format (else its reference implementation runs).
-        b = in_layout(b,
-                      memory::desc(dims_of(m_parts.values[b].shape), memory::data_type::f32, *tag));
+        b = in_layout(b, memory::desc(dims_of(m_parts.values[b].shape), desc0.data_type(), *tag));
     } else {
         b = plain(b);
     }
@@ -237,11 +238,18 @@ bool GraphBuilder::emit_concat(const model::Node& node) {
     if (axis < 0 || axis >= rank) return false;
     std::vector<Arg> args;
     std::vector<memory::desc> descs;
+    bool bf16 = false; // all inputs of one type: bf16 if any is
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
         const auto v = value_of(node.inputs[i]);
         if (!dnnl_value(v)) return false;
+        bf16 = bf16 || m_parts.values[v].desc.data_type() == memory::data_type::bf16;
         args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), v});
-        descs.push_back(m_parts.values[v].desc);
+    }
+    for (auto& a : args) {
+        if (bf16)
+            a.value =
+                in_layout(a.value, retyped(m_parts.values[a.value].desc, memory::data_type::bf16));
+        descs.push_back(m_parts.values[a.value].desc);
     }
     const Maker make = [&](const dnnl::post_ops& ops, const memory::desc&, const Affine*) {
         if (ops.len() > 0) LOOM_THROW(ErrorKind::UNSUPPORTED, "concat takes no post-ops");

@@ -68,12 +68,15 @@ public:
         return op("GroupConvolution", {x, constant({groups, out / groups, in / groups, k, k})}, a);
     }
 
-    // Compiles the model into a CpuGraph and checks it against the reference Plan.
-    std::shared_ptr<const CpuGraph> expect_matches_reference(std::vector<Output> results) {
+    // Compiles the model into a CpuGraph and checks it against the reference Plan: to f32's
+    // rounding, or with `bf16` to bf16's (8 significant bits: 3 % of each output's largest
+    // magnitude).
+    std::shared_ptr<const CpuGraph> expect_matches_reference(std::vector<Output> results,
+                                                             bool bf16 = false) {
         for (auto& r : results)
             m_model.add_result(r);
         model::infer_and_validate(m_model, *m_registry);
-        auto graph = compile_graph(m_model, *m_registry, *m_kernels, {}, m_engine);
+        auto graph = compile_graph(m_model, *m_registry, *m_kernels, {}, m_engine, bf16);
         EXPECT_TRUE(graph);
         if (!graph) return nullptr;
         loom::reference::Plan plan(m_model, *m_registry, *m_kernels);
@@ -83,9 +86,22 @@ public:
             const auto got = graph->run(m_inputs, run, nullptr);
             EXPECT_EQ(got.size(), want.size());
             for (std::size_t i = 0; i < got.size() && i < want.size(); ++i)
-                test::expect_close(got[i], want[i]);
+                if (bf16)
+                    expect_bf16_close(got[i], want[i]);
+                else
+                    test::expect_close(got[i], want[i]);
         }
         return graph;
+    }
+
+    static void expect_bf16_close(const Tensor& got, const Tensor& want) {
+        ASSERT_EQ(got.shape(), want.shape());
+        float scale = 0;
+        for (std::int64_t i = 0; i < want.size(); ++i)
+            scale = std::max(scale, std::fabs(want.data<float>()[i]));
+        for (std::int64_t i = 0; i < got.size(); ++i)
+            ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-3f + 0.03f * scale)
+                << "element " << i;
     }
 
     std::vector<Tensor>& inputs() { return m_inputs; }
@@ -101,6 +117,23 @@ private:
     std::vector<Tensor> m_inputs;
     std::uint32_t m_seed = 100;
 };
+
+// Whether oneDNN lays the output of a 1×1 convolution of `x` to `out` channels out in channel
+// blocks (nChw8c/nChw16c: its jit kernels) — the layout a concatenation is done in place in —
+// rather than channels last (its brgemm kernels on AVX-512).
+bool channel_blocked(const dnnl::engine& engine, dnnl::memory::data_type type, const Shape& x,
+                     std::int64_t out) {
+    using memory = dnnl::memory;
+    const memory::dims src(x.begin(), x.end()), dst{x[0], out, x[2], x[3]};
+    const memory::desc any_src(src, type, memory::format_tag::any),
+        any_w({out, x[1], 1, 1}, type, memory::format_tag::any),
+        any_dst(dst, type, memory::format_tag::any);
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                      dnnl::algorithm::convolution_direct, any_src, any_w, any_dst,
+                                      {1, 1}, {0, 0}, {0, 0});
+    dnnl::convolution_forward::primitive_desc pd(d, engine);
+    return pd.dst_desc().data.format_desc.blocking.inner_nblks > 0;
+}
 
 // PP-OCRv4's "learnable affine" block after a convolution: ·a + b, activation, ·a + b.
 TEST(CpuGraph, FoldsActivationsAndScalarArithmeticIntoTheConvolution) {
@@ -271,7 +304,8 @@ TEST(CpuGraph, PoolsWithCeilRoundingAndPadding) {
 }
 
 // SqueezeNet's fire modules: two convolutions concatenated along channels (whole blocks of 8
-// or 16) are written straight into the concatenation's bytes — no concat step runs.
+// or 16) are written straight into the concatenation's bytes — no concat step runs (where oneDNN
+// lays channels last, as its brgemm convolutions on AVX-512 do, a oneDNN concat copies them).
 TEST(CpuGraph, ConcatenatesInPlace) {
     GraphCase g;
     const auto x = g.input({1, 16, 9, 10});
@@ -284,9 +318,13 @@ TEST(CpuGraph, ConcatenatesInPlace) {
         axis);
     auto graph = g.expect_matches_reference({g.conv(cat, 48, 8, 3)});
     ASSERT_TRUE(graph);
+    const bool blocked =
+        channel_blocked(g.engine(), dnnl::memory::data_type::f32, {1, 16, 9, 10}, 32);
     for (const auto* n : g.model().nodes()) {
-        if (n->type == "Concat") {
+        if (n->type == "Concat" && blocked) {
             EXPECT_EQ(graph->exec_type(*n), "in place");
+        } else if (n->type == "Concat") { // channels last: a oneDNN concat
+            EXPECT_TRUE(graph->exec_type(*n).ends_with(":f32")) << graph->exec_type(*n);
         }
     }
 }
@@ -363,7 +401,7 @@ TEST(ShapeCache, CompilesEachInputShapeOnceAndEvictsTheLeastRecentlyUsed) {
     model::infer_and_validate(g.model(), g.registry());
     int compiles = 0;
     ShapeCache cache(
-        g.model(), g.registry(),
+        g.model(), g.registry(), nullptr,
         [&](const model::Model& m) -> std::shared_ptr<const loom::reference::Executable> {
             ++compiles;
             return compile_graph(m, g.registry(), g.kernels(), {}, g.engine());
@@ -387,6 +425,142 @@ TEST(ShapeCache, CompilesEachInputShapeOnceAndEvictsTheLeastRecentlyUsed) {
     } catch (const Error& e) {
         EXPECT_EQ(e.kind(), ErrorKind::INVALID_ARGUMENT) << e.what();
     }
+}
+
+// PP-OCR cls/rec's flattening: Reshape to [batch, -1] by a target computed from ShapeOf → Slice →
+// Concat. Reshaped to a concrete batch, that arithmetic folds (Slice by its reference kernel as
+// evaluator) and the copy compiles into a graph — not left to the reference interpreter.
+TEST(ShapeCache, FoldsShapeArithmeticSoReshapedCopiesCompile) {
+    GraphCase g;
+    auto& x = g.model().add_parameter(
+        ElementType::F32, model::PartialShape{model::Dimension::dynamic(), 4, 5, 5}, "x");
+    auto y = g.op("Relu", {g.conv(x.output(), 4, 4, 3)});
+    auto i64 = [&](std::vector<std::int64_t> v) {
+        return g.model()
+            .add_constant(model::Tensor::copy_of(ElementType::I64,
+                                                 {static_cast<std::int64_t>(v.size())},
+                                                 std::as_bytes(std::span(v))))
+            .output();
+    };
+    Attributes type;
+    type.set("output_type", ElementType::I64);
+    auto shape = g.op("ShapeOf", {y}, type, "opset3");
+    auto batch = g.op("Slice", {shape, i64({0}), i64({1}), i64({1}), i64({0})}, {}, "opset8");
+    Attributes axis;
+    axis.set("axis", std::int64_t{0});
+    auto target = g.op("Concat", {batch, i64({-1})}, axis);
+    Attributes special;
+    special.set("special_zero", false);
+    g.model().add_result(g.op("Reshape", {y, target}, special));
+    model::infer_and_validate(g.model(), g.registry());
+    std::vector<bool> graphs;
+    auto kernels = loom::reference::make_reference_kernels();
+    ShapeCache cache(
+        g.model(), g.registry(), kernels,
+        [&](const model::Model& m) -> std::shared_ptr<const loom::reference::Executable> {
+            auto graph = compile_graph(m, g.registry(), g.kernels(), {}, g.engine());
+            graphs.push_back(graph != nullptr);
+            if (graph) return graph;
+            return std::make_shared<const loom::reference::Plan>(m, g.registry(), g.kernels());
+        });
+    loom::reference::Plan plan(g.model(), g.registry(), g.kernels());
+    const loom::reference::RunState run{&g.registry(), &g.kernels()};
+    for (std::int64_t b : {1, 3}) {
+        const std::vector<Tensor> in{test::random_f32({b, 4, 5, 5}, 9)};
+        const auto got = cache.run(in, run, nullptr);
+        EXPECT_EQ(got.at(0).shape(), (Shape{b, 100}));
+        test::expect_close(got.at(0), plan.run(in, run, nullptr).at(0));
+    }
+    EXPECT_EQ(graphs, (std::vector<bool>{true, true}));
+}
+
+} // namespace
+} // namespace loom::plugins::cpu
+
+namespace loom::plugins::cpu {
+namespace {
+
+bool bf16_native() {
+    const auto isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+// With the bf16 hint: PP-OCR's blocks — convolutions with post-ops, a squeeze-and-excitation
+// gate, a residual add, nearest upsampling, a deconvolution, a concat of a bf16 value with an f32
+// one (a reference kernel's), softmax on a plain f32 copy — within bf16's precision of the
+// reference, every convolution computing in bf16.
+TEST(CpuGraphBf16, RunsPpOcrBlocksInBf16) {
+    if (!bf16_native()) GTEST_SKIP() << "this CPU has neither avx512_bf16 nor AMX";
+    GraphCase g;
+    const auto x = g.input({1, 16, 12, 12});
+    auto y = g.op("HSwish", {g.conv(x, 16, 16, 3)}, {}, "opset4");
+    Attributes keep;
+    keep.set("keep_dims", true);
+    auto& axes = g.model().add_constant(model::Tensor::copy_of(
+        ElementType::I64, {2}, std::as_bytes(std::span<const std::int64_t>({2, 3}))));
+    auto gate = g.op("ReduceMean", {y, axes.output()}, keep);
+    gate = g.op("HardSigmoid", {g.conv(gate, 16, 16, 1), g.scalar(0.2f), g.scalar(0.5f)});
+    y = g.op("Add", {g.conv(g.op("Multiply", {y, gate}), 16, 16, 1), x});
+    Attributes a;
+    a.set("mode", std::string("nearest"));
+    a.set("shape_calculation_mode", std::string("scales"));
+    a.set("coordinate_transformation_mode", std::string("asymmetric"));
+    a.set("nearest_mode", std::string("floor"));
+    const float scales[] = {1.0f, 1.0f, 2.0f, 2.0f};
+    auto& s = g.model().add_constant(model::Tensor::copy_of(
+        ElementType::F32, {4}, std::as_bytes(std::span<const float>(scales))));
+    auto up = g.op("Interpolate", {y, s.output()}, a, "opset11");
+    Attributes d;
+    d.set("strides", std::vector<std::int64_t>{2, 2});
+    d.set("dilations", std::vector<std::int64_t>{1, 1});
+    d.set("pads_begin", std::vector<std::int64_t>{0, 0});
+    d.set("pads_end", std::vector<std::int64_t>{0, 0});
+    auto deconv = g.op("ConvolutionBackpropData", {y, g.constant({16, 8, 2, 2}, 0.5f)}, d);
+    auto sine = g.op("Sin", {deconv}); // on its reference kernel, in f32
+    Attributes axis;
+    axis.set("axis", std::int64_t{1});
+    auto cat = g.op("Concat", {g.conv(up, 16, 8, 3), sine}, axis);
+    auto logits = g.conv(cat, 16, 4, 3);
+    // Softmax turns the logits' absolute error into a relative one: on logits scaled small.
+    auto soft = g.op("Softmax", {g.op("Multiply", {logits, g.scalar(0.05f)})}, axis);
+    auto graph = g.expect_matches_reference({logits, soft, up}, true);
+    ASSERT_TRUE(graph);
+    for (const auto* n : g.model().nodes()) {
+        if (n->type == "Convolution") {
+            EXPECT_TRUE(graph->exec_type(*n).ends_with(":bf16")) << graph->exec_type(*n);
+        }
+        if (n->type == "Concat" || n->type == "Interpolate") {
+            EXPECT_NE(graph->exec_type(*n), "ref") << n->type;
+        }
+    }
+}
+
+// A concatenation of bf16 values: in place in channel blocks (offsets in 2-byte elements), else
+// a oneDNN concat in bf16.
+TEST(CpuGraphBf16, ConcatenatesBf16ValuesInPlace) {
+    if (!bf16_native()) GTEST_SKIP() << "this CPU has neither avx512_bf16 nor AMX";
+    GraphCase g;
+    const auto x = g.input({1, 16, 9, 10});
+    Attributes axis;
+    axis.set("axis", std::int64_t{1});
+    const auto squeeze = g.op("Relu", {g.conv(x, 16, 16, 1)});
+    const auto cat = g.op(
+        "Concat",
+        {g.op("Relu", {g.conv(squeeze, 16, 32, 1)}), g.op("Relu", {g.conv(squeeze, 16, 16, 3)})},
+        axis);
+    auto graph = g.expect_matches_reference({g.conv(cat, 48, 8, 3), cat}, true);
+    ASSERT_TRUE(graph);
+    const bool blocked =
+        channel_blocked(g.engine(), dnnl::memory::data_type::bf16, {1, 16, 9, 10}, 32);
+    bool seen = false;
+    for (const auto* n : g.model().nodes()) {
+        if (n->type == "Concat") {
+            seen = true;
+            const auto exec = graph->exec_type(*n);
+            EXPECT_TRUE(blocked ? exec == "in place" : exec.ends_with(":bf16")) << exec;
+        }
+    }
+    EXPECT_TRUE(seen);
 }
 
 } // namespace

@@ -2,16 +2,21 @@
 
 #include "components/passes/pass_manager.hpp"
 #include "components/passes/passes.hpp"
+#include "components/reference/kernel.hpp"
 #include "schemas/error.hpp"
 
 namespace loom::plugins::cpu {
 
 ShapeCache::ShapeCache(const model::Model& model, const model::OpRegistry& registry,
-                       Compile compile, std::size_t capacity)
+                       std::shared_ptr<const loom::reference::KernelTable> kernels, Compile compile,
+                       std::size_t capacity)
     : m_model(model)
     , m_registry(registry)
+    , m_folding(registry)
     , m_compile(std::move(compile))
-    , m_capacity(std::max<std::size_t>(capacity, 1)) {}
+    , m_capacity(std::max<std::size_t>(capacity, 1)) {
+    if (kernels) loom::reference::install_evaluators(m_folding, std::move(kernels));
+}
 
 std::shared_ptr<const ShapeCache::Entry>
 ShapeCache::find(const std::vector<model::Shape>& shapes) const {
@@ -45,7 +50,7 @@ ShapeCache::make(const std::vector<model::Shape>& shapes) const {
         passes::PassManager pm; // the shape arithmetic is constant now
         pm.add(passes::make_constant_folding_pass());
         pm.add(passes::make_dce_pass());
-        pm.run(*entry->model, m_registry);
+        pm.run(*entry->model, m_folding);
     } catch (const Error& e) {
         LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
                    "the model does not take inputs of these shapes: {}", e.message());

@@ -25,8 +25,11 @@ public:
 
     static constexpr std::size_t k_default_capacity = 8;
 
-    // `model` and `registry` outlive the cache.
-    ShapeCache(const model::Model& model, const model::OpRegistry& registry, Compile compile,
+    // `model` and `registry` outlive the cache. The shape arithmetic of a reshaped copy is
+    // folded with `kernels` as the ops' evaluators (a device's registry has none: ShapeOf →
+    // Slice → Concat → Reshape would stay dynamic, and the copy could not be compiled).
+    ShapeCache(const model::Model& model, const model::OpRegistry& registry,
+               std::shared_ptr<const loom::reference::KernelTable> kernels, Compile compile,
                std::size_t capacity = k_default_capacity);
 
     std::vector<model::Tensor> run(std::span<const model::Tensor> parameters,
@@ -49,6 +52,7 @@ private:
 
     const model::Model& m_model;
     const model::OpRegistry& m_registry;
+    model::OpRegistry m_folding; // m_registry with the kernels as evaluators
     Compile m_compile;
     std::size_t m_capacity;
     mutable std::mutex m_compile_mutex;                        // one compile at a time

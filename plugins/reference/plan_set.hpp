@@ -36,7 +36,8 @@ struct Flavor {
     std::function<std::optional<std::string>(const Properties& props, const std::string& name)>
         property;
     bool f32_by_default = false; // f16 models computed in f32 without a precision hint
-    // Why INFERENCE_PRECISION_HINT `type` (not f32) is refused (unsupported); null: the
+    // Why INFERENCE_PRECISION_HINT `type` (not f32) is refused (unsupported), or empty when the
+    // device takes it (the CPU device's bf16, with f16 models first converted to f32); null: the
     // reference device's answer (invalid_argument: it computes in the model's precision).
     std::function<std::string(ElementType type)> other_precision;
 };

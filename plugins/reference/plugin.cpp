@@ -22,14 +22,17 @@ std::shared_ptr<const Shared> make_shared_tables(std::shared_ptr<model::Registry
     return s;
 }
 
-// INFERENCE_PRECISION_HINT f32 runs an f16 model in f32, as OpenVINO's CPU device does; without
-// the hint, REFERENCE keeps the model's own precision (the oracle) and CPU computes in f32.
+// INFERENCE_PRECISION_HINT f32 runs an f16 model in f32, as OpenVINO's CPU device does (bf16 too:
+// the device lowers an f32 graph); without the hint, REFERENCE keeps the model's own precision
+// (the oracle) and CPU computes in f32.
 std::shared_ptr<const model::Model> with_precision(std::shared_ptr<const model::Model> m,
                                                    const Properties& p,
                                                    const model::OpRegistry& registry,
                                                    bool f32_by_default) {
+    const auto hint =
+        p.has(props::inference_precision.name) ? p.get(props::inference_precision) : ElementType{};
     const bool f32 = p.has(props::inference_precision.name)
-                         ? p.get(props::inference_precision) == ElementType::F32
+                         ? hint == ElementType::F32 || hint == ElementType::BF16
                          : f32_by_default;
     if (!f32) return m;
     auto copy = m->clone();
@@ -44,8 +47,11 @@ void check(const Properties& p, const Flavor& flavor) {
     if (p.has(props::inference_precision.name)) {
         auto t = p.get(props::inference_precision);
         if (t == ElementType::F32 || t == ElementType::UNDEFINED) return;
-        if (flavor.other_precision)
-            LOOM_THROW(ErrorKind::UNSUPPORTED, "{}: {}", flavor.device, flavor.other_precision(t));
+        if (flavor.other_precision) {
+            const auto why = flavor.other_precision(t);
+            if (why.empty()) return;
+            LOOM_THROW(ErrorKind::UNSUPPORTED, "{}: {}", flavor.device, why);
+        }
         LOOM_THROW(ErrorKind::INVALID_ARGUMENT,
                    "{}: the reference device computes in the model's own precision; "
                    "INFERENCE_PRECISION_HINT {} is not supported (use f32)",
@@ -67,10 +73,10 @@ std::string ReferencePlugin::full_name() const {
 std::string ReferencePlugin::get_property(const std::string& name) const {
     if (name == props::device_full_name.name) return full_name();
     if (name == props::supported_properties.name) return to_text(supported_property_names());
-    if (name == props::device_capabilities.name) return "FP32 FP16 INT8 EXPORT_IMPORT";
     std::lock_guard lock(m_mutex);
     if (m_shared->flavor.property)
         if (auto answer = m_shared->flavor.property(m_props, name)) return *answer;
+    if (name == props::device_capabilities.name) return "FP32 FP16 INT8 EXPORT_IMPORT";
     if (name == props::optimal_number_of_infer_requests.name) return "1";
     if (m_props.has(name)) return m_props.text(name);
     if (name == props::enable_profiling.name) return "NO";

@@ -79,11 +79,12 @@ def peer(py, **a):
     return json.loads(out.stdout)
 
 
-def loom(build, device, path, shape, seconds, hint):
+def loom(build, device, path, shape, seconds, hint, precision="f32"):
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         out = subprocess.run([os.path.join(build, "bin", "loom"), "bench", "-m", path, "-d", device,
                               "--shape", ",".join(map(str, shape)), "-t", str(seconds),
-                              "--hint", hint, "--json", f.name], capture_output=True, text=True)
+                              "--hint", hint, "--infer-precision", precision, "--json", f.name],
+                             capture_output=True, text=True)
         if out.returncode != 0:
             return {"error": (out.stdout + out.stderr).strip().splitlines()[-1]}
         r = json.load(open(f.name))
@@ -102,7 +103,8 @@ def main():
     versions = subprocess.run([py, "-c", "import onnxruntime as o, openvino as v; "
                                "print(o.__version__, v.__version__)"],
                               capture_output=True, text=True).stdout.split()
-    columns = ["loom", "ort", "ov_f32", "ov_bf16", "loom_tput", "ov_tput_f32"]
+    columns = ["loom", "ort", "ov_f32", "loom_bf16", "ov_bf16", "loom_tput", "ov_tput_f32",
+               "loom_tput_bf16", "ov_tput_bf16"]
     results = {}  # (model, column) -> [value per round]
     for rnd in range(args.rounds):
         for name in args.models.split(","):
@@ -118,11 +120,17 @@ def main():
                 if path.endswith(".onnx") else {"error": "IR"},
                 "ov_f32": lambda: peer(py, engine="ov", path=path, shape=shape, seconds=t,
                                        mode="latency", precision="f32"),
+                "loom_bf16": lambda: loom(args.build, args.device, path, shape, t, "latency",
+                                          "bf16"),
                 "ov_bf16": lambda: peer(py, engine="ov", path=path, shape=shape, seconds=t,
                                         mode="latency", precision="bf16"),
                 "loom_tput": lambda: loom(args.build, args.device, path, shape, t, "throughput"),
                 "ov_tput_f32": lambda: peer(py, engine="ov", path=path, shape=shape, seconds=t,
                                             mode="throughput", precision="f32"),
+                "loom_tput_bf16": lambda: loom(args.build, args.device, path, shape, t,
+                                               "throughput", "bf16"),
+                "ov_tput_bf16": lambda: peer(py, engine="ov", path=path, shape=shape, seconds=t,
+                                             mode="throughput", precision="bf16"),
             }
             for col in columns:
                 r = runs[col]()
@@ -134,8 +142,10 @@ def main():
     print(f"Loom {args.device} vs onnxruntime {versions[0] if versions else '?'} (2 threads) vs "
           f"OpenVINO {versions[1] if len(versions) > 1 else '?'} CPU; medians over "
           f"{args.seconds:g} s, {args.rounds} interleaved rounds (round values in brackets)")
-    print(f"{'model':11s} {'loom ms':>16s} {'ort ms':>16s} {'ov f32 ms':>16s} {'ov bf16 ms':>16s}"
-          f" {'loom/best f32':>13s} {'loom fps':>14s} {'ov f32 fps':>14s}")
+    print("latency (ms, single stream)")
+    print(f"{'model':11s} {'loom f32':>16s} {'ort':>16s} {'ov f32':>16s} {'loom/best':>9s} "
+          f"{'loom bf16':>16s} {'ov bf16':>16s} {'loom/ov':>7s}")
+    rows = []
     for name in args.models.split(","):
         if (name, "loom") not in results:
             continue
@@ -144,9 +154,16 @@ def main():
         peers = [v for v in (med["ort"], med["ov_f32"]) if v == v]
         ratio = med["loom"] / min(peers) if peers else float("nan")
         print(f"{name:11s} {cell('loom'):>16s} {cell('ort'):>16s} {cell('ov_f32'):>16s} "
-              f"{cell('ov_bf16'):>16s} {ratio:13.2f} {cell('loom_tput'):>14s} "
-              f"{cell('ov_tput_f32'):>14s}")
-
+              f"{ratio:9.2f} {cell('loom_bf16'):>16s} {cell('ov_bf16'):>16s} "
+              f"{med['loom_bf16'] / med['ov_bf16']:7.2f}")
+        rows.append((name, med, cell))
+    print("throughput (inferences/s, THROUGHPUT hint)")
+    print(f"{'model':11s} {'loom f32':>16s} {'ov f32':>16s} {'loom/ov':>7s} {'loom bf16':>16s} "
+          f"{'ov bf16':>16s} {'loom/ov':>7s}")
+    for name, med, cell in rows:
+        print(f"{name:11s} {cell('loom_tput'):>16s} {cell('ov_tput_f32'):>16s} "
+              f"{med['loom_tput'] / med['ov_tput_f32']:7.2f} {cell('loom_tput_bf16'):>16s} "
+              f"{cell('ov_tput_bf16'):>16s} {med['loom_tput_bf16'] / med['ov_tput_bf16']:7.2f}")
 
 if __name__ == "__main__":
     main()
