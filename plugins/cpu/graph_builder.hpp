@@ -108,6 +108,9 @@ private:
     static dnnl::algorithm binary_algorithm(const std::string& type);
 
     bool emit_deconv(const model::Node& node);
+    // A deconvolution without overlapping windows: a 1×1 convolution and a depth-to-space
+    // reorder (graph_deconv.cpp).
+    bool emit_deconv_as_conv(const model::Node& node);
     // Interpolate, nearest, by integer factors: oneDNN's resampling where it picks the same
     // source pixels.
     bool emit_interpolate(const model::Node& node);

@@ -18,6 +18,14 @@ bool optimised(std::string_view impl) {
            impl.find("gemm") != std::string_view::npos;
 }
 
+// Whether `chain` adds or multiplies a full-shape value computed at run time.
+bool residual(const std::vector<PostOp>& chain, const std::vector<ValueId>& operands) {
+    for (std::size_t k = 0; k < chain.size(); ++k)
+        if (operands[k] != k_no_value && !chain[k].per_channel && chain[k].constant.empty())
+            return true;
+    return false;
+}
+
 } // namespace
 
 memory::desc plain_desc(model::ElementType type, const model::Shape& shape) {
@@ -217,6 +225,14 @@ void GraphBuilder::emit_chain(const model::Node& anchor, std::vector<Arg> args,
         // operand in a blocked layout at the wrong offsets (measured: PP-OCRv4 det's FPN).
         if (ops.len() > 0 && !optimised(made.pd.impl_info_str()))
             LOOM_THROW(ErrorKind::UNSUPPORTED, "post-ops on a reference implementation");
+        // A residual (full-shape runtime operand) that only the gemm convolution takes — on
+        // AVX-512 oneDNN 2.6's brgemm ones refuse it — would make the convolution the slow
+        // plain-layout gemm (PP-OCR cls: 64 % of its time in seven 1×1 gemm convolutions): the
+        // add runs as a primitive of its own instead.
+        if (residual(chain, operands) && anchor.type.find("Convolution") != std::string::npos &&
+            anchor.type.find("Backprop") == std::string::npos &&
+            std::string_view(made.pd.impl_info_str()).find("gemm") != std::string_view::npos)
+            LOOM_THROW(ErrorKind::UNSUPPORTED, "a residual post-op on a gemm convolution");
         // A full-shape runtime operand must be in the layout oneDNN chose for dst.
         bool moved = false;
         for (std::size_t k = 0; k < chain.size(); ++k)

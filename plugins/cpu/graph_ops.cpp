@@ -163,6 +163,7 @@ bool GraphBuilder::emit_view(const model::Node& node) {
 
 bool GraphBuilder::emit_deconv(const model::Node& node) {
     if (!dnnl_deconv_applies(node)) return false;
+    if (emit_deconv_as_conv(node)) return true;
     const auto src = value_of(node.inputs[0]);
     if (!dnnl_value(src)) return false;
     const auto& engine = m_parts.engine;
