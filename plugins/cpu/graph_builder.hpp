@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <string_view>
 #include <unordered_set>
 
 #include <dnnl.hpp>
@@ -24,6 +25,10 @@ using Step = CpuGraph::Step;
 
 inline constexpr std::size_t k_none = static_cast<std::size_t>(-1);
 inline constexpr ValueId k_no_value = static_cast<ValueId>(-1);
+
+// Whether oneDNN's implementation `impl` is one of its optimised ones (jit, brgemm, gemm): the
+// only ones post-ops are given to (see graph_compiler.cpp).
+bool optimised(std::string_view impl);
 
 // The dense (plain) layout of an f32 value oneDNN can describe; empty otherwise.
 memory::desc plain_desc(model::ElementType type, const model::Shape& shape);
@@ -79,13 +84,16 @@ private:
 
     // The anchor's primitive with the fusible chain after it folded in (as much of it as oneDNN
     // takes: on refusal the chain is shortened, down to none).
+    // The output is of `type` (undef: the first input's type).
     bool emit_fused(const model::Node& anchor, std::vector<Arg> inputs, const Maker& make,
-                    const std::function<void(dnnl::post_ops&)>& own_ops, bool fold = false);
+                    const std::function<void(dnnl::post_ops&)>& own_ops, bool fold = false,
+                    memory::data_type type = memory::data_type::undef);
 
     std::vector<ValueId> chain_operands(const std::vector<PostOp>& chain, std::size_t rank);
     void emit_chain(const model::Node& anchor, std::vector<Arg> args,
                     const std::vector<PostOp>& whole, const Maker& make,
-                    const std::function<void(dnnl::post_ops&)>& own_ops, bool fold);
+                    const std::function<void(dnnl::post_ops&)>& own_ops, bool fold,
+                    memory::data_type type);
 
     void emit(const model::Node& node, const Made& made, std::vector<Arg> args,
               std::vector<const model::Node*> fused);

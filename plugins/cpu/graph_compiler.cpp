@@ -11,12 +11,12 @@
 
 namespace loom::plugins::cpu {
 
-namespace {
-
 bool optimised(std::string_view impl) {
     return impl.starts_with("jit") || impl.starts_with("brg") || impl.starts_with("brdgmm") ||
            impl.find("gemm") != std::string_view::npos;
 }
+
+namespace {
 
 // Whether `chain` adds or multiplies a full-shape value computed at run time.
 bool residual(const std::vector<PostOp>& chain, const std::vector<ValueId>& operands) {
@@ -148,7 +148,8 @@ const std::string& GraphBuilder::emit_reorder(std::string name, std::string type
 }
 
 bool GraphBuilder::emit_fused(const model::Node& anchor, std::vector<Arg> inputs, const Maker& make,
-                              const std::function<void(dnnl::post_ops&)>& own_ops, bool fold) {
+                              const std::function<void(dnnl::post_ops&)>& own_ops, bool fold,
+                              memory::data_type type) {
     auto chain = fusible_chain(m_model, anchor);
     for (std::size_t i = 0; i < chain.size(); ++i)
         if (chain[i].operand.node &&
@@ -158,7 +159,7 @@ bool GraphBuilder::emit_fused(const model::Node& anchor, std::vector<Arg> inputs
         }
     for (;;) {
         try {
-            emit_chain(anchor, inputs, chain, make, own_ops, fold);
+            emit_chain(anchor, inputs, chain, make, own_ops, fold, type);
             return true;
         } catch (const dnnl::error&) {
         } catch (const Error& e) {
@@ -191,7 +192,8 @@ std::vector<ValueId> GraphBuilder::chain_operands(const std::vector<PostOp>& cha
 
 void GraphBuilder::emit_chain(const model::Node& anchor, std::vector<Arg> args,
                               const std::vector<PostOp>& whole, const Maker& make,
-                              const std::function<void(dnnl::post_ops&)>& own_ops, bool fold) {
+                              const std::function<void(dnnl::post_ops&)>& own_ops, bool fold,
+                              memory::data_type type) {
     const auto& last = whole.empty() ? anchor : *whole.back().node;
     const auto out = last.outputs[0].shape.to_shape();
     // Leading constant arithmetic goes into the weights; the rest becomes post-ops.
@@ -200,9 +202,10 @@ void GraphBuilder::emit_chain(const model::Node& anchor, std::vector<Arg> args,
     const std::vector<PostOp> chain(whole.begin() + static_cast<std::ptrdiff_t>(folded),
                                     whole.end());
     auto operands = chain_operands(chain, out.size());
-    // The output keeps the source's precision (bf16 after a bf16 convolution).
-    const auto type =
-        args.empty() ? memory::data_type::f32 : m_parts.values[args[0].value].desc.data_type();
+    // The output keeps the source's precision unless told (bf16 after a bf16 convolution).
+    if (type == memory::data_type::undef)
+        type =
+            args.empty() ? memory::data_type::f32 : m_parts.values[args[0].value].desc.data_type();
     memory::desc dst(dims_of(out), type, memory::format_tag::any);
     Made made;
     std::vector<Arg> post_args;

@@ -87,23 +87,30 @@ bool GraphBuilder::emit_deconv_as_conv(const model::Node& node) {
     using Tag = memory::format_tag;
     const auto type = m_bf16 ? DT::bf16 : DT::f32;
     const memory::dims mid_dims{in[0], o * taps, in[2], in[3]};
-    // Channels last first (brgemm's layout on AVX-512), else channels first: plain either way,
-    // so the depth-to-space is a strided view of it.
+    // The source as it is first (no reorder), else as oneDNN likes it; channels last first
+    // (brgemm's layout on AVX-512), else channels first: plain either way, so the depth-to-space
+    // is a strided view of it.
     dnnl::convolution_forward::primitive_desc pd;
-    for (const auto tag : {Tag::nhwc, Tag::nchw}) {
-        try {
-            dnnl::convolution_forward::desc d(
-                dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                memory::desc(dims_of(in), type, Tag::any),
-                memory::desc({o * taps, c, 1, 1}, type, Tag::any),
-                memory::desc({o * taps}, DT::f32, Tag::x), memory::desc(mid_dims, type, tag),
-                {1, 1}, {0, 0}, {0, 0});
-            pd = dnnl::convolution_forward::primitive_desc(d, user_scratchpad(built.ops),
-                                                           m_parts.engine);
-            break;
-        } catch (const dnnl::error&) {
+    const auto own = retyped(m_parts.values[src].desc, type);
+    const memory::desc any(dims_of(in), type, Tag::any);
+    for (const auto* src_desc : {&own, &any})
+        for (const auto tag : {Tag::nhwc, Tag::nchw}) {
+            if (pd) break;
+            try {
+                dnnl::convolution_forward::desc d(
+                    dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                    *src_desc, memory::desc({o * taps, c, 1, 1}, type, Tag::any),
+                    memory::desc({o * taps}, DT::f32, Tag::x), memory::desc(mid_dims, type, tag),
+                    {1, 1}, {0, 0}, {0, 0});
+                pd = dnnl::convolution_forward::primitive_desc(d, user_scratchpad(built.ops),
+                                                               m_parts.engine);
+                // On a layout only the gemm kernel takes, a reorder to another is cheaper.
+                const std::string_view impl = pd.impl_info_str();
+                if (!optimised(impl) || (src_desc == &own && impl.find("gemm") != impl.npos))
+                    pd = dnnl::convolution_forward::primitive_desc();
+            } catch (const dnnl::error&) {
+            }
         }
-    }
     if (!pd) return false;
     const auto& engine = m_parts.engine;
     memory user({{o * taps, c, 1, 1}, DT::f32, Tag::oihw}, engine, weights.data());

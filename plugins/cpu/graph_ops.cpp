@@ -22,12 +22,10 @@ dnnl::primitive_attr GraphBuilder::user_scratchpad(const dnnl::post_ops& ops) {
 
 bool GraphBuilder::emit_conv(const model::Node& node) {
     if (!dnnl_conv_applies(node)) return false;
-    auto src = value_of(node.inputs[0]);
+    const auto src = value_of(node.inputs[0]);
     if (!dnnl_value(src)) return false;
     const auto& engine = m_parts.engine;
     const auto type = m_bf16 ? memory::data_type::bf16 : memory::data_type::f32;
-    // In bf16 the source first becomes bf16 in its own layout: the output takes its type.
-    if (m_bf16) src = in_layout(src, retyped(m_parts.values[src].desc, type));
     const memory::desc any(dims_of(m_parts.values[src].shape), type, memory::format_tag::any);
     const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst,
                            const Affine* affine) {
@@ -39,7 +37,7 @@ bool GraphBuilder::emit_conv(const model::Node& node) {
     const bool activation = node.attrs.get_or<std::string>("activation", "none") != "none";
     return emit_fused(
         node, {{DNNL_ARG_SRC, src}}, make,
-        [&](dnnl::post_ops& ops) { append_activation(node, ops); }, !activation);
+        [&](dnnl::post_ops& ops) { append_activation(node, ops); }, !activation, type);
 }
 
 bool GraphBuilder::emit_unary(const model::Node& node) {
