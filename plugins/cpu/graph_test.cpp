@@ -275,6 +275,46 @@ TEST(CpuGraph, FoldsBatchNormalisationIntoDeconvolutions) {
     EXPECT_EQ(norm, deconv);
 }
 
+// A deconvolution whose windows do not overlap (stride = kernel, here 3×2 from 5 to 3 channels)
+// runs as a 1×1 convolution and a depth-to-space reorder, the Relu after it a post-op; in f32 and
+// in bf16. One with overlapping windows (stride 1) keeps oneDNN's deconvolution.
+TEST(CpuGraph, RunsNonOverlappingDeconvolutionsAsPointwiseConvolutions) {
+    const bool bf16_here = dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_bf16 ||
+                           dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_amx;
+    for (const bool bf16 : {false, true}) {
+        if (bf16 && !bf16_here) continue;
+        GraphCase g;
+        auto attrs = [](std::int64_t sh, std::int64_t sw) {
+            Attributes a;
+            a.set("strides", std::vector<std::int64_t>{sh, sw});
+            a.set("dilations", std::vector<std::int64_t>{1, 1});
+            a.set("pads_begin", std::vector<std::int64_t>{0, 0});
+            a.set("pads_end", std::vector<std::int64_t>{0, 0});
+            return a;
+        };
+        const auto x = g.conv(g.input({2, 5, 7, 6}), 5, 5, 3);
+        auto y = g.op("Relu", {g.op("ConvolutionBackpropData", {x, g.constant({5, 3, 3, 2}, 0.5f)},
+                                    attrs(3, 2))});
+        auto overlapping =
+            g.op("ConvolutionBackpropData", {x, g.constant({5, 2, 3, 3}, 0.5f)}, attrs(1, 1));
+        auto graph = g.expect_matches_reference({y, overlapping}, bf16);
+        ASSERT_TRUE(graph);
+        loom::reference::Profile profile;
+        const loom::reference::RunState run{&g.registry(), &g.kernels()};
+        graph->run(g.inputs(), run, &profile);
+        int shuffles = 0;
+        for (const auto& p : profile)
+            shuffles += p.type == "DepthToSpace" ? 1 : 0;
+        EXPECT_EQ(shuffles, 1) << (bf16 ? "bf16" : "f32");
+        for (const auto* n : g.model().nodes()) {
+            if (n->type == "Relu") {
+                EXPECT_EQ(graph->exec_type(*n), graph->exec_type(*n->inputs[0].node))
+                    << "the Relu is the 1×1 convolution's post-op";
+            }
+        }
+    }
+}
+
 // SqueezeNet's max pooling (3×3 stride 2, ceil rounding: the last window hangs over the edge)
 // and average pooling with and without the padding counted.
 TEST(CpuGraph, PoolsWithCeilRoundingAndPadding) {

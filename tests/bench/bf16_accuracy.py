@@ -79,6 +79,20 @@ def main():
             case = f"{name}/{os.path.basename(os.path.dirname(inp))}"
             print(f"{case:32s} {d.max():10.2e} {d.mean():11.2e} {np.abs(f32).max():9.3f}  "
                   f"{what_is_read(name, f32, bf16)}")
+    squeezenet = os.path.join(shared, "models", "ir", "squeezenet1.1-fp16", "squeezenet1.1.xml")
+    if os.path.exists(squeezenet):
+        # tests/conformance/data/README.md's formula input
+        x = (((np.arange(3 * 227 * 227) * 37 + 11) % 256).astype(np.float16)  # its input is f16
+             .reshape(1, 3, 227, 227))
+        with tempfile.TemporaryDirectory() as tmp:
+            inp = os.path.join(tmp, "data.npy")
+            np.save(inp, x)
+            f32, bf16 = (run(args.build, squeezenet, "data=" + inp, p) for p in ("f32", "bf16"))
+        d = np.abs(f32.astype(np.float64) - bf16)
+        top = lambda y: list(np.argsort(y.ravel())[::-1][:5])
+        print(f"{'squeezenet1.1 (formula input)':32s} {d.max():10.2e} {d.mean():11.2e} "
+              f"{np.abs(f32).max():9.3f}  top-5 {'same' if top(f32) == top(bf16) else 'different'}"
+              f" (top-1 {top(f32)[0]} / {top(bf16)[0]})")
     if os.path.exists(os.path.join(shared, "models", "ocr-pipeline", "page.png")):
         a, b = ocr(args.build, "f32"), ocr(args.build, "bf16")
         same = sum(1 for x, y in zip(a, b) if x == y)
