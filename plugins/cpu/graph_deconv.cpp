@@ -43,6 +43,72 @@ std::vector<I64> non_overlapping_kernel(const model::Node& node) {
     return {w[2], w[3]};
 }
 
+// W'[(o·kh + i)·kw + j, c] = W[c, o, i, j] · scale[o] and bias'[…] = shift[o]: the 1×1
+// convolution's weights and bias from the deconvolution's W [C, O, kh, kw] and the per-channel
+// arithmetic after it (`affine`, or none).
+std::pair<std::vector<float>, std::vector<float>> pointwise_weights(const model::Tensor& w,
+                                                                    const Affine* affine) {
+    const auto& shape = w.shape();
+    const I64 c = shape[0], o = shape[1], taps = shape[2] * shape[3];
+    const float* wd = w.data<float>();
+    std::vector<float> weights(static_cast<std::size_t>(o * taps * c)),
+        bias(static_cast<std::size_t>(o * taps), 0.0f);
+    for (I64 oc = 0; oc < o; ++oc)
+        for (I64 t = 0; t < taps; ++t) {
+            const auto row = static_cast<std::size_t>(oc * taps + t);
+            const float scale = affine ? affine->scale[oc] : 1.0f;
+            bias[row] = affine ? affine->shift[oc] : 0.0f;
+            for (I64 ic = 0; ic < c; ++ic)
+                weights[row * c + ic] = wd[(ic * o + oc) * taps + t] * scale;
+        }
+    return {std::move(weights), std::move(bias)};
+}
+
+// What follows the deconvolution and folds into the 1×1 convolution: its leading per-channel
+// constant arithmetic (into `affine`; how many entries in `folded`), then activations only.
+std::vector<PostOp> foldable_chain(const model::Model& model, const model::Node& node,
+                                   std::int64_t channels, Affine& affine, std::size_t& folded) {
+    auto chain = fusible_chain(model, node);
+    folded = leading_affine(chain, channels, affine);
+    auto end = folded;
+    while (end < chain.size() && chain[end].binary == dnnl::algorithm::undef &&
+           chain[end].scale.empty() && !chain[end].eltwise.empty())
+        ++end;
+    chain.resize(end);
+    return chain;
+}
+
+// The 1×1 convolution of `src` (dims N, C, H, W) to `out` channels of src's type. The source
+// as it is first (no reorder), else as oneDNN likes it; channels last first (brgemm's layout on
+// AVX-512), else channels first: plain either way, so the depth-to-space is a strided view.
+// Null when oneDNN has no optimised kernel for it.
+dnnl::convolution_forward::primitive_desc pointwise_pd(const dnnl::engine& engine,
+                                                       const dnnl::memory::desc& src, I64 out,
+                                                       const dnnl::primitive_attr& attr) {
+    using Format = memory::format_tag;
+    const auto dims = src.dims();
+    const auto type = src.data_type();
+    const memory::desc any(dims, type, Format::any);
+    for (const auto* source : {&src, &any})
+        for (const auto tag : {Format::nhwc, Format::nchw}) {
+            try {
+                dnnl::convolution_forward::desc d(
+                    dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                    *source, memory::desc({out, dims[1], 1, 1}, type, Format::any),
+                    memory::desc({out}, memory::data_type::f32, Format::x),
+                    memory::desc({dims[0], out, dims[2], dims[3]}, type, tag), {1, 1}, {0, 0},
+                    {0, 0});
+                dnnl::convolution_forward::primitive_desc pd(d, attr, engine);
+                // On a layout only the gemm kernel takes, a reorder to another is cheaper.
+                const std::string_view impl = pd.impl_info_str();
+                if (optimised(impl) && (source == &any || impl.find("gemm") == impl.npos))
+                    return pd;
+            } catch (const dnnl::error&) {
+            }
+        }
+    return {};
+}
+
 } // namespace
 
 bool GraphBuilder::emit_deconv_as_conv(const model::Node& node) {
@@ -53,15 +119,9 @@ bool GraphBuilder::emit_deconv_as_conv(const model::Node& node) {
     const auto in = m_parts.values[src].shape;
     const auto out = node.outputs[0].shape.to_shape();
     const I64 c = in[1], o = out[1], taps = k[0] * k[1];
-    // What follows: constant arithmetic per channel into the weights, then activations.
-    auto chain = fusible_chain(m_model, node);
     Affine affine;
-    const auto folded = leading_affine(chain, o, affine);
-    auto end = folded;
-    while (end < chain.size() && chain[end].binary == dnnl::algorithm::undef &&
-           chain[end].scale.empty() && !chain[end].eltwise.empty())
-        ++end;
-    chain.resize(end);
+    std::size_t folded = 0;
+    const auto chain = foldable_chain(m_model, node, o, affine, folded);
     const std::vector<PostOp> activations(chain.begin() + static_cast<std::ptrdiff_t>(folded),
                                           chain.end());
     BuiltPostOps built;
@@ -71,57 +131,25 @@ bool GraphBuilder::emit_deconv_as_conv(const model::Node& node) {
     } catch (const Error&) {
         return false;
     }
-    // W'[(o·kh + i)·kw + j, c] = W[c, o, i, j] · scale[o]; bias'[…] = shift[o].
-    const auto& w = constant_input(node, 1)->value;
-    const float* wd = w.data<float>();
-    std::vector<float> weights(static_cast<std::size_t>(o * taps * c)), bias(o * taps, 0.0f);
-    for (I64 oc = 0; oc < o; ++oc)
-        for (I64 t = 0; t < taps; ++t) {
-            const auto row = static_cast<std::size_t>(oc * taps + t);
-            const float scale = folded ? affine.scale[oc] : 1.0f;
-            bias[row] = folded ? affine.shift[oc] : 0.0f;
-            for (I64 ic = 0; ic < c; ++ic)
-                weights[row * c + ic] = wd[(ic * o + oc) * taps + t] * scale;
-        }
     using DT = memory::data_type;
-    using Tag = memory::format_tag;
+    using Format = memory::format_tag;
     const auto type = m_bf16 ? DT::bf16 : DT::f32;
-    const memory::dims mid_dims{in[0], o * taps, in[2], in[3]};
-    // The source as it is first (no reorder), else as oneDNN likes it; channels last first
-    // (brgemm's layout on AVX-512), else channels first: plain either way, so the depth-to-space
-    // is a strided view of it.
-    dnnl::convolution_forward::primitive_desc pd;
-    const auto own = retyped(m_parts.values[src].desc, type);
-    const memory::desc any(dims_of(in), type, Tag::any);
-    for (const auto* src_desc : {&own, &any})
-        for (const auto tag : {Tag::nhwc, Tag::nchw}) {
-            if (pd) break;
-            try {
-                dnnl::convolution_forward::desc d(
-                    dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                    *src_desc, memory::desc({o * taps, c, 1, 1}, type, Tag::any),
-                    memory::desc({o * taps}, DT::f32, Tag::x), memory::desc(mid_dims, type, tag),
-                    {1, 1}, {0, 0}, {0, 0});
-                pd = dnnl::convolution_forward::primitive_desc(d, user_scratchpad(built.ops),
-                                                               m_parts.engine);
-                // On a layout only the gemm kernel takes, a reorder to another is cheaper.
-                const std::string_view impl = pd.impl_info_str();
-                if (!optimised(impl) || (src_desc == &own && impl.find("gemm") != impl.npos))
-                    pd = dnnl::convolution_forward::primitive_desc();
-            } catch (const dnnl::error&) {
-            }
-        }
+    const auto pd = pointwise_pd(m_parts.engine, retyped(m_parts.values[src].desc, type), o * taps,
+                                 user_scratchpad(built.ops));
     if (!pd) return false;
+    const auto [weights, bias] =
+        pointwise_weights(constant_input(node, 1)->value, folded ? &affine : nullptr);
     const auto& engine = m_parts.engine;
-    memory user({{o * taps, c, 1, 1}, DT::f32, Tag::oihw}, engine, weights.data());
-    memory packed(pd.weights_desc(), engine), bias_mem({{o * taps}, DT::f32, Tag::x}, engine);
+    memory user({{o * taps, c, 1, 1}, DT::f32, Format::oihw}, engine,
+                const_cast<float*>(weights.data()));
+    memory packed(pd.weights_desc(), engine), bias_mem({{o * taps}, DT::f32, Format::x}, engine);
     dnnl::stream stream(engine);
     dnnl::reorder(user, packed).execute(stream, user, packed);
     stream.wait();
     std::memcpy(bias_mem.get_data_handle(), bias.data(), bias.size() * sizeof(float));
 
     // The 1×1 convolution into a plain value of O·kh·kw channels …
-    const model::Shape mid_shape(mid_dims.begin(), mid_dims.end());
+    const model::Shape mid_shape{in[0], o * taps, in[2], in[3]};
     const auto mid_desc = pd.dst_desc();
     const auto mid = add_arena(model::ElementType::F32, mid_shape, mid_desc);
     std::vector<const model::Node*> fused;
@@ -134,7 +162,7 @@ bool GraphBuilder::emit_deconv_as_conv(const model::Node& node) {
     const auto* st = mid_desc.data.format_desc.blocking.strides; // n, c, h, w
     const memory::desc from(six, type,
                             memory::dims{st[0], taps * st[1], st[2], k[1] * st[1], st[3], st[1]});
-    const memory::desc to(six, type, Tag::abcdef);
+    const memory::desc to(six, type, Format::abcdef);
     // In bf16 both stay bf16 (half the bytes this memory-bound step moves).
     const auto y = add_arena(model::ElementType::F32, out,
                              retyped(plain_desc(model::ElementType::F32, out), type));
