@@ -228,14 +228,17 @@ void GraphBuilder::emit_chain(const model::Node& anchor, std::vector<Arg> args,
         // operand in a blocked layout at the wrong offsets (measured: PP-OCRv4 det's FPN).
         if (ops.len() > 0 && !optimised(made.pd.impl_info_str()))
             LOOM_THROW(ErrorKind::UNSUPPORTED, "post-ops on a reference implementation");
-        // A residual (full-shape runtime operand) that only the gemm convolution takes — on
-        // AVX-512 oneDNN 2.6's brgemm ones refuse it — would make the convolution the slow
-        // plain-layout gemm (PP-OCR cls: 64 % of its time in seven 1×1 gemm convolutions): the
-        // add runs as a primitive of its own instead.
+        // A residual (full-shape runtime operand) that makes oneDNN pick another kernel for
+        // the convolution than it would without one runs as a primitive of its own instead: on
+        // AVX-512 oneDNN 2.6's brgemm kernels refuse it, leaving the plain-layout gemm (PP-OCR
+        // cls f32: 64 % of its time in seven such 1×1 convolutions) or, in bf16, the jit_1x1
+        // AMX kernel (8× the brgemm one's time there).
         if (residual(chain, operands) && anchor.type.find("Convolution") != std::string::npos &&
-            anchor.type.find("Backprop") == std::string::npos &&
-            std::string_view(made.pd.impl_info_str()).find("gemm") != std::string_view::npos)
-            LOOM_THROW(ErrorKind::UNSUPPORTED, "a residual post-op on a gemm convolution");
+            anchor.type.find("Backprop") == std::string::npos) {
+            const auto alone = make(own, dst, folded > 0 ? &affine : nullptr);
+            if (std::string_view(alone.pd.impl_info_str()) != made.pd.impl_info_str())
+                LOOM_THROW(ErrorKind::UNSUPPORTED, "a residual post-op changes the kernel");
+        }
         // A full-shape runtime operand must be in the layout oneDNN chose for dst.
         bool moved = false;
         for (std::size_t k = 0; k < chain.size(); ++k)
