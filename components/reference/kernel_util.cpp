@@ -3,6 +3,9 @@
 #include <cmath>
 #include <limits>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
@@ -108,6 +111,29 @@ double read_as_f64(const Tensor& t, std::int64_t i) {
     }
 }
 
+// f16 → f32 of n values: 8 at a time with F16C where the CPU has it (every x86-64 CPU since
+// 2013), else one by one.
+#if defined(__x86_64__)
+__attribute__((target("f16c,avx"))) void f16_to_f32_f16c(const std::uint16_t* src, float* dst,
+                                                         std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(
+            dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+    for (; i < n; ++i)
+        dst[i] = model::f16_to_f32(src[i]);
+}
+#endif
+
+void f16_to_f32_n(const std::uint16_t* src, float* dst, std::int64_t n) {
+#if defined(__x86_64__)
+    static const bool f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+    if (f16c) return f16_to_f32_f16c(src, dst, n);
+#endif
+    for (std::int64_t i = 0; i < n; ++i)
+        dst[i] = model::f16_to_f32(src[i]);
+}
+
 bool is_int(ElementType t) {
     return model::is_integral(t) && t != ElementType::BOOLEAN;
 }
@@ -118,6 +144,25 @@ Tensor convert_tensor(const Tensor& in, ElementType to) {
     if (in.element_type() == to) return in;
     auto out = Tensor::allocate(to, in.shape());
     const auto n = in.size();
+    // f16 ↔ f32 (an f16 model's inputs and outputs): element by element without the generic
+    // read, in parallel (SqueezeNet's two Converts took 22 % of its time on CPU in bf16).
+    if (in.element_type() == ElementType::F16 && to == ElementType::F32) {
+        const auto* src = in.data<std::uint16_t>();
+        auto* dst = reinterpret_cast<float*>(out.mutable_data());
+        parallel_for(n, 16384, [&](std::int64_t b, std::int64_t e) {
+            f16_to_f32_n(src + b, dst + b, e - b);
+        });
+        return out;
+    }
+    if (in.element_type() == ElementType::F32 && to == ElementType::F16) {
+        const auto* src = in.data<float>();
+        auto* dst = reinterpret_cast<std::uint16_t*>(out.mutable_data());
+        parallel_for(n, 16384, [&](std::int64_t b, std::int64_t e) {
+            for (auto i = b; i < e; ++i)
+                dst[i] = model::f32_to_f16(src[i]);
+        });
+        return out;
+    }
     if (is_int(in.element_type()) && is_int(to)) { // exact, wrapping like a C++ cast
         auto src = in.to_i64();
         dispatch_type(to, "Convert", [&](auto tag) {
