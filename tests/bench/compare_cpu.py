@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""CPU speed against the peers (issue 13): Loom (`loom bench -d DEVICE`) vs onnxruntime (2
-intra-op threads) vs OpenVINO's CPU plugin, f32 (INFERENCE_PRECISION_HINT=f32) and bf16 (its
-default on CPUs with avx512_bf16), single-stream latency medians and THROUGHPUT-hint throughput,
+"""CPU speed against the peers (issue 13): Loom (`loom bench -d DEVICE`, f32 and
+`--infer-precision bf16`) vs onnxruntime (2 intra-op threads) vs OpenVINO's CPU plugin, f32
+(INFERENCE_PRECISION_HINT=f32) and bf16 (its default on CPUs with avx512_bf16; Loom's bf16
+columns fail, saying why, on CPUs without), single-stream latency medians and THROUGHPUT-hint throughput,
 on the shared models. Every engine of a row is measured in the same round, rounds interleaved
 (these machines are noisy: compare ratios measured side by side, never absolute numbers across
 runs). A benchmark, not a test: it prints one table and asserts nothing.
