@@ -32,6 +32,11 @@ struct RnnInputs {
 };
 
 RnnInputs rnn_inputs(ConvertContext& ctx) {
+    // X is [seq, batch, input] ([batch, seq, input] batch-major); another rank was indexed past
+    // its end (found by fuzz_onnx: a batch-major LSTM of a 1-D X).
+    if (const PartialShape& x = ctx.input_shape(0); x.rank_is_static() && x.rank() != 3)
+        ctx.fail(fmt::format("input X must be 3-D (sequence, batch, input); it has shape {}",
+                             x.to_string()));
     RnnInputs rnn;
     rnn.batch_major = ctx.opset() >= 14 && ctx.attr_int("layout", 0) == 1;
     std::string dir = ctx.attr_string("direction", "forward");
@@ -51,7 +56,7 @@ RnnInputs rnn_inputs(ConvertContext& ctx) {
         rnn.lengths = ctx.input(4);
     } else { // every sequence runs the full length
         const PartialShape& xs = shape_of_value(rnn.x);
-        if (xs.rank_is_static() && xs[0].is_static() && xs[1].is_static()) {
+        if (xs.rank_is_static() && xs.rank() == 3 && xs[0].is_static() && xs[1].is_static()) {
             Tensor t = Tensor::allocate(ElementType::I32, {xs[0].length()});
             auto* p = reinterpret_cast<std::int32_t*>(t.mutable_data());
             std::fill(p, p + xs[0].length(), static_cast<std::int32_t>(xs[1].length()));

@@ -95,6 +95,20 @@ TEST(OnnxOpsRnn, GruBatchMajorLayout) {
     expect_output(*m, 1, ElementType::F32, "[2,1,3]");
 }
 
+// Found by fuzz_onnx: a batch-major LSTM of a 1-D X indexed X's shape past its end.
+TEST(OnnxOpsRnn, AnXThatIsNot3DIsRefused) {
+    for (const bool batch_major : {true, false})
+        expect_error(single_node_model(
+                         "LSTM", {{"x", F32, {4}}, {"w", F32, {1, 12, 4}}, {"r", F32, {1, 12, 3}}},
+                         {"y"},
+                         [&](auto& n) {
+                             set_attr(n, "hidden_size", std::int64_t{3});
+                             set_attr(n, "layout", std::int64_t{batch_major ? 1 : 0});
+                         },
+                         14),
+                     ErrorKind::INVALID_ARGUMENT, "must be 3-D");
+}
+
 TEST(OnnxOpsRnn, GruUnsupportedActivation) {
     expect_error(single_node_model(
                      "GRU", {{"x", F32, {5, 2, 4}}, {"w", F32, {1, 9, 4}}, {"r", F32, {1, 9, 3}}},
