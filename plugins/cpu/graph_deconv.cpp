@@ -43,7 +43,8 @@ std::vector<I64> non_overlapping_kernel(const model::Node& node) {
     return {w[2], w[3]};
 }
 
-// W'[(o·kh + i)·kw + j, c] = W[c, o, i, j] · scale[o] and bias'[…] = shift[o]: the 1×1
+// W'[(i·kw + j)·O + o, c] = W[c, o, i, j] · scale[o] and bias'[…] = shift[o] (tap-major: each
+// tap's O channels side by side, so channels last they are one contiguous run): the 1×1
 // convolution's weights and bias from the deconvolution's W [C, O, kh, kw] and the per-channel
 // arithmetic after it (`affine`, or none).
 std::pair<std::vector<float>, std::vector<float>> pointwise_weights(const model::Tensor& w,
@@ -55,7 +56,7 @@ std::pair<std::vector<float>, std::vector<float>> pointwise_weights(const model:
         bias(static_cast<std::size_t>(o * taps), 0.0f);
     for (I64 oc = 0; oc < o; ++oc)
         for (I64 t = 0; t < taps; ++t) {
-            const auto row = static_cast<std::size_t>(oc * taps + t);
+            const auto row = static_cast<std::size_t>(t * o + oc);
             const float scale = affine ? affine->scale[oc] : 1.0f;
             bias[row] = affine ? affine->shift[oc] : 0.0f;
             for (I64 ic = 0; ic < c; ++ic)
@@ -157,21 +158,27 @@ bool GraphBuilder::emit_deconv_as_conv(const model::Node& node) {
         fused.push_back(p.node);
     emit(node, Made{pd, {{DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_BIAS, bias_mem}}},
          {{DNNL_ARG_SRC, in_layout(src, pd.src_desc())}, {DNNL_ARG_DST, mid}}, fused);
-    // … seen as [N, O, H, kh, W, kw] — y's own dims, dense — and reordered into y.
+    // … seen as [N, O, H, kh, W, kw] — y's own dims — and reordered into y, channels last when
+    // the convolution wrote channels last (each tap's O values then move as one run, and a
+    // convolution after it reads y as it is).
     const memory::dims six{in[0], o, in[2], k[0], in[3], k[1]};
     const auto* st = mid_desc.data.format_desc.blocking.strides; // n, c, h, w
     const memory::desc from(six, type,
-                            memory::dims{st[0], taps * st[1], st[2], k[1] * st[1], st[3], st[1]});
-    const memory::desc to(six, type, Format::abcdef);
-    // In bf16 both stay bf16 (half the bytes this memory-bound step moves).
+                            memory::dims{st[0], st[1], st[2], k[1] * o * st[1], st[3], o * st[1]});
+    const bool last = st[1] == 1;
+    const I64 ho = out[2], wo = out[3];
+    const memory::desc to =
+        last ? memory::desc(six, type,
+                            memory::dims{ho * wo * o, 1, k[0] * wo * o, wo * o, k[1] * o, o})
+             : memory::desc(six, type, Format::abcdef);
     const auto y = add_arena(model::ElementType::F32, out,
-                             retyped(plain_desc(model::ElementType::F32, out), type));
+                             memory::desc(dims_of(out), type, last ? Format::nhwc : Format::nchw));
     const model::Shape six_shape(six.begin(), six.end());
     emit_reorder(node.name + "/depth_to_space", "DepthToSpace", view_of(mid, six_shape, from),
                  view_of(y, six_shape, to));
-    const auto& last = chain.empty() ? node : *chain.back().node;
-    m_of[{&last, 0}] = y;
-    m_names[y] = last.name;
+    const auto& end = chain.empty() ? node : *chain.back().node;
+    m_of[{&end, 0}] = y;
+    m_names[y] = end.name;
     for (const auto* n : fused)
         m_done.insert(n);
     return true;
