@@ -68,6 +68,18 @@ public:
         return op("GroupConvolution", {x, constant({groups, out / groups, in / groups, k, k})}, a);
     }
 
+    // SqueezeNet's fire module on a [1,16,9,10] input: a 1×1 squeeze, then 1×1 (32) and 3×3 (16)
+    // expansions concatenated along channels; the concatenation.
+    Output fire_module() {
+        const auto x = input({1, 16, 9, 10});
+        Attributes axis;
+        axis.set("axis", std::int64_t{1});
+        const auto squeeze = op("Relu", {conv(x, 16, 16, 1)});
+        return op("Concat",
+                  {op("Relu", {conv(squeeze, 16, 32, 1)}), op("Relu", {conv(squeeze, 16, 16, 3)})},
+                  axis);
+    }
+
     // Compiles the model into a CpuGraph and checks it against the reference Plan: to f32's
     // rounding, or with `bf16` to bf16's (8 significant bits: 3 % of each output's largest
     // magnitude).
@@ -117,6 +129,12 @@ private:
     std::vector<Tensor> m_inputs;
     std::uint32_t m_seed = 100;
 };
+
+// Whether oneDNN computes bf16 natively here (avx512_bf16 or AMX).
+bool bf16_native() {
+    const auto isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
 
 // Whether oneDNN lays the output of a 1×1 convolution of `x` to `out` channels out in channel
 // blocks (nChw8c/nChw16c: its jit kernels) — the layout a concatenation is done in place in —
@@ -279,10 +297,8 @@ TEST(CpuGraph, FoldsBatchNormalisationIntoDeconvolutions) {
 // runs as a 1×1 convolution and a depth-to-space reorder, the Relu after it a post-op; in f32 and
 // in bf16. One with overlapping windows (stride 1) keeps oneDNN's deconvolution.
 TEST(CpuGraph, RunsNonOverlappingDeconvolutionsAsPointwiseConvolutions) {
-    const bool bf16_here = dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_bf16 ||
-                           dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_amx;
     for (const bool bf16 : {false, true}) {
-        if (bf16 && !bf16_here) continue;
+        if (bf16 && !bf16_native()) continue;
         GraphCase g;
         auto attrs = [](std::int64_t sh, std::int64_t sw) {
             Attributes a;
@@ -348,14 +364,7 @@ TEST(CpuGraph, PoolsWithCeilRoundingAndPadding) {
 // lays channels last, as its brgemm convolutions on AVX-512 do, a oneDNN concat copies them).
 TEST(CpuGraph, ConcatenatesInPlace) {
     GraphCase g;
-    const auto x = g.input({1, 16, 9, 10});
-    Attributes axis;
-    axis.set("axis", std::int64_t{1});
-    const auto squeeze = g.op("Relu", {g.conv(x, 16, 16, 1)});
-    const auto cat = g.op(
-        "Concat",
-        {g.op("Relu", {g.conv(squeeze, 16, 32, 1)}), g.op("Relu", {g.conv(squeeze, 16, 16, 3)})},
-        axis);
+    const auto cat = g.fire_module();
     auto graph = g.expect_matches_reference({g.conv(cat, 48, 8, 3)});
     ASSERT_TRUE(graph);
     const bool blocked =
@@ -520,11 +529,6 @@ TEST(ShapeCache, FoldsShapeArithmeticSoReshapedCopiesCompile) {
 namespace loom::plugins::cpu {
 namespace {
 
-bool bf16_native() {
-    const auto isa = dnnl::get_effective_cpu_isa();
-    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
-}
-
 // With the bf16 hint: PP-OCR's blocks — convolutions with post-ops, a squeeze-and-excitation
 // gate, a residual add, nearest upsampling, a deconvolution, a concat of a bf16 value with an f32
 // one (a reference kernel's), softmax on a plain f32 copy — within bf16's precision of the
@@ -580,14 +584,7 @@ TEST(CpuGraphBf16, RunsPpOcrBlocksInBf16) {
 TEST(CpuGraphBf16, ConcatenatesBf16ValuesInPlace) {
     if (!bf16_native()) GTEST_SKIP() << "this CPU has neither avx512_bf16 nor AMX";
     GraphCase g;
-    const auto x = g.input({1, 16, 9, 10});
-    Attributes axis;
-    axis.set("axis", std::int64_t{1});
-    const auto squeeze = g.op("Relu", {g.conv(x, 16, 16, 1)});
-    const auto cat = g.op(
-        "Concat",
-        {g.op("Relu", {g.conv(squeeze, 16, 32, 1)}), g.op("Relu", {g.conv(squeeze, 16, 16, 3)})},
-        axis);
+    const auto cat = g.fire_module();
     auto graph = g.expect_matches_reference({g.conv(cat, 48, 8, 3), cat}, true);
     ASSERT_TRUE(graph);
     const bool blocked =

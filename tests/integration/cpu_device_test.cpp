@@ -78,6 +78,17 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want)
         ASSERT_NEAR(got[i], want[i], 1e-3f + 1e-4f * std::fabs(want[i])) << "element " << i;
 }
 
+// Each node's execType in the compiled model's runtime model.
+std::map<std::string, std::string> exec_types(const CompiledModel& compiled) {
+    std::map<std::string, std::string> exec;
+    const auto runtime = compiled.runtime_model();
+    for (const auto& n : runtime.impl()->nodes())
+        for (const auto& child : n->rt_info.children)
+            for (const auto& [key, value] : child.attributes)
+                if (key == "execType") exec[n->name] = value;
+    return exec;
+}
+
 TEST(CpuDevice, StaticConvolutionsAndMatMulsRunOnOneDnnWithTheReferencesResults) {
     Core core;
     auto m = conv_model(2);
@@ -86,12 +97,7 @@ TEST(CpuDevice, StaticConvolutionsAndMatMulsRunOnOneDnnWithTheReferencesResults)
 
     auto compiled =
         core.compile_model(Model(m), "CPU", Properties().set(props::enable_profiling, true));
-    std::map<std::string, std::string> exec;
-    const auto runtime = compiled.runtime_model();
-    for (const auto& n : runtime.impl()->nodes())
-        for (const auto& child : n->rt_info.children)
-            for (const auto& [key, value] : child.attributes)
-                if (key == "execType") exec[n->name] = value;
+    auto exec = exec_types(compiled);
     for (const char* onednn : {"conv", "relu", "depthwise", "fc"}) {
         EXPECT_NE(exec[onednn], "ref") << onednn;
         EXPECT_TRUE(exec[onednn].ends_with(":f32")) << onednn << ": " << exec[onednn];
@@ -196,16 +202,6 @@ TEST(CpuDevice, ThroughputStreamsRunRequestsInFlight) {
 bool cpu_has_bf16(Core& core) {
     return core.get_property("CPU", props::device_capabilities.name).find("BF16") !=
            std::string::npos;
-}
-
-std::map<std::string, std::string> exec_types(const CompiledModel& compiled) {
-    std::map<std::string, std::string> exec;
-    const auto runtime = compiled.runtime_model();
-    for (const auto& n : runtime.impl()->nodes())
-        for (const auto& child : n->rt_info.children)
-            for (const auto& [key, value] : child.attributes)
-                if (key == "execType") exec[n->name] = value;
-    return exec;
 }
 
 // INFERENCE_PRECISION_HINT bf16 (OpenVINO's default on such CPUs): the convolutions and what
