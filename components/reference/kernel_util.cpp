@@ -111,7 +111,7 @@ double read_as_f64(const Tensor& t, std::int64_t i) {
     }
 }
 
-// f16 → f32 of n values: 8 at a time with F16C where the CPU has it (every x86-64 CPU since
+// f16 ↔ f32 of n values: 8 at a time with F16C where the CPU has it (every x86-64 CPU since
 // 2013), else one by one.
 #if defined(__x86_64__)
 __attribute__((target("f16c,avx"))) void f16_to_f32_f16c(const std::uint16_t* src, float* dst,
@@ -123,15 +123,38 @@ __attribute__((target("f16c,avx"))) void f16_to_f32_f16c(const std::uint16_t* sr
     for (; i < n; ++i)
         dst[i] = model::f16_to_f32(src[i]);
 }
+
+// Rounds to nearest even, as f32_to_f16 does.
+__attribute__((target("f16c,avx"))) void f32_to_f16_f16c(const float* src, std::uint16_t* dst,
+                                                         std::int64_t n) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; ++i)
+        dst[i] = model::f32_to_f16(src[i]);
+}
+
+bool has_f16c() {
+    static const bool f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+    return f16c;
+}
 #endif
 
 void f16_to_f32_n(const std::uint16_t* src, float* dst, std::int64_t n) {
 #if defined(__x86_64__)
-    static const bool f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
-    if (f16c) return f16_to_f32_f16c(src, dst, n);
+    if (has_f16c()) return f16_to_f32_f16c(src, dst, n);
 #endif
     for (std::int64_t i = 0; i < n; ++i)
         dst[i] = model::f16_to_f32(src[i]);
+}
+
+void f32_to_f16_n(const float* src, std::uint16_t* dst, std::int64_t n) {
+#if defined(__x86_64__)
+    if (has_f16c()) return f32_to_f16_f16c(src, dst, n);
+#endif
+    for (std::int64_t i = 0; i < n; ++i)
+        dst[i] = model::f32_to_f16(src[i]);
 }
 
 bool is_int(ElementType t) {
@@ -143,25 +166,37 @@ bool is_int(ElementType t) {
 Tensor convert_tensor(const Tensor& in, ElementType to) {
     if (in.element_type() == to) return in;
     auto out = Tensor::allocate(to, in.shape());
+    convert_into(in, out);
+    return out;
+}
+
+void convert_into(const Tensor& in, Tensor& out) {
+    const auto to = out.element_type();
+    LOOM_REQUIRE(out.shape() == in.shape(), "Convert into shape {} from shape {}",
+                 model::to_string(out.shape()), model::to_string(in.shape()));
     const auto n = in.size();
-    // f16 ↔ f32 (an f16 model's inputs and outputs): element by element without the generic
-    // read, in parallel (SqueezeNet's two Converts took 22 % of its time on CPU in bf16).
+    if (in.element_type() == to) {
+        if (n > 0 && out.bytes().data() != in.bytes().data())
+            std::memcpy(out.mutable_data(), in.bytes().data(), in.byte_size());
+        return;
+    }
+    // f16 ↔ f32 (an f16 model's inputs and outputs): 8 at a time, in parallel (SqueezeNet's two
+    // Converts took 22 % of its time on CPU in bf16).
     if (in.element_type() == ElementType::F16 && to == ElementType::F32) {
         const auto* src = in.data<std::uint16_t>();
         auto* dst = reinterpret_cast<float*>(out.mutable_data());
         parallel_for(n, 16384, [&](std::int64_t b, std::int64_t e) {
             f16_to_f32_n(src + b, dst + b, e - b);
         });
-        return out;
+        return;
     }
     if (in.element_type() == ElementType::F32 && to == ElementType::F16) {
         const auto* src = in.data<float>();
         auto* dst = reinterpret_cast<std::uint16_t*>(out.mutable_data());
         parallel_for(n, 16384, [&](std::int64_t b, std::int64_t e) {
-            for (auto i = b; i < e; ++i)
-                dst[i] = model::f32_to_f16(src[i]);
+            f32_to_f16_n(src + b, dst + b, e - b);
         });
-        return out;
+        return;
     }
     if (is_int(in.element_type()) && is_int(to)) { // exact, wrapping like a C++ cast
         auto src = in.to_i64();
@@ -171,7 +206,7 @@ Tensor convert_tensor(const Tensor& in, ElementType to) {
             for (std::int64_t i = 0; i < n; ++i)
                 dst[i] = static_cast<T>(src[static_cast<std::size_t>(i)]);
         });
-        return out;
+        return;
     }
     if (to == ElementType::F16 || to == ElementType::BF16) {
         auto* dst = reinterpret_cast<std::uint16_t*>(out.mutable_data());
@@ -179,7 +214,7 @@ Tensor convert_tensor(const Tensor& in, ElementType to) {
             const auto v = static_cast<float>(read_as_f64(in, i));
             dst[i] = to == ElementType::F16 ? model::f32_to_f16(v) : model::f32_to_bf16(v);
         }
-        return out;
+        return;
     }
     dispatch_type(to, "Convert", [&](auto tag) {
         using T = decltype(tag);
@@ -187,7 +222,6 @@ Tensor convert_tensor(const Tensor& in, ElementType to) {
         for (std::int64_t i = 0; i < n; ++i)
             dst[i] = saturate<T>(read_as_f64(in, i));
     });
-    return out;
 }
 
 Tensor make_tensor(ElementType type, const Shape& shape, std::span<const double> data) {

@@ -124,6 +124,8 @@ Tensor make_i64_tensor(const Shape& shape, std::span<const std::int64_t> data);
 // Element-type conversion with OpenVINO's Convert semantics (float → integer truncates toward
 // zero and saturates; → boolean is value != 0); every type incl. f16/bf16.
 Tensor convert_tensor(const Tensor& in, ElementType to);
+// The same into `out` (its type the target, its shape in's).
+void convert_into(const Tensor& in, Tensor& out);
 
 // Permutes the axes of a tensor of any type (out dim i = in dim order[i]).
 Tensor transpose_tensor(const Tensor& in, std::span<const std::int64_t> order);

@@ -8,8 +8,9 @@ namespace loom::reference {
 
 namespace {
 
-std::vector<Tensor> convert(KernelContext& ctx) {
-    return {convert_tensor(ctx.input(0), ctx.attr<ElementType>("destination_type"))};
+// Into the caller's planned output (the CPU graph's arena): no allocation per run.
+void convert(KernelContext& ctx, std::span<Tensor> outputs) {
+    convert_into(ctx.input(0), outputs[0]);
 }
 
 std::vector<Tensor> convert_like(KernelContext& ctx) {
@@ -51,7 +52,7 @@ void add_control_kernels(KernelTable& table); // kernels_control.cpp
 void add_core_kernels(KernelTable& table) {
     const KernelOptions bytes{.half_via_f32 = false, .foldable = true};
     const KernelOptions state{.half_via_f32 = false, .foldable = false};
-    table.add("Convert", "opset1", convert, bytes);
+    table.add("Convert", "opset1", {.name = "ref", .into = convert, .options = bytes});
     table.add("ConvertLike", "opset1", convert_like, bytes);
     table.add("ShapeOf", "opset1", shape_of, bytes);
     table.add("ShapeOf", "opset3", shape_of, bytes);

@@ -71,6 +71,35 @@ TEST(ElementwiseKernels, F16ComparisonsAndClasses) {
     EXPECT_EQ(to_i64(nan[0]), (std::vector<std::int64_t>{1, 0}));
 }
 
+// f32 → f16 → f32 through Convert (8 at a time with F16C, the tail one by one): each value
+// rounds to the nearest f16, ties to even, as the scalar conversion does; overflow is infinity,
+// NaN stays NaN, f16's subnormals survive.
+TEST(ElementwiseKernels, ConvertF32ToF16RoundsToNearestEvenInBulk) {
+    std::vector<float> x;
+    for (int i = 0; i < 1000; ++i)
+        x.push_back(std::ldexp(static_cast<float>(i % 97) - 48.5f, i % 40 - 30));
+    x.push_back(1.0f + std::ldexp(1.0f, -11));     // a tie: to 1 (even)
+    x.push_back(1.0f + 3 * std::ldexp(1.0f, -11)); // a tie: up to 1 + 2^-9
+    x.push_back(70000.0f);
+    x.push_back(std::numeric_limits<float>::quiet_NaN());
+    x.push_back(std::ldexp(1.0f, -20)); // an f16 subnormal
+    const auto n = static_cast<std::int64_t>(x.size());
+    model::Attributes to16, to32;
+    to16.set("destination_type", model::ElementType::F16);
+    to32.set("destination_type", model::ElementType::F32);
+    const auto half = eval("Convert", "opset1", {f32({n}, x)}, to16).at(0);
+    ASSERT_EQ(half.element_type(), model::ElementType::F16);
+    for (std::int64_t i = 0; i < n; ++i)
+        EXPECT_EQ(half.data<std::uint16_t>()[i], model::f32_to_f16(x[static_cast<std::size_t>(i)]))
+            << "element " << i << " = " << x[static_cast<std::size_t>(i)];
+    const auto back = to_f32(eval("Convert", "opset1", {half}, to32).at(0));
+    EXPECT_EQ(back[1000], 1.0f);
+    EXPECT_EQ(back[1001], 1.0f + std::ldexp(1.0f, -9));
+    EXPECT_TRUE(std::isinf(back[1002]));
+    EXPECT_TRUE(std::isnan(back[1003]));
+    EXPECT_EQ(back[1004], std::ldexp(1.0f, -20));
+}
+
 TEST(ElementwiseKernels, IntegerArithmeticWraps) {
     auto out = eval("Add", "opset1",
                     {test::typed(ElementType::I8, {2}, {100, -100}),

@@ -105,6 +105,7 @@ private:
     bool emit_unary(const model::Node& node);
 
     bool emit_binary(const model::Node& node);
+    bool emit_scalar_arithmetic(const model::Node& node);
 
     // ReduceMean/Max/Min/Sum/Prod with constant axes and keep_dims (SE blocks' global pooling):
     // over all spatial axes, Mean and Max are a global pooling (jit in any layout); otherwise a
@@ -128,6 +129,10 @@ private:
     bool emit_pool(const model::Node& node);
     bool emit_mvn(const model::Node& node);
     bool emit_transpose(const model::Node& node);
+    // MatMul/FusedMatMul (constant or runtime B) as a oneDNN matmul with its chain fused
+    // (graph_matmul.cpp), and Slice with unit steps as a reorder of a sub-memory view.
+    bool emit_matmul(const model::Node& node);
+    bool emit_slice(const model::Node& node);
 
     // Reshape/Squeeze/Unsqueeze of a plain value: the same bytes seen with another shape.
     bool emit_view(const model::Node& node);

@@ -54,7 +54,8 @@ CpuGraph::Parts GraphBuilder::build() {
         if (!(emit_conv(*node) || emit_deconv(*node) || emit_unary(*node) || emit_binary(*node) ||
               emit_reduce(*node) || emit_interpolate(*node) || emit_concat(*node) ||
               emit_batch_norm(*node) || emit_softmax(*node) || emit_transpose(*node) ||
-              emit_pool(*node) || emit_mvn(*node) || emit_view(*node)))
+              emit_pool(*node) || emit_mvn(*node) || emit_matmul(*node) || emit_slice(*node) ||
+              emit_view(*node)))
             emit_node(*node);
     }
     for (const auto* r : m_model.results()) {

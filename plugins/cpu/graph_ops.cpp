@@ -58,13 +58,19 @@ bool GraphBuilder::emit_unary(const model::Node& node) {
 }
 
 bool GraphBuilder::emit_binary(const model::Node& node) {
+    if (emit_scalar_arithmetic(node)) return true;
     if (!dnnl_binary_applies(node)) return false;
     auto a = value_of(node.inputs[0]), b = value_of(node.inputs[1]);
     if (!dnnl_value(a) || !dnnl_value(b)) return false;
     const auto out = node.outputs[0].shape.to_shape();
     if (m_parts.values[a].shape != out) std::swap(a, b); // commutative (binary_applies)
-    if (m_parts.values[a].shape != out || m_parts.values[b].shape.size() != out.size())
-        return false;
+    if (m_parts.values[a].shape != out || m_parts.values[b].shape.size() > out.size()) return false;
+    if (const auto b_shape = m_parts.values[b].shape; b_shape.size() < out.size()) {
+        // numpy broadcasting: leading axes of one
+        model::Shape padded(out.size() - b_shape.size(), 1);
+        padded.insert(padded.end(), b_shape.begin(), b_shape.end());
+        b = view_of(plain(b), padded, dense_desc(b_shape, out.size()));
+    }
     const auto desc0 = m_parts.values[a].desc;
     if (m_parts.values[b].shape == out) {
         b = in_layout(b, desc0);
@@ -82,6 +88,43 @@ bool GraphBuilder::emit_binary(const model::Node& node) {
         return Made{dnnl::binary::primitive_desc(d, user_scratchpad(ops), m_parts.engine), {}};
     };
     return emit_fused(node, {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}}, make, {});
+}
+
+// x·c, x + c, c + x, x − c, c − x and x / c for a constant c of one element: oneDNN's linear
+// eltwise α·x + β (rec's attention scales its query by a scalar).
+bool GraphBuilder::emit_scalar_arithmetic(const model::Node& node) {
+    const bool mul = node.type == "Multiply", add = node.type == "Add";
+    const bool sub = node.type == "Subtract", div = node.type == "Divide";
+    if (!(mul || add || sub || div) || node.inputs.size() != 2 || node.outputs.size() != 1)
+        return false;
+    const std::size_t port = constant_input(node, 1) ? 1 : 0; // the constant's
+    const auto* c = constant_input(node, port);
+    if (!c || c->value.size() != 1 || c->value.element_type() != model::ElementType::F32)
+        return false;
+    const auto x = value_of(node.inputs[1 - port]);
+    const auto& y = node.outputs[0];
+    if (!dnnl_value(x) || !y.shape.is_static() || y.shape.to_shape() != m_parts.values[x].shape)
+        return false;
+    const auto k = static_cast<float>(c->value.to_f64()[0]);
+    float alpha = 1.0f, beta = 0.0f;
+    if (mul) alpha = k;
+    if (add) beta = k;
+    if (sub) {
+        alpha = port == 1 ? 1.0f : -1.0f;
+        beta = port == 1 ? -k : k;
+    }
+    if (div) {
+        if (port != 1 || k == 0.0f) return false;
+        alpha = 1.0f / k;
+    }
+    const auto desc = m_parts.values[x].desc;
+    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc&, const Affine*) {
+        dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference,
+                                      dnnl::algorithm::eltwise_linear, desc, alpha, beta);
+        return Made{dnnl::eltwise_forward::primitive_desc(d, user_scratchpad(ops), m_parts.engine),
+                    {}};
+    };
+    return emit_fused(node, {{DNNL_ARG_SRC, x}}, make, {});
 }
 
 bool GraphBuilder::emit_reduce(const model::Node& node) {
@@ -299,33 +342,30 @@ bool GraphBuilder::emit_batch_norm(const model::Node& node) {
     return emit_fused(node, std::move(args), make, {});
 }
 
-// Softmax/LogSoftmax over one axis, on a plain value (oneDNN's jit softmax wants the axis dense).
+// Softmax/LogSoftmax over one axis, on a plain value (oneDNN's jit softmax wants the axis dense)
+// of its own precision, into f32 (softmax v2 converts: no reorder of a bf16 input first).
 bool GraphBuilder::emit_softmax(const model::Node& node) {
     const bool log = node.type == "LogSoftmax";
     if ((node.type != "Softmax" && !log) || node.inputs.size() != 1 || node.outputs.size() != 1)
         return false;
     auto src = value_of(node.inputs[0]);
     if (!dnnl_value(src)) return false;
-    const auto rank = static_cast<std::int64_t>(m_parts.values[src].shape.size());
+    const auto shape = m_parts.values[src].shape;
+    const auto rank = static_cast<std::int64_t>(shape.size());
     auto axis = node.attrs.get_or<std::int64_t>("axis", node.version == "opset1" ? 1 : -1);
     if (axis < 0) axis += rank;
     if (axis < 0 || axis >= rank) return false;
-    src = plain(src);
+    src = in_layout(src, retyped(plain_desc(model::ElementType::F32, shape),
+                                 m_parts.values[src].desc.data_type()));
     const auto desc = m_parts.values[src].desc;
-    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc&, const Affine*) {
-        if (log) {
-            dnnl::logsoftmax_forward::desc d(dnnl::prop_kind::forward_inference, desc,
-                                             static_cast<int>(axis));
-            return Made{
-                dnnl::logsoftmax_forward::primitive_desc(d, user_scratchpad(ops), m_parts.engine),
-                {}};
-        }
-        dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, desc,
-                                      static_cast<int>(axis));
-        return Made{dnnl::softmax_forward::primitive_desc(d, user_scratchpad(ops), m_parts.engine),
-                    {}};
+    const auto algorithm = log ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate;
+    const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst, const Affine*) {
+        dnnl::softmax_v2_forward::desc d(dnnl::prop_kind::forward_inference, algorithm, desc, dst,
+                                         static_cast<int>(axis));
+        return Made{
+            dnnl::softmax_v2_forward::primitive_desc(d, user_scratchpad(ops), m_parts.engine), {}};
     };
-    return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, {});
+    return emit_fused(node, {{DNNL_ARG_SRC, src}}, make, {}, false, memory::data_type::f32);
 }
 
 // Transpose by a constant order: a reorder from the input's bytes seen with permuted axes.

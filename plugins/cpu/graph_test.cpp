@@ -399,6 +399,53 @@ TEST(CpuGraph, NormalisesTheLastAxisOnOneDnn) {
     }
 }
 
+// A transformer block's attention as rec has it: a MatMul to q, k and v, Slices of it, the query
+// scaled by a scalar, q·kᵀ (a runtime B, transposed), softmax, ·v and a residual add — every step
+// a oneDNN primitive, in bf16 where asked (the softmax reads bf16 and writes f32).
+void attention_block(bool bf16) {
+    GraphCase g;
+    const auto x = g.input({1, 40, 24});
+    auto qkv = g.op("MatMul", {x, g.constant({24, 72}, 0.2f)});
+    const auto i64 = [&](std::vector<std::int64_t> v) {
+        return g.model()
+            .add_constant(model::Tensor::copy_of(ElementType::I64,
+                                                 {static_cast<std::int64_t>(v.size())},
+                                                 std::as_bytes(std::span<const std::int64_t>(v))))
+            .output();
+    };
+    const auto part = [&](std::int64_t k) {
+        return g.op("Slice", {qkv, i64({24 * k}), i64({24 * k + 24}), i64({1}), i64({-1})}, {},
+                    "opset8");
+    };
+    auto q = g.op("Multiply", {part(0), g.scalar(0.25f)});
+    Attributes tb;
+    tb.set("transpose_b", true);
+    auto scores = g.op("MatMul", {q, part(1)}, tb);
+    Attributes last;
+    last.set("axis", std::int64_t{-1});
+    auto weights = g.op("Softmax", {scores}, last, "opset8");
+    auto y = g.op("Add", {g.op("MatMul", {weights, part(2)}), x});
+    auto graph = g.expect_matches_reference({y, weights}, bf16);
+    ASSERT_TRUE(graph);
+    for (const auto* n : g.model().nodes()) {
+        if (n->type == "Parameter" || n->type == "Constant" || n->type == "Result") continue;
+        const auto exec = graph->exec_type(*n);
+        EXPECT_NE(exec, "ref") << n->name << " (" << n->type << ") runs its reference kernel";
+        if (n->type == "MatMul") {
+            EXPECT_TRUE(exec.ends_with(bf16 ? ":bf16" : ":f32")) << exec;
+        }
+    }
+}
+
+TEST(CpuGraph, RunsAttentionMatMulsSlicesAndScalarArithmeticOnOneDnn) {
+    attention_block(false);
+}
+
+TEST(CpuGraphBf16, RunsAttentionMatMulsInBf16) {
+    if (!bf16_native()) GTEST_SKIP() << "this CPU has neither avx512_bf16 nor AMX";
+    attention_block(true);
+}
+
 TEST(CpuGraph, RunsBatchesOfFewChannels) {
     GraphCase g;
     g.expect_matches_reference({g.conv(g.input({2, 3, 7, 5}), 3, 4, 3)});
