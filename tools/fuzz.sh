@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of everything Loom decodes from outside (libFuzzer, clang 14):
 #
-#   tools/fuzz.sh [--runs N | --seconds S | --build-only] [--parallel P] [TARGET ...]
+#   tools/fuzz.sh [--runs N | --seconds S | --build-only] [--parallel P] [--jobs J] [TARGET ...]
 #
 # Builds build-fuzz (clang, ASan+UBSan, every module instrumented), seeds a corpus per target in
 # build-fuzz/corpus/<target> (the target's own seeds from real messages; for the readers also
 # Debian's ONNX backend test models and the shared models, by path), then fuzzes each target
 # for N executions (default 10,000,000) or S seconds, P targets at a time (default 2), and
-# prints one line per target: executions, corpus size, findings. A finding (crash-*, leak-*,
+# prints one line per target: executions, corpus size, findings. --jobs J splits each target's
+# runs over J libFuzzer processes sharing its corpus (each reloads what the others add) and
+# reports their sum — for a slow target (fuzz_onnx) on a machine with cores to spare. A finding (crash-*, leak-*,
 # timeout-*, oom-*) is kept in build-fuzz/findings/<target>/; add it to
 # tests/fuzz/regressions/<target>/ with its fix so ctest replays it from then on.
 # Targets: fuzz_bus_envelope fuzz_shm fuzz_kernel_request fuzz_device_request fuzz_onnx fuzz_ir
@@ -18,6 +20,7 @@ cd "$(dirname "$0")/.."
 runs=10000000
 seconds=0
 parallel=2
+jobs=1
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -25,7 +28,8 @@ while [ $# -gt 0 ]; do
     --build-only) runs=-1 ;;
     --seconds) seconds="$2"; runs=0; shift ;;
     --parallel) parallel="$2"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --jobs) jobs="$2"; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1") ;;
   esac
@@ -76,17 +80,23 @@ PY
 }
 
 fuzz() {
-  local t="$1" corpus="$out/corpus/$1" log="$out/findings/$1.log" limit
-  if [ "$runs" -gt 0 ]; then limit="-runs=$runs"; else limit="-max_total_time=$seconds"; fi
-  # -entropic=0: libFuzzer's entropic scheduler updates a frequency per feature on every run,
-  # which costs these targets (tens of thousands of features) up to 8x their executions.
-  "$out/tests/fuzz/$t" "$limit" -max_len=65536 -rss_limit_mb=4096 -timeout=30 -entropic=0 \
-    -print_final_stats=1 -artifact_prefix="$out/findings/$t/" "$corpus" > "$log" 2>&1 || true
-  local execs found
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
-  found=$(find "$out/findings/$t" -type f | wc -l)
-  printf '%-22s %12s executions  %6s corpus inputs  %s finding(s)\n' "$t" "${execs:-0}" \
-    "$(find "$corpus" -type f | wc -l)" "$found"
+  local t="$1" corpus="$out/corpus/$1" limit execs=0 j n
+  if [ "$runs" -gt 0 ]; then limit="-runs=$((runs / jobs))"; else limit="-max_total_time=$seconds"; fi
+  for j in $(seq 1 "$jobs"); do
+    # -entropic=0: libFuzzer's entropic scheduler updates a frequency per feature on every run,
+    # which costs these targets (tens of thousands of features) up to 8x their executions.
+    "$out/tests/fuzz/$t" "$limit" -max_len=65536 -rss_limit_mb=4096 -timeout=30 -entropic=0 \
+      -reload=1 -print_final_stats=1 -artifact_prefix="$out/findings/$t/" "$corpus" \
+      > "$out/findings/$t.job$j.log" 2>&1 &
+  done
+  wait || true
+  for j in $(seq 1 "$jobs"); do
+    n=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out/findings/$t.job$j.log" |
+      grep -o '[0-9]*$' || echo 0)
+    execs=$((execs + ${n:-0}))
+  done
+  printf '%-22s %12s executions  %6s corpus inputs  %s finding(s)\n' "$t" "$execs" \
+    "$(find "$corpus" -type f | wc -l)" "$(find "$out/findings/$t" -type f | wc -l)"
 }
 
 for t in "${targets[@]}"; do seed "$t"; done
