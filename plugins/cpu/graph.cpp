@@ -132,6 +132,14 @@ std::vector<model::Tensor> CpuGraph::run(std::span<const model::Tensor> paramete
 
 void CpuGraph::run_step(const Step& step, Workspace& ws,
                         const loom::reference::RunState& run) const {
+    if (step.own) {
+        std::byte* bytes[16]; // k_max_own_args (graph_builder.hpp)
+        LOOM_ASSERT(step.args.size() <= std::size(bytes), "step '{}' has {} arguments", step.name,
+                    step.args.size());
+        for (std::size_t i = 0; i < step.args.size(); ++i)
+            bytes[i] = static_cast<std::byte*>(ws.memories[step.args[i].value].get_data_handle());
+        return step.own->run({bytes, step.args.size()});
+    }
     if (!step.primitive) return run_node(step, ws, run);
     const auto index = static_cast<std::size_t>(&step - m_parts.steps.data());
     try {

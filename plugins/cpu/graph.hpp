@@ -4,6 +4,7 @@
 //  - oneDNN primitives (convolutions with their fused post-ops, eltwise, binary, reductions,
 //    reorders) on values in the layouts oneDNN chose (blocked nChw16c/nChw8c between
 //    primitives, reorders only where a consumer needs another layout);
+//  - the device's own kernels where oneDNN 2.6 is slow (own_kernels.hpp);
 //  - nodes run on plain tensors (reference kernel entries, or a device's prepared node) for
 //    everything else;
 // and one memory plan: every intermediate value has an offset in an arena, values whose
@@ -22,6 +23,7 @@
 #include <dnnl.hpp>
 
 #include "components/reference/interpreter.hpp"
+#include "plugins/cpu/own_kernels.hpp"
 
 namespace loom::plugins::cpu {
 
@@ -49,6 +51,8 @@ public:
         std::vector<Arg> args;
         std::vector<std::pair<int, dnnl::memory>> fixed; // packed weights, bias
         bool scratchpad = false;
+        // … or one of the device's own kernels on the bytes of `args`' values (own_kernels.hpp) …
+        std::shared_ptr<const OwnKernel> own;
         // … or a node run on plain tensors: its kernel entry, or a device's prepared node.
         const model::Node* node = nullptr;
         const loom::reference::KernelTable::Entry* kernel = nullptr;

@@ -25,6 +25,7 @@ using Step = CpuGraph::Step;
 
 inline constexpr std::size_t k_none = static_cast<std::size_t>(-1);
 inline constexpr ValueId k_no_value = static_cast<ValueId>(-1);
+inline constexpr std::size_t k_max_own_args = 16; // what CpuGraph::run_step passes
 
 // Whether oneDNN's implementation `impl` is one of its optimised ones (jit, brgemm, gemm): the
 // only ones post-ops are given to (see graph_compiler.cpp).
@@ -132,6 +133,15 @@ private:
     // MatMul/FusedMatMul (constant or runtime B) as a oneDNN matmul with its chain fused
     // (graph_matmul.cpp), and Slice with unit steps as a reorder of a sub-memory view.
     bool emit_matmul(const model::Node& node);
+    // Steps of the device's own kernels (graph_own.cpp): `node`'s output made by `kernel` from
+    // `args` (the output appended), in layout `out_desc`, reported as "loom_<what>:<type>".
+    ValueId emit_own(const model::Node& node, std::shared_ptr<const OwnKernel> kernel,
+                     std::vector<Arg> args, const memory::desc& out_desc, const std::string& what);
+    // A concatenation along the channels of channels-last values of one type; false otherwise.
+    bool emit_concat_channels_last(const model::Node& node, const std::vector<Arg>& args,
+                                   std::int64_t axis);
+    // Max pooling of a bf16 NHWC value; false otherwise.
+    bool emit_max_pool_nhwc(const model::Node& node, ValueId src, const Pool2d& pool);
     bool emit_slice(const model::Node& node);
 
     // Reshape/Squeeze/Unsqueeze of a plain value: the same bytes seen with another shape.

@@ -293,6 +293,7 @@ bool GraphBuilder::emit_concat(const model::Node& node) {
                 in_layout(a.value, retyped(m_parts.values[a.value].desc, memory::data_type::bf16));
         descs.push_back(m_parts.values[a.value].desc);
     }
+    if (emit_concat_channels_last(node, args, axis)) return true;
     const Maker make = [&](const dnnl::post_ops& ops, const memory::desc&, const Affine*) {
         if (ops.len() > 0) LOOM_THROW(ErrorKind::UNSUPPORTED, "concat takes no post-ops");
         dnnl::primitive_attr attr;
@@ -446,6 +447,11 @@ bool GraphBuilder::emit_pool(const model::Node& node) {
     const auto algorithm = max       ? dnnl::algorithm::pooling_max
                            : exclude ? dnnl::algorithm::pooling_avg_exclude_padding
                                      : dnnl::algorithm::pooling_avg_include_padding;
+    if (max && sp == 2) {
+        const Pool2d pool{in[0], in[1], in[2], in[3], out[2], out[3], k[0], k[1],
+                          s[0],  s[1],  pl[0], pl[1]};
+        if (emit_max_pool_nhwc(node, src, pool)) return true;
+    }
     const auto desc = m_parts.values[src].desc;
     const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst, const Affine*) {
         dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, algorithm, desc, dst, s,

@@ -361,7 +361,8 @@ TEST(CpuGraph, PoolsWithCeilRoundingAndPadding) {
 
 // SqueezeNet's fire modules: two convolutions concatenated along channels (whole blocks of 8
 // or 16) are written straight into the concatenation's bytes — no concat step runs (where oneDNN
-// lays channels last, as its brgemm convolutions on AVX-512 do, a oneDNN concat copies them).
+// lays channels last, as its brgemm convolutions on AVX-512 do, the device's own channels-last
+// concat copies each pixel's channels).
 TEST(CpuGraph, ConcatenatesInPlace) {
     GraphCase g;
     const auto cat = g.fire_module();
@@ -372,8 +373,8 @@ TEST(CpuGraph, ConcatenatesInPlace) {
     for (const auto* n : g.model().nodes()) {
         if (n->type == "Concat" && blocked) {
             EXPECT_EQ(graph->exec_type(*n), "in place");
-        } else if (n->type == "Concat") { // channels last: a oneDNN concat
-            EXPECT_TRUE(graph->exec_type(*n).ends_with(":f32")) << graph->exec_type(*n);
+        } else if (n->type == "Concat") {
+            EXPECT_EQ(graph->exec_type(*n), "loom_concat_channels_last:f32");
         }
     }
 }
@@ -627,7 +628,7 @@ TEST(CpuGraphBf16, RunsPpOcrBlocksInBf16) {
 }
 
 // A concatenation of bf16 values: in place in channel blocks (offsets in 2-byte elements), else
-// a oneDNN concat in bf16.
+// the device's own channels-last concat in bf16.
 TEST(CpuGraphBf16, ConcatenatesBf16ValuesInPlace) {
     if (!bf16_native()) GTEST_SKIP() << "this CPU has neither avx512_bf16 nor AMX";
     GraphCase g;
@@ -641,10 +642,43 @@ TEST(CpuGraphBf16, ConcatenatesBf16ValuesInPlace) {
         if (n->type == "Concat") {
             seen = true;
             const auto exec = graph->exec_type(*n);
-            EXPECT_TRUE(blocked ? exec == "in place" : exec.ends_with(":bf16")) << exec;
+            EXPECT_EQ(exec, blocked ? "in place" : "loom_concat_channels_last:bf16");
         }
     }
     EXPECT_TRUE(seen);
+}
+
+// Max pooling of bf16 values with negative ones among them, ceil rounding and padding: the
+// device's own kernel where the convolution before it writes channels last (AMX/AVX-512
+// brgemm), oneDNN's otherwise.
+TEST(CpuGraphBf16, MaxPoolsBf16ValuesWithPaddingAndCeilRounding) {
+    if (!bf16_native()) GTEST_SKIP() << "this CPU has neither avx512_bf16 nor AMX";
+    GraphCase g;
+    const auto x = g.conv(g.input({2, 40, 13, 11}), 40, 40, 3); // values of both signs
+    auto pool = [&](const char* rounding, std::int64_t pad) {
+        Attributes a;
+        a.set("kernel", std::vector<std::int64_t>{3, 3});
+        a.set("strides", std::vector<std::int64_t>{2, 2});
+        a.set("pads_begin", std::vector<std::int64_t>{pad, pad});
+        a.set("pads_end", std::vector<std::int64_t>{pad, pad});
+        a.set("rounding_type", std::string(rounding));
+        a.set("auto_pad", std::string("explicit"));
+        return g.op("MaxPool", {x}, a);
+    };
+    auto graph = g.expect_matches_reference({pool("ceil", 0), pool("floor", 1)}, true);
+    ASSERT_TRUE(graph);
+    const bool blocked =
+        channel_blocked(g.engine(), dnnl::memory::data_type::bf16, {2, 40, 13, 11}, 40);
+    for (const auto* n : g.model().nodes()) {
+        if (n->type == "MaxPool") {
+            const auto exec = graph->exec_type(*n);
+            if (blocked) {
+                EXPECT_TRUE(exec.starts_with("jit") && exec.ends_with(":bf16")) << exec;
+            } else {
+                EXPECT_EQ(exec, "loom_max_pool_nhwc:bf16");
+            }
+        }
+    }
 }
 
 } // namespace

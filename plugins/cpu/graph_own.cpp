@@ -1,0 +1,79 @@
+// The CPU graph's steps run by the device's own kernels (own_kernels.hpp), where oneDNN 2.6 is
+// slow on channels-last values: concatenation along channels and bf16 max pooling.
+
+#include "plugins/cpu/dnnl_util.hpp"
+#include "plugins/cpu/graph_builder.hpp"
+
+namespace loom::plugins::cpu {
+
+namespace {
+
+// Whether `desc` is the dense channels-last layout of its dims (nwc, nhwc, ndhwc).
+bool channels_last(const memory::desc& desc) {
+    const auto dims = desc.dims();
+    using F = memory::format_tag;
+    const F tag = dims.size() == 3   ? F::acb
+                  : dims.size() == 4 ? F::acdb
+                  : dims.size() == 5 ? F::acdeb
+                                     : F::undef;
+    return tag != F::undef && desc == memory::desc(dims, desc.data_type(), tag);
+}
+
+} // namespace
+
+ValueId GraphBuilder::emit_own(const model::Node& node, std::shared_ptr<const OwnKernel> kernel,
+                               std::vector<Arg> args, const memory::desc& out_desc,
+                               const std::string& what) {
+    const auto out = node.outputs[0].shape.to_shape();
+    const auto y = add_arena(model::ElementType::F32, out, out_desc);
+    args.push_back({DNNL_ARG_DST, y});
+    Step step;
+    step.own = std::move(kernel);
+    step.args = std::move(args);
+    step.name = node.name;
+    step.type = node.type;
+    step.exec_type = exec_type_name("loom_" + what, out_desc.data_type());
+    m_parts.exec_types[&node] = step.exec_type;
+    m_parts.steps.push_back(std::move(step));
+    m_of[{&node, 0}] = y;
+    m_names[y] = node.name;
+    return y;
+}
+
+bool GraphBuilder::emit_concat_channels_last(const model::Node& node, const std::vector<Arg>& args,
+                                             std::int64_t axis) {
+    if (axis != 1 || args.size() + 1 > k_max_own_args) return false;
+    const auto type = m_parts.values[args[0].value].desc.data_type();
+    std::vector<std::int64_t> channels;
+    for (const auto& a : args) {
+        const auto& desc = m_parts.values[a.value].desc;
+        if (!channels_last(desc) || desc.data_type() != type || desc.data.offset0 != 0)
+            return false;
+        channels.push_back(desc.dims()[1]);
+    }
+    const auto out = node.outputs[0].shape.to_shape();
+    std::int64_t pixels = out[0];
+    for (std::size_t i = 2; i < out.size(); ++i)
+        pixels *= out[i];
+    const auto tag = out.size() == 3   ? memory::format_tag::acb
+                     : out.size() == 4 ? memory::format_tag::acdb
+                                       : memory::format_tag::acdeb;
+    emit_own(node,
+             make_concat_channels_last(pixels, std::move(channels), memory::data_type_size(type)),
+             args, memory::desc(dims_of(out), type, tag), "concat_channels_last");
+    return true;
+}
+
+bool GraphBuilder::emit_max_pool_nhwc(const model::Node& node, ValueId src, const Pool2d& pool) {
+    const auto& desc = m_parts.values[src].desc;
+    if (desc.data_type() != memory::data_type::bf16 || desc.dims().size() != 4 ||
+        !channels_last(desc) || desc.data.offset0 != 0)
+        return false;
+    const auto out = node.outputs[0].shape.to_shape();
+    emit_own(node, make_max_pool_bf16_nhwc(pool), {{DNNL_ARG_SRC, src}},
+             memory::desc(dims_of(out), memory::data_type::bf16, memory::format_tag::acdb),
+             "max_pool_nhwc");
+    return true;
+}
+
+} // namespace loom::plugins::cpu

@@ -1,0 +1,159 @@
+#include "plugins/cpu/own_kernels.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace loom::plugins::cpu {
+
+namespace {
+
+class ConcatChannelsLast final : public OwnKernel {
+public:
+    ConcatChannelsLast(std::int64_t pixels, std::vector<std::int64_t> channels, std::size_t elem)
+        : m_pixels(pixels)
+        , m_elem(elem) {
+        std::size_t offset = 0;
+        for (auto c : channels) {
+            m_bytes.push_back(static_cast<std::size_t>(c) * elem);
+            m_offset.push_back(offset);
+            offset += m_bytes.back();
+        }
+        m_row = offset;
+    }
+
+    void run(std::span<std::byte* const> args) const override {
+        const auto inputs = m_bytes.size();
+        auto* out = args[inputs];
+#pragma omp parallel for schedule(static)
+        for (std::int64_t p = 0; p < m_pixels; ++p) {
+            const auto pixel = static_cast<std::size_t>(p);
+            auto* row = out + pixel * m_row;
+            for (std::size_t i = 0; i < inputs; ++i)
+                std::memcpy(row + m_offset[i], args[i] + pixel * m_bytes[i], m_bytes[i]);
+        }
+    }
+
+private:
+    std::int64_t m_pixels;
+    std::size_t m_elem, m_row = 0;
+    std::vector<std::size_t> m_bytes, m_offset;
+};
+
+// bf16 bits as int16 ordered as the values are: negative values' magnitude bits flipped (an
+// involution: the same map decodes). NaNs with the sign clear order above +inf, so they win a
+// maximum, as oneDNN's f32 pooling lets them.
+[[gnu::always_inline]] inline std::int16_t ordered(std::uint16_t bits) {
+    const auto v = static_cast<std::int16_t>(bits);
+    return static_cast<std::int16_t>(v ^ ((v >> 15) & 0x7FFF));
+}
+
+// One output pixel's C channels: the maximum over its window's pixels (`window` pointers).
+[[gnu::always_inline]] inline void max_of_generic(const std::uint16_t* const* window,
+                                                  std::size_t count, std::int64_t channels,
+                                                  std::uint16_t* out) {
+    constexpr std::int64_t block = 64;
+    for (std::int64_t c0 = 0; c0 < channels; c0 += block) {
+        const auto n = std::min(block, channels - c0);
+        std::int16_t acc[block];
+        for (std::int64_t c = 0; c < n; ++c)
+            acc[c] = ordered(window[0][c0 + c]);
+        for (std::size_t w = 1; w < count; ++w) {
+            const auto* in = window[w] + c0;
+            for (std::int64_t c = 0; c < n; ++c)
+                acc[c] = std::max(acc[c], ordered(in[c]));
+        }
+        for (std::int64_t c = 0; c < n; ++c)
+            out[c0 + c] = static_cast<std::uint16_t>(ordered(static_cast<std::uint16_t>(acc[c])));
+    }
+}
+
+using MaxOf = void (*)(const std::uint16_t* const*, std::size_t, std::int64_t, std::uint16_t*);
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw"))) inline __m512i ordered32(__m512i v) {
+    return _mm512_xor_si512(v,
+                            _mm512_and_si512(_mm512_srai_epi16(v, 15), _mm512_set1_epi16(0x7FFF)));
+}
+
+// The same with AVX-512BW: 32 channels at a time (the tail masked). Every CPU with bf16 has it.
+__attribute__((target("avx512f,avx512bw"))) void max_of_avx512(const std::uint16_t* const* window,
+                                                               std::size_t count,
+                                                               std::int64_t channels,
+                                                               std::uint16_t* out) {
+    for (std::int64_t c = 0; c < channels; c += 32) {
+        const auto left = channels - c;
+        const __mmask32 mask = left >= 32 ? ~__mmask32{0} : (__mmask32{1} << left) - 1;
+        __m512i acc = ordered32(_mm512_maskz_loadu_epi16(mask, window[0] + c));
+        for (std::size_t w = 1; w < count; ++w)
+            acc = _mm512_max_epi16(acc, ordered32(_mm512_maskz_loadu_epi16(mask, window[w] + c)));
+        _mm512_mask_storeu_epi16(out + c, mask, ordered32(acc));
+    }
+}
+#endif
+
+MaxOf pick_max_of() {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512bw")) return max_of_avx512;
+#endif
+    return max_of_generic;
+}
+
+class MaxPoolBf16Nhwc final : public OwnKernel {
+public:
+    explicit MaxPoolBf16Nhwc(const Pool2d& pool)
+        : m_p(pool)
+        , m_max_of(pick_max_of()) {}
+
+    void run(std::span<std::byte* const> args) const override {
+        const auto& p = m_p;
+        const auto* in = reinterpret_cast<const std::uint16_t*>(args[0]);
+        auto* out = reinterpret_cast<std::uint16_t*>(args[1]);
+        const auto rows = p.batch * p.out_h;
+#pragma omp parallel for schedule(static)
+        for (std::int64_t r = 0; r < rows; ++r) {
+            const auto n = r / p.out_h, oh = r % p.out_h;
+            std::vector<const std::uint16_t*> window(
+                static_cast<std::size_t>(p.kernel_h * p.kernel_w));
+            for (std::int64_t ow = 0; ow < p.out_w; ++ow) {
+                std::size_t count = 0;
+                for (std::int64_t kh = 0; kh < p.kernel_h; ++kh) {
+                    const auto ih = oh * p.stride_h - p.pad_top + kh;
+                    if (ih < 0 || ih >= p.in_h) continue;
+                    for (std::int64_t kw = 0; kw < p.kernel_w; ++kw) {
+                        const auto iw = ow * p.stride_w - p.pad_left + kw;
+                        if (iw < 0 || iw >= p.in_w) continue;
+                        window[count++] = in + ((n * p.in_h + ih) * p.in_w + iw) * p.channels;
+                    }
+                }
+                auto* y = out + ((n * p.out_h + oh) * p.out_w + ow) * p.channels;
+                if (count == 0) { // a window wholly in the padding: -inf, as oneDNN writes
+                    std::fill(y, y + p.channels, std::uint16_t{0xFF80});
+                    continue;
+                }
+                m_max_of(window.data(), count, p.channels, y);
+            }
+        }
+    }
+
+private:
+    Pool2d m_p;
+    MaxOf m_max_of;
+};
+
+} // namespace
+
+std::shared_ptr<const OwnKernel> make_concat_channels_last(std::int64_t pixels,
+                                                           std::vector<std::int64_t> channels,
+                                                           std::size_t elem) {
+    return std::make_shared<ConcatChannelsLast>(pixels, std::move(channels), elem);
+}
+
+std::shared_ptr<const OwnKernel> make_max_pool_bf16_nhwc(const Pool2d& pool) {
+    return std::make_shared<MaxPoolBf16Nhwc>(pool);
+}
+
+} // namespace loom::plugins::cpu

@@ -1,0 +1,41 @@
+#pragma once
+// The CPU device's own kernels: steps of the compiled graph (graph.hpp) that oneDNN 2.6 does
+// slowly on the channels-last layouts its brgemm convolutions write on AVX-512 —
+//  - concatenation along channels: each pixel's channels of every input copied as one run
+//    (oneDNN's "simple" concat: 58 µs for SqueezeNet's first fire module in bf16, this ~3×
+//    less);
+//  - max pooling of bf16: 16-bit integer maxima of an order-preserving encoding, 32 channels at
+//    a time (oneDNN 2.6's bf16 pooling is slower than its f32 one here: 110 against 95 µs for
+//    SqueezeNet's first pooling).
+// Each runs on the calling thread's OpenMP team, as the primitives do.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace loom::plugins::cpu {
+
+class OwnKernel {
+public:
+    virtual ~OwnKernel() = default;
+    // `args`: the step's values' bytes, in the order of its Step::args.
+    virtual void run(std::span<std::byte* const> args) const = 0;
+};
+
+// Channels-last values of `pixels` pixels (N × spatial) and `elem`-byte elements: inputs with
+// channels[i] channels each, into an output of their sum. Args: the inputs, then the output.
+std::shared_ptr<const OwnKernel> make_concat_channels_last(std::int64_t pixels,
+                                                           std::vector<std::int64_t> channels,
+                                                           std::size_t elem);
+
+struct Pool2d {
+    std::int64_t batch = 1, channels = 1, in_h = 1, in_w = 1, out_h = 1, out_w = 1;
+    std::int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;
+};
+// Max pooling of a bf16 NHWC value into a bf16 NHWC value (windows clipped to the input: the
+// padding never wins). Args: input, output.
+std::shared_ptr<const OwnKernel> make_max_pool_bf16_nhwc(const Pool2d& pool);
+
+} // namespace loom::plugins::cpu

@@ -1,0 +1,97 @@
+// The CPU device's own kernels (own_kernels.hpp) against loops written out here: every output
+// element computed the obvious way.
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "components/model/tensor.hpp"
+#include "plugins/cpu/own_kernels.hpp"
+
+namespace loom::plugins::cpu {
+namespace {
+
+std::vector<std::byte*> pointers(std::vector<std::vector<std::byte>>& buffers) {
+    std::vector<std::byte*> out;
+    for (auto& b : buffers)
+        out.push_back(b.data());
+    return out;
+}
+
+TEST(OwnKernels, ConcatenatesChannelsLastValuesPixelByPixel) {
+    const std::int64_t pixels = 2 * 5 * 7;
+    const std::vector<std::int64_t> channels{3, 16, 1};
+    std::vector<std::vector<std::byte>> buffers;
+    std::mt19937 rng(5);
+    for (auto c : channels) {
+        buffers.emplace_back(static_cast<std::size_t>(pixels * c) * sizeof(float));
+        for (auto& b : buffers.back())
+            b = static_cast<std::byte>(rng());
+    }
+    buffers.emplace_back(static_cast<std::size_t>(pixels * 20) * sizeof(float));
+    const auto args = pointers(buffers);
+    make_concat_channels_last(pixels, channels, sizeof(float))->run(args);
+    const auto* out = reinterpret_cast<const float*>(buffers.back().data());
+    for (std::int64_t p = 0; p < pixels; ++p) {
+        std::int64_t offset = 0;
+        for (std::size_t i = 0; i < channels.size(); ++i) {
+            const auto* in = reinterpret_cast<const float*>(buffers[i].data());
+            for (std::int64_t c = 0; c < channels[i]; ++c)
+                ASSERT_EQ(std::memcmp(&out[p * 20 + offset + c], &in[p * channels[i] + c], 4), 0)
+                    << "pixel " << p << " input " << i << " channel " << c;
+            offset += channels[i];
+        }
+    }
+}
+
+// bf16 values of both signs, zeros of both signs and infinities; channels not a multiple of 32
+// (a masked tail); windows clipped by padding and by ceil rounding.
+TEST(OwnKernels, MaxPoolsBf16ChannelsLastValuesAsFloatsCompare) {
+    Pool2d p;
+    p.batch = 2;
+    p.channels = 45;
+    p.in_h = 9;
+    p.in_w = 8;
+    p.kernel_h = p.kernel_w = 3;
+    p.stride_h = p.stride_w = 2;
+    p.pad_top = p.pad_left = 1;
+    p.out_h = 5; // (9 + 1 + 1 - 3) / 2 + 1
+    p.out_w = 5; // ceil((8 + 1 - 3) / 2) + 1: the last window clipped on the right
+    std::mt19937 rng(9);
+    std::normal_distribution<float> normal(0.0f, 3.0f);
+    std::vector<std::uint16_t> in(static_cast<std::size_t>(p.batch * p.in_h * p.in_w * p.channels));
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        float v = normal(rng);
+        if (i % 97 == 0) v = -std::numeric_limits<float>::infinity();
+        if (i % 89 == 0) v = -0.0f;
+        in[i] = model::f32_to_bf16(v);
+    }
+    std::vector<std::uint16_t> out(
+        static_cast<std::size_t>(p.batch * p.out_h * p.out_w * p.channels));
+    std::byte* args[] = {reinterpret_cast<std::byte*>(in.data()),
+                         reinterpret_cast<std::byte*>(out.data())};
+    make_max_pool_bf16_nhwc(p)->run(args);
+    for (std::int64_t n = 0; n < p.batch; ++n)
+        for (std::int64_t oh = 0; oh < p.out_h; ++oh)
+            for (std::int64_t ow = 0; ow < p.out_w; ++ow)
+                for (std::int64_t c = 0; c < p.channels; ++c) {
+                    float want = -std::numeric_limits<float>::infinity();
+                    for (std::int64_t kh = 0; kh < 3; ++kh)
+                        for (std::int64_t kw = 0; kw < 3; ++kw) {
+                            const auto ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
+                            if (ih < 0 || ih >= p.in_h || iw < 0 || iw >= p.in_w) continue;
+                            want = std::max(
+                                want, model::bf16_to_f32(in[static_cast<std::size_t>(
+                                          ((n * p.in_h + ih) * p.in_w + iw) * p.channels + c)]));
+                        }
+                    const auto got = model::bf16_to_f32(out[static_cast<std::size_t>(
+                        ((n * p.out_h + oh) * p.out_w + ow) * p.channels + c)]);
+                    ASSERT_EQ(got, want) << n << "," << oh << "," << ow << "," << c;
+                }
+}
+
+} // namespace
+} // namespace loom::plugins::cpu
