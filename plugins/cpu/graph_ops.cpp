@@ -448,8 +448,8 @@ bool GraphBuilder::emit_pool(const model::Node& node) {
                            : exclude ? dnnl::algorithm::pooling_avg_exclude_padding
                                      : dnnl::algorithm::pooling_avg_include_padding;
     if (max && sp == 2) {
-        const Pool2d pool{in[0], in[1], in[2], in[3], out[2], out[3], k[0], k[1],
-                          s[0],  s[1],  pl[0], pl[1]};
+        const Pool2d pool{in[0], in[1], in[2], in[3], out[2], out[3],
+                          k[0],  k[1],  s[0],  s[1],  pl[0],  pl[1]};
         if (emit_max_pool_nhwc(node, src, pool)) return true;
     }
     const auto desc = m_parts.values[src].desc;
