@@ -195,10 +195,14 @@ model::Tensor CpuGraph::fixed_tensor(const Value& v, const Workspace& ws) const 
     return t.shape() == v.shape ? t : t.reshaped(v.shape);
 }
 
+// A result leaves the arena as a tensor of its own: copied into memory that is not zeroed
+// first (Tensor::copy_of zero-fills, a second pass over rec's 1 MB of logits).
 model::Tensor CpuGraph::output(ValueId id, Workspace& ws) const {
     const auto& v = m_parts.values[id];
     if (v.home != Value::Home::Arena) return fixed_tensor(v, ws);
-    return model::Tensor::copy_of(v.type, v.shape, {ws.arena.get() + v.index, v.bytes});
+    auto bytes = aligned_bytes(v.bytes);
+    std::memcpy(bytes.get(), ws.arena.get() + v.index, v.bytes);
+    return model::Tensor::view(v.type, v.shape, {bytes.get(), v.bytes}, bytes);
 }
 
 std::string CpuGraph::exec_type(const model::Node& node) const {
