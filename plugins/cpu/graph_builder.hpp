@@ -140,6 +140,9 @@ private:
     // A concatenation along the channels of channels-last values of one type; false otherwise.
     bool emit_concat_channels_last(const model::Node& node, const std::vector<Arg>& args,
                                    std::int64_t axis);
+    // A reorder from `from` to `to` by an own kernel (an RGB image to bf16 channels last);
+    // false where there is none.
+    bool emit_own_reorder(const std::string& name, ValueId from, ValueId to);
     // Max pooling of a bf16 NHWC value; false otherwise.
     bool emit_max_pool_nhwc(const model::Node& node, ValueId src, const Pool2d& pool);
     bool emit_slice(const model::Node& node);

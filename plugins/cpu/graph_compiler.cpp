@@ -112,7 +112,8 @@ ValueId GraphBuilder::in_layout(ValueId v, const memory::desc& desc) {
         if (d == desc) return copy;
     const auto source = m_parts.values[v]; // copied: add() grows the vector
     const auto copy = add_arena(source.type, source.shape, desc);
-    emit_reorder(m_names.count(v) ? m_names[v] + "/reorder" : "reorder", "Reorder", v, copy);
+    const auto name = m_names.count(v) ? m_names[v] + "/reorder" : "reorder";
+    if (!emit_own_reorder(name, v, copy)) emit_reorder(name, "Reorder", v, copy);
     m_layouts[v].emplace_back(desc, copy);
     return copy;
 }

@@ -64,6 +64,25 @@ bool GraphBuilder::emit_concat_channels_last(const model::Node& node, const std:
     return true;
 }
 
+bool GraphBuilder::emit_own_reorder(const std::string& name, ValueId from, ValueId to) {
+    const auto& src = m_parts.values[from].desc;
+    const auto& dst = m_parts.values[to].desc;
+    const auto dims = src.dims();
+    if (dims.size() != 4 || dims[1] != 3 || src.data_type() != memory::data_type::f32 ||
+        src != memory::desc(dims, memory::data_type::f32, memory::format_tag::abcd) ||
+        dst != memory::desc(dims, memory::data_type::bf16, memory::format_tag::acdb) ||
+        !rgb_to_bf16_nhwc_available())
+        return false;
+    Step step;
+    step.own = make_rgb_to_bf16_nhwc(dims[0], dims[2] * dims[3]);
+    step.args = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    step.name = name;
+    step.type = "Reorder";
+    step.exec_type = exec_type_name("loom_rgb_to_nhwc", memory::data_type::bf16);
+    m_parts.steps.push_back(std::move(step));
+    return true;
+}
+
 bool GraphBuilder::emit_max_pool_nhwc(const model::Node& node, ValueId src, const Pool2d& pool) {
     const auto& desc = m_parts.values[src].desc;
     if (desc.data_type() != memory::data_type::bf16 || desc.dims().size() != 4 ||

@@ -627,6 +627,15 @@ TEST(CpuGraphBf16, RunsPpOcrBlocksInBf16) {
     }
 }
 
+// A network's first convolution on an RGB image in bf16: the f32 planar input interleaved into
+// bf16 channels last on the way in (the device's own reorder where the CPU has AVX-512 bf16).
+TEST(CpuGraphBf16, ConvolvesAnRgbImageInBf16) {
+    if (!bf16_native()) GTEST_SKIP() << "this CPU has neither avx512_bf16 nor AMX";
+    GraphCase g;
+    const auto x = g.input({2, 3, 17, 19});
+    g.expect_matches_reference({g.op("Relu", {g.conv(x, 3, 16, 3)})}, true);
+}
+
 // A concatenation of bf16 values: in place in channel blocks (offsets in 2-byte elements), else
 // the device's own channels-last concat in bf16.
 TEST(CpuGraphBf16, ConcatenatesBf16ValuesInPlace) {

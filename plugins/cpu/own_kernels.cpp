@@ -144,7 +144,71 @@ private:
     MaxOf m_max_of;
 };
 
+#if defined(__x86_64__)
+// 16 pixels: their three planes' f32 values as 48 interleaved bf16 (r g b r g b …). A holds
+// r (0–15) and g (16–31), B holds b (0–15): output element j is pixel j / 3's channel j % 3.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void
+rgb16(const float* r, const float* g, const float* b, std::uint16_t* out, __mmask16 m) {
+    alignas(64) static const std::uint16_t index[48] = {
+        0,  16, 32, 1,  17, 33, 2,  18, 34, 3,  19, 35, 4,  20, 36, 5,
+        21, 37, 6,  22, 38, 7,  23, 39, 8,  24, 40, 9,  25, 41, 10, 26,
+        42, 11, 27, 43, 12, 28, 44, 13, 29, 45, 14, 30, 46, 15, 31, 47};
+    const __m512i a = reinterpret_cast<__m512i>(
+        _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m, g), _mm512_maskz_loadu_ps(m, r)));
+    const __m512i bb = reinterpret_cast<__m512i>(
+        _mm512_cvtne2ps_pbh(_mm512_setzero_ps(), _mm512_maskz_loadu_ps(m, b)));
+    const __m512i lo = _mm512_permutex2var_epi16(a, _mm512_load_si512(index), bb);
+    const __m512i hi = _mm512_permutex2var_epi16(
+        a, _mm512_castsi256_si512(_mm256_load_si256(reinterpret_cast<const __m256i*>(index + 32))),
+        bb);
+    const auto n = static_cast<unsigned>(__builtin_popcount(m)) * 3; // elements to write
+    const __mmask32 first = n >= 32 ? ~__mmask32{0} : (__mmask32{1} << n) - 1;
+    _mm512_mask_storeu_epi16(out, first, lo);
+    if (n > 32) _mm512_mask_storeu_epi16(out + 32, (__mmask32{1} << (n - 32)) - 1, hi);
+}
+#endif
+
+class RgbToBf16Nhwc final : public OwnKernel {
+public:
+    RgbToBf16Nhwc(std::int64_t images, std::int64_t pixels)
+        : m_images(images)
+        , m_pixels(pixels) {}
+
+    void run(std::span<std::byte* const> args) const override {
+#if defined(__x86_64__)
+        const auto* in = reinterpret_cast<const float*>(args[0]);
+        auto* out = reinterpret_cast<std::uint16_t*>(args[1]);
+        const auto blocks = (m_pixels + 15) / 16;
+#pragma omp parallel for schedule(static)
+        for (std::int64_t t = 0; t < m_images * blocks; ++t) {
+            const auto n = t / blocks, p = t % blocks * 16;
+            const auto left = m_pixels - p;
+            const __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+            const auto* plane = in + n * 3 * m_pixels + p;
+            rgb16(plane, plane + m_pixels, plane + 2 * m_pixels, out + (n * m_pixels + p) * 3, m);
+        }
+#else
+        (void)args;
+#endif
+    }
+
+private:
+    std::int64_t m_images, m_pixels;
+};
+
 } // namespace
+
+bool rgb_to_bf16_nhwc_available() {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16");
+#else
+    return false;
+#endif
+}
+
+std::shared_ptr<const OwnKernel> make_rgb_to_bf16_nhwc(std::int64_t images, std::int64_t pixels) {
+    return std::make_shared<RgbToBf16Nhwc>(images, pixels);
+}
 
 std::shared_ptr<const OwnKernel> make_concat_channels_last(std::int64_t pixels,
                                                            std::vector<std::int64_t> channels,

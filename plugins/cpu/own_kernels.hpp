@@ -7,6 +7,8 @@
 //  - max pooling of bf16: 16-bit integer maxima of an order-preserving encoding, 32 channels at
 //    a time (oneDNN 2.6's bf16 pooling is slower than its f32 one here: 110 against 95 µs for
 //    SqueezeNet's first pooling).
+//  - an RGB image (f32, planar NCHW) into bf16 channels last, where a bf16 graph's first
+//    convolution reads it (oneDNN's reorder: 271 µs for PP-OCRv4 det's 640×640 input).
 // Each runs on the calling thread's OpenMP team, as the primitives do.
 
 #include <cstddef>
@@ -37,5 +39,10 @@ struct Pool2d {
 // Max pooling of a bf16 NHWC value into a bf16 NHWC value (windows clipped to the input: the
 // padding never wins). Args: input, output.
 std::shared_ptr<const OwnKernel> make_max_pool_bf16_nhwc(const Pool2d& pool);
+
+// Whether this CPU runs make_rgb_to_bf16_nhwc's kernel (AVX-512 with bf16 conversions).
+bool rgb_to_bf16_nhwc_available();
+// f32 NCHW of 3 channels into bf16 NHWC: `images` × `pixels` (H·W) pixels. Args: input, output.
+std::shared_ptr<const OwnKernel> make_rgb_to_bf16_nhwc(std::int64_t images, std::int64_t pixels);
 
 } // namespace loom::plugins::cpu

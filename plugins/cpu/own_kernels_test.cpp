@@ -93,5 +93,30 @@ TEST(OwnKernels, MaxPoolsBf16ChannelsLastValuesAsFloatsCompare) {
                 }
 }
 
+// Two planar RGB images of 5×7 pixels (35: two blocks of 16 and a masked tail of 3) into bf16
+// channels last, each value rounded to nearest even as f32_to_bf16 does.
+TEST(OwnKernels, InterleavesRgbPlanesIntoBf16ChannelsLast) {
+    if (!rgb_to_bf16_nhwc_available()) GTEST_SKIP() << "this CPU has no AVX-512 bf16 conversions";
+    const std::int64_t images = 2, pixels = 35;
+    std::mt19937 rng(3);
+    std::normal_distribution<float> normal(0.0f, 100.0f);
+    std::vector<float> in(static_cast<std::size_t>(images * 3 * pixels));
+    for (auto& v : in)
+        v = normal(rng);
+    std::vector<std::uint16_t> out(in.size() + 8, 0xABCD); // 8 past the end: untouched
+    std::byte* args[] = {reinterpret_cast<std::byte*>(in.data()),
+                         reinterpret_cast<std::byte*>(out.data())};
+    make_rgb_to_bf16_nhwc(images, pixels)->run(args);
+    for (std::int64_t n = 0; n < images; ++n)
+        for (std::int64_t p = 0; p < pixels; ++p)
+            for (std::int64_t c = 0; c < 3; ++c)
+                ASSERT_EQ(
+                    out[static_cast<std::size_t>((n * pixels + p) * 3 + c)],
+                    model::f32_to_bf16(in[static_cast<std::size_t>((n * 3 + c) * pixels + p)]))
+                    << n << "," << p << "," << c;
+    for (std::size_t i = in.size(); i < out.size(); ++i)
+        EXPECT_EQ(out[i], 0xABCD) << "written past the end at " << i;
+}
+
 } // namespace
 } // namespace loom::plugins::cpu
