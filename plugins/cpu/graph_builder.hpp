@@ -133,6 +133,9 @@ private:
     // MatMul/FusedMatMul (constant or runtime B) as a oneDNN matmul with its chain fused
     // (graph_matmul.cpp), and Slice with unit steps as a reorder of a sub-memory view.
     bool emit_matmul(const model::Node& node);
+    bool emit_matmul_rows(const model::Node& node, std::vector<Arg> args, const Maker& make,
+                          const std::function<void(dnnl::post_ops&)>& own_ops,
+                          const model::Shape& rows, memory::data_type type);
     // Steps of the device's own kernels (graph_own.cpp): `node`'s output made by `kernel` from
     // `args` (the output appended), in layout `out_desc`, reported as "loom_<what>:<type>".
     ValueId emit_own(const model::Node& node, std::shared_ptr<const OwnKernel> kernel,

@@ -401,8 +401,9 @@ TEST(CpuGraph, NormalisesTheLastAxisOnOneDnn) {
 }
 
 // A transformer block's attention as rec has it: a MatMul to q, k and v, Slices of it, the query
-// scaled by a scalar, q·kᵀ (a runtime B, transposed), softmax, ·v and a residual add — every step
-// a oneDNN primitive, in bf16 where asked (the softmax reads bf16 and writes f32).
+// scaled by a scalar, q·kᵀ (a runtime B, transposed), softmax, ·v, a residual add and a
+// projection — every step a oneDNN primitive, in bf16 where asked (the softmax reads bf16 and
+// writes f32).
 void attention_block(bool bf16) {
     GraphCase g;
     const auto x = g.input({1, 40, 24});
@@ -426,7 +427,10 @@ void attention_block(bool bf16) {
     last.set("axis", std::int64_t{-1});
     auto weights = g.op("Softmax", {scores}, last, "opset8");
     auto y = g.op("Add", {g.op("MatMul", {weights, part(2)}), x});
-    auto graph = g.expect_matches_reference({y, weights}, bf16);
+    // A projection with the residual add fused as a post-op (the qkv MatMul above, read by three
+    // slices, runs as one 2-D matmul of all rows).
+    auto projected = g.op("Add", {g.op("MatMul", {y, g.constant({24, 24}, 0.2f)}), y});
+    auto graph = g.expect_matches_reference({projected, weights}, bf16);
     ASSERT_TRUE(graph);
     for (const auto* n : g.model().nodes()) {
         if (n->type == "Parameter" || n->type == "Constant" || n->type == "Result") continue;
