@@ -78,6 +78,8 @@ private:
     ValueId in_layout(ValueId v, const memory::desc& desc);
 
     ValueId plain(ValueId v);
+    // The same in the value's own precision (a bf16 value stays bf16).
+    ValueId plain_keeping_type(ValueId v);
     // The bytes of `v` seen as another value: `shape`, layout `desc` (lives as long as `v`).
     ValueId view_of(ValueId v, const model::Shape& shape, const memory::desc& desc);
     // A reorder step from `from` to `to` (same dims), reported as `name` (`type`); its execType.
