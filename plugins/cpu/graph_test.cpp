@@ -619,7 +619,10 @@ TEST(CpuGraphBf16, RunsPpOcrBlocksInBf16) {
     auto logits = g.conv(cat, 16, 4, 3);
     // Softmax turns the logits' absolute error into a relative one: on logits scaled small.
     auto soft = g.op("Softmax", {g.op("Multiply", {logits, g.scalar(0.05f)})}, axis);
-    auto graph = g.expect_matches_reference({logits, soft, up}, true);
+    auto& order = g.model().add_constant(model::Tensor::copy_of(
+        ElementType::I64, {4}, std::as_bytes(std::span<const std::int64_t>({0, 2, 3, 1}))));
+    auto permuted = g.op("Transpose", {up, order.output()}); // of a bf16 value, in bf16
+    auto graph = g.expect_matches_reference({logits, soft, up, permuted}, true);
     ASSERT_TRUE(graph);
     for (const auto* n : g.model().nodes()) {
         if (n->type == "Convolution") {
@@ -627,6 +630,9 @@ TEST(CpuGraphBf16, RunsPpOcrBlocksInBf16) {
         }
         if (n->type == "Concat" || n->type == "Interpolate") {
             EXPECT_NE(graph->exec_type(*n), "ref") << n->type;
+        }
+        if (n->type == "Transpose") {
+            EXPECT_TRUE(graph->exec_type(*n).ends_with(":bf16")) << graph->exec_type(*n);
         }
     }
 }
