@@ -95,8 +95,12 @@ fuzz() {
       grep -o '[0-9]*$' || echo 0)
     execs=$((execs + ${n:-0}))
   done
-  printf '%-22s %12s executions  %6s corpus inputs  %s finding(s)\n' "$t" "$execs" \
-    "$(find "$corpus" -type f | wc -l)" "$(find "$out/findings/$t" -type f | wc -l)"
+  # slow-unit-* files are libFuzzer's note of an input that took over 10 s — on a busy machine
+  # often a starved process, not a finding: replay one alone (build-fuzz/tests/fuzz/T FILE).
+  printf '%-22s %12s executions  %6s corpus inputs  %s finding(s)  %s slow unit(s)\n' "$t" \
+    "$execs" "$(find "$corpus" -type f | wc -l)" \
+    "$(find "$out/findings/$t" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
+      -o -name 'oom-*' \) | wc -l)" "$(find "$out/findings/$t" -type f -name 'slow-unit-*' | wc -l)"
 }
 
 for t in "${targets[@]}"; do seed "$t"; done
