@@ -73,6 +73,9 @@ private:
     ValueId value_of(const model::Output& o) const;
 
     bool dnnl_value(ValueId v) const;
+    // Input 0 of `node` where it is a value oneDNN reads and output 0 a static f32 value — what
+    // the single-input emitters start from; k_no_value otherwise.
+    ValueId f32_source(const model::Node& node) const;
 
     // `v` in layout `desc`: itself, or a reordered copy (made once per layout).
     ValueId in_layout(ValueId v, const memory::desc& desc);

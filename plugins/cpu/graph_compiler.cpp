@@ -106,6 +106,15 @@ bool GraphBuilder::dnnl_value(ValueId v) const {
     return value.type == model::ElementType::F32 && !value.desc.is_zero();
 }
 
+ValueId GraphBuilder::f32_source(const model::Node& node) const {
+    if (node.inputs.empty() || node.outputs.empty()) return k_no_value;
+    const auto src = value_of(node.inputs[0]);
+    const auto& y = node.outputs[0];
+    if (!dnnl_value(src) || y.type != model::ElementType::F32 || !y.shape.is_static())
+        return k_no_value;
+    return src;
+}
+
 ValueId GraphBuilder::in_layout(ValueId v, const memory::desc& desc) {
     if (m_parts.values[v].desc == desc) return v;
     for (const auto& [d, copy] : m_layouts[v])

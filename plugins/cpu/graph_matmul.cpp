@@ -117,9 +117,9 @@ bool GraphBuilder::emit_slice(const model::Node& node) {
         return false;
     for (std::size_t i = 1; i < node.inputs.size(); ++i)
         if (!constant_input(node, i)) return false;
-    auto src = value_of(node.inputs[0]);
+    auto src = f32_source(node);
+    if (src == k_no_value) return false;
     const auto& y = node.outputs[0];
-    if (!dnnl_value(src) || y.type != model::ElementType::F32 || !y.shape.is_static()) return false;
     const auto in = m_parts.values[src].shape;
     const auto out = y.shape.to_shape();
     if (out.size() != in.size()) return false;

@@ -97,36 +97,23 @@ bool GraphBuilder::emit_binary(const model::Node& node) {
 }
 
 // x·c, x + c, c + x, x − c, c − x and x / c for a constant c of one element: oneDNN's linear
-// eltwise α·x + β (rec's attention scales its query by a scalar).
+// eltwise α·x + β (rec's attention scales its query by a scalar) — the same α, β as the
+// post-op the op becomes after an anchor (post_ops.hpp).
 bool GraphBuilder::emit_scalar_arithmetic(const model::Node& node) {
-    const bool mul = node.type == "Multiply", add = node.type == "Add";
-    const bool sub = node.type == "Subtract", div = node.type == "Divide";
-    if (!(mul || add || sub || div) || node.inputs.size() != 2 || node.outputs.size() != 1)
-        return false;
-    const std::size_t port = constant_input(node, 1) ? 1 : 0; // the constant's
-    const auto* c = constant_input(node, port);
-    if (!c || c->value.size() != 1 || c->value.element_type() != model::ElementType::F32)
-        return false;
-    const auto x = value_of(node.inputs[1 - port]);
+    if (node.inputs.size() != 2 || node.outputs.size() != 1) return false;
+    const std::uint32_t port = constant_input(node, 1) ? 0 : 1; // the variable's
+    const auto* c = constant_input(node, 1 - port);
+    if (!c || c->value.element_type() != model::ElementType::F32) return false;
+    const auto linear = scalar_linear(node, port);
+    if (!linear) return false;
+    const auto x = value_of(node.inputs[port]);
     const auto& y = node.outputs[0];
     if (!dnnl_value(x) || !y.shape.is_static() || y.shape.to_shape() != m_parts.values[x].shape)
         return false;
-    const auto k = static_cast<float>(c->value.to_f64()[0]);
-    float alpha = 1.0f, beta = 0.0f;
-    if (mul) alpha = k;
-    if (add) beta = k;
-    if (sub) {
-        alpha = port == 1 ? 1.0f : -1.0f;
-        beta = port == 1 ? -k : k;
-    }
-    if (div) {
-        if (port != 1 || k == 0.0f) return false;
-        alpha = 1.0f / k;
-    }
     const auto desc = m_parts.values[x].desc;
     const Maker make = [&](const dnnl::post_ops& ops, const memory::desc&, const Affine*) {
-        dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference,
-                                      dnnl::algorithm::eltwise_linear, desc, alpha, beta);
+        dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, linear->algorithm, desc,
+                                      linear->alpha, linear->beta);
         return Made{dnnl::eltwise_forward::primitive_desc(d, user_scratchpad(ops), m_parts.engine),
                     {}};
     };
@@ -146,9 +133,9 @@ bool GraphBuilder::emit_reduce(const model::Node& node) {
     if (algorithm == Alg::undef || node.inputs.size() != 2 || !constant_input(node, 1) ||
         !node.attrs.get_or<bool>("keep_dims", false) || node.outputs.size() != 1)
         return false;
-    auto src = value_of(node.inputs[0]);
+    auto src = f32_source(node);
+    if (src == k_no_value) return false;
     const auto& y = node.outputs[0];
-    if (!dnnl_value(src) || y.type != model::ElementType::F32 || !y.shape.is_static()) return false;
     const auto in = m_parts.values[src].shape;
     const auto out = y.shape.to_shape();
     if (out.size() != in.size()) return false;
@@ -256,9 +243,9 @@ bool GraphBuilder::emit_interpolate(const model::Node& node) {
     for (const char* pads : {"pads_begin", "pads_end"})
         for (auto p : a.get_or<std::vector<std::int64_t>>(pads, {}))
             if (p != 0) return false;
-    const auto src = value_of(node.inputs.at(0));
+    const auto src = f32_source(node);
+    if (src == k_no_value) return false;
     const auto& y = node.outputs[0];
-    if (!dnnl_value(src) || y.type != model::ElementType::F32 || !y.shape.is_static()) return false;
     const auto in = m_parts.values[src].shape;
     const auto out = y.shape.to_shape();
     if (in.size() < 3 || in.size() > 5 || out.size() != in.size() || out[0] != in[0] ||
@@ -416,9 +403,9 @@ bool GraphBuilder::emit_pool(const model::Node& node) {
     if (node.outputs.size() > 1 &&
         !m_model.consumers(const_cast<model::Node&>(node).output(1)).empty())
         return false;
-    const auto src = value_of(node.inputs[0]);
+    const auto src = f32_source(node);
+    if (src == k_no_value) return false;
     const auto& y = node.outputs[0];
-    if (!dnnl_value(src) || y.type != model::ElementType::F32 || !y.shape.is_static()) return false;
     const auto in = m_parts.values[src].shape;
     const auto out = y.shape.to_shape();
     if (in.size() < 3 || in.size() > 5 || out.size() != in.size()) return false;

@@ -8,15 +8,17 @@ namespace loom::plugins::cpu {
 
 namespace {
 
-// Whether `desc` is the dense channels-last layout of its dims (nwc, nhwc, ndhwc).
-bool channels_last(const memory::desc& desc) {
-    const auto dims = desc.dims();
+// The channels-last tag of a data tensor of `rank` (nwc, nhwc, ndhwc); undef for other ranks.
+memory::format_tag channels_last_tag(std::size_t rank) {
     using F = memory::format_tag;
-    const F tag = dims.size() == 3   ? F::acb
-                  : dims.size() == 4 ? F::acdb
-                  : dims.size() == 5 ? F::acdeb
-                                     : F::undef;
-    return tag != F::undef && desc == memory::desc(dims, desc.data_type(), tag);
+    return rank == 3 ? F::acb : rank == 4 ? F::acdb : rank == 5 ? F::acdeb : F::undef;
+}
+
+// Whether `desc` is the dense channels-last layout of its dims.
+bool channels_last(const memory::desc& desc) {
+    const auto tag = channels_last_tag(desc.dims().size());
+    return tag != memory::format_tag::undef &&
+           desc == memory::desc(desc.dims(), desc.data_type(), tag);
 }
 
 } // namespace
@@ -55,9 +57,7 @@ bool GraphBuilder::emit_concat_channels_last(const model::Node& node, const std:
     std::int64_t pixels = out[0];
     for (std::size_t i = 2; i < out.size(); ++i)
         pixels *= out[i];
-    const auto tag = out.size() == 3   ? memory::format_tag::acb
-                     : out.size() == 4 ? memory::format_tag::acdb
-                                       : memory::format_tag::acdeb;
+    const auto tag = channels_last_tag(out.size());
     emit_own(node,
              make_concat_channels_last(pixels, std::move(channels), memory::data_type_size(type)),
              args, memory::desc(dims_of(out), type, tag), "concat_channels_last");

@@ -153,6 +153,18 @@ bool channel_blocked(const dnnl::engine& engine, dnnl::memory::data_type type, c
     return pd.dst_desc().data.format_desc.blocking.inner_nblks > 0;
 }
 
+// A 3×3 stride-2 pooling window with `pad` on every side and `rounding` (ceil/floor).
+Attributes pool_3x3_stride_2(const char* rounding, std::int64_t pad) {
+    Attributes a;
+    a.set("kernel", std::vector<std::int64_t>{3, 3});
+    a.set("strides", std::vector<std::int64_t>{2, 2});
+    a.set("pads_begin", std::vector<std::int64_t>{pad, pad});
+    a.set("pads_end", std::vector<std::int64_t>{pad, pad});
+    a.set("rounding_type", std::string(rounding));
+    a.set("auto_pad", std::string("explicit"));
+    return a;
+}
+
 // PP-OCRv4's "learnable affine" block after a convolution: ·a + b, activation, ·a + b.
 TEST(CpuGraph, FoldsActivationsAndScalarArithmeticIntoTheConvolution) {
     GraphCase g;
@@ -337,13 +349,7 @@ TEST(CpuGraph, PoolsWithCeilRoundingAndPadding) {
     GraphCase g;
     const auto x = g.conv(g.input({2, 16, 13, 11}), 16, 16, 3);
     auto pool = [&](const char* type, const char* rounding, std::int64_t pad, bool exclude) {
-        Attributes a;
-        a.set("kernel", std::vector<std::int64_t>{3, 3});
-        a.set("strides", std::vector<std::int64_t>{2, 2});
-        a.set("pads_begin", std::vector<std::int64_t>{pad, pad});
-        a.set("pads_end", std::vector<std::int64_t>{pad, pad});
-        a.set("rounding_type", std::string(rounding));
-        a.set("auto_pad", std::string("explicit"));
+        auto a = pool_3x3_stride_2(rounding, pad);
         if (std::string(type) == "AvgPool") a.set("exclude-pad", exclude);
         return g.op(type, {x}, a);
     };
@@ -675,14 +681,7 @@ TEST(CpuGraphBf16, MaxPoolsBf16ValuesWithPaddingAndCeilRounding) {
     GraphCase g;
     const auto x = g.conv(g.input({2, 40, 13, 11}), 40, 40, 3); // values of both signs
     auto pool = [&](const char* rounding, std::int64_t pad) {
-        Attributes a;
-        a.set("kernel", std::vector<std::int64_t>{3, 3});
-        a.set("strides", std::vector<std::int64_t>{2, 2});
-        a.set("pads_begin", std::vector<std::int64_t>{pad, pad});
-        a.set("pads_end", std::vector<std::int64_t>{pad, pad});
-        a.set("rounding_type", std::string(rounding));
-        a.set("auto_pad", std::string("explicit"));
-        return g.op("MaxPool", {x}, a);
+        return g.op("MaxPool", {x}, pool_3x3_stride_2(rounding, pad));
     };
     auto graph = g.expect_matches_reference({pool("ceil", 0), pool("floor", 1)}, true);
     ASSERT_TRUE(graph);

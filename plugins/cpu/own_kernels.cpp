@@ -14,8 +14,7 @@ namespace {
 class ConcatChannelsLast final : public OwnKernel {
 public:
     ConcatChannelsLast(std::int64_t pixels, std::vector<std::int64_t> channels, std::size_t elem)
-        : m_pixels(pixels)
-        , m_elem(elem) {
+        : m_pixels(pixels) {
         std::size_t offset = 0;
         for (auto c : channels) {
             m_bytes.push_back(static_cast<std::size_t>(c) * elem);
@@ -39,7 +38,7 @@ public:
 
 private:
     std::int64_t m_pixels;
-    std::size_t m_elem, m_row = 0;
+    std::size_t m_row = 0;
     std::vector<std::size_t> m_bytes, m_offset;
 };
 
@@ -113,33 +112,44 @@ public:
         const auto* in = reinterpret_cast<const std::uint16_t*>(args[0]);
         auto* out = reinterpret_cast<std::uint16_t*>(args[1]);
         const auto rows = p.batch * p.out_h;
-#pragma omp parallel for schedule(static)
-        for (std::int64_t r = 0; r < rows; ++r) {
-            const auto n = r / p.out_h, oh = r % p.out_h;
+#pragma omp parallel
+        {
+            // One window of pointers per thread and run, not per row.
             std::vector<const std::uint16_t*> window(
                 static_cast<std::size_t>(p.kernel_h * p.kernel_w));
-            for (std::int64_t ow = 0; ow < p.out_w; ++ow) {
-                std::size_t count = 0;
-                for (std::int64_t kh = 0; kh < p.kernel_h; ++kh) {
-                    const auto ih = oh * p.stride_h - p.pad_top + kh;
-                    if (ih < 0 || ih >= p.in_h) continue;
-                    for (std::int64_t kw = 0; kw < p.kernel_w; ++kw) {
-                        const auto iw = ow * p.stride_w - p.pad_left + kw;
-                        if (iw < 0 || iw >= p.in_w) continue;
-                        window[count++] = in + ((n * p.in_h + ih) * p.in_w + iw) * p.channels;
-                    }
-                }
-                auto* y = out + ((n * p.out_h + oh) * p.out_w + ow) * p.channels;
-                if (count == 0) { // a window wholly in the padding: -inf, as oneDNN writes
-                    std::fill(y, y + p.channels, std::uint16_t{0xFF80});
-                    continue;
-                }
-                m_max_of(window.data(), count, p.channels, y);
-            }
+#pragma omp for schedule(static)
+            for (std::int64_t r = 0; r < rows; ++r)
+                pool_row(in, out, r, window.data());
         }
     }
 
 private:
+    // Output row r (image r / out_h, row r % out_h): each pixel the maximum over its window
+    // clipped to the input.
+    void pool_row(const std::uint16_t* in, std::uint16_t* out, std::int64_t r,
+                  const std::uint16_t** window) const {
+        const auto& p = m_p;
+        const auto n = r / p.out_h, oh = r % p.out_h;
+        for (std::int64_t ow = 0; ow < p.out_w; ++ow) {
+            std::size_t count = 0;
+            for (std::int64_t kh = 0; kh < p.kernel_h; ++kh) {
+                const auto ih = oh * p.stride_h - p.pad_top + kh;
+                if (ih < 0 || ih >= p.in_h) continue;
+                for (std::int64_t kw = 0; kw < p.kernel_w; ++kw) {
+                    const auto iw = ow * p.stride_w - p.pad_left + kw;
+                    if (iw < 0 || iw >= p.in_w) continue;
+                    window[count++] = in + ((n * p.in_h + ih) * p.in_w + iw) * p.channels;
+                }
+            }
+            auto* y = out + ((n * p.out_h + oh) * p.out_w + ow) * p.channels;
+            if (count == 0) { // a window wholly in the padding: -inf, as oneDNN writes
+                std::fill(y, y + p.channels, std::uint16_t{0xFF80});
+                continue;
+            }
+            m_max_of(window, count, p.channels, y);
+        }
+    }
+
     Pool2d m_p;
     MaxOf m_max_of;
 };

@@ -87,15 +87,9 @@ std::optional<PostOp> as_post_op(const model::Node& node, std::uint32_t port,
     if (kind < 0) return std::nullopt;
     const auto* constant = constant_input(node, 1 - port);
     if (constant && kind == 0) {
-        const auto c = static_cast<float>(constant->value.to_f64()[0]);
-        if (mul) op.eltwise.push_back({A::eltwise_linear, c, 0.0f});
-        if (add) op.eltwise.push_back({A::eltwise_linear, 1.0f, c});
-        if (sub)
-            op.eltwise.push_back({A::eltwise_linear, port == 0 ? 1.0f : -1.0f, port == 0 ? -c : c});
-        if (div) {
-            if (port != 0 || c == 0.0f) return std::nullopt;
-            op.eltwise.push_back({A::eltwise_linear, 1.0f / c, 0.0f});
-        }
+        const auto linear = scalar_linear(node, port);
+        if (!linear) return std::nullopt;
+        op.eltwise.push_back(*linear);
         return op;
     }
     // Binary post-ops compute value ∘ operand: subtraction and division only with the chain's
@@ -117,6 +111,21 @@ std::optional<PostOp> as_post_op(const model::Node& node, std::uint32_t port,
 }
 
 } // namespace
+
+std::optional<PostOp::Eltwise> scalar_linear(const model::Node& node, std::uint32_t port) {
+    const bool mul = node.type == "Multiply", add = node.type == "Add";
+    const bool sub = node.type == "Subtract", div = node.type == "Divide";
+    if (!(mul || add || sub || div) || node.inputs.size() != 2 || port > 1) return std::nullopt;
+    const auto* constant = constant_input(node, 1 - port);
+    if (!constant || constant->value.size() != 1) return std::nullopt;
+    const auto c = static_cast<float>(constant->value.to_f64()[0]);
+    if (mul) return PostOp::Eltwise{A::eltwise_linear, c, 0.0f};
+    if (add) return PostOp::Eltwise{A::eltwise_linear, 1.0f, c};
+    if (sub)
+        return PostOp::Eltwise{A::eltwise_linear, port == 0 ? 1.0f : -1.0f, port == 0 ? -c : c};
+    if (port != 0 || c == 0.0f) return std::nullopt;
+    return PostOp::Eltwise{A::eltwise_linear, 1.0f / c, 0.0f};
+}
 
 std::vector<PostOp> fusible_chain(const model::Model& model, const model::Node& anchor) {
     std::vector<PostOp> chain;

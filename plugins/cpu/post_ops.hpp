@@ -6,6 +6,7 @@
 // shape or per channel (binary). PP-OCRv4's "learnable affine" blocks (x·a + b after each
 // activation), its unfused depthwise biases and its residual adds are such chains.
 
+#include <optional>
 #include <vector>
 
 #include <dnnl.hpp>
@@ -32,6 +33,10 @@ struct PostOp {
     // convolution's weights only — leading_affine).
     std::vector<float> scale, shift;
 };
+
+// Add/Multiply/Subtract/Divide of the value at input `port` and a constant c of one element
+// (the other input) as α·x + β; nullopt for other ops and for x / 0 or c / x.
+std::optional<PostOp::Eltwise> scalar_linear(const model::Node& node, std::uint32_t port);
 
 // The post-ops that can follow `anchor`'s output 0 (f32, static, rank ≥ 3), in order; the last
 // one's node produces the fused output. Stops at a value with several consumers or a Result.
