@@ -26,20 +26,17 @@ Tag plain_weights(std::size_t rank, bool groups) {
     return rank == 3 ? Tag::oiw : rank == 4 ? Tag::oihw : Tag::oidhw;
 }
 
-// Strides, dilations (oneDNN counts them from 0) and paddings of the spatial axes.
-struct Geometry {
-    memory::dims strides, dilations, pad_l, pad_r;
-};
+} // namespace
 
-Geometry geometry(const model::Node& node, const model::Shape& in, const model::Shape& w,
-                  const model::Shape& out) {
+ConvGeometry conv_geometry(const model::Node& node, const model::Shape& in, const model::Shape& w,
+                           const model::Shape& out) {
     const std::size_t sp = in.size() - 2;
     const auto strides = spatial(node, "strides", sp, 1);
     const auto dilations = spatial(node, "dilations", sp, 1);
     const auto pads_begin = spatial(node, "pads_begin", sp, 0);
     const auto pads_end = spatial(node, "pads_end", sp, 0);
     const auto auto_pad = node.attrs.get_or<std::string>("auto_pad", "explicit");
-    Geometry g;
+    ConvGeometry g;
     for (std::size_t i = 0; i < sp; ++i) {
         const I64 s = strides[i];
         const I64 d = dilations[i];
@@ -60,8 +57,6 @@ Geometry geometry(const model::Node& node, const model::Shape& in, const model::
     }
     return g;
 }
-
-} // namespace
 
 bool dnnl_conv_applies(const model::Node& node) noexcept {
     try {
@@ -92,7 +87,7 @@ ConvSetup make_conv(const dnnl::engine& engine, const model::Node& node, const m
     const auto out = node.outputs[0].shape.to_shape();
     const auto& w_tensor = constant_input(node, 1)->value;
     const auto& w_shape = w_tensor.shape();
-    const auto g = geometry(node, in, w_shape, out);
+    const auto g = conv_geometry(node, in, w_shape, out);
     using DT = memory::data_type;
     // Weights of the source's type (bf16 with the bf16 hint; bias and post-ops stay f32).
     const memory::desc w_any(dims_of(w_shape), src.data_type(), Tag::any);

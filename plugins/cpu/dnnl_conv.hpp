@@ -24,6 +24,14 @@ namespace loom::plugins::cpu {
 // static shapes of rank 3 to 5, constant weights (and bias), and an activation oneDNN has.
 bool dnnl_conv_applies(const model::Node& node) noexcept;
 
+// Strides, dilations (oneDNN counts them from 0) and paddings of the spatial axes of `node`'s
+// convolution of `in` by weights `w` into `out` (auto_pad resolved).
+struct ConvGeometry {
+    dnnl::memory::dims strides, dilations, pad_l, pad_r;
+};
+ConvGeometry conv_geometry(const model::Node& node, const model::Shape& in, const model::Shape& w,
+                           const model::Shape& out);
+
 // A oneDNN convolution for `node` (dnnl_conv_applies) reading `src` and writing `dst` (either may
 // be format_tag::any: oneDNN picks, e.g. nChw16c), with post-ops `ops` (the node's activation is
 // the caller's to append first: append_activation), its weights reordered once into the layout

@@ -143,8 +143,13 @@ private:
                           const model::Shape& rows, memory::data_type type);
     // Steps of the device's own kernels (graph_own.cpp): `node`'s output made by `kernel` from
     // `args` (the output appended), in layout `out_desc`, reported as "loom_<what>:<type>".
+    // `fused`: nodes after it folded into the kernel (the output is the last one's).
     ValueId emit_own(const model::Node& node, std::shared_ptr<const OwnKernel> kernel,
-                     std::vector<Arg> args, const memory::desc& out_desc, const std::string& what);
+                     std::vector<Arg> args, const memory::desc& out_desc, const std::string& what,
+                     std::vector<const model::Node*> fused = {});
+    // A depthwise 2-D GroupConvolution with the chain after it as far as the kernel's
+    // epilogue goes (own_depthwise.cpp), on CPUs that have the kernel; false otherwise.
+    bool emit_depthwise(const model::Node& node);
     // A concatenation along the channels of channels-last values of one type; false otherwise.
     bool emit_concat_channels_last(const model::Node& node, const std::vector<Arg>& args,
                                    std::int64_t axis);

@@ -22,6 +22,7 @@ dnnl::primitive_attr GraphBuilder::user_scratchpad(const dnnl::post_ops& ops) {
 
 bool GraphBuilder::emit_conv(const model::Node& node) {
     if (!dnnl_conv_applies(node)) return false;
+    if (emit_depthwise(node)) return true;
     const auto src = value_of(node.inputs[0]);
     if (!dnnl_value(src)) return false;
     const auto& engine = m_parts.engine;

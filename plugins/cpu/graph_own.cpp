@@ -1,6 +1,8 @@
 // The CPU graph's steps run by the device's own kernels (own_kernels.hpp), where oneDNN 2.6 is
-// slow on channels-last values: concatenation along channels and bf16 max pooling.
+// slow on channels-last values: concatenation along channels, bf16 max pooling, depthwise
+// convolution.
 
+#include "plugins/cpu/dnnl_conv.hpp"
 #include "plugins/cpu/dnnl_util.hpp"
 #include "plugins/cpu/graph_builder.hpp"
 
@@ -21,12 +23,59 @@ bool channels_last(const memory::desc& desc) {
            desc == memory::desc(desc.dims(), desc.data_type(), tag);
 }
 
+// `p` as epilogue steps of a depthwise convolution of `channels` channels (appended to `out`);
+// false where the kernel has no such step.
+bool as_epilogue(const PostOp& p, std::int64_t channels, std::vector<DepthwiseEpilogue>& out) {
+    using Alg = dnnl::algorithm;
+    using K = DepthwiseEpilogue::Kind;
+    const auto n = static_cast<std::size_t>(channels);
+    if (!p.scale.empty()) { // batch normalisation
+        out.push_back({K::mul, 0, 0, p.scale});
+        out.push_back({K::add, 0, 0, p.shift});
+        return true;
+    }
+    if (p.binary == Alg::undef) {
+        for (const auto& e : p.eltwise) {
+            if (e.algorithm == Alg::eltwise_linear)
+                out.push_back({K::linear, e.alpha, e.beta, {}});
+            else if (e.algorithm == Alg::eltwise_relu)
+                out.push_back({K::relu, e.alpha, 0, {}});
+            else if (e.algorithm == Alg::eltwise_clip || e.algorithm == Alg::eltwise_clip_v2)
+                out.push_back({K::clip, e.alpha, e.beta, {}});
+            else if (e.algorithm == Alg::eltwise_hardswish)
+                out.push_back({K::hardswish, 0, 0, {}});
+            else
+                return false;
+        }
+        return true;
+    }
+    const auto size = static_cast<std::size_t>(p.constant.size());
+    if (p.constant.empty() || (size != 1 && size != n)) return false; // a runtime operand
+    std::vector<float> v(n);
+    for (std::size_t c = 0; c < n; ++c)
+        v[c] = p.constant.data<float>()[size == 1 ? 0 : c];
+    if (p.binary == Alg::binary_sub)
+        for (auto& x : v)
+            x = -x;
+    if (p.binary == Alg::binary_div)
+        for (auto& x : v) {
+            if (x == 0.0f) return false;
+            x = 1.0f / x;
+        }
+    const bool add = p.binary == Alg::binary_add || p.binary == Alg::binary_sub;
+    const bool mul = p.binary == Alg::binary_mul || p.binary == Alg::binary_div;
+    if (!add && !mul) return false;
+    out.push_back({add ? K::add : K::mul, 0, 0, std::move(v)});
+    return true;
+}
+
 } // namespace
 
 ValueId GraphBuilder::emit_own(const model::Node& node, std::shared_ptr<const OwnKernel> kernel,
                                std::vector<Arg> args, const memory::desc& out_desc,
-                               const std::string& what) {
-    const auto out = node.outputs[0].shape.to_shape();
+                               const std::string& what, std::vector<const model::Node*> fused) {
+    const auto& last = fused.empty() ? node : *fused.back();
+    const auto out = last.outputs[0].shape.to_shape();
     const auto y = add_arena(model::ElementType::F32, out, out_desc);
     args.push_back({DNNL_ARG_DST, y});
     Step step;
@@ -36,9 +85,14 @@ ValueId GraphBuilder::emit_own(const model::Node& node, std::shared_ptr<const Ow
     step.type = node.type;
     step.exec_type = exec_type_name("loom_" + what, out_desc.data_type());
     m_parts.exec_types[&node] = step.exec_type;
+    for (const auto* n : fused) {
+        m_parts.exec_types[n] = step.exec_type;
+        m_done.insert(n);
+    }
+    step.fused = std::move(fused);
     m_parts.steps.push_back(std::move(step));
-    m_of[{&node, 0}] = y;
-    m_names[y] = node.name;
+    m_of[{&last, 0}] = y;
+    m_names[y] = last.name;
     return y;
 }
 
@@ -92,6 +146,63 @@ bool GraphBuilder::emit_max_pool_nhwc(const model::Node& node, ValueId src, cons
     emit_own(node, make_max_pool_bf16_nhwc(pool), {{DNNL_ARG_SRC, src}},
              memory::desc(dims_of(out), memory::data_type::bf16, memory::format_tag::acdb),
              "max_pool_nhwc");
+    return true;
+}
+
+bool GraphBuilder::emit_depthwise(const model::Node& node) {
+    if (node.type != "GroupConvolution" || !dnnl_conv_applies(node)) return false;
+    const auto src = value_of(node.inputs[0]);
+    if (!dnnl_value(src)) return false;
+    const auto in = m_parts.values[src].shape;
+    const auto out = node.outputs[0].shape.to_shape();
+    const auto& w = constant_input(node, 1)->value;
+    const auto& ws = w.shape();
+    if (in.size() != 4 || ws.size() != 5 || ws[0] != in[1] || ws[1] != 1 || ws[2] != 1 ||
+        out[1] != in[1])
+        return false;
+    const auto g = conv_geometry(node, in, ws, out);
+    if (g.dilations[0] != 0 || g.dilations[1] != 0) return false;
+    Depthwise2d d;
+    d.batch = in[0];
+    d.channels = in[1];
+    d.in_h = in[2];
+    d.in_w = in[3];
+    d.out_h = out[2];
+    d.out_w = out[3];
+    d.kernel_h = ws[3];
+    d.kernel_w = ws[4];
+    d.stride_h = g.strides[0];
+    d.stride_w = g.strides[1];
+    d.pad_top = g.pad_l[0];
+    d.pad_left = g.pad_l[1];
+    d.bf16 = m_bf16;
+    if (!depthwise_nhwc_available(d)) return false;
+    // The chain after it: leading constant arithmetic into the weights, then what the
+    // kernel's epilogue has (up to the first it has not; the rest runs as steps of its own).
+    const auto chain = fusible_chain(m_model, node);
+    Affine affine;
+    const auto folded = leading_affine(chain, d.channels, affine);
+    std::vector<DepthwiseEpilogue> epilogue;
+    std::vector<const model::Node*> fused;
+    for (std::size_t k = 0; k < chain.size(); ++k) {
+        if (k >= folded && !as_epilogue(chain[k], d.channels, epilogue)) break;
+        fused.push_back(chain[k].node);
+    }
+    const auto channels = static_cast<std::size_t>(d.channels);
+    std::vector<float> weights(w.data<float>(), w.data<float>() + w.size()), bias(channels, 0.0f);
+    const std::size_t taps = weights.size() / channels;
+    for (std::size_t c = 0; c < channels; ++c) {
+        for (std::size_t t = 0; t < taps; ++t)
+            weights[c * taps + t] *= affine.scale[c];
+        bias[c] = affine.shift[c];
+    }
+    const auto type = m_bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+    const auto x = in_layout(src, memory::desc(dims_of(in), type, memory::format_tag::acdb));
+    const auto* last = fused.empty() ? &node : fused.back();
+    emit_own(
+        node, make_depthwise_nhwc(d, weights, bias, std::move(epilogue)), {{DNNL_ARG_SRC, x}},
+        memory::desc(dims_of(last->outputs[0].shape.to_shape()), type, memory::format_tag::acdb),
+        "depthwise_nhwc", std::move(fused));
     return true;
 }
 

@@ -7,6 +7,8 @@
 //  - max pooling of bf16: 16-bit integer maxima of an order-preserving encoding, 32 channels at
 //    a time (oneDNN 2.6's bf16 pooling is slower than its f32 one here: 110 against 95 µs for
 //    SqueezeNet's first pooling).
+//  - depthwise 2-D convolution of channels-last values (own_depthwise.cpp): oneDNN 2.6's reloads
+//    and reconverts each input pixel per tap (PP-OCRv4 rec: 42 % of its bf16 time).
 //  - an RGB image (f32, planar NCHW) into bf16 channels last, where a bf16 graph's first
 //    convolution reads it (oneDNN's reorder: 271 µs for PP-OCRv4 det's 640×640 input).
 // Each runs on the calling thread's OpenMP team, as the primitives do.
@@ -44,5 +46,28 @@ std::shared_ptr<const OwnKernel> make_max_pool_bf16_nhwc(const Pool2d& pool);
 bool rgb_to_bf16_nhwc_available();
 // f32 NCHW of 3 channels into bf16 NHWC: `images` × `pixels` (H·W) pixels. Args: input, output.
 std::shared_ptr<const OwnKernel> make_rgb_to_bf16_nhwc(std::int64_t images, std::int64_t pixels);
+
+// A depthwise 2-D convolution (one input channel per output channel) of a channels-last value
+// of f32 or bf16, computed in f32, with an epilogue applied to each output in order.
+struct Depthwise2d {
+    std::int64_t batch = 1, channels = 1, in_h = 1, in_w = 1, out_h = 1, out_w = 1;
+    std::int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;
+    bool bf16 = false; // the input's and the output's type; else f32
+};
+struct DepthwiseEpilogue {
+    // linear: α·x + β; relu: x < 0 ? α·x : x; clip: min(max(x, α), β); hardswish:
+    // x·min(max(x + 3, 0), 6)/6; add, mul, maximum, minimum: with per_channel[c].
+    enum class Kind { linear, relu, clip, hardswish, add, mul, maximum, minimum } kind;
+    float alpha = 0, beta = 0;
+    std::vector<float> per_channel;
+};
+// Whether this CPU has make_depthwise_nhwc's kernel for `shape` (AVX-512BW/DQ, and BF16 for
+// bf16 values; kernel widths 3, 5, 7 and heights up to 7; horizontal strides 1 and 2).
+bool depthwise_nhwc_available(const Depthwise2d& shape);
+// `weights`: [channels][kernel_h][kernel_w]; `bias`: [channels]. Args: input, output (NHWC).
+std::shared_ptr<const OwnKernel> make_depthwise_nhwc(const Depthwise2d& shape,
+                                                     const std::vector<float>& weights,
+                                                     const std::vector<float>& bias,
+                                                     std::vector<DepthwiseEpilogue> epilogue);
 
 } // namespace loom::plugins::cpu
