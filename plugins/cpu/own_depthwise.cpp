@@ -68,23 +68,25 @@ struct Pair {
     __m512 h[2];
 };
 
-// The step's 32 channels of one pixel (`mask`: those that exist) as two f32 vectors.
-template <bool Bf16>
-LOOM_AVX512_INLINE Pair load(const void* p, __mmask32 mask) {
+// The step's 32 channels of one pixel as two f32 vectors: all of them, or with a Tail those in
+// `mask` (the last step's). `odd`: 0xFFFF0000 in each lane.
+template <bool Bf16, bool Tail>
+LOOM_AVX512_INLINE Pair load(const void* p, __mmask32 mask, __m512i odd) {
     if constexpr (Bf16) {
-        const __m512i x = _mm512_maskz_loadu_epi16(mask, p);
-        constexpr __mmask16 all = 0xFFFF; // the masked forms: gcc 12 warns of the others' undefined
+        const __m512i x = Tail ? _mm512_maskz_loadu_epi16(mask, p) : _mm512_loadu_si512(p);
+        constexpr __mmask16 all = 0xFFFF; // the masked form: gcc 12 warns of the other's undefined
                                           // fill (-Wmaybe-uninitialized)
         return {_mm512_castsi512_ps(_mm512_maskz_slli_epi32(all, x, 16)),
-                _mm512_castsi512_ps(_mm512_and_si512(x, _mm512_set1_epi32(-65536)))};
+                _mm512_castsi512_ps(_mm512_and_si512(x, odd))};
     } else {
         const auto* f = static_cast<const float*>(p);
+        if constexpr (!Tail) return {_mm512_loadu_ps(f), _mm512_loadu_ps(f + 16)};
         return {_mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), f),
                 _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask >> 16), f + 16)};
     }
 }
 
-template <bool Bf16>
+template <bool Bf16, bool Tail>
 LOOM_AVX512_INLINE void store(void* p, const Pair& v, __mmask32 mask) {
     if constexpr (Bf16) {
         // Rounded to nearest even; words 0–15 the even channels, 16–31 the odd: interleaved.
@@ -92,11 +94,20 @@ LOOM_AVX512_INLINE void store(void* p, const Pair& v, __mmask32 mask) {
         const __m512i index =
             _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
                              22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-        _mm512_mask_storeu_epi16(p, mask, _mm512_permutexvar_epi16(index, packed));
+        const __m512i y = _mm512_permutexvar_epi16(index, packed);
+        if constexpr (Tail)
+            _mm512_mask_storeu_epi16(p, mask, y);
+        else
+            _mm512_storeu_si512(p, y);
     } else {
         auto* f = static_cast<float*>(p);
-        _mm512_mask_storeu_ps(f, static_cast<__mmask16>(mask), v.h[0]);
-        _mm512_mask_storeu_ps(f + 16, static_cast<__mmask16>(mask >> 16), v.h[1]);
+        if constexpr (Tail) {
+            _mm512_mask_storeu_ps(f, static_cast<__mmask16>(mask), v.h[0]);
+            _mm512_mask_storeu_ps(f + 16, static_cast<__mmask16>(mask >> 16), v.h[1]);
+        } else {
+            _mm512_storeu_ps(f, v.h[0]);
+            _mm512_storeu_ps(f + 16, v.h[1]);
+        }
     }
 }
 
@@ -137,7 +148,7 @@ LOOM_AVX512_INLINE __m512 apply(const DepthwiseEpilogue& op, __m512 x, const flo
 
 // Outputs ow0 … ow0 + W − 1 of row `oh` of image `n`, channel step `s` (`valid` of them exist):
 // kernel width KW, horizontal stride SW. Each input pixel of a kernel row is read once.
-template <bool Bf16, int KW, int SW, int W>
+template <bool Bf16, bool Tail, int KW, int SW, int W>
 LOOM_AVX512 void row_block(const Packed& k, const std::byte* in, std::byte* out, std::int64_t n,
                            std::int64_t oh, std::int64_t s, std::int64_t ow0, std::int64_t valid) {
     using T = std::conditional_t<Bf16, std::uint16_t, float>;
@@ -145,6 +156,7 @@ LOOM_AVX512 void row_block(const Packed& k, const std::byte* in, std::byte* out,
     const auto c0 = s * k_block;
     const auto left = p.channels - c0;
     const __mmask32 mask = left >= 32 ? ~__mmask32{0} : (__mmask32{1} << left) - 1;
+    const __m512i odd = _mm512_set1_epi32(-65536);
     constexpr int span = (W - 1) * SW + KW;
     Pair acc[W];
     const float* bias = k.bias.data() + s * 32;
@@ -166,7 +178,7 @@ LOOM_AVX512 void row_block(const Packed& k, const std::byte* in, std::byte* out,
         for (int i = 0; i < span; ++i) {
             const auto iw = iw0 + i;
             if (iw < 0 || iw >= p.in_w) continue;
-            const Pair x = load<Bf16>(row + iw * p.channels, mask);
+            const Pair x = load<Bf16, Tail>(row + iw * p.channels, mask, odd);
 #pragma GCC unroll 16
             for (int kw = 0; kw < KW; ++kw) {
                 const int d = i - kw;
@@ -186,16 +198,16 @@ LOOM_AVX512 void row_block(const Packed& k, const std::byte* in, std::byte* out,
             acc[j].h[0] = apply(op, acc[j].h[0], v);
             acc[j].h[1] = apply(op, acc[j].h[1], v ? v + 16 : nullptr);
         }
-        store<Bf16>(dst + j * p.channels, acc[j], mask);
+        store<Bf16, Tail>(dst + j * p.channels, acc[j], mask);
     }
 }
 
 // 8 outputs at a time (6 for 7-wide kernels: their weights take more registers).
-template <bool Bf16>
+template <bool Bf16, bool Tail>
 RowBlock pick(int kw, int sw) {
-    if (kw == 3) return sw == 1 ? row_block<Bf16, 3, 1, 8> : row_block<Bf16, 3, 2, 8>;
-    if (kw == 5) return sw == 1 ? row_block<Bf16, 5, 1, 8> : row_block<Bf16, 5, 2, 8>;
-    if (kw == 7) return sw == 1 ? row_block<Bf16, 7, 1, 6> : row_block<Bf16, 7, 2, 6>;
+    if (kw == 3) return sw == 1 ? row_block<Bf16, Tail, 3, 1, 8> : row_block<Bf16, Tail, 3, 2, 8>;
+    if (kw == 5) return sw == 1 ? row_block<Bf16, Tail, 5, 1, 8> : row_block<Bf16, Tail, 5, 2, 8>;
+    if (kw == 7) return sw == 1 ? row_block<Bf16, Tail, 7, 1, 6> : row_block<Bf16, Tail, 7, 2, 6>;
     return nullptr;
 }
 #endif
@@ -206,9 +218,9 @@ public:
         : m_k(std::move(packed)) {
 #if defined(__x86_64__)
         const auto& p = m_k.shape;
-        m_row_block = p.bf16
-                          ? pick<true>(static_cast<int>(p.kernel_w), static_cast<int>(p.stride_w))
-                          : pick<false>(static_cast<int>(p.kernel_w), static_cast<int>(p.stride_w));
+        const auto kw = static_cast<int>(p.kernel_w), sw = static_cast<int>(p.stride_w);
+        m_full = p.bf16 ? pick<true, false>(kw, sw) : pick<false, false>(kw, sw);
+        m_tail = p.bf16 ? pick<true, true>(kw, sw) : pick<false, true>(kw, sw);
         m_width = p.kernel_w >= 7 ? 6 : 8;
 #endif
     }
@@ -225,14 +237,16 @@ public:
             // Channel steps inner: each thread's rows are one band of the image, every pixel's
             // channels written by one thread (measured: 64 against 79 µs with rows inner).
             const auto r = t / steps, s = t % steps;
+            const auto block = (s + 1) * k_block <= p.channels ? m_full : m_tail;
             for (std::int64_t ow = 0; ow < p.out_w; ow += width)
-                m_row_block(m_k, in, out, r / p.out_h, r % p.out_h, s, ow, p.out_w - ow);
+                block(m_k, in, out, r / p.out_h, r % p.out_h, s, ow, p.out_w - ow);
         }
     }
 
 private:
     Packed m_k;
-    RowBlock m_row_block = nullptr;
+    RowBlock m_full = nullptr; // steps of 32 channels
+    RowBlock m_tail = nullptr; // the last step, of fewer
     std::int64_t m_width = 8;
 };
 
