@@ -129,6 +129,8 @@ ConvSetup make_conv(const dnnl::engine& engine, const model::Node& node, const m
             bias[o] = bias[o] * affine->scale[o] + affine->shift[o];
         }
     }
+    flush_denormals(weights);
+    flush_denormals(bias);
     memory user(w_plain, engine, weights.data());
     setup.weights = memory(setup.pd.weights_desc(), engine);
     dnnl::reorder(user, setup.weights).execute(stream, user, setup.weights);

@@ -119,6 +119,7 @@ DeconvSetup make_deconv(const dnnl::engine& engine, const model::Node& node,
                     static_cast<std::size_t>(channels) * sizeof(float));
     }
     dnnl::stream stream(engine);
+    flush_denormals(weights);
     memory user(w_user, engine, weights.data());
     setup.weights = memory(setup.pd.weights_desc(), engine);
     dnnl::reorder(user, setup.weights).execute(stream, user, setup.weights);

@@ -1,6 +1,8 @@
 #include "plugins/cpu/dnnl_util.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 
 namespace loom::plugins::cpu {
@@ -81,6 +83,33 @@ void execute_with_scratchpad(const dnnl::primitive& primitive, dnnl::stream& str
         args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(scratchpad, engine));
     primitive.execute(stream, args);
     stream.wait();
+}
+
+namespace {
+bool denormal(float v) {
+    return v != 0.0f && std::fabs(v) < std::numeric_limits<float>::min();
+}
+} // namespace
+
+std::size_t flush_denormals(std::span<float> values) {
+    std::size_t changed = 0;
+    for (auto& v : values)
+        if (denormal(v)) {
+            v = 0.0f;
+            ++changed;
+        }
+    return changed;
+}
+
+model::Tensor without_denormals(const model::Tensor& t) {
+    if (t.element_type() != model::ElementType::F32) return t;
+    const std::span<const float> values(t.data<float>(), static_cast<std::size_t>(t.size()));
+    if (std::none_of(values.begin(), values.end(), denormal)) return t;
+    auto copy = model::Tensor::allocate(model::ElementType::F32, t.shape());
+    auto* out = reinterpret_cast<float*>(copy.mutable_data());
+    std::copy(values.begin(), values.end(), out);
+    flush_denormals({out, values.size()});
+    return copy;
 }
 
 std::vector<std::int64_t> spatial(const model::Node& node, const char* name, std::size_t count,

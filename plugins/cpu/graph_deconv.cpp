@@ -138,8 +138,10 @@ bool GraphBuilder::emit_deconv_as_conv(const model::Node& node) {
     const auto pd = pointwise_pd(m_parts.engine, retyped(m_parts.values[src].desc, type), o * taps,
                                  user_scratchpad(built.ops));
     if (!pd) return false;
-    const auto [weights, bias] =
+    auto [weights, bias] =
         pointwise_weights(constant_input(node, 1)->value, folded ? &affine : nullptr);
+    flush_denormals(weights);
+    flush_denormals(bias);
     const auto& engine = m_parts.engine;
     memory user({{o * taps, c, 1, 1}, DT::f32, Format::oihw}, engine,
                 const_cast<float*>(weights.data()));

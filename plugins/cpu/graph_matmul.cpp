@@ -62,7 +62,8 @@ bool GraphBuilder::emit_matmul(const model::Node& node) {
         Made made{pd, {}};
         if (b_const) { // packed once, in the primitive's layout and precision
             dnnl::stream stream(engine);
-            memory user(b_user, engine, const_cast<std::byte*>(b_const->value.data<std::byte>()));
+            const auto b_values = without_denormals(b_const->value);
+            memory user(b_user, engine, const_cast<std::byte*>(b_values.data<std::byte>()));
             memory packed(pd.weights_desc(), engine);
             dnnl::reorder(user, packed).execute(stream, user, packed);
             stream.wait();
@@ -70,8 +71,9 @@ bool GraphBuilder::emit_matmul(const model::Node& node) {
         }
         if (bias_node) {
             memory bias(bias_md, engine);
-            std::memcpy(bias.get_data_handle(), bias_node->value.data<std::byte>(),
-                        bias_node->value.byte_size());
+            const auto bias_values = without_denormals(bias_node->value);
+            std::memcpy(bias.get_data_handle(), bias_values.data<std::byte>(),
+                        bias_values.byte_size());
             made.fixed.emplace_back(DNNL_ARG_BIAS, bias);
         }
         return made;

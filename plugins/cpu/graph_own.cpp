@@ -196,6 +196,8 @@ bool GraphBuilder::emit_depthwise(const model::Node& node) {
             weights[c * taps + t] *= affine.scale[c];
         bias[c] = affine.shift[c];
     }
+    flush_denormals(weights);
+    flush_denormals(bias);
     const auto type = m_bf16 ? memory::data_type::bf16 : memory::data_type::f32;
     const auto x = in_layout(src, memory::desc(dims_of(in), type, memory::format_tag::acdb));
     const auto* last = fused.empty() ? &node : fused.back();
