@@ -150,6 +150,9 @@ private:
     // A depthwise 2-D GroupConvolution with the chain after it as far as the kernel's
     // epilogue goes (own_depthwise.cpp), on CPUs that have the kernel; false otherwise.
     bool emit_depthwise(const model::Node& node);
+    // A nearest upsampling of `src` by integer factors (emit_interpolate's checks passed) whose
+    // only consumer adds it to a channels-last value made before: one step of both.
+    bool emit_upsample_add(const model::Node& node, ValueId src);
     // A concatenation along the channels of channels-last values of one type; false otherwise.
     bool emit_concat_channels_last(const model::Node& node, const std::vector<Arg>& args,
                                    std::int64_t axis);

@@ -254,6 +254,7 @@ bool GraphBuilder::emit_interpolate(const model::Node& node) {
         return false;
     for (std::size_t i = 2; i < in.size(); ++i)
         if (out[i] < in[i] || out[i] % in[i] != 0) return false;
+    if (emit_upsample_add(node, src)) return true;
     const auto desc = m_parts.values[src].desc;
     const Maker make = [&](const dnnl::post_ops& ops, const memory::desc& dst, const Affine*) {
         dnnl::resampling_forward::desc d(dnnl::prop_kind::forward_inference,

@@ -149,6 +149,41 @@ bool GraphBuilder::emit_max_pool_nhwc(const model::Node& node, ValueId src, cons
     return true;
 }
 
+bool GraphBuilder::emit_upsample_add(const model::Node& node, ValueId src) {
+    const auto consumers = m_model.consumers(const_cast<model::Node&>(node).output(0));
+    if (consumers.size() != 1) return false;
+    const auto& [add, port] = consumers[0];
+    const auto out = node.outputs[0].shape.to_shape();
+    if (add->type != "Add" || add->inputs.size() != 2 || add->outputs.size() != 1 ||
+        out.size() != 4 || add->outputs[0].type != model::ElementType::F32 ||
+        !add->outputs[0].shape.is_static() || add->outputs[0].shape.to_shape() != out)
+        return false;
+    const auto& other = add->inputs[1 - port];
+    if (!m_of.contains({other.node, other.index})) return false; // made later
+    const auto a = value_of(other);
+    if (!dnnl_value(a)) return false;
+    const auto& a_desc = m_parts.values[a].desc;
+    const bool bf16 = a_desc.data_type() == memory::data_type::bf16;
+    if (!channels_last(a_desc) || a_desc.data.offset0 != 0 || m_parts.values[a].shape != out ||
+        !upsample_add_available(bf16))
+        return false;
+    const auto in = m_parts.values[src].shape;
+    UpsampleAdd shape;
+    shape.batch = out[0];
+    shape.channels = out[1];
+    shape.height = out[2];
+    shape.width = out[3];
+    shape.factor_h = out[2] / in[2];
+    shape.factor_w = out[3] / in[3];
+    shape.bf16 = bf16;
+    const auto b =
+        in_layout(src, memory::desc(dims_of(in), a_desc.data_type(), memory::format_tag::acdb));
+    emit_own(node, make_upsample_add_nhwc(shape), {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}},
+             memory::desc(dims_of(out), a_desc.data_type(), memory::format_tag::acdb),
+             "upsample_add", {add});
+    return true;
+}
+
 bool GraphBuilder::emit_depthwise(const model::Node& node) {
     if (node.type != "GroupConvolution" || !dnnl_conv_applies(node)) return false;
     const auto src = value_of(node.inputs[0]);

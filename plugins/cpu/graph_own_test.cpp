@@ -76,5 +76,45 @@ TEST(CpuGraphBf16, RunsDepthwiseConvolutionsOnItsOwnKernelWithTheirChains) {
     expect_depthwise_on_own_kernel(true);
 }
 
+// A feature pyramid's top-down step: the coarser level upsampled ×2 (nearest) and added to the
+// finer one, made before it — one step of the device's own kernel; an upsampling whose sum's
+// other operand is made after it stays oneDNN's resampling (and an Add of its own).
+void expect_upsample_add(bool bf16) {
+    GraphCase g;
+    Attributes a;
+    a.set("mode", std::string("nearest"));
+    a.set("shape_calculation_mode", std::string("scales"));
+    a.set("coordinate_transformation_mode", std::string("asymmetric"));
+    a.set("nearest_mode", std::string("floor"));
+    const float scales[] = {1.0f, 1.0f, 2.0f, 2.0f};
+    auto& s = g.model().add_constant(model::Tensor::copy_of(
+        model::ElementType::F32, {4}, std::as_bytes(std::span<const float>(scales))));
+    const auto fine = g.op("Relu", {g.conv(g.input({1, 8, 10, 12}), 8, 40, 1)});
+    const auto coarse = g.op("Relu", {g.conv(g.input({1, 8, 5, 6}), 8, 40, 1)});
+    const auto up = g.op("Interpolate", {coarse, s.output()}, a, "opset11");
+    const auto sum = g.op("Add", {fine, up});
+    // … and one whose other operand comes after: a convolution of the upsampled value's input.
+    const auto up2 = g.op("Interpolate", {coarse, s.output()}, a, "opset11");
+    const auto late = g.op("Relu", {g.conv(fine, 40, 40, 1)});
+    const auto sum2 = g.op("Add", {up2, late});
+    auto graph = g.expect_matches_reference({sum, sum2}, bf16);
+    ASSERT_TRUE(graph);
+    const std::string want = std::string("loom_upsample_add:") + (bf16 ? "bf16" : "f32");
+    if (!upsample_add_available(bf16)) return;
+    EXPECT_EQ(graph->exec_type(*up.node), want);
+    EXPECT_EQ(graph->exec_type(*sum.node), want) << "the Add is the same step";
+    EXPECT_NE(graph->exec_type(*up2.node), want);
+    EXPECT_NE(graph->exec_type(*sum2.node), want);
+}
+
+TEST(CpuGraph, AddsUpsampledValuesInOneStep) {
+    expect_upsample_add(false);
+}
+
+TEST(CpuGraphBf16, AddsUpsampledValuesInOneStep) {
+    if (!test::bf16_native()) GTEST_SKIP() << "this CPU has neither avx512_bf16 nor AMX";
+    expect_upsample_add(true);
+}
+
 } // namespace
 } // namespace loom::plugins::cpu

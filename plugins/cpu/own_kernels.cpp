@@ -1,4 +1,5 @@
 #include "plugins/cpu/own_kernels.hpp"
+#include "plugins/cpu/own_simd.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -206,7 +207,81 @@ private:
     std::int64_t m_images, m_pixels;
 };
 
+#if defined(__x86_64__)
+// Row `r` (image r / height, row r % height) of a + upsample(b).
+template <bool Bf16>
+LOOM_AVX512 void upsample_add_row(const UpsampleAdd& p, const std::byte* a, const std::byte* b,
+                                  std::byte* out, std::int64_t r) {
+    using T = std::conditional_t<Bf16, std::uint16_t, float>;
+    const auto n = r / p.height, y = r % p.height;
+    const auto small_w = p.width / p.factor_w;
+    const auto* a_row = reinterpret_cast<const T*>(a) + r * p.width * p.channels;
+    const auto* b_row = reinterpret_cast<const T*>(b) +
+                        (n * (p.height / p.factor_h) + y / p.factor_h) * small_w * p.channels;
+    auto* o_row = reinterpret_cast<T*>(out) + r * p.width * p.channels;
+    const __m512i odd = _mm512_set1_epi32(-65536);
+    for (std::int64_t x = 0; x < p.width; ++x) {
+        const auto* bx = b_row + x / p.factor_w * p.channels;
+        const auto at = x * p.channels;
+        std::int64_t c = 0;
+        for (; c + 32 <= p.channels; c += 32) {
+            const auto u = simd::load<Bf16, false>(a_row + at + c, 0, odd);
+            const auto v = simd::load<Bf16, false>(bx + c, 0, odd);
+            simd::store<Bf16, false>(
+                o_row + at + c, {{_mm512_add_ps(u.h[0], v.h[0]), _mm512_add_ps(u.h[1], v.h[1])}},
+                0);
+        }
+        if (c < p.channels) {
+            const auto mask = simd::first(p.channels - c);
+            const auto u = simd::load<Bf16, true>(a_row + at + c, mask, odd);
+            const auto v = simd::load<Bf16, true>(bx + c, mask, odd);
+            simd::store<Bf16, true>(
+                o_row + at + c, {{_mm512_add_ps(u.h[0], v.h[0]), _mm512_add_ps(u.h[1], v.h[1])}},
+                mask);
+        }
+    }
+}
+#endif
+
+class UpsampleAddNhwc final : public OwnKernel {
+public:
+    explicit UpsampleAddNhwc(const UpsampleAdd& shape)
+        : m_p(shape) {}
+
+    void run(std::span<std::byte* const> args) const override {
+#if defined(__x86_64__)
+        const auto rows = m_p.batch * m_p.height;
+#pragma omp parallel for schedule(static)
+        for (std::int64_t r = 0; r < rows; ++r) {
+            if (m_p.bf16)
+                upsample_add_row<true>(m_p, args[0], args[1], args[2], r);
+            else
+                upsample_add_row<false>(m_p, args[0], args[1], args[2], r);
+        }
+#else
+        (void)args;
+#endif
+    }
+
+private:
+    UpsampleAdd m_p;
+};
+
 } // namespace
+
+bool upsample_add_available(bool bf16) {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+           (!bf16 || __builtin_cpu_supports("avx512bf16"));
+#else
+    (void)bf16;
+    return false;
+#endif
+}
+
+std::shared_ptr<const OwnKernel> make_upsample_add_nhwc(const UpsampleAdd& shape) {
+    return std::make_shared<UpsampleAddNhwc>(shape);
+}
 
 bool rgb_to_bf16_nhwc_available() {
 #if defined(__x86_64__)

@@ -9,6 +9,7 @@
 //    SqueezeNet's first pooling).
 //  - depthwise 2-D convolution of channels-last values (own_depthwise.cpp): oneDNN 2.6's reloads
 //    and reconverts each input pixel per tap (PP-OCRv4 rec: 42 % of its bf16 time).
+//  - nearest upsampling by integer factors added to another value (feature pyramids).
 //  - an RGB image (f32, planar NCHW) into bf16 channels last, where a bf16 graph's first
 //    convolution reads it (oneDNN's reorder: 271 µs for PP-OCRv4 det's 640×640 input).
 // Each runs on the calling thread's OpenMP team, as the primitives do.
@@ -46,6 +47,17 @@ std::shared_ptr<const OwnKernel> make_max_pool_bf16_nhwc(const Pool2d& pool);
 bool rgb_to_bf16_nhwc_available();
 // f32 NCHW of 3 channels into bf16 NHWC: `images` × `pixels` (H·W) pixels. Args: input, output.
 std::shared_ptr<const OwnKernel> make_rgb_to_bf16_nhwc(std::int64_t images, std::int64_t pixels);
+
+// a + nearest-upsample(b) of channels-last values of one type (f32, or bf16 added in f32): a and
+// the output [N, H, W, C], b [N, H / factor_h, W / factor_w, C] — a feature pyramid's top-down
+// path (PP-OCRv4 det: Interpolate then Add, two passes over the large value fused into one).
+struct UpsampleAdd {
+    std::int64_t batch = 1, channels = 1, height = 1, width = 1, factor_h = 1, factor_w = 1;
+    bool bf16 = false;
+};
+bool upsample_add_available(bool bf16);
+// Args: a, b, output.
+std::shared_ptr<const OwnKernel> make_upsample_add_nhwc(const UpsampleAdd& shape);
 
 // A depthwise 2-D convolution (one input channel per output channel) of a channels-last value
 // of f32 or bf16, computed in f32, with an epilogue applied to each output in order.

@@ -118,5 +118,69 @@ TEST(OwnKernels, InterleavesRgbPlanesIntoBf16ChannelsLast) {
         EXPECT_EQ(out[i], 0xABCD) << "written past the end at " << i;
 }
 
+// a + nearest-upsample(b), channels last: factors of 2 and 3 (and 1 across), 45 channels (a
+// whole step of 32 and a masked tail), two images; bf16 values added in f32 and rounded once.
+TEST(OwnKernels, AddsANearestUpsampledValue) {
+    for (const bool bf16 : {false, true}) {
+        if (!upsample_add_available(bf16)) continue;
+        UpsampleAdd p;
+        p.batch = 2;
+        p.channels = 45;
+        p.height = 6;
+        p.width = 9;
+        p.factor_h = 2;
+        p.factor_w = 3;
+        p.bf16 = bf16;
+        const auto C = static_cast<std::size_t>(p.channels);
+        const auto full = static_cast<std::size_t>(p.batch * p.height * p.width) * C;
+        const auto small = full / static_cast<std::size_t>(p.factor_h * p.factor_w);
+        std::mt19937 rng(11);
+        std::normal_distribution<float> normal(0.0f, 4.0f);
+        std::vector<float> a(full), b(small);
+        for (auto& v : a)
+            v = model::bf16_to_f32(model::f32_to_bf16(normal(rng)));
+        for (auto& v : b)
+            v = model::bf16_to_f32(model::f32_to_bf16(normal(rng)));
+        const std::size_t elem = bf16 ? 2 : 4;
+        const auto bytes_of = [&](const std::vector<float>& v) {
+            std::vector<std::byte> out(v.size() * elem);
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                const auto h = model::f32_to_bf16(v[i]);
+                std::memcpy(&out[i * elem], bf16 ? static_cast<const void*>(&h) : &v[i], elem);
+            }
+            return out;
+        };
+        auto a_bytes = bytes_of(a), b_bytes = bytes_of(b);
+        std::vector<std::byte> out((full + 32) * elem, std::byte{0x77});
+        std::byte* args[] = {a_bytes.data(), b_bytes.data(), out.data()};
+        make_upsample_add_nhwc(p)->run(args);
+        const auto small_w = p.width / p.factor_w, small_h = p.height / p.factor_h;
+        for (std::int64_t n = 0; n < p.batch; ++n)
+            for (std::int64_t y = 0; y < p.height; ++y)
+                for (std::int64_t x = 0; x < p.width; ++x)
+                    for (std::int64_t c = 0; c < p.channels; ++c) {
+                        const auto i = static_cast<std::size_t>(
+                            ((n * p.height + y) * p.width + x) * p.channels + c);
+                        const auto j = static_cast<std::size_t>(
+                            ((n * small_h + y / p.factor_h) * small_w + x / p.factor_w) *
+                                p.channels +
+                            c);
+                        const float sum = a[i] + b[j];
+                        float got;
+                        if (bf16) {
+                            std::uint16_t h;
+                            std::memcpy(&h, &out[i * 2], 2);
+                            got = model::bf16_to_f32(h);
+                            ASSERT_EQ(h, model::f32_to_bf16(sum)) << "bf16 " << i;
+                        } else {
+                            std::memcpy(&got, &out[i * 4], 4);
+                            ASSERT_EQ(got, sum) << "f32 " << i;
+                        }
+                    }
+        for (std::size_t k = full * elem; k < out.size(); ++k)
+            ASSERT_EQ(out[k], std::byte{0x77}) << "written past the output at byte " << k;
+    }
+}
+
 } // namespace
 } // namespace loom::plugins::cpu
