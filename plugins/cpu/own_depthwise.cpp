@@ -22,9 +22,16 @@ namespace {
 
 constexpr std::int64_t k_block = 32; // channels per step: two vectors of 16 f32
 
-// Lane l of half h of a step holds channel `lane_channel(bf16, h, l)` of the step's 32.
-constexpr std::int64_t lane_channel(bool bf16, int half, int lane) {
-    return bf16 ? 2 * lane + half : 16 * half + lane;
+// Whether step `s` of `channels` is a half step: the last, of 16 channels or fewer, computed as
+// one vector in the channels' own order (even in bf16).
+constexpr bool half_step(std::int64_t s, std::int64_t channels) {
+    return channels - s * k_block <= 16;
+}
+
+// Lane l of half h of step `s` holds channel `lane_channel(…)` of the step's 32: in bf16 the even
+// channels in half 0 and the odd in half 1 (own_simd.hpp), else (f32, half steps) in order.
+constexpr std::int64_t lane_channel(bool bf16, bool half, int h, int lane) {
+    return bf16 && !half ? 2 * lane + h : 16 * h + lane;
 }
 
 // `values` (one per channel) in the kernel's order: per step of 32 channels, two halves of 16
@@ -37,7 +44,7 @@ std::vector<float> arranged(const std::vector<float>& values, std::int64_t chann
         for (std::int64_t k = 0; k < per_channel; ++k)
             for (int h = 0; h < 2; ++h)
                 for (int l = 0; l < 16; ++l) {
-                    const auto c = s * k_block + lane_channel(bf16, h, l);
+                    const auto c = s * k_block + lane_channel(bf16, half_step(s, channels), h, l);
                     if (c >= channels) continue;
                     out[static_cast<std::size_t>(((s * per_channel + k) * 2 + h) * 16 + l)] =
                         values[static_cast<std::size_t>(c * per_channel + k)];
@@ -100,7 +107,7 @@ LOOM_AVX512_INLINE __m512 apply(const DepthwiseEpilogue& op, __m512 x, const flo
 
 // Outputs ow0 … ow0 + W − 1 of row `oh` of image `n`, channel step `s` (`valid` of them exist):
 // kernel width KW, horizontal stride SW. Each input pixel of a kernel row is read once.
-template <bool Bf16, bool Tail, int KW, int SW, int W>
+template <bool Bf16, bool Tail, bool Half, int KW, int SW, int W>
 LOOM_AVX512 void row_block(const Packed& k, const std::byte* in, std::byte* out, std::int64_t n,
                            std::int64_t oh, std::int64_t s, std::int64_t ow0, std::int64_t valid) {
     using T = std::conditional_t<Bf16, std::uint16_t, float>;
@@ -130,14 +137,18 @@ LOOM_AVX512 void row_block(const Packed& k, const std::byte* in, std::byte* out,
         for (int i = 0; i < span; ++i) {
             const auto iw = iw0 + i;
             if (iw < 0 || iw >= p.in_w) continue;
-            const Pair x = load<Bf16, Tail>(row + iw * p.channels, mask, odd);
+            Pair x;
+            if constexpr (Half)
+                x.h[0] = simd::load_half<Bf16>(row + iw * p.channels, static_cast<__mmask16>(mask));
+            else
+                x = load<Bf16, Tail>(row + iw * p.channels, mask, odd);
 #pragma GCC unroll 16
             for (int kw = 0; kw < KW; ++kw) {
                 const int d = i - kw;
                 if (d < 0 || d % SW != 0 || d / SW >= W) continue;
                 auto& a = acc[d / SW];
                 a.h[0] = _mm512_fmadd_ps(x.h[0], wk[kw].h[0], a.h[0]);
-                a.h[1] = _mm512_fmadd_ps(x.h[1], wk[kw].h[1], a.h[1]);
+                if constexpr (!Half) a.h[1] = _mm512_fmadd_ps(x.h[1], wk[kw].h[1], a.h[1]);
             }
         }
     }
@@ -148,18 +159,27 @@ LOOM_AVX512 void row_block(const Packed& k, const std::byte* in, std::byte* out,
         for (const auto& op : k.epilogue) {
             const float* v = op.per_channel.empty() ? nullptr : op.per_channel.data() + s * 32;
             acc[j].h[0] = apply(op, acc[j].h[0], v);
-            acc[j].h[1] = apply(op, acc[j].h[1], v ? v + 16 : nullptr);
+            if constexpr (!Half) acc[j].h[1] = apply(op, acc[j].h[1], v ? v + 16 : nullptr);
         }
-        store<Bf16, Tail>(dst + j * p.channels, acc[j], mask);
+        if constexpr (Half)
+            simd::store_half<Bf16>(dst + j * p.channels, acc[j].h[0], static_cast<__mmask16>(mask));
+        else
+            store<Bf16, Tail>(dst + j * p.channels, acc[j], mask);
     }
 }
 
 // 8 outputs at a time (6 for 7-wide kernels: their weights take more registers).
-template <bool Bf16, bool Tail>
+template <bool Bf16, bool Tail, bool Half = false>
 RowBlock pick(int kw, int sw) {
-    if (kw == 3) return sw == 1 ? row_block<Bf16, Tail, 3, 1, 8> : row_block<Bf16, Tail, 3, 2, 8>;
-    if (kw == 5) return sw == 1 ? row_block<Bf16, Tail, 5, 1, 8> : row_block<Bf16, Tail, 5, 2, 8>;
-    if (kw == 7) return sw == 1 ? row_block<Bf16, Tail, 7, 1, 6> : row_block<Bf16, Tail, 7, 2, 6>;
+    if (kw == 3)
+        return sw == 1 ? row_block<Bf16, Tail, Half, 3, 1, 8>
+                       : row_block<Bf16, Tail, Half, 3, 2, 8>;
+    if (kw == 5)
+        return sw == 1 ? row_block<Bf16, Tail, Half, 5, 1, 8>
+                       : row_block<Bf16, Tail, Half, 5, 2, 8>;
+    if (kw == 7)
+        return sw == 1 ? row_block<Bf16, Tail, Half, 7, 1, 6>
+                       : row_block<Bf16, Tail, Half, 7, 2, 6>;
     return nullptr;
 }
 #endif
@@ -172,7 +192,9 @@ public:
         const auto& p = m_k.shape;
         const auto kw = static_cast<int>(p.kernel_w), sw = static_cast<int>(p.stride_w);
         m_full = p.bf16 ? pick<true, false>(kw, sw) : pick<false, false>(kw, sw);
-        m_tail = p.bf16 ? pick<true, true>(kw, sw) : pick<false, true>(kw, sw);
+        m_tail = half_step(m_k.steps - 1, p.channels)
+                     ? (p.bf16 ? pick<true, true, true>(kw, sw) : pick<false, true, true>(kw, sw))
+                     : (p.bf16 ? pick<true, true>(kw, sw) : pick<false, true>(kw, sw));
         m_width = p.kernel_w >= 7 ? 6 : 8;
 #endif
     }
@@ -209,7 +231,7 @@ bool depthwise_nhwc_available(const Depthwise2d& shape) {
     const bool kernel = shape.kernel_w == 3 || shape.kernel_w == 5 || shape.kernel_w == 7;
     return kernel && (shape.stride_w == 1 || shape.stride_w == 2) && shape.kernel_h >= 1 &&
            shape.kernel_h <= 7 && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
            (!shape.bf16 || __builtin_cpu_supports("avx512bf16"));
 #else
     (void)shape;

@@ -272,7 +272,7 @@ private:
 bool upsample_add_available(bool bf16) {
 #if defined(__x86_64__)
     return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-           (!bf16 || __builtin_cpu_supports("avx512bf16"));
+           __builtin_cpu_supports("avx512vl") && (!bf16 || __builtin_cpu_supports("avx512bf16"));
 #else
     (void)bf16;
     return false;

@@ -73,7 +73,7 @@ struct DepthwiseEpilogue {
     float alpha = 0, beta = 0;
     std::vector<float> per_channel;
 };
-// Whether this CPU has make_depthwise_nhwc's kernel for `shape` (AVX-512BW/DQ, and BF16 for
+// Whether this CPU has make_depthwise_nhwc's kernel for `shape` (AVX-512BW/DQ/VL, and BF16 for
 // bf16 values; kernel widths 3, 5, 7 and heights up to 7; horizontal strides 1 and 2).
 bool depthwise_nhwc_available(const Depthwise2d& shape);
 // `weights`: [channels][kernel_h][kernel_w]; `bias`: [channels]. Args: input, output (NHWC).

@@ -13,7 +13,7 @@
 
 namespace loom::plugins::cpu::simd {
 
-#define LOOM_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512bf16")))
+#define LOOM_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
 #define LOOM_AVX512_INLINE LOOM_AVX512 __attribute__((always_inline)) inline
 
 struct Pair {
@@ -61,6 +61,26 @@ LOOM_AVX512_INLINE void store(void* p, const Pair& v, __mmask32 mask) {
             _mm512_storeu_ps(f + 16, v.h[1]);
         }
     }
+}
+
+// At most 16 channels (`mask`) of one pixel as one f32 vector in their own order — a last step
+// of 16 channels or fewer, where the even/odd halves would both be half empty.
+template <bool Bf16>
+LOOM_AVX512_INLINE __m512 load_half(const void* p, __mmask16 mask) {
+    if constexpr (Bf16) {
+        const __m512i x = _mm512_maskz_cvtepu16_epi32(0xFFFF, _mm256_maskz_loadu_epi16(mask, p));
+        return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xFFFF, x, 16));
+    } else {
+        return _mm512_maskz_loadu_ps(mask, p);
+    }
+}
+
+template <bool Bf16>
+LOOM_AVX512_INLINE void store_half(void* p, __m512 v, __mmask16 mask) {
+    if constexpr (Bf16)
+        _mm256_mask_storeu_epi16(p, mask, reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)));
+    else
+        _mm512_mask_storeu_ps(static_cast<float*>(p), mask, v);
 }
 
 // Lanes of `mask`: the first `left` of 32 (all when left ≥ 32).
