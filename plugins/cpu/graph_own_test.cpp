@@ -100,9 +100,16 @@ void expect_upsample_add(bool bf16) {
     auto graph = g.expect_matches_reference({sum, sum2}, bf16);
     ASSERT_TRUE(graph);
     const std::string want = std::string("loom_upsample_add:") + (bf16 ? "bf16" : "f32");
-    if (!upsample_add_available(bf16)) return;
-    EXPECT_EQ(graph->exec_type(*up.node), want);
-    EXPECT_EQ(graph->exec_type(*sum.node), want) << "the Add is the same step";
+    // Only where the finer level is channels last (oneDNN's brgemm layout on AVX-512; its
+    // AVX2 kernels write nChw8c, which the own kernel does not read).
+    const auto type = bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
+    if (upsample_add_available(bf16) &&
+        !test::channel_blocked(g.engine(), type, {1, 8, 10, 12}, 40)) {
+        EXPECT_EQ(graph->exec_type(*up.node), want);
+        EXPECT_EQ(graph->exec_type(*sum.node), want) << "the Add is the same step";
+    } else {
+        EXPECT_NE(graph->exec_type(*up.node), want);
+    }
     EXPECT_NE(graph->exec_type(*up2.node), want);
     EXPECT_NE(graph->exec_type(*sum2.node), want);
 }

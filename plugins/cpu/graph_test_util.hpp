@@ -129,4 +129,21 @@ inline bool bf16_native() {
     return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
 }
 
+// Whether oneDNN lays the output of a 1×1 convolution of `x` to `out` channels out in channel
+// blocks (nChw8c/nChw16c: its jit kernels) — the layout a concatenation is done in place in —
+// rather than channels last (its brgemm kernels on AVX-512).
+inline bool channel_blocked(const dnnl::engine& engine, dnnl::memory::data_type type,
+                            const Shape& x, std::int64_t out) {
+    using memory = dnnl::memory;
+    const memory::dims src(x.begin(), x.end()), dst{x[0], out, x[2], x[3]};
+    const memory::desc any_src(src, type, memory::format_tag::any),
+        any_w({out, x[1], 1, 1}, type, memory::format_tag::any),
+        any_dst(dst, type, memory::format_tag::any);
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                      dnnl::algorithm::convolution_direct, any_src, any_w, any_dst,
+                                      {1, 1}, {0, 0}, {0, 0});
+    dnnl::convolution_forward::primitive_desc pd(d, engine);
+    return pd.dst_desc().data.format_desc.blocking.inner_nblks > 0;
+}
+
 } // namespace loom::plugins::cpu::test
