@@ -139,13 +139,14 @@ bool GraphBuilder::emit_own_reorder(const std::string& name, ValueId from, Value
 
 bool GraphBuilder::emit_max_pool_nhwc(const model::Node& node, ValueId src, const Pool2d& pool) {
     const auto& desc = m_parts.values[src].desc;
-    if (desc.data_type() != memory::data_type::bf16 || desc.dims().size() != 4 ||
-        !channels_last(desc) || desc.data.offset0 != 0)
+    const auto type = desc.data_type();
+    const bool f32 = type == memory::data_type::f32;
+    if ((!f32 && type != memory::data_type::bf16) || !max_pool_nhwc_available(f32) ||
+        desc.dims().size() != 4 || !channels_last(desc) || desc.data.offset0 != 0)
         return false;
     const auto out = node.outputs[0].shape.to_shape();
-    emit_own(node, make_max_pool_bf16_nhwc(pool), {{DNNL_ARG_SRC, src}},
-             memory::desc(dims_of(out), memory::data_type::bf16, memory::format_tag::acdb),
-             "max_pool_nhwc");
+    emit_own(node, make_max_pool_nhwc(pool, f32), {{DNNL_ARG_SRC, src}},
+             memory::desc(dims_of(out), type, memory::format_tag::acdb), "max_pool_nhwc");
     return true;
 }
 

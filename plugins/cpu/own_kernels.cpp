@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -73,6 +74,20 @@ private:
 
 using MaxOf = void (*)(const std::uint16_t* const*, std::size_t, std::int64_t, std::uint16_t*);
 
+// The same for f32 values (`window` points at floats; NaN wins, as in the bf16 one).
+void max_of_f32_generic(const std::uint16_t* const* window, std::size_t count,
+                        std::int64_t channels, std::uint16_t* out) {
+    auto* y = reinterpret_cast<float*>(out);
+    for (std::int64_t c = 0; c < channels; ++c) {
+        float acc = reinterpret_cast<const float*>(window[0])[c];
+        for (std::size_t w = 1; w < count; ++w) {
+            const float x = reinterpret_cast<const float*>(window[w])[c];
+            if (acc < x || x != x) acc = x;
+        }
+        y[c] = acc;
+    }
+}
+
 #if defined(__x86_64__)
 __attribute__((target("avx512f,avx512bw"))) inline __m512i ordered32(__m512i v) {
     return _mm512_xor_si512(v,
@@ -95,18 +110,44 @@ __attribute__((target("avx512f,avx512bw"))) void max_of_avx512(const std::uint16
 }
 #endif
 
-MaxOf pick_max_of() {
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512bw")) return max_of_avx512;
+__attribute__((target("avx512f"))) void max_of_f32_avx512(const std::uint16_t* const* window,
+                                                          std::size_t count, std::int64_t channels,
+                                                          std::uint16_t* out) {
+    auto* y = reinterpret_cast<float*>(out);
+    for (std::int64_t c = 0; c < channels; c += 16) {
+        const auto left = channels - c;
+        const __mmask16 mask = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+        const auto* w0 = reinterpret_cast<const float*>(window[0]);
+        __m512 acc = _mm512_maskz_loadu_ps(mask, w0 + c);
+        for (std::size_t w = 1; w < count; ++w) {
+            const __m512 x =
+                _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(window[w]) + c);
+            // x where acc < x or x is NaN: a NaN, once taken, stays
+            const __mmask16 take =
+                _mm512_cmp_ps_mask(acc, x, _CMP_LT_OQ) | _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+            acc = _mm512_mask_blend_ps(take, acc, x);
+        }
+        _mm512_mask_storeu_ps(y + c, mask, acc);
+    }
+}
 #endif
-    return max_of_generic;
+
+MaxOf pick_max_of(bool f32) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512bw")) return f32 ? max_of_f32_avx512 : max_of_avx512;
+#endif
+    return f32 ? max_of_f32_generic : max_of_generic;
 }
 
-class MaxPoolBf16Nhwc final : public OwnKernel {
+// Max pooling of channels-last bf16 or f32 values (`elem` bytes each); the pointer types below
+// are bf16's, the f32 max_of reads floats through them.
+class MaxPoolNhwc final : public OwnKernel {
 public:
-    explicit MaxPoolBf16Nhwc(const Pool2d& pool)
+    MaxPoolNhwc(const Pool2d& pool, bool f32)
         : m_p(pool)
-        , m_max_of(pick_max_of()) {}
+        , m_max_of(pick_max_of(f32))
+        , m_f32(f32) {}
 
     void run(std::span<std::byte* const> args) const override {
         const auto& p = m_p;
@@ -131,6 +172,7 @@ private:
                   const std::uint16_t** window) const {
         const auto& p = m_p;
         const auto n = r / p.out_h, oh = r % p.out_h;
+        const std::int64_t row = p.channels * (m_f32 ? 2 : 1); // a pixel, in 16-bit units
         for (std::int64_t ow = 0; ow < p.out_w; ++ow) {
             std::size_t count = 0;
             for (std::int64_t kh = 0; kh < p.kernel_h; ++kh) {
@@ -139,12 +181,16 @@ private:
                 for (std::int64_t kw = 0; kw < p.kernel_w; ++kw) {
                     const auto iw = ow * p.stride_w - p.pad_left + kw;
                     if (iw < 0 || iw >= p.in_w) continue;
-                    window[count++] = in + ((n * p.in_h + ih) * p.in_w + iw) * p.channels;
+                    window[count++] = in + ((n * p.in_h + ih) * p.in_w + iw) * row;
                 }
             }
-            auto* y = out + ((n * p.out_h + oh) * p.out_w + ow) * p.channels;
+            auto* y = out + ((n * p.out_h + oh) * p.out_w + ow) * row;
             if (count == 0) { // a window wholly in the padding: -inf, as oneDNN writes
-                std::fill(y, y + p.channels, std::uint16_t{0xFF80});
+                if (m_f32)
+                    std::fill_n(reinterpret_cast<float*>(y), p.channels,
+                                -std::numeric_limits<float>::infinity());
+                else
+                    std::fill(y, y + p.channels, std::uint16_t{0xFF80});
                 continue;
             }
             m_max_of(window, count, p.channels, y);
@@ -153,6 +199,7 @@ private:
 
     Pool2d m_p;
     MaxOf m_max_of;
+    bool m_f32;
 };
 
 #if defined(__x86_64__)
@@ -301,8 +348,16 @@ std::shared_ptr<const OwnKernel> make_concat_channels_last(std::int64_t pixels,
     return std::make_shared<ConcatChannelsLast>(pixels, std::move(channels), elem);
 }
 
-std::shared_ptr<const OwnKernel> make_max_pool_bf16_nhwc(const Pool2d& pool) {
-    return std::make_shared<MaxPoolBf16Nhwc>(pool);
+bool max_pool_nhwc_available(bool f32) {
+#if defined(__x86_64__)
+    return !f32 || __builtin_cpu_supports("avx512bw");
+#else
+    return !f32;
+#endif
+}
+
+std::shared_ptr<const OwnKernel> make_max_pool_nhwc(const Pool2d& pool, bool f32) {
+    return std::make_shared<MaxPoolNhwc>(pool, f32);
 }
 
 } // namespace loom::plugins::cpu

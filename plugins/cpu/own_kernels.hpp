@@ -6,7 +6,8 @@
 //    less);
 //  - max pooling of bf16: 16-bit integer maxima of an order-preserving encoding, 32 channels at
 //    a time (oneDNN 2.6's bf16 pooling is slower than its f32 one here: 110 against 95 µs for
-//    SqueezeNet's first pooling).
+//    SqueezeNet's first pooling); of f32, 16 channels at a time with AVX-512 (SqueezeNet's three:
+//    167 → 130 µs).
 //  - depthwise 2-D convolution of channels-last values (own_depthwise.cpp): oneDNN 2.6's reloads
 //    and reconverts each input pixel per tap (PP-OCRv4 rec: 42 % of its bf16 time).
 //  - nearest upsampling by integer factors added to another value (feature pyramids).
@@ -39,9 +40,12 @@ struct Pool2d {
     std::int64_t batch = 1, channels = 1, in_h = 1, in_w = 1, out_h = 1, out_w = 1;
     std::int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;
 };
-// Max pooling of a bf16 NHWC value into a bf16 NHWC value (windows clipped to the input: the
-// padding never wins). Args: input, output.
-std::shared_ptr<const OwnKernel> make_max_pool_bf16_nhwc(const Pool2d& pool);
+// Max pooling of a bf16 (or, with `f32`, an f32) NHWC value into one of the same type (windows
+// clipped to the input: the padding never wins; a NaN does). Args: input, output.
+std::shared_ptr<const OwnKernel> make_max_pool_nhwc(const Pool2d& pool, bool f32 = false);
+// Whether the graph should use it: bf16 always (oneDNN 2.6's is slower on every CPU measured);
+// f32 where AVX-512 runs it 16 channels at a time (elsewhere oneDNN's jit pooling is the better).
+bool max_pool_nhwc_available(bool f32);
 
 // Whether this CPU runs make_rgb_to_bf16_nhwc's kernel (AVX-512 with bf16 conversions).
 bool rgb_to_bf16_nhwc_available();

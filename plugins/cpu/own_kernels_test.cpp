@@ -73,7 +73,7 @@ TEST(OwnKernels, MaxPoolsBf16ChannelsLastValuesAsFloatsCompare) {
         static_cast<std::size_t>(p.batch * p.out_h * p.out_w * p.channels));
     std::byte* args[] = {reinterpret_cast<std::byte*>(in.data()),
                          reinterpret_cast<std::byte*>(out.data())};
-    make_max_pool_bf16_nhwc(p)->run(args);
+    make_max_pool_nhwc(p)->run(args);
     for (std::int64_t n = 0; n < p.batch; ++n)
         for (std::int64_t oh = 0; oh < p.out_h; ++oh)
             for (std::int64_t ow = 0; ow < p.out_w; ++ow)
@@ -91,6 +91,59 @@ TEST(OwnKernels, MaxPoolsBf16ChannelsLastValuesAsFloatsCompare) {
                         ((n * p.out_h + oh) * p.out_w + ow) * p.channels + c)]);
                     ASSERT_EQ(got, want) << n << "," << oh << "," << ow << "," << c;
                 }
+}
+
+// The same in f32: 16 channels per instruction (45: two whole and a masked tail), NaNs in some
+// windows (a NaN wins, as in the bf16 kernel), windows clipped by the padding.
+TEST(OwnKernels, MaxPoolsF32ChannelsLastValuesWithNaNsWinning) {
+    if (!max_pool_nhwc_available(true)) GTEST_SKIP() << "this CPU has no AVX-512 f32 max pooling";
+    Pool2d p;
+    p.batch = 2;
+    p.channels = 45;
+    p.in_h = 9;
+    p.in_w = 8;
+    p.kernel_h = p.kernel_w = 3;
+    p.stride_h = p.stride_w = 2;
+    p.pad_top = p.pad_left = 1;
+    p.out_h = 5;
+    p.out_w = 5;
+    std::mt19937 rng(13);
+    std::normal_distribution<float> normal(0.0f, 3.0f);
+    std::vector<float> in(static_cast<std::size_t>(p.batch * p.in_h * p.in_w * p.channels));
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        in[i] = normal(rng);
+        if (i % 101 == 0) in[i] = std::numeric_limits<float>::quiet_NaN();
+        if (i % 97 == 0) in[i] = -std::numeric_limits<float>::infinity();
+    }
+    std::vector<float> out(static_cast<std::size_t>(p.batch * p.out_h * p.out_w * p.channels) + 16,
+                           1234.5f);
+    std::byte* args[] = {reinterpret_cast<std::byte*>(in.data()),
+                         reinterpret_cast<std::byte*>(out.data())};
+    make_max_pool_nhwc(p, true)->run(args);
+    for (std::int64_t n = 0; n < p.batch; ++n)
+        for (std::int64_t oh = 0; oh < p.out_h; ++oh)
+            for (std::int64_t ow = 0; ow < p.out_w; ++ow)
+                for (std::int64_t c = 0; c < p.channels; ++c) {
+                    float want = -std::numeric_limits<float>::infinity();
+                    bool nan = false;
+                    for (std::int64_t kh = 0; kh < 3; ++kh)
+                        for (std::int64_t kw = 0; kw < 3; ++kw) {
+                            const auto ih = oh * 2 - 1 + kh, iw = ow * 2 - 1 + kw;
+                            if (ih < 0 || ih >= p.in_h || iw < 0 || iw >= p.in_w) continue;
+                            const float v = in[static_cast<std::size_t>(
+                                ((n * p.in_h + ih) * p.in_w + iw) * p.channels + c)];
+                            nan = nan || std::isnan(v);
+                            want = std::max(want, v);
+                        }
+                    const float got = out[static_cast<std::size_t>(
+                        ((n * p.out_h + oh) * p.out_w + ow) * p.channels + c)];
+                    if (nan)
+                        ASSERT_TRUE(std::isnan(got)) << n << "," << oh << "," << ow << "," << c;
+                    else
+                        ASSERT_EQ(got, want) << n << "," << oh << "," << ow << "," << c;
+                }
+    for (std::size_t i = out.size() - 16; i < out.size(); ++i)
+        EXPECT_EQ(out[i], 1234.5f) << "written past the end at " << i;
 }
 
 // Two planar RGB images of 5×7 pixels (35: two blocks of 16 and a masked tail of 3) into bf16
