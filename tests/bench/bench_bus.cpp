@@ -2,7 +2,9 @@
 //
 // roundtrip/*: one 64-byte request/reply through the real Channel and Server code.
 // tensor/*/4MiB: from an ordinary filled 4 MiB frame until the receiver's checksum over every
-// byte comes back. baseline/zmq_reqrep/*: plain cppzmq REQ/REP with a blocking recv, same payload.
+// byte comes back. baseline/zmq_reqrep/*: plain cppzmq REQ/REP with a blocking recv, same payload;
+// tcp_curve: the same with CURVE, as Loom's tcp is (secure by default: its tcp server takes the
+// key pair and the client key the parent writes into DIR, and the channel the client keys).
 // ipc and tcp servers run in a child process (this program started with --serve DIR).
 
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -24,6 +27,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bus/channel.hpp"
+#include "bus/security.hpp"
 #include "bus/server.hpp"
 #include "bus/tensor_frame.hpp"
 #include "tests/support/child_process.hpp"
@@ -65,26 +69,38 @@ int serve(const std::string& dir) {
     pthread_sigmask(SIG_BLOCK, &term, nullptr); // before any thread: sigwait below takes it
     bus::Context context(bench_options());
     auto fast = test::make_test_service("bench", "1", {true, false, 1});
+    bus::ServerSecurity security(bus::KeyPair::load(dir + "/server.key"));
+    const auto client = bus::load_public_key(dir + "/client.pub");
+    security.allow(client, bus::Roles::all());
     bus::Server ipc(context, fast, {.endpoints = {"ipc://" + dir + "/loom.sock"}});
-    bus::Server tcp(context, fast, {.endpoints = {"tcp://127.0.0.1:*"}});
+    bus::Server tcp(context, fast, {.endpoints = {"tcp://127.0.0.1:*"}, .security = security});
     zmq::socket_t rep_ipc(context.zmq(), zmq::socket_type::rep);
     rep_ipc.bind("ipc://" + dir + "/zmq.sock");
     zmq::socket_t rep_tcp(context.zmq(), zmq::socket_type::rep);
     rep_tcp.bind("tcp://127.0.0.1:*");
     std::string zmq_tcp = rep_tcp.get(zmq::sockopt::last_endpoint);
+    // The CURVE baseline: the same handshake check (this context's ZAP handler, the client's key
+    // allowed), then nothing but ZeroMQ's own encryption per message.
+    context.authenticator().allow("bench-baseline", {client});
+    zmq::socket_t rep_curve(context.zmq(), zmq::socket_type::rep);
+    bus::apply_server_security(rep_curve, security, "bench-baseline");
+    rep_curve.bind("tcp://127.0.0.1:*");
+    std::string zmq_curve = rep_curve.get(zmq::sockopt::last_endpoint);
     std::thread t1([&] { run_rep(rep_ipc); });
     std::thread t2([&] { run_rep(rep_tcp); });
-    std::cout << tcp.endpoints()[0] << " " << zmq_tcp << std::endl;
+    std::thread t3([&] { run_rep(rep_curve); });
+    std::cout << tcp.endpoints()[0] << " " << zmq_tcp << " " << zmq_curve << std::endl;
     int signo = 0;
     sigwait(&term, &signo);
     rep_ipc.close();
     rep_tcp.close();
+    rep_curve.close();
     _exit(0); // the REP threads block in recv; nothing else needs tearing down
 }
 
 struct Child {
     std::unique_ptr<test::ChildProcess> process; // SIGTERM and reaped when reset
-    std::string loom_tcp, zmq_tcp;
+    std::string loom_tcp, zmq_tcp, zmq_curve;
 };
 
 // Starts `self --serve DIR` and reads the endpoints it prints on its first line.
@@ -94,8 +110,8 @@ Child spawn_child(const char* self, const std::string& dir) {
                                                      /*with_stderr=*/false);
     std::istringstream words(c.process->read_until(
         [](const std::string& t) { return t.find('\n') != std::string::npos; }));
-    words >> c.loom_tcp >> c.zmq_tcp;
-    if (c.zmq_tcp.empty()) std::abort();
+    words >> c.loom_tcp >> c.zmq_tcp >> c.zmq_curve;
+    if (c.zmq_curve.empty()) std::abort();
     return c;
 }
 
@@ -152,9 +168,11 @@ void tensor(benchmark::State& state, bus::Channel& channel) {
     report_percentiles(state, us);
 }
 
-void baseline(benchmark::State& state, const std::string& endpoint) {
+void baseline(benchmark::State& state, const std::string& endpoint,
+              const std::optional<bus::ClientSecurity>& security = std::nullopt) {
     zmq::socket_t req(context().zmq(), zmq::socket_type::req);
     req.set(zmq::sockopt::linger, 0);
+    if (security) bus::apply_client_security(req, *security);
     req.connect(endpoint);
     std::string payload(k_payload, 'x');
     std::vector<double> us;
@@ -175,6 +193,11 @@ int main(int argc, char** argv) {
 
     char dir_template[] = "/tmp/loom-bench-XXXXXX";
     g_dir = mkdtemp(dir_template);
+    const auto server_keys = bus::KeyPair::generate();
+    const auto client_keys = bus::KeyPair::generate();
+    server_keys.save(g_dir + "/server");
+    client_keys.save(g_dir + "/client");
+    const bus::ClientSecurity curve{client_keys, server_keys.public_key};
     Child child = spawn_child("/proc/self/exe", g_dir);
 
     auto& ctx = context();
@@ -192,7 +215,7 @@ int main(int argc, char** argv) {
     bus::Channel direct(ctx, "inproc://bench-direct", "bench");
     bus::Channel inproc(ctx, "inproc://bench-loop", "bench");
     bus::Channel ipc(ctx, "ipc://" + g_dir + "/loom.sock", "bench");
-    bus::Channel tcp(ctx, child.loom_tcp, "bench");
+    bus::Channel tcp(ctx, child.loom_tcp, "bench", {.security = curve});
 
     // Plain names (no /real_time suffix): scripts read them. The iteration count follows CPU
     // time; every row also reports wall-clock percentiles of the individual requests.
@@ -208,6 +231,8 @@ int main(int argc, char** argv) {
     reg("baseline/zmq_reqrep/ipc",
         [&](benchmark::State& s) { baseline(s, "ipc://" + g_dir + "/zmq.sock"); });
     reg("baseline/zmq_reqrep/tcp", [&](benchmark::State& s) { baseline(s, child.zmq_tcp); });
+    reg("baseline/zmq_reqrep/tcp_curve",
+        [&](benchmark::State& s) { baseline(s, child.zmq_curve, curve); });
 
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
