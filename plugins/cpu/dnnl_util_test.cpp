@@ -51,15 +51,6 @@ model::Tensor with_denormals(const model::Shape& shape, std::int64_t every, std:
     return t;
 }
 
-model::Attributes conv_attributes(std::int64_t pad) {
-    model::Attributes a;
-    a.set("strides", std::vector<std::int64_t>{1, 1});
-    a.set("dilations", std::vector<std::int64_t>{1, 1});
-    a.set("pads_begin", std::vector<std::int64_t>{pad, pad});
-    a.set("pads_end", std::vector<std::int64_t>{pad, pad});
-    return a;
-}
-
 // Weights with denormals among them (PP-OCRv4 det's and rec's have some): the compiled graph's
 // depthwise, pointwise and MatMul steps still match the reference, which computes with them.
 TEST(Denormals, WeightsWithDenormalsStillComputeTheModel) {
@@ -67,8 +58,9 @@ TEST(Denormals, WeightsWithDenormalsStillComputeTheModel) {
     auto& dw = g.model().add_constant(with_denormals({24, 1, 1, 3, 3}, 7, 5));
     auto& pw = g.model().add_constant(with_denormals({16, 24, 1, 1}, 5, 6));
     auto& fc = g.model().add_constant(with_denormals({11, 6}, 3, 7));
-    auto y = g.op("GroupConvolution", {g.input({1, 24, 9, 11}), dw.output()}, conv_attributes(1));
-    y = g.op("Convolution", {y, pw.output()}, conv_attributes(0));
+    auto y = g.op("GroupConvolution", {g.input({1, 24, 9, 11}), dw.output()},
+                  test::conv_attributes(1, 1, 1));
+    y = g.op("Convolution", {y, pw.output()}, test::conv_attributes(1, 1, 0));
     y = g.op("MatMul", {y, fc.output()});
     g.expect_matches_reference({y});
 }

@@ -23,49 +23,49 @@ bool channels_last(const memory::desc& desc) {
            desc == memory::desc(desc.dims(), desc.data_type(), tag);
 }
 
+// The eltwise entries of `p` as epilogue steps (appended to `out`); false, appending nothing,
+// where the kernel lacks one of them.
+bool eltwise_epilogue(const PostOp& p, std::vector<DepthwiseEpilogue>& out) {
+    using Alg = dnnl::algorithm;
+    using K = DepthwiseEpilogue::Kind;
+    std::vector<DepthwiseEpilogue> steps;
+    for (const auto& e : p.eltwise) {
+        if (e.algorithm == Alg::eltwise_linear)
+            steps.push_back({K::linear, e.alpha, e.beta, {}});
+        else if (e.algorithm == Alg::eltwise_relu)
+            steps.push_back({K::relu, e.alpha, 0, {}});
+        else if (e.algorithm == Alg::eltwise_clip || e.algorithm == Alg::eltwise_clip_v2)
+            steps.push_back({K::clip, e.alpha, e.beta, {}});
+        else if (e.algorithm == Alg::eltwise_hardswish)
+            steps.push_back({K::hardswish, 0, 0, {}});
+        else
+            return false;
+    }
+    out.insert(out.end(), steps.begin(), steps.end());
+    return true;
+}
+
 // `p` as epilogue steps of a depthwise convolution of `channels` channels (appended to `out`);
-// false where the kernel has no such step.
+// false, appending nothing, where the kernel has no such step.
 bool as_epilogue(const PostOp& p, std::int64_t channels, std::vector<DepthwiseEpilogue>& out) {
     using Alg = dnnl::algorithm;
     using K = DepthwiseEpilogue::Kind;
-    const auto n = static_cast<std::size_t>(channels);
     if (!p.scale.empty()) { // batch normalisation
         out.push_back({K::mul, 0, 0, p.scale});
         out.push_back({K::add, 0, 0, p.shift});
         return true;
     }
-    if (p.binary == Alg::undef) {
-        for (const auto& e : p.eltwise) {
-            if (e.algorithm == Alg::eltwise_linear)
-                out.push_back({K::linear, e.alpha, e.beta, {}});
-            else if (e.algorithm == Alg::eltwise_relu)
-                out.push_back({K::relu, e.alpha, 0, {}});
-            else if (e.algorithm == Alg::eltwise_clip || e.algorithm == Alg::eltwise_clip_v2)
-                out.push_back({K::clip, e.alpha, e.beta, {}});
-            else if (e.algorithm == Alg::eltwise_hardswish)
-                out.push_back({K::hardswish, 0, 0, {}});
-            else
-                return false;
-        }
-        return true;
-    }
-    const auto size = static_cast<std::size_t>(p.constant.size());
-    if (p.constant.empty() || (size != 1 && size != n)) return false; // a runtime operand
-    std::vector<float> v(n);
-    for (std::size_t c = 0; c < n; ++c)
-        v[c] = p.constant.data<float>()[size == 1 ? 0 : c];
-    if (p.binary == Alg::binary_sub)
-        for (auto& x : v)
-            x = -x;
-    if (p.binary == Alg::binary_div)
-        for (auto& x : v) {
-            if (x == 0.0f) return false;
-            x = 1.0f / x;
-        }
+    if (p.binary == Alg::undef) return eltwise_epilogue(p, out);
+    auto v = per_channel_constant(p, static_cast<std::size_t>(channels));
+    if (!v) return false; // a runtime operand
     const bool add = p.binary == Alg::binary_add || p.binary == Alg::binary_sub;
     const bool mul = p.binary == Alg::binary_mul || p.binary == Alg::binary_div;
     if (!add && !mul) return false;
-    out.push_back({add ? K::add : K::mul, 0, 0, std::move(v)});
+    for (auto& x : *v) {
+        if (p.binary == Alg::binary_div && x == 0.0f) return false;
+        x = p.binary == Alg::binary_sub ? -x : p.binary == Alg::binary_div ? 1.0f / x : x;
+    }
+    out.push_back({add ? K::add : K::mul, 0, 0, std::move(*v)});
     return true;
 }
 

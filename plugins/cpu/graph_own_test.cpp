@@ -12,18 +12,9 @@ namespace loom::plugins::cpu {
 namespace {
 
 using test::Attributes;
+using test::conv_attributes;
 using test::GraphCase;
 using test::Output;
-
-Attributes conv_attributes(std::int64_t stride_h, std::int64_t stride_w, std::int64_t pad,
-                           std::int64_t dilation = 1) {
-    Attributes a;
-    a.set("strides", std::vector<std::int64_t>{stride_h, stride_w});
-    a.set("dilations", std::vector<std::int64_t>{dilation, dilation});
-    a.set("pads_begin", std::vector<std::int64_t>{pad, pad});
-    a.set("pads_end", std::vector<std::int64_t>{pad, pad});
-    return a;
-}
 
 // PP-OCRv4 rec's block: 1×1 convolution, depthwise 5×5 with stride 2 down the rows, its bias as a
 // per-channel Add and the learnable affine around an HSwish, then a Sigmoid (no epilogue step of
@@ -81,20 +72,12 @@ TEST(CpuGraphBf16, RunsDepthwiseConvolutionsOnItsOwnKernelWithTheirChains) {
 // other operand is made after it stays oneDNN's resampling (and an Add of its own).
 void expect_upsample_add(bool bf16) {
     GraphCase g;
-    Attributes a;
-    a.set("mode", std::string("nearest"));
-    a.set("shape_calculation_mode", std::string("scales"));
-    a.set("coordinate_transformation_mode", std::string("asymmetric"));
-    a.set("nearest_mode", std::string("floor"));
-    const float scales[] = {1.0f, 1.0f, 2.0f, 2.0f};
-    auto& s = g.model().add_constant(model::Tensor::copy_of(
-        model::ElementType::F32, {4}, std::as_bytes(std::span<const float>(scales))));
     const auto fine = g.op("Relu", {g.conv(g.input({1, 8, 10, 12}), 8, 40, 1)});
     const auto coarse = g.op("Relu", {g.conv(g.input({1, 8, 5, 6}), 8, 40, 1)});
-    const auto up = g.op("Interpolate", {coarse, s.output()}, a, "opset11");
+    const auto up = g.upsample_nearest(coarse, 2.0f);
     const auto sum = g.op("Add", {fine, up});
     // … and one whose other operand comes after: a convolution of the upsampled value's input.
-    const auto up2 = g.op("Interpolate", {coarse, s.output()}, a, "opset11");
+    const auto up2 = g.upsample_nearest(coarse, 2.0f);
     const auto late = g.op("Relu", {g.conv(fine, 40, 40, 1)});
     const auto sum2 = g.op("Add", {up2, late});
     auto graph = g.expect_matches_reference({sum, sum2}, bf16);

@@ -113,7 +113,9 @@ TEST(CpuGraph, MixesOneDnnPrimitivesViewsAndReferenceKernels) {
     }
 }
 
-// PP-OCR's FPN: nearest upsampling by integer factors (asymmetric, floor) between blocked values.
+// PP-OCR's FPN: nearest upsampling by integer factors (asymmetric, floor) between blocked values
+// (with the Add after it: oneDNN's resampling, or the device's upsample-add step where the lateral
+// value is channels last).
 TEST(CpuGraph, UpsamplesByIntegerFactorsOnOneDnn) {
     for (const float factor : {2.0f, 4.0f}) {
         GraphCase g;
@@ -121,15 +123,7 @@ TEST(CpuGraph, UpsamplesByIntegerFactorsOnOneDnn) {
         const auto side = static_cast<std::int64_t>(factor);
         const auto lateral = g.conv(g.input({1, 96, 20 * side, 20 * side}), 96, 96, 1); // first
         auto y = g.conv(g.input({1, 96, 20, 20}), 96, 96, 3);
-        Attributes a;
-        a.set("mode", std::string("nearest"));
-        a.set("shape_calculation_mode", std::string("scales"));
-        a.set("coordinate_transformation_mode", std::string("asymmetric"));
-        a.set("nearest_mode", std::string("floor"));
-        const float scales[] = {1.0f, 1.0f, factor, factor};
-        auto& s = g.model().add_constant(model::Tensor::copy_of(
-            ElementType::F32, {4}, std::as_bytes(std::span<const float>(scales))));
-        y = g.op("Interpolate", {y, s.output()}, a, "opset11");
+        y = g.upsample_nearest(y, factor);
         // FPN: the upsampled value plus the lateral one (a post-op of the resampling, or not)
         y = g.op("Add", {lateral, y});
         auto graph = g.expect_matches_reference({g.conv(y, 96, 8, 3)});
@@ -473,15 +467,7 @@ TEST(CpuGraphBf16, RunsPpOcrBlocksInBf16) {
     auto gate = g.op("ReduceMean", {y, axes.output()}, keep);
     gate = g.op("HardSigmoid", {g.conv(gate, 16, 16, 1), g.scalar(0.2f), g.scalar(0.5f)});
     y = g.op("Add", {g.conv(g.op("Multiply", {y, gate}), 16, 16, 1), x});
-    Attributes a;
-    a.set("mode", std::string("nearest"));
-    a.set("shape_calculation_mode", std::string("scales"));
-    a.set("coordinate_transformation_mode", std::string("asymmetric"));
-    a.set("nearest_mode", std::string("floor"));
-    const float scales[] = {1.0f, 1.0f, 2.0f, 2.0f};
-    auto& s = g.model().add_constant(model::Tensor::copy_of(
-        ElementType::F32, {4}, std::as_bytes(std::span<const float>(scales))));
-    auto up = g.op("Interpolate", {y, s.output()}, a, "opset11");
+    auto up = g.upsample_nearest(y, 2.0f);
     Attributes d;
     d.set("strides", std::vector<std::int64_t>{2, 2});
     d.set("dilations", std::vector<std::int64_t>{1, 1});

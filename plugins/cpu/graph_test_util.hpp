@@ -2,6 +2,8 @@
 // The compiled CPU graph's tests (graph_test.cpp, graph_own_test.cpp): a model built node by
 // node, compiled into a CpuGraph and checked against the reference Plan (the oracle).
 
+#include <span>
+
 #include <gtest/gtest.h>
 
 #include "components/model/op_registry.hpp"
@@ -16,6 +18,17 @@ using model::Output;
 using model::Shape;
 using model::Tensor;
 using ElementType = model::ElementType;
+
+// A 2-D (Group)Convolution's attributes: strides, `pad` on every side, dilation.
+inline Attributes conv_attributes(std::int64_t stride_h, std::int64_t stride_w, std::int64_t pad,
+                                  std::int64_t dilation = 1) {
+    Attributes a;
+    a.set("strides", std::vector<std::int64_t>{stride_h, stride_w});
+    a.set("dilations", std::vector<std::int64_t>{dilation, dilation});
+    a.set("pads_begin", std::vector<std::int64_t>{pad, pad});
+    a.set("pads_end", std::vector<std::int64_t>{pad, pad});
+    return a;
+}
 
 // A model under construction, and both ways of running it.
 class GraphCase {
@@ -51,14 +64,23 @@ public:
     }
     Output conv(Output x, std::int64_t in, std::int64_t out, std::int64_t k,
                 std::int64_t groups = 1) {
-        Attributes a;
-        const auto pad = k / 2;
-        a.set("strides", std::vector<std::int64_t>{1, 1});
-        a.set("dilations", std::vector<std::int64_t>{1, 1});
-        a.set("pads_begin", std::vector<std::int64_t>{pad, pad});
-        a.set("pads_end", std::vector<std::int64_t>{pad, pad});
+        const auto a = conv_attributes(1, 1, k / 2);
         if (groups == 1) return op("Convolution", {x, constant({out, in, k, k}, 0.3f)}, a);
         return op("GroupConvolution", {x, constant({groups, out / groups, in / groups, k, k})}, a);
+    }
+
+    // Interpolate-11, nearest (asymmetric, floor), of a 4-D value by `factor` on both spatial
+    // axes — PP-OCR's FPN upsampling.
+    Output upsample_nearest(Output x, float factor) {
+        Attributes a;
+        a.set("mode", std::string("nearest"));
+        a.set("shape_calculation_mode", std::string("scales"));
+        a.set("coordinate_transformation_mode", std::string("asymmetric"));
+        a.set("nearest_mode", std::string("floor"));
+        const float scales[] = {1.0f, 1.0f, factor, factor};
+        auto& s = m_model.add_constant(
+            Tensor::copy_of(ElementType::F32, {4}, std::as_bytes(std::span<const float>(scales))));
+        return op("Interpolate", {x, s.output()}, a, "opset11");
     }
 
     // SqueezeNet's fire module on a [1,16,9,10] input: a 1×1 squeeze, then 1×1 (32) and 3×3 (16)

@@ -47,9 +47,10 @@ TEST(OwnKernels, ConcatenatesChannelsLastValuesPixelByPixel) {
     }
 }
 
-// bf16 values of both signs, zeros of both signs and infinities; channels not a multiple of 32
-// (a masked tail); windows clipped by padding and by ceil rounding.
-TEST(OwnKernels, MaxPoolsBf16ChannelsLastValuesAsFloatsCompare) {
+// Two images of 9×8 pixels, 45 channels (a masked tail at 16 and at 32 per instruction), 3×3
+// windows at stride 2 with one pixel of padding; ceil rounding: the last column's windows are
+// clipped on the right.
+Pool2d pool_3x3_stride_2() {
     Pool2d p;
     p.batch = 2;
     p.channels = 45;
@@ -59,7 +60,14 @@ TEST(OwnKernels, MaxPoolsBf16ChannelsLastValuesAsFloatsCompare) {
     p.stride_h = p.stride_w = 2;
     p.pad_top = p.pad_left = 1;
     p.out_h = 5; // (9 + 1 + 1 - 3) / 2 + 1
-    p.out_w = 5; // ceil((8 + 1 - 3) / 2) + 1: the last window clipped on the right
+    p.out_w = 5; // ceil((8 + 1 - 3) / 2) + 1
+    return p;
+}
+
+// bf16 values of both signs, zeros of both signs and infinities; channels not a multiple of 32
+// (a masked tail); windows clipped by padding and by ceil rounding.
+TEST(OwnKernels, MaxPoolsBf16ChannelsLastValuesAsFloatsCompare) {
+    const auto p = pool_3x3_stride_2();
     std::mt19937 rng(9);
     std::normal_distribution<float> normal(0.0f, 3.0f);
     std::vector<std::uint16_t> in(static_cast<std::size_t>(p.batch * p.in_h * p.in_w * p.channels));
@@ -97,16 +105,7 @@ TEST(OwnKernels, MaxPoolsBf16ChannelsLastValuesAsFloatsCompare) {
 // windows (a NaN wins, as in the bf16 kernel), windows clipped by the padding.
 TEST(OwnKernels, MaxPoolsF32ChannelsLastValuesWithNaNsWinning) {
     if (!max_pool_nhwc_available(true)) GTEST_SKIP() << "this CPU has no AVX-512 f32 max pooling";
-    Pool2d p;
-    p.batch = 2;
-    p.channels = 45;
-    p.in_h = 9;
-    p.in_w = 8;
-    p.kernel_h = p.kernel_w = 3;
-    p.stride_h = p.stride_w = 2;
-    p.pad_top = p.pad_left = 1;
-    p.out_h = 5;
-    p.out_w = 5;
+    const auto p = pool_3x3_stride_2();
     std::mt19937 rng(13);
     std::normal_distribution<float> normal(0.0f, 3.0f);
     std::vector<float> in(static_cast<std::size_t>(p.batch * p.in_h * p.in_w * p.channels));

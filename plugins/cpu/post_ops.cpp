@@ -150,6 +150,17 @@ std::vector<PostOp> fusible_chain(const model::Model& model, const model::Node& 
     return chain;
 }
 
+std::optional<std::vector<float>> per_channel_constant(const PostOp& p, std::size_t channels) {
+    const auto size = static_cast<std::size_t>(p.constant.size());
+    if (p.binary == A::undef || p.constant.empty() || (size != 1 && size != channels))
+        return std::nullopt;
+    const auto* v = p.constant.data<float>();
+    std::vector<float> out(channels);
+    for (std::size_t c = 0; c < channels; ++c)
+        out[c] = v[size == 1 ? 0 : c];
+    return out;
+}
+
 std::size_t leading_affine(const std::vector<PostOp>& chain, std::int64_t channels, Affine& out) {
     const auto n = static_cast<std::size_t>(channels);
     out.scale.assign(n, 1.0f);
@@ -176,15 +187,12 @@ std::size_t leading_affine(const std::vector<PostOp>& chain, std::int64_t channe
                 }
             continue;
         }
-        const auto size = static_cast<std::size_t>(p.constant.size());
-        if (p.constant.empty() || (size != 1 && size != n)) break;
-        const auto* v = p.constant.data<float>();
-        const auto at = [&](std::size_t c) { return v[size == 1 ? 0 : c]; };
-        if (p.binary == A::binary_div)
-            for (std::size_t c = 0; c < n; ++c)
-                if (at(c) == 0.0f) return k;
+        const auto v = per_channel_constant(p, n);
+        if (!v) break;
+        if (p.binary == A::binary_div && std::find(v->begin(), v->end(), 0.0f) != v->end())
+            return k;
         for (std::size_t c = 0; c < n; ++c) {
-            const float x = at(c);
+            const float x = (*v)[c];
             if (p.binary == A::binary_add) out.shift[c] += x;
             if (p.binary == A::binary_sub) out.shift[c] -= x;
             if (p.binary == A::binary_mul || p.binary == A::binary_div) {

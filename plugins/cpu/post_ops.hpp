@@ -42,6 +42,10 @@ std::optional<PostOp::Eltwise> scalar_linear(const model::Node& node, std::uint3
 // one's node produces the fused output. Stops at a value with several consumers or a Result.
 std::vector<PostOp> fusible_chain(const model::Model& model, const model::Node& anchor);
 
+// The constant operand of binary post-op `p` as one value per channel (a one-element constant
+// repeated); nullopt for an eltwise entry, a runtime operand or a constant of another size.
+std::optional<std::vector<float>> per_channel_constant(const PostOp& p, std::size_t channels);
+
 // y·scale[c] + shift[c] per output channel c: what a convolution without an activation folds
 // into its weights and bias (dnnl_conv.hpp make_conv).
 struct Affine {
