@@ -469,7 +469,11 @@ Route Kernel::resolve(const std::string& name) const {
 
 std::vector<ComponentRecord> Kernel::list() const {
     std::lock_guard lock(m_mutex);
-    return m_registry.list();
+    auto out = m_registry.list();
+    for (auto& r : out) // in this process: the load now (the others' is their last heartbeat's)
+        if (auto it = m_in_process.find(r.instance); it != m_in_process.end())
+            r.in_flight = it->second->server->dispatcher().in_flight();
+    return out;
 }
 
 ComponentRecord Kernel::instance(std::uint64_t id, std::chrono::milliseconds wait_terminal) {

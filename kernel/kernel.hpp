@@ -105,7 +105,8 @@ public:
     std::uint64_t register_component(const Registration& registration);
     // False if the kernel does not know the instance (it should register again). `key`: the
     // CURVE key of the caller; an instance registered under another key is not known to it.
-    bool heartbeat(std::uint64_t instance, ComponentState state, const std::string& key = {});
+    bool heartbeat(std::uint64_t instance, ComponentState state, const std::string& key = {},
+                   std::uint32_t in_flight = 0);
     void deregister(std::uint64_t instance, const std::string& key = {});
     // Checks a spec that arrived over the bus before anything is started: the library by the
     // context's library policy (bus::Context::trusted_library), ipc endpoints inside the runtime

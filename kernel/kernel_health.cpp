@@ -126,11 +126,13 @@ bool Kernel::owned_by(std::uint64_t instance, const std::string& key) const {
     return it != m_owner_keys.end() && it->second == key;
 }
 
-bool Kernel::heartbeat(std::uint64_t instance, ComponentState, const std::string& key) {
+bool Kernel::heartbeat(std::uint64_t instance, ComponentState, const std::string& key,
+                       std::uint32_t in_flight) {
     std::lock_guard lock(m_mutex);
     const auto* r = m_registry.find(instance);
     if (!r || is_terminal(r->state)) return false;
     if (!owned_by(instance, key)) return false;
+    m_registry.get(instance).in_flight = in_flight;
     m_last_heartbeat[instance] = bus::Clock::now();
     return true;
 }

@@ -45,7 +45,7 @@ std::shared_ptr<bus::Service> Kernel::make_service() {
         [this](bus::Call& call) {
             auto in = call.params<schema::HeartbeatRequest>();
             call.init_reply<schema::HeartbeatReply>().setKnown(
-                heartbeat(in.getInstance(), in.getState(), call.peer_key()));
+                heartbeat(in.getInstance(), in.getState(), call.peer_key(), in.getInFlight()));
         },
         bus::Role::component);
     service->on(Method::RESOLVE, [this](bus::Call& call) {

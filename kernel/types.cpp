@@ -82,6 +82,7 @@ void to_schema(const ComponentRecord& r, schema::ComponentInfo::Builder out) {
     out.setRouted(r.routed);
     out.setHost(r.host);
     out.setServerKey(r.server_key);
+    out.setInFlight(r.in_flight);
 }
 
 ComponentRecord from_schema(schema::ComponentInfo::Reader in) {
@@ -100,6 +101,7 @@ ComponentRecord from_schema(schema::ComponentInfo::Reader in) {
     r.routed = in.getRouted();
     r.host = in.getHost().cStr();
     r.server_key = in.getServerKey().cStr();
+    r.in_flight = in.getInFlight();
     return r;
 }
 

@@ -45,7 +45,8 @@ struct BenchOptions {
     std::string json;
     std::string trace;
     std::string precision;
-    ClientKeyOptions keys; // for extensions hosted at tcp:// endpoints
+    std::string kernel;    // a running deployment to use
+    ClientKeyOptions keys; // for the kernel, devices and extensions at tcp:// endpoints
 };
 
 double ms_since(Clock::time_point start) {
@@ -220,8 +221,7 @@ void bench(const BenchOptions& o) {
     LOOM_REQUIRE(o.hint == "latency" || o.hint == "throughput",
                  "--hint {}: use latency or throughput", o.hint);
     LOOM_REQUIRE(o.seconds > 0, "-t {}: the duration must be positive", o.seconds);
-    CoreOptions co;
-    apply_keys(o.keys, o.extensions, co);
+    auto co = client_core_options(o.keys, o.kernel, o.device, o.extensions);
     Core core(co);
     for (const auto& lib : o.extensions)
         core.add_extension(lib);
@@ -308,7 +308,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--extension", o->extensions,
                     "Extension library with custom operations (or the endpoint of one hosted "
                     "with `loom serve --extension`)");
-    o->keys.add(*cmd, "the tcp:// extension hosts");
+    add_kernel_option(*cmd, o->kernel);
+    o->keys.add(*cmd, "the kernel, or the tcp:// device and extension hosts");
     cmd->callback([&exit_code, o] { exit_code = guarded("bench", [&] { bench(*o); }); });
 }
 

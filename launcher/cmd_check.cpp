@@ -25,6 +25,7 @@
 
 #include "components/runtime/tensor_io.hpp"
 #include "launcher/commands.hpp"
+#include "launcher/security_options.hpp"
 #include "schemas/error.hpp"
 #include <loom/core.hpp>
 
@@ -41,6 +42,8 @@ struct CheckOptions {
     bool isolate = false;
     double timeout_s = 0; // per inference; 0: none
     std::string precision;
+    std::string kernel;    // a running deployment to use
+    ClientKeyOptions keys; // for the kernel or a device at a tcp:// endpoint
 };
 
 struct CaseResult {
@@ -296,7 +299,7 @@ int check(const CheckOptions& o) {
     const auto cases = expand(o.dirs, results);
     for (const auto& r : results)
         print(r);
-    CoreOptions co;
+    auto co = client_core_options(o.keys, o.kernel, o.device, {});
     co.devices_out_of_process = co.model_components_out_of_process = o.isolate;
     Core core(co);
     for (const auto& dir : cases) {
@@ -326,6 +329,8 @@ void add_check_command(CLI::App& app, int& exit_code) {
     add_precision_option(*cmd, o->precision);
     cmd->add_flag("--isolate", o->isolate,
                   "Run the device and the reader/transform components in processes of their own");
+    add_kernel_option(*cmd, o->kernel);
+    o->keys.add(*cmd, "the kernel, or the tcp:// device host");
     cmd->add_option("--timeout", o->timeout_s,
                     "Cancel an inference after this many seconds and fail its case (default: none)")
         ->check(CLI::NonNegativeNumber);

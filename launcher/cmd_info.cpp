@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "components/runtime/attached.hpp"
 #include "components/runtime/embedded.hpp"
 #include "launcher/commands.hpp"
 #include "launcher/security_options.hpp"
@@ -28,7 +29,8 @@ struct InfoOptions {
     bool isolate = false;
     bool verbose = false;
     std::vector<std::string> extensions;
-    ClientKeyOptions keys; // for extensions hosted at tcp:// endpoints
+    std::string kernel;    // a running deployment to describe
+    ClientKeyOptions keys; // for the kernel or extensions at tcp:// endpoints
 };
 
 std::string port_name(const model::Node& node, const model::OutputInfo& out) {
@@ -75,20 +77,17 @@ void print_histogram(const model::Model& m) {
 }
 
 void info_model(const InfoOptions& o) {
-    runtime::EmbeddedOptions eo;
-    o.keys.apply(o.extensions, eo.context);
-    if (o.isolate) {
-        eo.reader = kernel::Placement::CHILD_PROCESS;
-        eo.transform = kernel::Placement::CHILD_PROCESS;
-    }
-    runtime::EmbeddedDeployment deployment(eo);
+    auto co = client_core_options(o.keys, o.kernel, "", o.extensions);
+    co.model_components_out_of_process = o.isolate;
+    auto owned = runtime::make_deployment(co);
+    auto& deployment = *owned;
     for (const auto& source : o.extensions) {
         bus::OutMessage request;
         request.init_payload<schema::ExtensionLoadRequest>().setSource(
             runtime::extension_source(source));
         deployment.extensions()(static_cast<std::uint16_t>(schema::ExtensionMethod::LOAD), request);
     }
-    auto read = runtime::read_model(deployment.reader(), o.model);
+    auto read = runtime::read_model_file(deployment, o.model);
     const auto& m = *read.model;
     nlohmann::json j = {{"model", o.model},
                         {"name", m.name},
@@ -136,9 +135,7 @@ void info_model(const InfoOptions& o) {
 
 // `loom info --extension LIB …`: what each extension provides (loading it checks it).
 void info_extensions(const InfoOptions& o) {
-    CoreOptions co;
-    apply_keys(o.keys, o.extensions, co);
-    Core core(co);
+    Core core(client_core_options(o.keys, o.kernel, "", o.extensions));
     auto list = nlohmann::json::array();
     for (const auto& source : o.extensions) {
         auto e = core.add_extension(source);
@@ -254,6 +251,46 @@ void info_loom(const InfoOptions& o) {
     }
 }
 
+// `loom info --kernel ENDPOINT`: every device of a running deployment — where it runs, its
+// state and load — and, for the ready ones, what they are (as `loom info` shows local ones).
+void info_deployment(const InfoOptions& o) {
+    Core core(client_core_options(o.keys, o.kernel, "", {}));
+    auto co = client_core_options(o.keys, o.kernel, "", {});
+    auto attached = runtime::make_deployment(co);
+    auto& kernel = dynamic_cast<runtime::AttachedDeployment&>(*attached).kernel();
+    nlohmann::json j = {{"version", LOOM_VERSION}, {"kernel", o.kernel}};
+    j["devices"] = nlohmann::json::array();
+    std::cout << "deployment at " << o.kernel << "\n";
+    std::cout << fmt::format("  {:<22} {:<9} {:<24} {:>5}  {}\n", "device", "state", "host",
+                             "load", "endpoint");
+    for (const auto& r : kernel.list()) {
+        if (!r.name.starts_with("device/")) continue;
+        const auto name = r.name.substr(7);
+        const auto host = r.host.substr(0, r.host.find('/'));
+        const auto endpoint = r.endpoints.empty() ? std::string("-") : r.endpoints.back();
+        const auto state = std::string(kernel::to_string(r.state));
+        std::cout << fmt::format("  {:<22} {:<9} {:<24} {:>5}  {}\n", name, state, host,
+                                 r.in_flight, endpoint);
+        nlohmann::json d = {{"name", name},       {"state", state},
+                            {"host", host},       {"in_flight", r.in_flight},
+                            {"endpoints", r.endpoints}, {"instance", r.instance}};
+        if (r.state == kernel::ComponentState::READY) {
+            try {
+                d["full_name"] = core.get_property(name, "FULL_DEVICE_NAME");
+            } catch (const Error& e) {
+                d["error"] = e.what();
+            }
+        }
+        j["devices"].push_back(d);
+    }
+    if (j["devices"].empty()) std::cout << "  (no devices)\n";
+    if (!o.json.empty()) {
+        std::ofstream out(o.json);
+        out << j.dump(2) << "\n";
+        if (!out) throw Error(ErrorKind::INVALID_ARGUMENT, "cannot write " + o.json);
+    }
+}
+
 } // namespace
 
 void add_info_command(CLI::App& app, int& exit_code) {
@@ -270,11 +307,14 @@ void add_info_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--extension", o->extensions,
                     "Extension library (or ipc:// / tcp:// endpoint): without -m, list its ops; "
                     "with -m, load it before reading");
-    o->keys.add(*cmd, "the tcp:// extension hosts");
+    add_kernel_option(*cmd, o->kernel);
+    o->keys.add(*cmd, "the kernel, or the tcp:// extension hosts");
     cmd->callback([&exit_code, o] {
         exit_code = guarded("info", [&] {
             if (o->model.empty() && !o->extensions.empty())
                 info_extensions(*o);
+            else if (o->model.empty() && !o->kernel.empty())
+                info_deployment(*o);
             else if (o->model.empty())
                 info_loom(*o);
             else

@@ -36,7 +36,8 @@ struct RunOptions {
     bool isolate = false;
     std::string trace;
     std::string precision;
-    ClientKeyOptions keys; // for extensions hosted at tcp:// endpoints
+    std::string kernel;    // a running deployment to use
+    ClientKeyOptions keys; // for the kernel, devices and extensions at tcp:// endpoints
 };
 
 // bf16 has no NumPy dtype: such outputs are written as f32.
@@ -76,9 +77,8 @@ void write_outputs(const InferRequest& request, const std::vector<Port>& outputs
 }
 
 void run(const RunOptions& o) {
-    CoreOptions co;
+    auto co = client_core_options(o.keys, o.kernel, o.device, o.extensions);
     co.devices_out_of_process = co.model_components_out_of_process = o.isolate;
-    apply_keys(o.keys, o.extensions, co);
     Core core(co);
     for (const auto& lib : o.extensions)
         core.add_extension(lib);
@@ -130,7 +130,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--extension", o->extensions,
                     "Extension library with custom operations (or the ipc:// / tcp:// endpoint "
                     "of one hosted with `loom serve --extension`)");
-    o->keys.add(*cmd, "the tcp:// extension hosts");
+    add_kernel_option(*cmd, o->kernel);
+    o->keys.add(*cmd, "the kernel, or the tcp:// device and extension hosts");
     cmd->add_option("--shape", o->shapes,
                     "Reshape an input first: NAME=D0,D1,... (? or -1 for a dynamic dimension)");
     cmd->add_option("--trace", o->trace,

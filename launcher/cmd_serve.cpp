@@ -14,6 +14,7 @@
 #include "components/extensions/extension_service.hpp"
 #include "components/extensions/remote_extension.hpp"
 #include "components/model/registry_host.hpp"
+#include "components/runtime/embedded.hpp"
 #include "kernel/component_host.hpp"
 #include "launcher/commands.hpp"
 #include "launcher/security_options.hpp"
@@ -144,14 +145,48 @@ void serve_extension(const ServeOptions& o, StopOnSignal& signals) {
     server.stop();
 }
 
+std::string upper(std::string s) {
+    for (auto& c : s)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// --device CPU (a device of this installation: libloom_plugin_cpu.so among Loom's libraries)
+// or --device PATH/libloom_plugin_x.so; and the name it registers under: "device/CPU", or
+// "device/CPU@nodeb" with --name nodeb (a --name with a '/' is taken as it is).
+std::pair<std::string, std::string> device_library_and_name(const ServeOptions& o) {
+    std::string library = o.device, type;
+    const bool by_name = o.device.find('/') == std::string::npos && !o.device.ends_with(".so");
+    if (by_name) {
+        type = upper(o.device);
+        std::string lower = o.device;
+        for (auto& c : lower)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        auto path = runtime::component_library_dir() / ("libloom_plugin_" + lower + ".so");
+        if (!std::filesystem::exists(path))
+            LOOM_THROW(ErrorKind::NOT_FOUND, "no device '{}' here: {} does not exist", o.device,
+                       path.string());
+        library = path.string();
+    } else {
+        type = std::filesystem::path(library).stem().string();
+        if (type.starts_with("libloom_plugin_")) type = upper(type.substr(15));
+    }
+    if (o.name.find('/') != std::string::npos) return {library, o.name};
+    return {library, "device/" + type + (o.name.empty() ? "" : "@" + o.name)};
+}
+
 void serve(const ServeOptions& o) {
     StopOnSignal signals;
     if (!o.extension.empty()) return serve_extension(o, signals);
-    const std::string library = o.component.empty() ? o.device : o.component;
-    LOOM_REQUIRE(!library.empty(), "give the component library with --component LIB");
     kernel::HostOptions host;
-    host.library = library;
-    host.name = o.name.empty() ? std::filesystem::path(library).stem().string() : o.name;
+    if (!o.device.empty()) {
+        std::tie(host.library, host.name) = device_library_and_name(o);
+    } else {
+        LOOM_REQUIRE(!o.component.empty(), "give the component library with --component LIB");
+        host.library = o.component;
+        host.name =
+            o.name.empty() ? std::filesystem::path(o.component).stem().string() : o.name;
+    }
     host.config = read_text(o.config);
     host.binds = o.binds;
     host.kernel_endpoint = o.kernel;
@@ -190,7 +225,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<ServeOptions>();
     auto* what = cmd->add_option_group("what", "What to serve (one of)");
     what->add_option("--component", o->component, "Component library (.so)");
-    what->add_option("--device", o->device, "Device plugin library");
+    what->add_option("--device", o->device,
+                     "Device: a name (CPU, REFERENCE: Loom's plugin library) or a plugin "
+                     "library; registers as device/NAME, or device/NAME@HOST with --name HOST");
     what->add_option("--extension", o->extension,
                      "Extension library, hosted alone (processes load it by endpoint)");
     what->require_option(1);
@@ -198,7 +235,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
         ->required();
     cmd->add_option("-k,--kernel", o->kernel, "Kernel endpoint to register with")
         ->envname("LOOM_KERNEL");
-    cmd->add_option("-n,--name", o->name, "Name to register under (default: the library's)");
+    cmd->add_option("-n,--name", o->name,
+                    "Name to register under (default: the library's; for a device, the host "
+                    "part: --device CPU --name nodeb registers device/CPU@nodeb)");
     cmd->add_option("-c,--config", o->config, "Component configuration file (TOML)");
     cmd->add_option("--token", o->token, "Start token (given by a kernel that started us)");
     cmd->add_option("--instance", o->instance, "Instance id (given by a kernel that started us)");

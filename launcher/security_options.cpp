@@ -34,6 +34,43 @@ void apply_keys(const ClientKeyOptions& keys, const std::vector<std::string>& so
         if (s.starts_with("tcp://")) options.server_keys[s] = keys.server_key;
 }
 
+void add_kernel_option(CLI::App& cmd, std::string& kernel) {
+    cmd.add_option("--kernel", kernel,
+                   "Use the running deployment whose kernel is at ENDPOINT (ipc://PATH, "
+                   "tcp://HOST:PORT with --key and --peer-key) instead of an embedded one")
+        ->envname("LOOM_KERNEL");
+}
+
+CoreOptions client_core_options(const ClientKeyOptions& keys, const std::string& kernel,
+                                const std::string& device,
+                                const std::vector<std::string>& sources) {
+    CoreOptions options;
+    options.kernel = kernel;
+    auto endpoints = sources;
+    // Device hosts named by endpoint: "CPU@tcp://a:1" or members of "MULTI:CPU@tcp://a:1,…".
+    const auto colon = device.find(':');
+    const bool composite = colon != std::string::npos && device.find('@') > colon;
+    std::string members = composite ? device.substr(colon + 1) : device;
+    for (std::size_t start = 0; start <= members.size();) {
+        auto end = composite ? members.find(',', start) : std::string::npos;
+        if (end == std::string::npos) end = members.size();
+        auto member = members.substr(start, end - start);
+        if (auto at = member.find("@tcp://"); at != std::string::npos)
+            endpoints.push_back(member.substr(at + 1));
+        start = end + 1;
+    }
+    if (kernel.starts_with("tcp://")) {
+        LOOM_REQUIRE(!keys.key.empty() && !keys.server_key.empty(),
+                     "--kernel {}: a tcp:// kernel needs CURVE: --key (this client's key pair) "
+                     "and --peer-key (the kernel's public key)",
+                     kernel);
+        options.kernel_key = keys.server_key;
+    }
+    apply_keys(keys, endpoints, options);
+    if (!keys.key.empty()) options.client_key_file = keys.key;
+    return options;
+}
+
 void ServerKeyOptions::add(CLI::App& cmd) {
     cmd.add_option("--server-key", key,
                    "CURVE key pair file for the tcp:// endpoints (required for tcp unless "

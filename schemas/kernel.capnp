@@ -57,6 +57,7 @@ struct ComponentInfo {
   routed @11 :Bool;         # this instance is the one resolve() returns
   host @12 :Text;           # host id of the process serving it (for "is ipc usable from here")
   serverKey @13 :Text;      # its CURVE public key (Z85) on tcp endpoints; empty: none
+  inFlight @14 :UInt32;     # requests it was running at its last heartbeat (its load)
 }
 
 struct RegisterRequest {

@@ -102,18 +102,14 @@ std::shared_ptr<DeviceLink> DeploymentState::link(const std::string& device) {
         std::lock_guard lock(mutex);
         if (auto it = links.find(device); it != links.end()) return it->second;
     }
-    auto& channel = deployment->device(device); // starts it on first use (not under `mutex`)
+    auto channel = deployment->device(device); // starts it on first use (not under `mutex`)
     std::lock_guard lock(mutex);
     auto& slot = links[device];
     if (!slot) {
         auto l = std::make_shared<DeviceLink>();
         l->name = device;
-        l->channel = &channel;
-        l->session = std::make_unique<protocol::DeviceSession>(
-            [&channel](std::uint16_t method, bus::OutMessage& request, bus::CallOptions options) {
-                return channel.call_method(method, request, options);
-            },
-            sessions);
+        l->channel = channel;
+        l->session = std::make_unique<protocol::DeviceSession>(std::move(channel), sessions);
         slot = std::move(l);
     }
     return slot;
@@ -128,25 +124,14 @@ bus::InMessage DeviceLink::release(schema::DeviceMethod method, bus::OutMessage&
 }
 
 bus::InMessage DeviceLink::call_plain(schema::DeviceMethod method, bus::OutMessage& request) {
-    return channel->call_method(static_cast<std::uint16_t>(method), request);
+    return channel(static_cast<std::uint16_t>(method), request, bus::CallOptions{});
 }
 
 // ---- Core ---------------------------------------------------------------------------------------
 
 Core::Core(CoreOptions options)
     : m_deployment(std::make_shared<DeploymentState>()) {
-    runtime::EmbeddedOptions e;
-    e.library_dir = options.library_dir;
-    if (!options.client_key_file.empty())
-        e.context.client_keys = bus::KeyPair::load(options.client_key_file);
-    for (const auto& [endpoint, key] : options.server_keys)
-        e.context.server_keys[endpoint] = bus::load_public_key(key);
-    const auto where = [](bool out) {
-        return out ? kernel::Placement::CHILD_PROCESS : kernel::Placement::IN_PROCESS;
-    };
-    e.reader = e.transform = where(options.model_components_out_of_process);
-    e.devices = where(options.devices_out_of_process);
-    m_deployment->deployment = std::make_unique<runtime::EmbeddedDeployment>(e);
+    m_deployment->deployment = runtime::make_deployment(options);
     m_deployment->sessions.lease = options.device_session_lease;
     m_deployment->sessions.release_timeout = options.release_timeout;
     m_deployment->executor = std::make_shared<protocol::ThreadPoolExecutor>(
@@ -156,9 +141,9 @@ Core::Core(CoreOptions options)
 Core::~Core() = default;
 
 Model Core::read_model(const std::string& path) const {
-    auto snapshot = m_deployment->deployment->registry()->current();
-    return Model(runtime::read_model(m_deployment->deployment->reader(), path).model,
-                 std::move(snapshot));
+    auto& deployment = *m_deployment->deployment;
+    auto snapshot = deployment.registry()->current();
+    return Model(runtime::read_model_file(deployment, path).model, std::move(snapshot));
 }
 
 Model Core::read_model(std::span<const std::byte> model_bytes,

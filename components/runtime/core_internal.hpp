@@ -15,16 +15,16 @@
 #include "components/model/op_registry.hpp"
 #include "components/protocol/async_request.hpp"
 #include "components/protocol/device_session.hpp"
-#include "components/runtime/embedded.hpp"
+#include "components/runtime/deployment.hpp"
 #include "schemas/plugin.capnp.h"
 
 namespace loom {
 
-// A device as this Core reaches it: its routed channel (owned by the deployment) and this Core's
+// A device as this Core reaches it: its channel (owned by the deployment) and this Core's
 // session with it (DESIGN.md §6), opened on first use. Thread-safe.
 struct DeviceLink {
     std::string name;
-    kernel::RoutedChannel* channel = nullptr;
+    runtime::DeviceCaller channel; // valid while the deployment lives
     std::unique_ptr<protocol::DeviceSession> session;
 
     // A call in the session: compiled models, requests and what names them.
@@ -36,7 +36,7 @@ struct DeviceLink {
 };
 
 struct DeploymentState {
-    std::unique_ptr<runtime::EmbeddedDeployment> deployment;
+    std::unique_ptr<runtime::Deployment> deployment; // embedded or attached
     std::shared_ptr<protocol::ThreadPoolExecutor> executor; // runs start_async inferences
     protocol::SessionOptions sessions;
     std::mutex mutex;           // guards the fields below

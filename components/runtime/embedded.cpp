@@ -57,7 +57,7 @@ EmbeddedDeployment::EmbeddedDeployment(EmbeddedOptions options) {
     m_extensions = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, "extensions");
 }
 
-std::vector<std::string> EmbeddedDeployment::device_names() const {
+std::vector<std::string> EmbeddedDeployment::device_names() {
     std::vector<std::string> out;
     const std::string prefix = "libloom_plugin_";
     for (const auto& entry : std::filesystem::directory_iterator(m_library_dir)) {
@@ -72,10 +72,24 @@ std::vector<std::string> EmbeddedDeployment::device_names() const {
     return out;
 }
 
-kernel::RoutedChannel& EmbeddedDeployment::device(const std::string& name) {
+namespace {
+DeviceCaller caller_of_device(kernel::RoutedChannel& channel) {
+    return [&channel](std::uint16_t method, bus::OutMessage& request, bus::CallOptions options) {
+        return channel.call_method(method, request, options);
+    };
+}
+} // namespace
+
+DeviceCaller EmbeddedDeployment::named_device(const std::string& name) {
+    if (name.find('@') != std::string::npos)
+        LOOM_THROW(ErrorKind::NOT_FOUND,
+                   "device '{}' is on another host: attach to the kernel it registered with "
+                   "(CoreOptions::kernel, `--kernel ENDPOINT`) or name it by endpoint "
+                   "(TYPE@tcp://ADDR:PORT)",
+                   name);
     std::lock_guard lock(m_devices_mutex);
     auto it = m_devices.find(name);
-    if (it != m_devices.end()) return *it->second;
+    if (it != m_devices.end()) return caller_of_device(*it->second);
     auto names = device_names();
     if (std::find(names.begin(), names.end(), name) == names.end()) {
         std::string list;
@@ -103,10 +117,11 @@ kernel::RoutedChannel& EmbeddedDeployment::device(const std::string& name) {
         }
     }
     auto channel = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, s.name);
-    return *m_devices.emplace(name, std::move(channel)).first->second;
+    return caller_of_device(*m_devices.emplace(name, std::move(channel)).first->second);
 }
 
 EmbeddedDeployment::~EmbeddedDeployment() {
+    close_endpoint_devices();
     m_devices.clear();
     m_reader.reset();
     m_transform.reset();

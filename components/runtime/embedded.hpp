@@ -15,6 +15,7 @@
 
 #include "bus/context.hpp"
 #include "components/model/registry_host.hpp"
+#include "components/runtime/deployment.hpp"
 #include "components/runtime/model_client.hpp"
 #include "kernel/client.hpp"
 #include "kernel/kernel.hpp"
@@ -34,25 +35,29 @@ struct EmbeddedOptions {
     bus::ContextOptions context;
 };
 
-class EmbeddedDeployment {
+class EmbeddedDeployment final : public Deployment {
 public:
     explicit EmbeddedDeployment(EmbeddedOptions options = {});
     ~EmbeddedDeployment();
     EmbeddedDeployment(const EmbeddedDeployment&) = delete;
     EmbeddedDeployment& operator=(const EmbeddedDeployment&) = delete;
 
-    bus::Context& context() noexcept { return *m_context; }
+    bus::Context& context() noexcept override { return *m_context; }
     kernel::Kernel& kernel() noexcept { return *m_kernel; }
-    Caller reader() { return caller_of(*m_reader); }
-    Caller transform() { return caller_of(*m_transform); }
-    Caller extensions() { return caller_of(*m_extensions); }
-    // This process's op registry (native ops + loaded extensions).
-    const std::shared_ptr<model::RegistryHost>& registry() const noexcept { return m_registry; }
-    // The device component "device/<NAME>", started from libloom_plugin_<name>.so on first use
-    // (thread-safe); not_found listing the available devices when there is no such plugin.
-    kernel::RoutedChannel& device(const std::string& name);
+    Caller reader() override { return caller_of(*m_reader); }
+    Caller transform() override { return caller_of(*m_transform); }
+    Caller extensions() override { return caller_of(*m_extensions); }
+    const std::shared_ptr<model::RegistryHost>& registry() const noexcept override {
+        return m_registry;
+    }
     // Device names of the plugin libraries found (upper case: "REFERENCE").
-    std::vector<std::string> device_names() const;
+    std::vector<std::string> device_names() override;
+
+protected:
+    // The device component "device/<NAME>", started from libloom_plugin_<name>.so on first use;
+    // not_found listing the available devices when there is no such plugin, or for a device on
+    // another host (NAME@HOST: those are registered with a kernel — attach to it).
+    DeviceCaller named_device(const std::string& name) override;
 
 private:
     std::shared_ptr<model::RegistryHost> m_registry;

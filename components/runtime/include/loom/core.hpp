@@ -210,8 +210,17 @@ private:
     std::shared_ptr<CompiledModelState> m_state;
 };
 
-// Where the Core's components run (DESIGN.md §1): everything in this process by default.
+// Where the Core's components run (DESIGN.md §1): everything in this process by default, or
+// a running deployment's (`kernel`).
 struct CoreOptions {
+    // Attach to the running deployment whose kernel (`loom kernel`) is at this endpoint
+    // (ipc://PATH, tcp://HOST:PORT) instead of building an embedded one: its reader, transform,
+    // extension loader and devices — "CPU", and devices on other hosts that registered with it
+    // ("CPU@nodeb", `loom serve --device CPU --name nodeb`). Models named by path are read here
+    // and sent as bytes. The options below about placement and library_dir do not apply then.
+    std::string kernel;
+    // The kernel's CURVE public key (file or Z85) for a tcp:// kernel, with client_key_file.
+    std::string kernel_key;
     // Host each device plugin in its own child process (`loom serve`), as a remote box would.
     bool devices_out_of_process = false;
     bool model_components_out_of_process = false; // reader and transform
@@ -224,9 +233,9 @@ struct CoreOptions {
     // Deadline of the calls made while releasing device objects (destructors): a dead or frozen
     // device never blocks a destructor longer than this.
     std::chrono::milliseconds release_timeout{std::chrono::seconds(1)};
-    // CURVE for the tcp:// endpoints this Core calls (e.g. an extension hosted on another
-    // machine, add_extension("tcp://…")): this client's key pair file (`loom keygen`), and the
-    // server public key (file or Z85) of each endpoint.
+    // CURVE for the tcp:// endpoints this Core calls (an extension hosted on another machine,
+    // add_extension("tcp://…"), a device named by endpoint, "CPU@tcp://…"): this client's key
+    // pair file (`loom keygen`), and the server public key (file or Z85) of each endpoint.
     std::filesystem::path client_key_file;
     std::map<std::string, std::string> server_keys;
 };

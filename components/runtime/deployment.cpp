@@ -1,0 +1,124 @@
+#include "components/runtime/deployment.hpp"
+
+#include <fstream>
+#include <iterator>
+
+#include <loom/core.hpp>
+
+#include "components/runtime/attached.hpp"
+#include "components/runtime/embedded.hpp"
+#include "schemas/bus.capnp.h"
+#include "schemas/error.hpp"
+
+namespace loom::runtime {
+
+DeviceName parse_device_name(const std::string& name) {
+    DeviceName out;
+    const auto at = name.find('@');
+    out.type = name.substr(0, at);
+    if (at == std::string::npos) return out;
+    out.host = name.substr(at + 1);
+    LOOM_REQUIRE(!out.type.empty() && !out.host.empty(),
+                 "device '{}': write TYPE@HOST (CPU@nodeb) or TYPE@ENDPOINT "
+                 "(CPU@tcp://10.0.0.2:7100)",
+                 name);
+    if (out.host.find("://") != std::string::npos) {
+        LOOM_REQUIRE(out.host.starts_with("tcp://") || out.host.starts_with("ipc://"),
+                     "device '{}': a device host is reached over tcp:// or ipc://, not {}", name,
+                     out.host);
+        out.endpoint = out.host;
+    }
+    return out;
+}
+
+std::unique_ptr<Deployment> make_deployment(const CoreOptions& options) {
+    bus::ContextOptions context;
+    if (!options.client_key_file.empty())
+        context.client_keys = bus::KeyPair::load(options.client_key_file);
+    for (const auto& [endpoint, key] : options.server_keys)
+        context.server_keys[endpoint] = bus::load_public_key(key);
+    if (!options.kernel.empty()) {
+        AttachOptions a;
+        a.kernel = options.kernel;
+        a.context = context;
+        if (options.kernel.starts_with("tcp://")) {
+            LOOM_REQUIRE(context.client_keys && !options.kernel_key.empty(),
+                         "attaching to the kernel at {} needs CURVE: this client's key pair "
+                         "(client_key_file, --key) and the kernel's public key (kernel_key, "
+                         "--peer-key)",
+                         options.kernel);
+            a.security = bus::ClientSecurity{*context.client_keys,
+                                             bus::load_public_key(options.kernel_key)};
+        }
+        return std::make_unique<AttachedDeployment>(std::move(a));
+    }
+    EmbeddedOptions e;
+    e.library_dir = options.library_dir;
+    e.context = std::move(context);
+    const auto where = [](bool out) {
+        return out ? kernel::Placement::CHILD_PROCESS : kernel::Placement::IN_PROCESS;
+    };
+    e.reader = e.transform = where(options.model_components_out_of_process);
+    e.devices = where(options.devices_out_of_process);
+    return std::make_unique<EmbeddedDeployment>(e);
+}
+
+namespace {
+// A file's bytes as a frame.
+bus::Frame file_frame(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) LOOM_THROW(ErrorKind::NOT_FOUND, "cannot open model file {}", path.string());
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return bus::Frame::copy_of(
+        std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+}
+} // namespace
+
+ReadResult read_model_file(Deployment& deployment, const std::string& path) {
+    if (!deployment.reader_is_remote()) return read_model(deployment.reader(), path);
+    std::filesystem::path file(path), weights;
+    if (file.extension() == ".xml") {
+        weights = std::filesystem::path(file).replace_extension(".bin");
+        if (!std::filesystem::exists(weights)) weights.clear();
+    }
+    return read_model_bytes(deployment.reader(), file_frame(file),
+                            weights.empty() ? bus::Frame{} : file_frame(weights));
+}
+
+Deployment::~Deployment() = default;
+
+void Deployment::close_endpoint_devices() noexcept {
+    std::lock_guard lock(m_mutex);
+    m_by_endpoint.clear();
+}
+
+DeviceCaller Deployment::device(const std::string& name) {
+    auto parsed = parse_device_name(name);
+    if (!parsed.endpoint.empty()) return endpoint_device(parsed);
+    return named_device(name);
+}
+
+DeviceCaller Deployment::endpoint_device(const DeviceName& name) {
+    std::lock_guard lock(m_mutex);
+    auto it = m_by_endpoint.find(name.endpoint);
+    if (it == m_by_endpoint.end()) {
+        // The device component's name is the service to address there ("device/CPU@nodeb").
+        bus::Channel probe(context(), name.endpoint, "$control");
+        auto status = probe.ping();
+        std::string served = status.payload<schema::ServiceStatus>().getName().cStr();
+        const std::string expected = "device/" + name.type;
+        if (served != expected && !served.starts_with(expected + "@"))
+            LOOM_THROW(ErrorKind::NOT_FOUND, "{} serves '{}', not a {} device", name.endpoint,
+                       served, name.type);
+        it = m_by_endpoint
+                 .emplace(name.endpoint,
+                          std::make_unique<bus::Channel>(context(), name.endpoint, served))
+                 .first;
+    }
+    bus::Channel* channel = it->second.get();
+    return [channel](std::uint16_t method, bus::OutMessage& request, bus::CallOptions options) {
+        return channel->call_method_keep(method, request, options);
+    };
+}
+
+} // namespace loom::runtime
