@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -35,8 +36,23 @@ LatencyStats latency_stats(std::vector<double> ms) {
     return s;
 }
 
+std::vector<BenchReport::Member> parse_multi_members(const std::string& text) {
+    std::vector<BenchReport::Member> out;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream fields(line);
+        BenchReport::Member m;
+        if (fields >> m.device >> m.state >> m.slots >> m.served) out.push_back(std::move(m));
+    }
+    return out;
+}
+
 std::string to_text(const BenchReport& r) {
     const auto& l = r.latency_ms;
+    std::string members;
+    for (const auto& m : r.members)
+        members += fmt::format("  member {:<28} {:<6} {} slot{}, {} served\n", m.device,
+                               m.state, m.slots, m.slots == 1 ? "" : "s", m.served);
     return fmt::format("Device:           {} (hint {}, {} stream{}, {} request{})\n"
                        "First inference:  {:.2f} ms\n"
                        "Count:            {} runs in {:.2f} s\n"
@@ -45,12 +61,13 @@ std::string to_text(const BenchReport& r) {
                        "Throughput:       {:.2f} FPS\n",
                        r.device, r.hint, r.streams, r.streams == 1 ? "" : "s", r.requests,
                        r.requests == 1 ? "" : "s", r.first_inference_ms, r.count, r.duration_s,
-                       l.median, l.mean, l.min, l.max, l.p90, l.p99, r.throughput_fps);
+                       l.median, l.mean, l.min, l.max, l.p90, l.p99, r.throughput_fps) +
+           members;
 }
 
 nlohmann::json to_json(const BenchReport& r) {
     const auto& l = r.latency_ms;
-    return {{"first_inference_ms", r.first_inference_ms},
+    nlohmann::json j = {{"first_inference_ms", r.first_inference_ms},
             {"count", r.count},
             {"duration_s", r.duration_s},
             {"latency_ms",
@@ -65,6 +82,13 @@ nlohmann::json to_json(const BenchReport& r) {
             {"hint", r.hint},
             {"streams", r.streams},
             {"requests", r.requests}};
+    if (!r.members.empty()) {
+        j["members"] = nlohmann::json::array();
+        for (const auto& m : r.members)
+            j["members"].push_back(
+                {{"device", m.device}, {"state", m.state}, {"slots", m.slots}, {"served", m.served}});
+    }
+    return j;
 }
 
 } // namespace loom::launcher

@@ -26,11 +26,22 @@ struct BenchReport {
     double throughput_fps = 0;
     std::string device, hint;
     std::uint32_t streams = 1, requests = 1;
+    // MULTI: each member's share (device, state "ready"/"lost", slots, inferences served).
+    struct Member {
+        std::string device, state;
+        std::uint32_t slots = 0;
+        std::uint64_t served = 0;
+    };
+    std::vector<Member> members;
 };
+
+// LOOM_MULTI_MEMBERS (a line per member: "DEVICE STATE SLOTS SERVED") as members.
+std::vector<BenchReport::Member> parse_multi_members(const std::string& text);
 
 std::string to_text(const BenchReport& r);
 // first_inference_ms, count, duration_s, latency_ms {median, mean, min, max, p90, p99},
-// throughput_fps, device, hint, streams, requests.
+// throughput_fps, device, hint, streams, requests; with MULTI, members [{device, state, slots,
+// served}].
 nlohmann::json to_json(const BenchReport& r);
 
 } // namespace loom::launcher

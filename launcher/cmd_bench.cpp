@@ -268,6 +268,8 @@ void bench(const BenchOptions& o) {
     report.count = latencies.size();
     report.latency_ms = latency_stats(std::move(latencies));
     report.throughput_fps = static_cast<double>(report.count) / report.duration_s;
+    if (o.device.starts_with("MULTI:"))
+        report.members = parse_multi_members(compiled.get_property("LOOM_MULTI_MEMBERS"));
     std::cout << to_text(report);
     if (!o.json.empty()) {
         std::ofstream out(o.json);

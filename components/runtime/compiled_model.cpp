@@ -9,6 +9,7 @@
 #include "components/model/serialize.hpp"
 #include "components/protocol/codec.hpp"
 #include "components/runtime/core_internal.hpp"
+#include "components/runtime/multi.hpp"
 #include "schemas/error.hpp"
 #include "schemas/plugin.capnp.h"
 
@@ -47,6 +48,7 @@ RequestState::~RequestState() {
 }
 
 void RequestState::infer_now(std::uint64_t sequence) {
+    if (compiled->multi) return compiled->multi->infer(*this, sequence);
     const auto& c = *compiled;
     bus::OutMessage request;
     auto p = request.init_payload<schema::InferRequest>();
@@ -86,33 +88,72 @@ void RequestState::infer_now(std::uint64_t sequence) {
     }
 }
 
+std::shared_ptr<RequestState> new_device_request(std::shared_ptr<CompiledModelState> compiled) {
+    auto state = std::make_shared<RequestState>();
+    if (!compiled->multi) {
+        auto request = handle_message(compiled->handle);
+        auto reply = compiled->device->call(schema::DeviceMethod::CREATE_REQUEST, request);
+        state->handle = reply.payload<schema::Handle>().getHandle();
+    }
+    state->inputs.resize(compiled->inputs.size());
+    state->outputs.resize(compiled->outputs.size());
+    state->output_bound.assign(compiled->outputs.size(), false);
+    state->compiled = std::move(compiled);
+    return state;
+}
+
+unsigned optimal_requests(CompiledModelState& compiled) {
+    try {
+        bus::OutMessage request;
+        auto p = request.init_payload<schema::PropertyRequest>();
+        p.setHandle(compiled.handle);
+        p.setName(props::optimal_number_of_infer_requests.name);
+        auto reply = compiled.device->call(schema::DeviceMethod::MODEL_PROPERTY, request);
+        return static_cast<unsigned>(
+            std::stoul(std::string(reply.payload<schema::PropertyValue>().getValue())));
+    } catch (const std::exception&) { // not said (or not a number): one at a time
+        return 1;
+    }
+}
+
+namespace {
+// The request on a device that holds `request`'s variables: itself, or under MULTI the member
+// request it is pinned to.
+RequestState& on_device(RequestState& request) {
+    if (request.compiled->multi) return *request.compiled->multi->pinned(request);
+    return request;
+}
+} // namespace
+
+void cancel_on_device(RequestState& request, std::uint64_t sequence) noexcept {
+    try {
+        bus::OutMessage message;
+        auto p = message.init_payload<schema::CancelRequest>();
+        p.setRequest(request.handle);
+        p.setSequence(sequence);
+        request.compiled->device->call(schema::DeviceMethod::CANCEL, message);
+    } catch (...) { // finished or gone: nothing to cancel
+    }
+}
+
 // ---- CompiledModel ----------------------------------------------------------------------------
 
 InferRequest CompiledModel::create_infer_request() const {
     LOOM_REQUIRE(m_state != nullptr, "the compiled model is empty");
-    auto request = handle_message(m_state->handle);
-    auto reply = m_state->device->call(schema::DeviceMethod::CREATE_REQUEST, request);
-    auto state = std::make_shared<RequestState>();
-    state->compiled = m_state;
-    state->handle = reply.payload<schema::Handle>().getHandle();
-    state->inputs.resize(m_state->inputs.size());
-    state->outputs.resize(m_state->outputs.size());
-    state->output_bound.assign(m_state->outputs.size(), false);
+    auto state = new_device_request(m_state);
+    if (m_state->multi && m_state->multi->stateful()) m_state->multi->pinned(*state);
     RequestState* raw = state.get(); // the pipeline lives inside the state
-    std::weak_ptr<DeviceLink> device = m_state->device;
-    auto handle = state->handle;
+    std::weak_ptr<CompiledModelState> compiled = m_state;
     state->async = std::make_unique<protocol::AsyncInferRequest>(
         std::vector<protocol::AsyncInferRequest::Stage>{
             {m_state->deployment->executor, [raw] { raw->infer_now(raw->async->sequence()); }}},
-        [device, handle](std::uint64_t sequence) {
-            try {
-                bus::OutMessage message;
-                auto p = message.init_payload<schema::CancelRequest>();
-                p.setRequest(handle);
-                p.setSequence(sequence);
-                if (auto d = device.lock()) d->call(schema::DeviceMethod::CANCEL, message);
-            } catch (...) { // finished or gone: nothing to cancel
-            }
+        [raw, compiled](std::uint64_t sequence) {
+            auto c = compiled.lock();
+            if (!c) return;
+            if (c->multi)
+                c->multi->cancel(*raw, sequence);
+            else
+                cancel_on_device(*raw, sequence);
         });
     return InferRequest(std::move(state));
 }
@@ -143,6 +184,11 @@ Port CompiledModel::output(const std::string& name) const {
 }
 
 void CompiledModel::export_model(std::ostream& out) const {
+    if (m_state->multi)
+        LOOM_THROW(ErrorKind::UNSUPPORTED,
+                   "export_model: {} is compiled on each member; export a member's compiled "
+                   "model instead",
+                   m_state->name);
     auto request = handle_message(m_state->handle);
     auto reply = m_state->device->call(schema::DeviceMethod::EXPORT_MODEL, request);
     const auto& blob = reply.frame(reply.payload<schema::ExportReply>().getBlob());
@@ -152,6 +198,10 @@ void CompiledModel::export_model(std::ostream& out) const {
 }
 
 std::string CompiledModel::get_property(const std::string& name) const {
+    if (m_state->multi) {
+        if (auto own = m_state->multi->property(name)) return *own;
+        return CompiledModel(m_state->multi->any_compiled()).get_property(name);
+    }
     bus::OutMessage request;
     auto p = request.init_payload<schema::PropertyRequest>();
     p.setHandle(m_state->handle);
@@ -161,13 +211,14 @@ std::string CompiledModel::get_property(const std::string& name) const {
 }
 
 Model CompiledModel::runtime_model() const {
+    if (m_state->multi) return CompiledModel(m_state->multi->any_compiled()).runtime_model();
     auto request = handle_message(m_state->handle);
     auto reply = m_state->device->call(schema::DeviceMethod::RUNTIME_MODEL, request);
     return Model(model::take_graph(reply, reply.payload<schema::RuntimeModelReply>()));
 }
 
 const std::string& CompiledModel::device() const {
-    return m_state->device->name;
+    return m_state->name;
 }
 
 // ---- InferRequest -----------------------------------------------------------------------------
@@ -268,7 +319,7 @@ std::vector<ProfilingInfo> InferRequest::get_profiling_info() const {
 }
 
 std::vector<VariableState> InferRequest::query_state() const {
-    auto& s = state();
+    auto& s = on_device(state());
     auto request = handle_message(s.handle);
     auto reply = s.compiled->device->call(schema::DeviceMethod::QUERY_STATE, request);
     std::vector<VariableState> out;
@@ -278,7 +329,8 @@ std::vector<VariableState> InferRequest::query_state() const {
 }
 
 void InferRequest::reset_state() {
-    call_handle(*state().compiled->device, schema::DeviceMethod::RESET_STATE, state().handle);
+    auto& s = on_device(state());
+    call_handle(*s.compiled->device, schema::DeviceMethod::RESET_STATE, s.handle);
 }
 
 const std::vector<Port>& InferRequest::inputs() const {
@@ -291,8 +343,9 @@ const std::vector<Port>& InferRequest::outputs() const {
 // ---- VariableState ----------------------------------------------------------------------------
 
 Tensor VariableState::state() const {
-    auto request = handle_message(m_request->handle);
-    auto reply = m_request->compiled->device->call(schema::DeviceMethod::QUERY_STATE, request);
+    auto& d = on_device(*m_request);
+    auto request = handle_message(d.handle);
+    auto reply = d.compiled->device->call(schema::DeviceMethod::QUERY_STATE, request);
     for (auto st : reply.payload<schema::StateList>().getStates())
         if (st.getName() == m_name) {
             if (!st.hasValue()) return {};
@@ -306,19 +359,21 @@ Tensor VariableState::state() const {
 void VariableState::set_state(const Tensor& value) {
     bus::OutMessage request;
     auto p = request.init_payload<schema::StateRequest>();
-    p.setRequest(m_request->handle);
+    auto& d = on_device(*m_request);
+    p.setRequest(d.handle);
     auto st = p.initState();
     st.setName(m_name);
     protocol::put_tensor(request, st.initValue(), value.impl());
-    m_request->compiled->device->call(schema::DeviceMethod::SET_STATE, request);
+    d.compiled->device->call(schema::DeviceMethod::SET_STATE, request);
 }
 
 void VariableState::reset() {
     bus::OutMessage request;
     auto p = request.init_payload<schema::StateRequest>();
-    p.setRequest(m_request->handle);
+    auto& d = on_device(*m_request);
+    p.setRequest(d.handle);
     p.initState().setName(m_name);
-    m_request->compiled->device->call(schema::DeviceMethod::SET_STATE, request);
+    d.compiled->device->call(schema::DeviceMethod::SET_STATE, request);
 }
 
 } // namespace loom

@@ -10,6 +10,7 @@
 #include "components/protocol/codec.hpp"
 #include "components/runtime/compile_cache.hpp"
 #include "components/runtime/core_internal.hpp"
+#include "components/runtime/multi.hpp"
 #include "schemas/error.hpp"
 #include "schemas/extensions.capnp.h"
 #include "schemas/plugin.capnp.h"
@@ -98,6 +99,11 @@ DeploymentState::~DeploymentState() {
 }
 
 std::shared_ptr<DeviceLink> DeploymentState::link(const std::string& device) {
+    if (!runtime::multi_members(device).empty())
+        LOOM_THROW(ErrorKind::UNSUPPORTED,
+                   "{} is a device to compile for (compile_model); ask its members for anything "
+                   "else",
+                   device);
     {
         std::lock_guard lock(mutex);
         if (auto it = links.find(device); it != links.end()) return it->second;
@@ -183,6 +189,7 @@ std::shared_ptr<CompiledModelState> compiled_from_reply(std::shared_ptr<Deployme
     auto info = reply.payload<schema::CompiledInfo>();
     auto state = std::make_shared<CompiledModelState>();
     state->deployment = std::move(d);
+    state->name = device->name;
     state->device = std::move(device);
     state->handle = info.getHandle();
     state->inputs = protocol::take_ports(info.getInputs());
@@ -204,14 +211,69 @@ std::shared_ptr<CompiledModelState> import_blob(std::shared_ptr<DeploymentState>
     return compiled_from_reply(std::move(d), std::move(link), reply, props);
 }
 
+// Compiles an already transformed graph on one device.
+std::shared_ptr<CompiledModelState> compile_graph(std::shared_ptr<DeploymentState> d,
+                                                  const std::string& device,
+                                                  const model::Model& graph,
+                                                  const Properties& props) {
+    auto link = d->link(device);
+    bus::OutMessage request;
+    auto p = request.init_payload<schema::ModelRequest>();
+    auto dp = device_only(props);
+    protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
+    model::put_graph(request, p, graph);
+    auto reply = link->call(schema::DeviceMethod::COMPILE_MODEL, request);
+    return compiled_from_reply(std::move(d), std::move(link), reply, props);
+}
+
+bool has_variables(const model::Model& graph) {
+    for (const auto& [type, count] : graph.histogram())
+        if (type.starts_with("ReadValue") || type.starts_with("Assign")) return true;
+    return false;
+}
+
+// MULTI (multi.hpp): transformed once, compiled on every member.
+std::shared_ptr<CompiledModelState> compile_multi(const std::shared_ptr<DeploymentState>& d, const Model& m,
+                            const std::string& device, std::vector<std::string> members,
+                            const Properties& properties) {
+    auto props = effective(*d, device, properties);
+    check_properties(props, {props::device_full_name.name});
+    std::shared_ptr<model::Model> graph = m.impl();
+    const auto pipeline = props.get_or(props::transform_pipeline, std::string("common"));
+    if (!pipeline.empty())
+        graph = runtime::transform_model(d->deployment->transform(), *graph, pipeline).model;
+    std::weak_ptr<DeploymentState> weak = d; // the compiled model keeps `d` alive, not this
+    auto compile = [weak, graph, properties](const std::string& member) {
+        auto deployment = weak.lock();
+        if (!deployment)
+            LOOM_THROW(ErrorKind::UNAVAILABLE, "the deployment is shutting down");
+        return compile_graph(deployment, member, *graph,
+                             effective(*deployment, member, properties));
+    };
+    auto multi = std::make_shared<runtime::MultiModel>(device, std::move(members),
+                                                       has_variables(*graph), compile);
+    auto first = multi->any_compiled();
+    auto state = std::make_shared<CompiledModelState>();
+    state->deployment = d;
+    state->multi = std::move(multi);
+    state->name = device;
+    state->inputs = first->inputs;
+    state->outputs = first->outputs;
+    state->profiling = props.get_or(props::enable_profiling, false);
+    return state;
+}
+
 } // namespace
 
 CompiledModel Core::compile_model(const Model& m, const std::string& device,
                                   const Properties& properties) const {
     LOOM_REQUIRE(m.impl() != nullptr, "compile_model: the model is empty");
+    if (auto members = runtime::multi_members(device); !members.empty())
+        return CompiledModel(
+            compile_multi(m_deployment, m, device, std::move(members), properties));
     auto props = effective(*m_deployment, device, properties);
     check_properties(props, {props::device_full_name.name});
-    auto link = m_deployment->link(device);
+    m_deployment->link(device); // an unknown device fails here, before the transform
     const bool caching =
         props.has(props::cache_dir.name) && !props.text(props::cache_dir.name).empty();
     std::string cache_file;
@@ -232,14 +294,7 @@ CompiledModel Core::compile_model(const Model& m, const std::string& device,
     if (!pipeline.empty())
         graph =
             runtime::transform_model(m_deployment->deployment->transform(), *graph, pipeline).model;
-    bus::OutMessage request;
-    auto p = request.init_payload<schema::ModelRequest>();
-    auto dp = device_only(props);
-    protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
-    model::put_graph(request, p, *graph);
-    auto reply = link->call(schema::DeviceMethod::COMPILE_MODEL, request);
-    auto state = compiled_from_reply(m_deployment, std::move(link), reply, props);
-    CompiledModel compiled(state);
+    CompiledModel compiled(compile_graph(m_deployment, device, *graph, props));
     if (caching) {
         std::ostringstream blob;
         compiled.export_model(blob);

@@ -18,6 +18,10 @@
 #include "components/runtime/deployment.hpp"
 #include "schemas/plugin.capnp.h"
 
+namespace loom::runtime {
+class MultiModel;
+}
+
 namespace loom {
 
 // A device as this Core reaches it: its channel (owned by the deployment) and this Core's
@@ -52,6 +56,8 @@ struct DeploymentState {
 struct CompiledModelState {
     std::shared_ptr<DeploymentState> deployment; // keeps the bus alive
     std::shared_ptr<DeviceLink> device;          // declared after: released before the bus
+    std::shared_ptr<runtime::MultiModel> multi;  // MULTI: its members (device null, handle 0)
+    std::string name;                            // the device as the caller named it
     std::uint64_t handle = 0;
     std::vector<Port> inputs, outputs;
     bool profiling = false;
@@ -68,10 +74,21 @@ struct RequestState {
     std::vector<bool> output_bound;
     std::vector<ProfilingInfo> profile;
     std::unique_ptr<protocol::AsyncInferRequest> async;
+    // MULTI: the member request running this request's inference now, or the one a stateful
+    // model pins it to.
+    std::mutex member_mutex;
+    std::shared_ptr<RequestState> member;
 
     // One inference over the bus on this thread; `sequence` numbers it for cancel (0: none).
     void infer_now(std::uint64_t sequence = 0);
     ~RequestState();
 };
+
+// A request of `compiled` on its device (no asynchronous pipeline: the caller's thread runs it).
+std::shared_ptr<RequestState> new_device_request(std::shared_ptr<CompiledModelState> compiled);
+// The compiled model's OPTIMAL_NUMBER_OF_INFER_REQUESTS (1 when the device does not say).
+unsigned optimal_requests(CompiledModelState& compiled);
+// Asks the device to cancel `request`'s inference number `sequence` (errors ignored).
+void cancel_on_device(RequestState& request, std::uint64_t sequence) noexcept;
 
 } // namespace loom
