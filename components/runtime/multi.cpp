@@ -167,11 +167,14 @@ MultiModel::Lease MultiModel::acquire() {
             lock.unlock();
             try {
                 lease.request = new_device_request(compiled);
-            } catch (...) {
+                return lease;
+            } catch (const Error& e) {
                 give_back(lease, false);
-                throw;
+                if (!is_member_loss(e.kind())) throw;
+                lose(lease.member, lease.generation, e); // and try the others
             }
-            return lease;
+            lock.lock();
+            continue;
         }
         m_changed.wait(lock);
     }
