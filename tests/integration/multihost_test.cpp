@@ -1,0 +1,235 @@
+// Devices on other hosts (issue 14, DESIGN.md §6, §8): a kernel host, two device hosts and a
+// client host as network namespaces joined by veth pairs to a bridge, CURVE on every tcp hop with
+// a key pair per host. A device is used by its kernel name (CPU@nodeb) and by its endpoint
+// (CPU@tcp://…) with the local device's outputs; MULTI over the two device hosts loses no
+// request when one is killed or cut off, and the lost one serves again when it is back.
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/net_hosts.hpp"
+
+namespace loom::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+constexpr const char* k_conv = "/usr/share/libonnx-testdata/data/node/test_conv_with_strides_padding";
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+std::string file_bytes(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class MultiHost : public testing::Test {
+protected:
+    void SetUp() override {
+        LOOM_MAKE_NET_HOSTS(hosts, {"kernel", "nodeb", "nodec", "client"});
+        m_hosts = std::move(hosts);
+        m_dir = fs::temp_directory_path() / ("loom-multihost-" + std::to_string(::getpid()));
+        fs::create_directories(m_dir);
+        for (const char* who : {"kernel", "nodeb", "nodec", "app"}) {
+            auto keygen = run_process({LOOM_EXECUTABLE, "keygen", "-o", path(who)});
+            ASSERT_EQ(keygen.exit_code, 0) << keygen.output;
+        }
+        const auto k = m_hosts->address("kernel");
+        std::ofstream toml(m_dir / "deploy.toml");
+        toml << "[kernel]\nendpoints = [\"tcp://" << k << ":7000\"]\n"
+             << "server_key = \"" << path("kernel") << ".key\"\nheartbeat_ms = 500\n"
+             << "[roles]\nclient = [\"" << path("app") << ".pub\"]\n";
+        for (const char* node : {"nodeb", "nodec"})
+            toml << "[[roles.component]]\nkey = \"" << path(node) << ".pub\"\n"
+                 << "names = [\"device/CPU@" << node << "\"]\n";
+        for (const char* c : {"extensions", "reader", "transform"})
+            toml << "[[component]]\nname = \"" << c << "\"\nlibrary = \"" << LOOM_LIB_DIR
+                 << "/libloom_" << c << "_component.so\"\nendpoints = [\"tcp://" << k
+                 << ":*\"]\n";
+        toml.close();
+        m_kernel = std::make_unique<ChildProcess>(
+            m_hosts->on("kernel", {LOOM_EXECUTABLE, "kernel", "-c", (m_dir / "deploy.toml")}));
+        auto out = m_kernel->read_until([](const std::string& o) { return contains(o, "ready\n"); });
+        ASSERT_TRUE(contains(out, "ready\n")) << out;
+        m_kernel_endpoint = "tcp://" + k + ":7000";
+        m_nodeb = serve("nodeb");
+        m_nodec = serve("nodec");
+    }
+
+    void TearDown() override {
+        m_nodeb.reset();
+        m_nodec.reset();
+        m_kernel.reset();
+        if (!m_dir.empty()) fs::remove_all(m_dir);
+    }
+
+    std::string path(const std::string& stem) const { return (m_dir / stem).string(); }
+
+    // `loom serve --device CPU --name NODE` on host NODE, registered with the kernel.
+    std::unique_ptr<ChildProcess> serve(const std::string& node) {
+        auto p = std::make_unique<ChildProcess>(m_hosts->on(
+            node, {LOOM_EXECUTABLE, "serve", "--device", "CPU", "--name", node, "--bind",
+                   "tcp://" + m_hosts->address(node) + ":7100", "--server-key",
+                   path(node) + ".key", "--allow", path("app") + ".pub", "--kernel",
+                   m_kernel_endpoint, "--key", path(node) + ".key", "--peer-key",
+                   path("kernel") + ".pub"}));
+        auto out = p->read_until([](const std::string& o) { return contains(o, "instance"); });
+        EXPECT_TRUE(contains(out, "serving 'device/CPU@" + node + "'")) << out;
+        return p;
+    }
+
+    // argv of a client command on the client host, attached to the kernel with the app's keys.
+    std::vector<std::string> client(std::vector<std::string> args) const {
+        args.insert(args.begin(), LOOM_EXECUTABLE);
+        args.insert(args.end(), {"--kernel", m_kernel_endpoint, "--key", path("app") + ".key",
+                                 "--peer-key", path("kernel") + ".pub"});
+        return m_hosts->on("client", args);
+    }
+
+    std::unique_ptr<ChildProcess> remote_load(const std::string& device, int threads, int count) {
+        return std::make_unique<ChildProcess>(m_hosts->on(
+            "client", {LOOM_REMOTE_CLIENT, m_kernel_endpoint, path("app") + ".key",
+                       path("kernel") + ".pub", device, std::to_string(threads),
+                       std::to_string(count)}));
+    }
+
+    std::unique_ptr<NetHosts> m_hosts;
+    fs::path m_dir;
+    std::string m_kernel_endpoint;
+    std::unique_ptr<ChildProcess> m_kernel, m_nodeb, m_nodec;
+};
+
+// "member DEVICE STATE SLOTS SERVED" lines after `title` in the remote client's output.
+std::map<std::string, std::pair<std::string, int>> members_after(const std::string& out,
+                                                                  const std::string& title) {
+    std::map<std::string, std::pair<std::string, int>> members;
+    auto at = out.find(title);
+    if (at == std::string::npos) return members;
+    std::regex line(R"(member (\S+) (\S+) (\d+) (\d+))");
+    auto rest = out.substr(at);
+    auto next = rest.find("\nresult", 1);
+    if (next != std::string::npos) rest = rest.substr(0, next);
+    for (std::sregex_iterator it(rest.begin(), rest.end(), line), end; it != end; ++it)
+        members[(*it)[1]] = {(*it)[2], std::stoi((*it)[4])};
+    return members;
+}
+
+TEST_F(MultiHost, ARemoteDeviceByKernelNameAndByEndpointGivesTheLocalDevicesOutputs) {
+    const std::string model = std::string(k_conv) + "/model.onnx";
+    std::vector<std::string> inputs;
+    for (const char* i : {"input_0.pb", "input_1.pb"})
+        inputs.insert(inputs.end(), {"-i", std::string(k_conv) + "/test_data_set_0/" + i});
+    auto run = [&](std::vector<std::string> argv, const std::string& out) {
+        argv.insert(argv.end(), {"-m", model, "-o", path(out)});
+        argv.insert(argv.end(), inputs.begin(), inputs.end());
+        auto outcome = run_process(argv, 120s);
+        EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
+        return file_bytes(m_dir / out / "y.npy");
+    };
+    const auto local = run({LOOM_EXECUTABLE, "run", "-d", "CPU"}, "local");
+    ASSERT_FALSE(local.empty());
+    EXPECT_EQ(run(client({"run", "-d", "CPU@nodeb"}), "by-name"), local);
+    const auto by_endpoint = m_hosts->on(
+        "client", {LOOM_EXECUTABLE, "run", "-d", "CPU@tcp://" + m_hosts->address("nodeb") + ":7100",
+                   "--key", path("app") + ".key", "--peer-key", path("nodeb") + ".pub"});
+    EXPECT_EQ(run(by_endpoint, "by-endpoint"), local);
+
+    auto info = run_process(client({"info"}), 60s);
+    EXPECT_EQ(info.exit_code, 0) << info.output;
+    EXPECT_TRUE(std::regex_search(info.output,
+                                  std::regex("CPU@nodeb +ready .* tcp://" +
+                                             m_hosts->address("nodeb") + ":7100")))
+        << info.output;
+    EXPECT_TRUE(contains(info.output, "CPU@nodec")) << info.output;
+
+    // A stranger's key gets nothing from the device host.
+    auto stranger = run_process({LOOM_EXECUTABLE, "keygen", "-o", path("stranger")});
+    ASSERT_EQ(stranger.exit_code, 0);
+    auto refused = run_process(
+        m_hosts->on("client",
+                    {LOOM_EXECUTABLE, "run", "-d",
+                     "CPU@tcp://" + m_hosts->address("nodeb") + ":7100", "--key",
+                     path("stranger") + ".key", "--peer-key", path("nodeb") + ".pub", "-m", model,
+                     "-o", path("stranger-out"), inputs[0], inputs[1], inputs[2], inputs[3]}),
+        60s);
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_TRUE(contains(refused.output, "unauthenticated")) << refused.output;
+}
+
+TEST_F(MultiHost, MultiLosesNoRequestWhenADeviceHostIsKilledAndItRejoinsWhenRestarted) {
+    auto load = remote_load("MULTI:CPU@nodeb,CPU@nodec", 3, 200);
+    auto out = load->read_until([](const std::string& o) { return contains(o, "progress 100"); },
+                                120s);
+    ASSERT_TRUE(contains(out, "progress 100")) << load->output();
+    m_nodeb->signal(SIGKILL); // kill -9 mid-run
+    m_nodeb->wait();
+    load->read_until([](const std::string& o) { return contains(o, "result "); }, 120s);
+    m_nodeb = serve("nodeb"); // restarted: it rejoins without the client doing anything
+    load->read_all(120s);
+    const auto& all = load->output();
+    EXPECT_TRUE(contains(all, "result done=600 failed=0")) << all;
+    auto first = members_after(all, "result done");
+    EXPECT_EQ(first["CPU@nodeb"].second + first["CPU@nodec"].second, 600) << all;
+    EXPECT_GE(first["CPU@nodec"].second, 500) << "the survivor served the rest\n" << all;
+    EXPECT_TRUE(contains(all, "all members ready")) << all;
+    EXPECT_TRUE(contains(all, "result2 done=75 failed=0")) << all;
+    auto second = members_after(all, "result2");
+    EXPECT_GT(second["CPU@nodeb"].second, first["CPU@nodeb"].second) << "nodeb serves again\n"
+                                                                      << all;
+}
+
+TEST_F(MultiHost, MultiLosesNoRequestWhenADeviceHostIsCutOffAndUsesItAgainWhenTheLinkIsBack) {
+    auto load = remote_load("MULTI:CPU@nodeb,CPU@nodec", 3, 300);
+    ASSERT_TRUE(contains(load->read_until(
+                             [](const std::string& o) { return contains(o, "progress 100"); }, 120s),
+                         "progress 100"))
+        << load->output();
+    m_hosts->set_link("nodeb", false); // packets dropped, nothing closed
+    // Cut off for longer than the liveness window: until the kernel has declared nodeb gone
+    // (its heartbeats stopped) and the survivor has carried 200 more inferences on its own —
+    // the ones nodeb held fail over once the bus's heartbeats declare the connection dead.
+    const auto nodeb_gone = [&] {
+        auto info = run_process(client({"info"}), 30s);
+        return info.exit_code == 0 && !std::regex_search(info.output, std::regex("CPU@nodeb +ready"));
+    };
+    bool gone = false;
+    for (int i = 0; i < 300 && !gone; ++i)
+        gone = nodeb_gone();
+    const auto progress = [](const std::string& o) {
+        std::smatch m;
+        int last = 0;
+        for (auto it = o.cbegin(); std::regex_search(it, o.cend(), m, std::regex(R"(progress (\d+))"));
+             it = m.suffix().first)
+            last = std::stoi(m[1]);
+        return last;
+    };
+    const int at_cut = progress(load->output());
+    load->read_until([&](const std::string&) { return progress(load->output()) >= at_cut + 200; },
+                     120s);
+    m_hosts->set_link("nodeb", true);
+    ASSERT_TRUE(gone) << "the kernel never noticed nodeb was cut off";
+    ASSERT_GE(progress(load->output()), at_cut + 200) << load->output();
+    load->read_all(180s);
+    const auto& all = load->output();
+    EXPECT_TRUE(contains(all, "result done=900 failed=0")) << all;
+    EXPECT_TRUE(contains(all, "all members ready")) << all;
+    EXPECT_TRUE(contains(all, "result2 done=75 failed=0")) << all;
+    auto first = members_after(all, "result done");
+    auto second = members_after(all, "result2");
+    EXPECT_GT(second["CPU@nodeb"].second, first["CPU@nodeb"].second) << "nodeb serves again\n"
+                                                                      << all;
+}
+
+} // namespace
+} // namespace loom::test
