@@ -33,6 +33,7 @@ packages=(
   libdnnl-dev libtbb-dev libpugixml-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   libfmt-dev nlohmann-json3-dev libonnx-testdata
+  iproute2  # the multi-host tests make network namespaces and veth pairs (ip netns, ip link)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -191,14 +191,14 @@ TEST_F(MultiHost, MultiLosesNoRequestWhenADeviceHostIsKilledAndItRejoinsWhenRest
 
 TEST_F(MultiHost, MultiLosesNoRequestWhenADeviceHostIsCutOffAndUsesItAgainWhenTheLinkIsBack) {
     auto load = remote_load("MULTI:CPU@nodeb,CPU@nodec", 3, 300);
+    // (Link state is not a timing: each step waits for what it needs to see, bounded.)
     ASSERT_TRUE(contains(load->read_until(
                              [](const std::string& o) { return contains(o, "progress 100"); }, 120s),
                          "progress 100"))
         << load->output();
     m_hosts->set_link("nodeb", false); // packets dropped, nothing closed
-    // Cut off for longer than the liveness window: until the kernel has declared nodeb gone
-    // (its heartbeats stopped) and the survivor has carried 200 more inferences on its own —
-    // the ones nodeb held fail over once the bus's heartbeats declare the connection dead.
+    // Cut off for longer than the liveness windows: until the kernel has declared nodeb gone
+    // (its heartbeats stopped) …
     const auto nodeb_gone = [&] {
         auto info = run_process(client({"info"}), 30s);
         return info.exit_code == 0 && !std::regex_search(info.output, std::regex("CPU@nodeb +ready"));
@@ -206,20 +206,13 @@ TEST_F(MultiHost, MultiLosesNoRequestWhenADeviceHostIsCutOffAndUsesItAgainWhenTh
     bool gone = false;
     for (int i = 0; i < 300 && !gone; ++i)
         gone = nodeb_gone();
-    const auto progress = [](const std::string& o) {
-        std::smatch m;
-        int last = 0;
-        for (auto it = o.cbegin(); std::regex_search(it, o.cend(), m, std::regex(R"(progress (\d+))"));
-             it = m.suffix().first)
-            last = std::stoi(m[1]);
-        return last;
-    };
-    const int at_cut = progress(load->output());
-    load->read_until([&](const std::string&) { return progress(load->output()) >= at_cut + 200; },
-                     120s);
+    // … and the client's MULTI has declared it lost: its requests there failed `disconnected` when the
+    // connection's heartbeats stopped, and ran again on nodec.
+    load->read_until([&](const std::string&) { return contains(load->output(), "CPU@nodeb lost"); },
+                     60s);
     m_hosts->set_link("nodeb", true);
     ASSERT_TRUE(gone) << "the kernel never noticed nodeb was cut off";
-    ASSERT_GE(progress(load->output()), at_cut + 200) << load->output();
+    ASSERT_TRUE(contains(load->output(), "CPU@nodeb lost")) << load->output();
     load->read_all(180s);
     const auto& all = load->output();
     EXPECT_TRUE(contains(all, "result done=900 failed=0")) << all;

@@ -1,7 +1,9 @@
 // A client host's load for the multi-host tests: THREADS threads × COUNT inferences of ONNX's
-// relu node model on DEVICE (MULTI:… over remote devices), each output checked against
-// max(x, 0). Prints "progress N" every 25 inferences, then "result done=N failed=N", the first
-// failures ("failure: …") and LOOM_MULTI_MEMBERS ("member DEVICE STATE SLOTS SERVED").
+// relu node model on DEVICE (e.g. MULTI:CPU@nodeb,CPU@nodec) of the deployment whose kernel is
+// KERNEL, each output checked against max(x, 0). Prints "progress N" every 25 inferences, then
+// "result done=N failed=N", the first failures ("failure: …") and, for MULTI, LOOM_MULTI_MEMBERS
+// ("member DEVICE STATE SLOTS SERVED"); then waits up to 60 s for every member to be ready ("all
+// members ready" or "not all members ready") and runs THREADS × 25 more ("result2 …").
 //
 //   loom_test_remote_client KERNEL KEY PEER_KEY DEVICE THREADS COUNT
 
