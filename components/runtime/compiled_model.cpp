@@ -9,6 +9,7 @@
 #include "components/model/serialize.hpp"
 #include "components/protocol/codec.hpp"
 #include "components/runtime/core_internal.hpp"
+#include "components/runtime/hetero.hpp"
 #include "components/runtime/multi.hpp"
 #include "schemas/error.hpp"
 #include "schemas/plugin.capnp.h"
@@ -49,6 +50,7 @@ RequestState::~RequestState() {
 
 void RequestState::infer_now(std::uint64_t sequence) {
     if (compiled->multi) return compiled->multi->infer(*this, sequence);
+    if (compiled->hetero) return compiled->hetero->infer(*this, sequence);
     const auto& c = *compiled;
     bus::OutMessage request;
     auto p = request.init_payload<schema::InferRequest>();
@@ -90,7 +92,9 @@ void RequestState::infer_now(std::uint64_t sequence) {
 
 std::shared_ptr<RequestState> new_device_request(std::shared_ptr<CompiledModelState> compiled) {
     auto state = std::make_shared<RequestState>();
-    if (!compiled->multi) {
+    if (compiled->hetero) {
+        state->stage_requests = compiled->hetero->new_requests();
+    } else if (!compiled->multi) {
         auto request = handle_message(compiled->handle);
         auto reply = compiled->device->call(schema::DeviceMethod::CREATE_REQUEST, request);
         state->handle = reply.payload<schema::Handle>().getHandle();
@@ -120,6 +124,9 @@ namespace {
 // The request on a device that holds `request`'s variables: itself, or under MULTI the member
 // request it is pinned to.
 RequestState& on_device(RequestState& request) {
+    if (request.compiled->hetero) // (it refuses models with variables)
+        LOOM_THROW(ErrorKind::NOT_FOUND, "{} runs models without variables: there are none",
+                   request.compiled->name);
     if (request.compiled->multi) return *request.compiled->multi->pinned(request);
     return request;
 }
@@ -150,10 +157,18 @@ InferRequest CompiledModel::create_infer_request() const {
         [raw, compiled](std::uint64_t sequence) {
             auto c = compiled.lock();
             if (!c) return;
-            if (c->multi)
+            if (c->multi) {
                 c->multi->cancel(*raw, sequence);
-            else
+            } else if (c->hetero) { // the stage running now
+                std::shared_ptr<RequestState> stage;
+                {
+                    std::lock_guard lock(raw->member_mutex);
+                    stage = raw->member;
+                }
+                if (stage) cancel_on_device(*stage, sequence);
+            } else {
                 cancel_on_device(*raw, sequence);
+            }
         });
     return InferRequest(std::move(state));
 }
@@ -184,10 +199,10 @@ Port CompiledModel::output(const std::string& name) const {
 }
 
 void CompiledModel::export_model(std::ostream& out) const {
-    if (m_state->multi)
+    if (m_state->multi || m_state->hetero)
         LOOM_THROW(ErrorKind::UNSUPPORTED,
-                   "export_model: {} is compiled on each member; export a member's compiled "
-                   "model instead",
+                   "export_model: {} is compiled on each of its devices; export a member's "
+                   "compiled model instead",
                    m_state->name);
     auto request = handle_message(m_state->handle);
     auto reply = m_state->device->call(schema::DeviceMethod::EXPORT_MODEL, request);
@@ -202,6 +217,10 @@ std::string CompiledModel::get_property(const std::string& name) const {
         if (auto own = m_state->multi->property(name)) return *own;
         return CompiledModel(m_state->multi->any_compiled()).get_property(name);
     }
+    if (m_state->hetero) {
+        if (auto own = m_state->hetero->property(name)) return *own;
+        return CompiledModel(m_state->hetero->stages().front()).get_property(name);
+    }
     bus::OutMessage request;
     auto p = request.init_payload<schema::PropertyRequest>();
     p.setHandle(m_state->handle);
@@ -210,11 +229,16 @@ std::string CompiledModel::get_property(const std::string& name) const {
     return std::string(reply.payload<schema::PropertyValue>().getValue());
 }
 
+std::shared_ptr<model::Model> runtime_graph(CompiledModelState& compiled) {
+    auto request = handle_message(compiled.handle);
+    auto reply = compiled.device->call(schema::DeviceMethod::RUNTIME_MODEL, request);
+    return model::take_graph(reply, reply.payload<schema::RuntimeModelReply>());
+}
+
 Model CompiledModel::runtime_model() const {
     if (m_state->multi) return CompiledModel(m_state->multi->any_compiled()).runtime_model();
-    auto request = handle_message(m_state->handle);
-    auto reply = m_state->device->call(schema::DeviceMethod::RUNTIME_MODEL, request);
-    return Model(model::take_graph(reply, reply.payload<schema::RuntimeModelReply>()));
+    if (m_state->hetero) return Model(m_state->hetero->runtime_model());
+    return Model(runtime_graph(*m_state));
 }
 
 const std::string& CompiledModel::device() const {
@@ -319,6 +343,7 @@ std::vector<ProfilingInfo> InferRequest::get_profiling_info() const {
 }
 
 std::vector<VariableState> InferRequest::query_state() const {
+    if (state().compiled->hetero) return {}; // it refuses models with variables
     auto& s = on_device(state());
     auto request = handle_message(s.handle);
     auto reply = s.compiled->device->call(schema::DeviceMethod::QUERY_STATE, request);
@@ -329,6 +354,7 @@ std::vector<VariableState> InferRequest::query_state() const {
 }
 
 void InferRequest::reset_state() {
+    if (state().compiled->hetero) return; // no variables
     auto& s = on_device(state());
     call_handle(*s.compiled->device, schema::DeviceMethod::RESET_STATE, s.handle);
 }

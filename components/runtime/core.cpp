@@ -10,6 +10,7 @@
 #include "components/protocol/codec.hpp"
 #include "components/runtime/compile_cache.hpp"
 #include "components/runtime/core_internal.hpp"
+#include "components/runtime/hetero.hpp"
 #include "components/runtime/multi.hpp"
 #include "schemas/error.hpp"
 #include "schemas/extensions.capnp.h"
@@ -99,7 +100,7 @@ DeploymentState::~DeploymentState() {
 }
 
 std::shared_ptr<DeviceLink> DeploymentState::link(const std::string& device) {
-    if (!runtime::multi_members(device).empty())
+    if (!runtime::multi_members(device).empty() || !runtime::hetero_members(device).empty())
         LOOM_THROW(ErrorKind::UNSUPPORTED,
                    "{} is a device to compile for (compile_model); ask its members for anything "
                    "else",
@@ -263,6 +264,58 @@ std::shared_ptr<CompiledModelState> compile_multi(const std::shared_ptr<Deployme
     return state;
 }
 
+// Each member's supported node names for `graph` (query_model), in the members' order.
+std::vector<std::set<std::string>> supported_by(const std::shared_ptr<DeploymentState>& d,
+                                                const model::Model& graph,
+                                                const std::vector<std::string>& members,
+                                                const Properties& properties) {
+    std::vector<std::set<std::string>> out;
+    for (const auto& member : members) {
+        auto link = d->link(member);
+        bus::OutMessage request;
+        auto p = request.init_payload<schema::ModelRequest>();
+        auto dp = device_only(effective(*d, member, properties));
+        protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())),
+                                 dp);
+        model::put_graph(request, p, graph);
+        auto reply = link->call_plain(schema::DeviceMethod::QUERY_MODEL, request);
+        auto& names = out.emplace_back();
+        for (auto name : reply.payload<schema::QueryReply>().getSupported())
+            names.emplace(name.cStr());
+    }
+    return out;
+}
+
+// HETERO (hetero.hpp): transformed once, split by the members' query_model, each stage
+// compiled on its device.
+std::shared_ptr<CompiledModelState> compile_hetero(const std::shared_ptr<DeploymentState>& d,
+                                                   const Model& m, const std::string& device,
+                                                   const std::vector<std::string>& members,
+                                                   const Properties& properties) {
+    auto props = effective(*d, device, properties);
+    check_properties(props, {props::device_full_name.name});
+    const auto pipeline = props.get_or(props::transform_pipeline, std::string("common"));
+    std::shared_ptr<model::Model> graph =
+        pipeline.empty() ? m.impl()->clone()
+                         : runtime::transform_model(d->deployment->transform(), *m.impl(), pipeline)
+                               .model;
+    runtime::make_names_unique(*graph);
+    auto plan = runtime::plan_hetero(*graph, members, supported_by(d, *graph, members, properties));
+    std::vector<std::shared_ptr<CompiledModelState>> stages;
+    for (const auto& stage : plan.stages)
+        stages.push_back(compile_graph(d, stage.device, *stage.graph,
+                                       effective(*d, stage.device, properties)));
+    auto state = std::make_shared<CompiledModelState>();
+    state->deployment = d;
+    state->name = device;
+    state->inputs = protocol::input_ports(*graph);
+    state->outputs = protocol::output_ports(*graph);
+    state->profiling = props.get_or(props::enable_profiling, false);
+    state->hetero = std::make_shared<runtime::HeteroModel>(device, std::move(plan),
+                                                           std::move(stages), graph);
+    return state;
+}
+
 } // namespace
 
 CompiledModel Core::compile_model(const Model& m, const std::string& device,
@@ -271,6 +324,8 @@ CompiledModel Core::compile_model(const Model& m, const std::string& device,
     if (auto members = runtime::multi_members(device); !members.empty())
         return CompiledModel(
             compile_multi(m_deployment, m, device, std::move(members), properties));
+    if (auto members = runtime::hetero_members(device); !members.empty())
+        return CompiledModel(compile_hetero(m_deployment, m, device, members, properties));
     auto props = effective(*m_deployment, device, properties);
     check_properties(props, {props::device_full_name.name});
     m_deployment->link(device); // an unknown device fails here, before the transform
@@ -320,6 +375,13 @@ CompiledModel Core::import_model(std::istream& in, const std::string& device,
 
 std::map<std::string, std::string> Core::query_model(const Model& m, const std::string& device,
                                                      const Properties& properties) const {
+    if (auto members = runtime::hetero_members(device); !members.empty()) {
+        auto graph = m.impl()->clone();
+        runtime::make_names_unique(*graph);
+        return runtime::plan_hetero(*graph, members,
+                                    supported_by(m_deployment, *graph, members, properties))
+            .affinity;
+    }
     auto link = m_deployment->link(device);
     bus::OutMessage request;
     auto p = request.init_payload<schema::ModelRequest>();

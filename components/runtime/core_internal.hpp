@@ -20,7 +20,8 @@
 
 namespace loom::runtime {
 class MultiModel;
-}
+class HeteroModel;
+} // namespace loom::runtime
 
 namespace loom {
 
@@ -56,7 +57,8 @@ struct DeploymentState {
 struct CompiledModelState {
     std::shared_ptr<DeploymentState> deployment; // keeps the bus alive
     std::shared_ptr<DeviceLink> device;          // declared after: released before the bus
-    std::shared_ptr<runtime::MultiModel> multi;  // MULTI: its members (device null, handle 0)
+    std::shared_ptr<runtime::MultiModel> multi;   // MULTI: its members (device null, handle 0)
+    std::shared_ptr<runtime::HeteroModel> hetero; // HETERO: its stages (device null, handle 0)
     std::string name;                            // the device as the caller named it
     std::uint64_t handle = 0;
     std::vector<Port> inputs, outputs;
@@ -78,6 +80,7 @@ struct RequestState {
     // model pins it to.
     std::mutex member_mutex;
     std::shared_ptr<RequestState> member;
+    std::vector<std::shared_ptr<RequestState>> stage_requests; // HETERO: one per stage
 
     // One inference over the bus on this thread; `sequence` numbers it for cancel (0: none).
     void infer_now(std::uint64_t sequence = 0);
@@ -88,6 +91,8 @@ struct RequestState {
 std::shared_ptr<RequestState> new_device_request(std::shared_ptr<CompiledModelState> compiled);
 // The compiled model's OPTIMAL_NUMBER_OF_INFER_REQUESTS (1 when the device does not say).
 unsigned optimal_requests(CompiledModelState& compiled);
+// The graph the device runs (CompiledModel::runtime_model of a single device).
+std::shared_ptr<model::Model> runtime_graph(CompiledModelState& compiled);
 // Asks the device to cancel `request`'s inference number `sequence` (errors ignored).
 void cancel_on_device(RequestState& request, std::uint64_t sequence) noexcept;
 
