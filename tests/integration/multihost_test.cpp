@@ -41,7 +41,7 @@ protected:
         m_hosts = std::move(hosts);
         m_dir = fs::temp_directory_path() / ("loom-multihost-" + std::to_string(::getpid()));
         fs::create_directories(m_dir);
-        for (const char* who : {"kernel", "nodeb", "nodec", "app"}) {
+        for (const char* who : {"kernel", "nodeb", "nodec", "app", "ops"}) {
             auto keygen = run_process({LOOM_EXECUTABLE, "keygen", "-o", path(who)});
             ASSERT_EQ(keygen.exit_code, 0) << keygen.output;
         }
@@ -81,7 +81,8 @@ protected:
         auto p = std::make_unique<ChildProcess>(m_hosts->on(
             node, {LOOM_EXECUTABLE, "serve", "--device", "CPU", "--name", node, "--bind",
                    "tcp://" + m_hosts->address(node) + ":7100", "--server-key",
-                   path(node) + ".key", "--allow", path("app") + ".pub", "--kernel",
+                   path(node) + ".key", "--allow", path("app") + ".pub", "--operator",
+                   path("ops") + ".pub", "--kernel",
                    m_kernel_endpoint, "--key", path(node) + ".key", "--peer-key",
                    path("kernel") + ".pub"}));
         auto out = p->read_until([](const std::string& o) { return contains(o, "instance"); });
@@ -222,6 +223,27 @@ TEST_F(MultiHost, MultiLosesNoRequestWhenADeviceHostIsCutOffAndUsesItAgainWhenTh
     auto second = members_after(all, "result2");
     EXPECT_GT(second["CPU@nodeb"].second, first["CPU@nodeb"].second) << "nodeb serves again\n"
                                                                       << all;
+}
+
+// The case HETERO is for: a custom op whose extension only node B has (loaded into its own loader
+// by an operator) runs there; everything else runs on node C; the client host reads the model.
+TEST_F(MultiHost, HeteroRunsACustomOpOnTheOnlyHostWithItsExtension) {
+    const auto at = [&](const std::string& node) {
+        return "tcp://" + m_hosts->address(node) + ":7100";
+    };
+    auto run = run_process(
+        m_hosts->on("client", {LOOM_HETERO_CLIENT, LOOM_TEMPLATE_EXTENSION, path("ops") + ".key",
+                               path("app") + ".key", at("nodec"), path("nodec") + ".pub",
+                               at("nodeb"), path("nodeb") + ".pub"}),
+        120s);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_TRUE(contains(run.output, "affinity n0 CPU@" + at("nodec"))) << run.output;
+    EXPECT_TRUE(contains(run.output, "affinity n1 CPU@" + at("nodeb"))) << run.output;
+    EXPECT_TRUE(contains(run.output, "affinity n2 CPU@" + at("nodec"))) << run.output;
+    std::smatch diff;
+    ASSERT_TRUE(std::regex_search(run.output, diff, std::regex(R"(max_abs_diff (\S+))")))
+        << run.output;
+    EXPECT_LE(std::stod(diff[1]), 1e-6) << "HETERO's outputs against REFERENCE's\n" << run.output;
 }
 
 } // namespace
