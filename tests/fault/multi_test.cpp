@@ -151,6 +151,7 @@ TEST(Multi, AMemberKilledMidRunLosesNoRequestAndRejoinsWhenRestarted) {
     std::thread load([&] { failures = run_load(compiled, 3, 200, done); });
     ASSERT_TRUE(eventually([&] { return done.load() >= 100; }, 60s));
     kill_now(*host_b); // kill -9 mid-run
+    const int done_at_kill = done.load();
     load.join();
     EXPECT_EQ(done.load(), 600);
     EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
@@ -158,7 +159,8 @@ TEST(Multi, AMemberKilledMidRunLosesNoRequestAndRejoinsWhenRestarted) {
     EXPECT_EQ(m["REFERENCE@" + b].state, "lost");
     EXPECT_EQ(m["REFERENCE@" + a].served + m["REFERENCE@" + b].served, 600u)
         << "every request served once, by one member";
-    EXPECT_GE(m["REFERENCE@" + a].served, 500u) << "the survivor served the rest";
+    EXPECT_LE(m["REFERENCE@" + b].served, static_cast<std::uint64_t>(done_at_kill))
+        << "the survivor served the rest (what b was running was run again on a)";
 
     // Restarted on the same endpoint: it rejoins without the client doing anything.
     host_b = serve_device(b);

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Remote devices measured on one machine (issue 14): hosts are network namespaces joined by
+veth pairs to a bridge (needs root and iproute2), CURVE on every tcp hop.
+
+1. Latency of a model on the CPU device in the client's own process (embedded) against the same
+   device on another host, by kernel name (CPU@nodeb) and by endpoint (CPU@tcp://…), `loom bench
+   --hint latency`, the three interleaved over ROUNDS rounds; the medians of the runs' medians.
+2. MULTI throughput: two device hosts each held to one core (taskset) against one such host,
+   `loom bench --hint throughput`, interleaved; the client runs unpinned beside them.
+
+usage: sudo tests/bench/compare_remote.py [--build DIR] [--seconds S] [--rounds N] MODEL ..."""
+import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--build", default="build")
+ap.add_argument("--seconds", type=float, default=5)
+ap.add_argument("--rounds", type=int, default=3)
+ap.add_argument("--skip-multi", action="store_true")
+ap.add_argument("models", nargs="+")
+args = ap.parse_args()
+loom = os.path.abspath(f"{args.build}/bin/loom")
+lib = os.path.abspath(f"{args.build}/lib")
+tag = f"lr{os.getpid() % 100000}"
+net = f"10.214.{os.getpid() % 200 + 20}."
+hosts = ["kernel", "nodeb", "nodec", "client"]
+work = tempfile.mkdtemp(prefix="loom-remote-")
+procs = []
+
+
+def ip(*a):
+    subprocess.run(["ip", *a], check=True, capture_output=True)
+
+
+def ns(h):
+    return f"{tag}-{h}"
+
+
+def addr(h):
+    return net + str(hosts.index(h) + 1)
+
+
+def on(h, argv, **kw):
+    return ["ip", "netns", "exec", ns(h), *argv]
+
+
+def start(h, argv, ready):
+    p = subprocess.Popen(on(h, argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    procs.append(p)
+    out = ""
+    while ready not in out:
+        line = p.stdout.readline()
+        if not line:
+            sys.exit(f"{argv[1]} on {h} ended: {out}")
+        out += line
+    return p
+
+
+def cleanup():
+    for p in procs:
+        p.kill()
+        p.wait()
+    for h in hosts + ["sw"]:
+        subprocess.run(["ip", "netns", "del", ns(h)], capture_output=True)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+try:
+    ip("netns", "add", ns("sw"))
+    ip("-n", ns("sw"), "link", "add", "br0", "type", "bridge")
+    ip("-n", ns("sw"), "link", "set", "br0", "up")
+    for i, h in enumerate(hosts):
+        ip("netns", "add", ns(h))
+        a, b = f"{tag}h{i}", f"{tag}b{i}"
+        ip("link", "add", a, "type", "veth", "peer", "name", b)
+        ip("link", "set", a, "netns", ns(h))
+        ip("link", "set", b, "netns", ns("sw"))
+        ip("-n", ns("sw"), "link", "set", b, "master", "br0", "up")
+        ip("-n", ns(h), "addr", "add", addr(h) + "/24", "dev", a)
+        ip("-n", ns(h), "link", "set", a, "up")
+        ip("-n", ns(h), "link", "set", "lo", "up")
+    key = lambda who: os.path.join(work, who)
+    for who in ["kernel", "nodeb", "nodec", "app"]:
+        subprocess.run([loom, "keygen", "-o", key(who)], check=True, capture_output=True)
+    with open(os.path.join(work, "deploy.toml"), "w") as f:
+        f.write(f'[kernel]\nendpoints = ["tcp://{addr("kernel")}:7000"]\n'
+                f'server_key = "{key("kernel")}.key"\n[roles]\nclient = ["{key("app")}.pub"]\n')
+        for n in ["nodeb", "nodec"]:
+            f.write(f'[[roles.component]]\nkey = "{key(n)}.pub"\nnames = ["device/CPU@{n}"]\n')
+        for c in ["extensions", "reader", "transform"]:
+            f.write(f'[[component]]\nname = "{c}"\nlibrary = "{lib}/libloom_{c}_component.so"\n'
+                    f'endpoints = ["tcp://{addr("kernel")}:*"]\n')
+    start("kernel", [loom, "kernel", "-c", os.path.join(work, "deploy.toml")], "ready\n")
+    kernel = f"tcp://{addr('kernel')}:7000"
+    for n, core in [("nodeb", "0"), ("nodec", "1")]:
+        start(n, ["taskset", "-c", core, loom, "serve", "--device", "CPU", "--name", n, "--bind",
+                  f"tcp://{addr(n)}:7100", "--server-key", key(n) + ".key", "--allow",
+                  key("app") + ".pub", "--kernel", kernel, "--key", key(n) + ".key",
+                  "--peer-key", key("kernel") + ".pub"], "instance")
+    attach = ["--kernel", kernel, "--key", key("app") + ".key", "--peer-key",
+              key("kernel") + ".pub"]
+
+    def bench(model, device, hint, extra):
+        out = os.path.join(work, "bench.json")
+        subprocess.run(on("client", [loom, "bench", "-m", model, "-d", device, "--hint", hint,
+                                     "-t", str(args.seconds), "--json", out, *extra]),
+                       check=True, capture_output=True)
+        with open(out) as f:
+            return json.load(f)
+
+    for model in args.models:
+        name = os.path.basename(os.path.dirname(model)) or model
+        ways = {"in process": ("CPU", []),
+                "CPU@nodeb": ("CPU@nodeb", attach),
+                "CPU@tcp://": (f"CPU@tcp://{addr('nodeb')}:7100",
+                               ["--key", key("app") + ".key", "--peer-key", key("nodeb") + ".pub"])}
+        lat = {w: [] for w in ways}
+        for _ in range(args.rounds):
+            for w, (device, extra) in ways.items():
+                lat[w].append(bench(model, device, "latency", extra)["latency_ms"]["median"])
+        base = statistics.median(lat["in process"])
+        print(f"{name}: latency median (ms), {args.rounds} rounds")
+        for w in ways:
+            m = statistics.median(lat[w])
+            print(f"  {w:12s} {m:8.3f}   +{m - base:6.3f} ms   ({', '.join(f'{v:.3f}' for v in lat[w])})")
+        if args.skip_multi:
+            continue
+        one, two = [], []
+        for _ in range(args.rounds):
+            one.append(bench(model, "CPU@nodeb", "throughput", attach)["throughput_fps"])
+            r = bench(model, "MULTI:CPU@nodeb,CPU@nodec", "throughput", attach)
+            two.append(r["throughput_fps"])
+            shares = ", ".join(f"{m['device']} {m['served']}" for m in r.get("members", []))
+        print(f"{name}: throughput (FPS), one core per device host")
+        print(f"  CPU@nodeb                 {statistics.median(one):9.1f}   ({', '.join(f'{v:.1f}' for v in one)})")
+        print(f"  MULTI:CPU@nodeb,CPU@nodec {statistics.median(two):9.1f}   ({', '.join(f'{v:.1f}' for v in two)})  last: {shares}")
+        print(f"  ratio {statistics.median(two) / statistics.median(one):.2f}")
+finally:
+    cleanup()
