@@ -3,12 +3,14 @@
 veth pairs to a bridge (needs root and iproute2), CURVE on every tcp hop.
 
 1. Latency of a model on the CPU device in the client's own process (embedded) against the same
-   device on another host, by kernel name (CPU@nodeb) and by endpoint (CPU@tcp://…), `loom bench
-   --hint latency`, the three interleaved over ROUNDS rounds; the medians of the runs' medians.
+   device on another host (nodea, not pinned), by kernel name (CPU@nodea) and by endpoint
+   (CPU@tcp://…), `loom bench --hint latency`, the three interleaved over ROUNDS rounds; the
+   medians of the runs' medians.
 2. MULTI throughput: two device hosts each held to one core (taskset) against one such host,
    `loom bench --hint throughput`, interleaved; the client runs unpinned beside them.
 
-usage: sudo tests/bench/compare_remote.py [--build DIR] [--seconds S] [--rounds N] MODEL ..."""
+usage: sudo tests/bench/compare_remote.py [--build DIR] [--seconds S] [--rounds N] MODEL[=SHAPE] ...
+  e.g. ../shared/models/ppocr-cls-v2/model.onnx=1,3,48,192"""
 import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 ap = argparse.ArgumentParser()
@@ -22,7 +24,7 @@ loom = os.path.abspath(f"{args.build}/bin/loom")
 lib = os.path.abspath(f"{args.build}/lib")
 tag = f"lr{os.getpid() % 100000}"
 net = f"10.214.{os.getpid() % 200 + 20}."
-hosts = ["kernel", "nodeb", "nodec", "client"]
+hosts = ["kernel", "nodea", "nodeb", "nodec", "client"]
 work = tempfile.mkdtemp(prefix="loom-remote-")
 procs = []
 
@@ -79,19 +81,19 @@ try:
         ip("-n", ns(h), "link", "set", a, "up")
         ip("-n", ns(h), "link", "set", "lo", "up")
     key = lambda who: os.path.join(work, who)
-    for who in ["kernel", "nodeb", "nodec", "app"]:
+    for who in ["kernel", "nodea", "nodeb", "nodec", "app"]:
         subprocess.run([loom, "keygen", "-o", key(who)], check=True, capture_output=True)
     with open(os.path.join(work, "deploy.toml"), "w") as f:
         f.write(f'[kernel]\nendpoints = ["tcp://{addr("kernel")}:7000"]\n'
                 f'server_key = "{key("kernel")}.key"\n[roles]\nclient = ["{key("app")}.pub"]\n')
-        for n in ["nodeb", "nodec"]:
+        for n in ["nodea", "nodeb", "nodec"]:
             f.write(f'[[roles.component]]\nkey = "{key(n)}.pub"\nnames = ["device/CPU@{n}"]\n')
         for c in ["extensions", "reader", "transform"]:
             f.write(f'[[component]]\nname = "{c}"\nlibrary = "{lib}/libloom_{c}_component.so"\n'
                     f'endpoints = ["tcp://{addr("kernel")}:*"]\n')
     start("kernel", [loom, "kernel", "-c", os.path.join(work, "deploy.toml")], "ready\n")
     kernel = f"tcp://{addr('kernel')}:7000"
-    for n, core in [("nodeb", "0"), ("nodec", "1")]:
+    for n, core in [("nodea", "0,1"), ("nodeb", "0"), ("nodec", "1")]:
         start(n, ["taskset", "-c", core, loom, "serve", "--device", "CPU", "--name", n, "--bind",
                   f"tcp://{addr(n)}:7100", "--server-key", key(n) + ".key", "--allow",
                   key("app") + ".pub", "--kernel", kernel, "--key", key(n) + ".key",
@@ -101,18 +103,22 @@ try:
 
     def bench(model, device, hint, extra):
         out = os.path.join(work, "bench.json")
-        subprocess.run(on("client", [loom, "bench", "-m", model, "-d", device, "--hint", hint,
-                                     "-t", str(args.seconds), "--json", out, *extra]),
-                       check=True, capture_output=True)
+        path, _, shape = model.partition("=")
+        r = subprocess.run(on("client", [loom, "bench", "-m", os.path.abspath(path), "-d", device,
+                                         "--hint", hint, "-t", str(args.seconds), "--json", out,
+                                         *(["--shape", shape] if shape else []), *extra]),
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"loom bench -d {device} failed: {r.stdout}{r.stderr}")
         with open(out) as f:
             return json.load(f)
 
     for model in args.models:
-        name = os.path.basename(os.path.dirname(model)) or model
+        name = os.path.basename(os.path.dirname(model.partition("=")[0])) or model
         ways = {"in process": ("CPU", []),
-                "CPU@nodeb": ("CPU@nodeb", attach),
-                "CPU@tcp://": (f"CPU@tcp://{addr('nodeb')}:7100",
-                               ["--key", key("app") + ".key", "--peer-key", key("nodeb") + ".pub"])}
+                "CPU@nodea": ("CPU@nodea", attach),
+                "CPU@tcp://": (f"CPU@tcp://{addr('nodea')}:7100",
+                               ["--key", key("app") + ".key", "--peer-key", key("nodea") + ".pub"])}
         lat = {w: [] for w in ways}
         for _ in range(args.rounds):
             for w, (device, extra) in ways.items():
