@@ -53,7 +53,7 @@ public:
     std::optional<InMessage> on_ready(std::uint64_t request_id, ShmSession* session);
 
     // Reads pending socket events; true (and broken()) if the peer disconnected since the last
-    // request on this connection.
+    // request on this connection (not read when a reply came less than 1 ms ago).
     bool lost_while_idle();
     bool broken() const noexcept { return m_broken; }
     void mark_broken() noexcept { m_broken = true; }
@@ -76,6 +76,7 @@ private:
     bool m_connected = false;
     Clock::time_point m_connect_deadline;
     bool m_broken = false;
+    Clock::time_point m_last_reply; // when a reply last came: the peer was alive then
     std::string m_refused; // why the peer refused us, if it did
     bool m_auth_failed = false;
     std::vector<zmq::message_t> m_parts;
