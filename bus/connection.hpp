@@ -77,7 +77,7 @@ private:
     Clock::time_point m_connect_deadline;
     bool m_broken = false;
     Clock::time_point m_last_reply; // when a reply last came: the peer was alive then
-    std::string m_refused; // why the peer refused us, if it did
+    std::string m_refused;          // why the peer refused us, if it did
     bool m_auth_failed = false;
     std::vector<zmq::message_t> m_parts;
 };

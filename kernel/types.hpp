@@ -42,7 +42,7 @@ struct ComponentRecord {
     std::string last_error;
     bool clean_stop = false; // stopped after draining: nothing left unanswered
     bool routed = false;
-    std::string server_key; // CURVE public key (Z85) of its tcp endpoints; empty: none
+    std::string server_key;      // CURVE public key (Z85) of its tcp endpoints; empty: none
     std::uint32_t in_flight = 0; // requests running at its last heartbeat
 };
 

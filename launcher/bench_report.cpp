@@ -51,8 +51,8 @@ std::string to_text(const BenchReport& r) {
     const auto& l = r.latency_ms;
     std::string members;
     for (const auto& m : r.members)
-        members += fmt::format("  member {:<28} {:<6} {} slot{}, {} served\n", m.device,
-                               m.state, m.slots, m.slots == 1 ? "" : "s", m.served);
+        members += fmt::format("  member {:<28} {:<6} {} slot{}, {} served\n", m.device, m.state,
+                               m.slots, m.slots == 1 ? "" : "s", m.served);
     return fmt::format("Device:           {} (hint {}, {} stream{}, {} request{})\n"
                        "First inference:  {:.2f} ms\n"
                        "Count:            {} runs in {:.2f} s\n"
@@ -68,25 +68,27 @@ std::string to_text(const BenchReport& r) {
 nlohmann::json to_json(const BenchReport& r) {
     const auto& l = r.latency_ms;
     nlohmann::json j = {{"first_inference_ms", r.first_inference_ms},
-            {"count", r.count},
-            {"duration_s", r.duration_s},
-            {"latency_ms",
-             {{"median", l.median},
-              {"mean", l.mean},
-              {"min", l.min},
-              {"max", l.max},
-              {"p90", l.p90},
-              {"p99", l.p99}}},
-            {"throughput_fps", r.throughput_fps},
-            {"device", r.device},
-            {"hint", r.hint},
-            {"streams", r.streams},
-            {"requests", r.requests}};
+                        {"count", r.count},
+                        {"duration_s", r.duration_s},
+                        {"latency_ms",
+                         {{"median", l.median},
+                          {"mean", l.mean},
+                          {"min", l.min},
+                          {"max", l.max},
+                          {"p90", l.p90},
+                          {"p99", l.p99}}},
+                        {"throughput_fps", r.throughput_fps},
+                        {"device", r.device},
+                        {"hint", r.hint},
+                        {"streams", r.streams},
+                        {"requests", r.requests}};
     if (!r.members.empty()) {
         j["members"] = nlohmann::json::array();
         for (const auto& m : r.members)
-            j["members"].push_back(
-                {{"device", m.device}, {"state", m.state}, {"slots", m.slots}, {"served", m.served}});
+            j["members"].push_back({{"device", m.device},
+                                    {"state", m.state},
+                                    {"slots", m.slots},
+                                    {"served", m.served}});
     }
     return j;
 }

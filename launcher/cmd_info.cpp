@@ -261,8 +261,8 @@ void info_deployment(const InfoOptions& o) {
     nlohmann::json j = {{"version", LOOM_VERSION}, {"kernel", o.kernel}};
     j["devices"] = nlohmann::json::array();
     std::cout << "deployment at " << o.kernel << "\n";
-    std::cout << fmt::format("  {:<22} {:<9} {:<24} {:>5}  {}\n", "device", "state", "host",
-                             "load", "endpoint");
+    std::cout << fmt::format("  {:<22} {:<9} {:<24} {:>5}  {}\n", "device", "state", "host", "load",
+                             "endpoint");
     for (const auto& r : kernel.list()) {
         if (!r.name.starts_with("device/")) continue;
         const auto name = r.name.substr(7);
@@ -271,9 +271,12 @@ void info_deployment(const InfoOptions& o) {
         const auto state = std::string(kernel::to_string(r.state));
         std::cout << fmt::format("  {:<22} {:<9} {:<24} {:>5}  {}\n", name, state, host,
                                  r.in_flight, endpoint);
-        nlohmann::json d = {{"name", name},       {"state", state},
-                            {"host", host},       {"in_flight", r.in_flight},
-                            {"endpoints", r.endpoints}, {"instance", r.instance}};
+        nlohmann::json d = {{"name", name},
+                            {"state", state},
+                            {"host", host},
+                            {"in_flight", r.in_flight},
+                            {"endpoints", r.endpoints},
+                            {"instance", r.instance}};
         if (r.state == kernel::ComponentState::READY) {
             try {
                 d["full_name"] = core.get_property(name, "FULL_DEVICE_NAME");

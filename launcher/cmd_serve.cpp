@@ -184,8 +184,7 @@ void serve(const ServeOptions& o) {
     } else {
         LOOM_REQUIRE(!o.component.empty(), "give the component library with --component LIB");
         host.library = o.component;
-        host.name =
-            o.name.empty() ? std::filesystem::path(o.component).stem().string() : o.name;
+        host.name = o.name.empty() ? std::filesystem::path(o.component).stem().string() : o.name;
     }
     host.config = read_text(o.config);
     host.binds = o.binds;

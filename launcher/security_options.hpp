@@ -37,8 +37,7 @@ void add_kernel_option(CLI::App& cmd, std::string& kernel);
 // a tcp:// kernel, for the device hosts `device` names by tcp:// endpoint (CPU@tcp://…, also
 // as MULTI/HETERO members) and for the tcp:// endpoints among `sources` (extension hosts).
 CoreOptions client_core_options(const ClientKeyOptions& keys, const std::string& kernel,
-                                const std::string& device,
-                                const std::vector<std::string>& sources);
+                                const std::string& device, const std::vector<std::string>& sources);
 
 // A server's keys: --server-key FILE (its pair), --allow PUB... (client keys) and --operator
 // PUB... (operator keys); --insecure for plain tcp; --library-dir for libraries named over tcp.

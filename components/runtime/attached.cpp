@@ -15,8 +15,8 @@ AttachedDeployment::AttachedDeployment(AttachOptions options)
     , m_context(std::make_unique<bus::Context>(options.context)) {
     LOOM_REQUIRE(!options.kernel.empty(), "attach: no kernel endpoint");
     m_channel_options.security = options.security;
-    m_client = std::make_unique<kernel::KernelClient>(*m_context, options.kernel,
-                                                      m_channel_options);
+    m_client =
+        std::make_unique<kernel::KernelClient>(*m_context, options.kernel, m_channel_options);
     m_client->list(); // reachable, and it lets us in
     m_reader = routed("reader");
     m_transform = routed("transform");
@@ -33,8 +33,7 @@ AttachedDeployment::~AttachedDeployment() {
 }
 
 std::unique_ptr<kernel::RoutedChannel> AttachedDeployment::routed(const std::string& name) const {
-    return std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, name,
-                                                   m_channel_options);
+    return std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, name, m_channel_options);
 }
 
 std::vector<std::string> AttachedDeployment::device_names() {

@@ -234,9 +234,10 @@ bool has_variables(const model::Model& graph) {
 }
 
 // MULTI (multi.hpp): transformed once, compiled on every member.
-std::shared_ptr<CompiledModelState> compile_multi(const std::shared_ptr<DeploymentState>& d, const Model& m,
-                            const std::string& device, std::vector<std::string> members,
-                            const Properties& properties) {
+std::shared_ptr<CompiledModelState> compile_multi(const std::shared_ptr<DeploymentState>& d,
+                                                  const Model& m, const std::string& device,
+                                                  std::vector<std::string> members,
+                                                  const Properties& properties) {
     auto props = effective(*d, device, properties);
     check_properties(props, {props::device_full_name.name});
     std::shared_ptr<model::Model> graph = m.impl();
@@ -246,8 +247,7 @@ std::shared_ptr<CompiledModelState> compile_multi(const std::shared_ptr<Deployme
     std::weak_ptr<DeploymentState> weak = d; // the compiled model keeps `d` alive, not this
     auto compile = [weak, graph, properties](const std::string& member) {
         auto deployment = weak.lock();
-        if (!deployment)
-            LOOM_THROW(ErrorKind::UNAVAILABLE, "the deployment is shutting down");
+        if (!deployment) LOOM_THROW(ErrorKind::UNAVAILABLE, "the deployment is shutting down");
         return compile_graph(deployment, member, *graph,
                              effective(*deployment, member, properties));
     };
@@ -275,8 +275,7 @@ std::vector<std::set<std::string>> supported_by(const std::shared_ptr<Deployment
         bus::OutMessage request;
         auto p = request.init_payload<schema::ModelRequest>();
         auto dp = device_only(effective(*d, member, properties));
-        protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())),
-                                 dp);
+        protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
         model::put_graph(request, p, graph);
         auto reply = link->call_plain(schema::DeviceMethod::QUERY_MODEL, request);
         auto& names = out.emplace_back();
@@ -296,23 +295,23 @@ std::shared_ptr<CompiledModelState> compile_hetero(const std::shared_ptr<Deploym
     check_properties(props, {props::device_full_name.name});
     const auto pipeline = props.get_or(props::transform_pipeline, std::string("common"));
     std::shared_ptr<model::Model> graph =
-        pipeline.empty() ? m.impl()->clone()
-                         : runtime::transform_model(d->deployment->transform(), *m.impl(), pipeline)
-                               .model;
+        pipeline.empty()
+            ? m.impl()->clone()
+            : runtime::transform_model(d->deployment->transform(), *m.impl(), pipeline).model;
     runtime::make_names_unique(*graph);
     auto plan = runtime::plan_hetero(*graph, members, supported_by(d, *graph, members, properties));
     std::vector<std::shared_ptr<CompiledModelState>> stages;
     for (const auto& stage : plan.stages)
-        stages.push_back(compile_graph(d, stage.device, *stage.graph,
-                                       effective(*d, stage.device, properties)));
+        stages.push_back(
+            compile_graph(d, stage.device, *stage.graph, effective(*d, stage.device, properties)));
     auto state = std::make_shared<CompiledModelState>();
     state->deployment = d;
     state->name = device;
     state->inputs = protocol::input_ports(*graph);
     state->outputs = protocol::output_ports(*graph);
     state->profiling = props.get_or(props::enable_profiling, false);
-    state->hetero = std::make_shared<runtime::HeteroModel>(device, std::move(plan),
-                                                           std::move(stages), graph);
+    state->hetero =
+        std::make_shared<runtime::HeteroModel>(device, std::move(plan), std::move(stages), graph);
     return state;
 }
 

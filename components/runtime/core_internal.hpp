@@ -41,7 +41,7 @@ struct DeviceLink {
 };
 
 struct DeploymentState {
-    std::unique_ptr<runtime::Deployment> deployment; // embedded or attached
+    std::unique_ptr<runtime::Deployment> deployment;        // embedded or attached
     std::shared_ptr<protocol::ThreadPoolExecutor> executor; // runs start_async inferences
     protocol::SessionOptions sessions;
     std::mutex mutex;           // guards the fields below
@@ -55,11 +55,11 @@ struct DeploymentState {
 };
 
 struct CompiledModelState {
-    std::shared_ptr<DeploymentState> deployment; // keeps the bus alive
-    std::shared_ptr<DeviceLink> device;          // declared after: released before the bus
+    std::shared_ptr<DeploymentState> deployment;  // keeps the bus alive
+    std::shared_ptr<DeviceLink> device;           // declared after: released before the bus
     std::shared_ptr<runtime::MultiModel> multi;   // MULTI: its members (device null, handle 0)
     std::shared_ptr<runtime::HeteroModel> hetero; // HETERO: its stages (device null, handle 0)
-    std::string name;                            // the device as the caller named it
+    std::string name;                             // the device as the caller named it
     std::uint64_t handle = 0;
     std::vector<Port> inputs, outputs;
     bool profiling = false;

@@ -47,8 +47,8 @@ std::unique_ptr<Deployment> make_deployment(const CoreOptions& options) {
                          "(client_key_file, --key) and the kernel's public key (kernel_key, "
                          "--peer-key)",
                          options.kernel);
-            a.security = bus::ClientSecurity{*context.client_keys,
-                                             bus::load_public_key(options.kernel_key)};
+            a.security =
+                bus::ClientSecurity{*context.client_keys, bus::load_public_key(options.kernel_key)};
         }
         return std::make_unique<AttachedDeployment>(std::move(a));
     }

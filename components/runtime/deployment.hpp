@@ -26,9 +26,8 @@ namespace loom::runtime {
 
 // A device's methods (schema::DeviceMethod) over whatever reaches it; thread-safe. The request
 // is kept intact so a routed channel may re-send it.
-using DeviceCaller =
-    std::function<bus::InMessage(std::uint16_t method, bus::OutMessage& request,
-                                 bus::CallOptions options)>;
+using DeviceCaller = std::function<bus::InMessage(std::uint16_t method, bus::OutMessage& request,
+                                                  bus::CallOptions options)>;
 
 // "CPU@tcp://10.0.0.2:7100" → {"CPU", "tcp://10.0.0.2:7100"}; {name, ""} for any other name.
 struct DeviceName {

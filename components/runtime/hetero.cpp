@@ -63,8 +63,8 @@ namespace {
 // Which stage runs each computing node: in topological order, a new stage wherever the device
 // changes.
 struct Assignment {
-    std::vector<std::string> devices;               // per stage
-    std::vector<std::vector<const Node*>> nodes;     // per stage, in order
+    std::vector<std::string> devices;            // per stage
+    std::vector<std::vector<const Node*>> nodes; // per stage, in order
     std::unordered_map<const Node*, std::size_t> stage_of;
 };
 
@@ -129,9 +129,10 @@ HeteroPlan plan_hetero(const model::Model& graph, const std::vector<std::string>
                         auto& p = sub.add_parameter(info.type, info.shape,
                                                     boundary_name(*in.node, in.index));
                         p.outputs[0].names = {boundary_name(*in.node, in.index)};
-                        stage.inputs.push_back(in.node->is("Parameter")
-                                                   ? HeteroPlan::Source{-1, parameter_index.at(in.node)}
-                                                   : produced.at(key));
+                        stage.inputs.push_back(
+                            in.node->is("Parameter")
+                                ? HeteroPlan::Source{-1, parameter_index.at(in.node)}
+                                : produced.at(key));
                         value = p.output();
                     }
                     it = local.emplace(key, value).first;

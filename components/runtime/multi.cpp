@@ -88,8 +88,7 @@ std::shared_ptr<CompiledModelState> MultiModel::any_compiled_or_null() {
 std::shared_ptr<CompiledModelState> MultiModel::any_compiled() {
     if (auto c = any_compiled_or_null()) return c;
     std::lock_guard lock(m_mutex);
-    LOOM_THROW(ErrorKind::UNAVAILABLE, "{}: no member is available ({})", m_name,
-               members_text());
+    LOOM_THROW(ErrorKind::UNAVAILABLE, "{}: no member is available ({})", m_name, members_text());
 }
 
 std::string MultiModel::members_text() const {
@@ -332,8 +331,7 @@ void MultiModel::probe_loop() {
                 }
             }
             lock.lock();
-            if (!why.empty() && m_members[i].generation == generation)
-                m_members[i].why_lost = why;
+            if (!why.empty() && m_members[i].generation == generation) m_members[i].why_lost = why;
         }
     }
 }

@@ -87,8 +87,8 @@ private:
     std::string m_name;
     bool m_stateful;
     Compile m_compile;
-    mutable std::mutex m_mutex; // guards the members and the fields below
-    std::condition_variable m_changed;     // a slot freed, a member lost or joined
+    mutable std::mutex m_mutex;           // guards the members and the fields below
+    std::condition_variable m_changed;    // a slot freed, a member lost or joined
     std::condition_variable m_probe_wake; // the prober: a member lost, or stopping
     std::vector<Member> m_members;
     std::size_t m_next_pin = 0;

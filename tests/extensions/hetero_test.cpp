@@ -70,8 +70,7 @@ TEST(Hetero, RunsACustomOpOnTheOnlyHostWithItsExtensionAndTheRestOnTheOther) {
 
     auto compiled = core.compile_model(model, hetero);
     EXPECT_EQ(compiled.device(), hetero);
-    EXPECT_EQ(compiled.get_property("LOOM_HETERO_STAGES"),
-              a + " 3\n" + b + " 3\n" + a + " 3\n")
+    EXPECT_EQ(compiled.get_property("LOOM_HETERO_STAGES"), a + " 3\n" + b + " 3\n" + a + " 3\n")
         << "three stages, each a parameter, its node and a result";
     auto runtime = compiled.runtime_model();
     int annotated = 0;

@@ -135,7 +135,10 @@ TEST(Multi, SpreadsRequestsOverItsMembers) {
     EXPECT_EQ(m["REFERENCE@" + a].served + m["REFERENCE@" + b].served, 200u);
     EXPECT_GT(m["REFERENCE@" + a].served, 0u);
     EXPECT_GT(m["REFERENCE@" + b].served, 0u);
-    EXPECT_EQ(error_kind_of([&] { std::ostringstream s; compiled.export_model(s); }),
+    EXPECT_EQ(error_kind_of([&] {
+                  std::ostringstream s;
+                  compiled.export_model(s);
+              }),
               ErrorKind::UNSUPPORTED);
 }
 
@@ -164,8 +167,8 @@ TEST(Multi, AMemberKilledMidRunLosesNoRequestAndRejoinsWhenRestarted) {
 
     // Restarted on the same endpoint: it rejoins without the client doing anything.
     host_b = serve_device(b);
-    ASSERT_TRUE(eventually([&] { return members(compiled)["REFERENCE@" + b].state == "ready"; },
-                           30s))
+    ASSERT_TRUE(
+        eventually([&] { return members(compiled)["REFERENCE@" + b].state == "ready"; }, 30s))
         << compiled.get_property("LOOM_MULTI_MEMBERS");
     const auto before = members(compiled)["REFERENCE@" + b].served;
     done = 0;

@@ -40,7 +40,8 @@ protected:
         toml.close();
         m_kernel = std::make_unique<ChildProcess>(
             std::vector<std::string>{LOOM_EXECUTABLE, "kernel", "-c", (m_dir / "deploy.toml")});
-        auto out = m_kernel->read_until([](const std::string& o) { return contains(o, "ready\n"); });
+        auto out =
+            m_kernel->read_until([](const std::string& o) { return contains(o, "ready\n"); });
         ASSERT_TRUE(contains(out, "ready\n")) << out;
         m_endpoint = "ipc://" + (m_dir / "kernel").string();
         m_device = std::make_unique<ChildProcess>(std::vector<std::string>{
@@ -152,8 +153,8 @@ TEST_F(Attached, InfoListsTheDeploymentsDevicesWithStateAndLoad) {
     text << json.rdbuf();
     EXPECT_TRUE(contains(text.str(), "\"in_flight\"")) << text.str();
     EXPECT_TRUE(contains(text.str(), "\"state\": \"ready\"")) << text.str();
-    auto run = run_process({LOOM_EXECUTABLE, "run", "--kernel", m_endpoint, "-d",
-                            "REFERENCE@nodeb", "-m", k_relu, "-i",
+    auto run = run_process({LOOM_EXECUTABLE, "run", "--kernel", m_endpoint, "-d", "REFERENCE@nodeb",
+                            "-m", k_relu, "-i",
                             "/usr/share/libonnx-testdata/data/node/test_relu/test_data_set_0/"
                             "input_0.pb",
                             "-o", (m_dir / "out").string()});

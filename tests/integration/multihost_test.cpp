@@ -23,7 +23,8 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-constexpr const char* k_conv = "/usr/share/libonnx-testdata/data/node/test_conv_with_strides_padding";
+constexpr const char* k_conv =
+    "/usr/share/libonnx-testdata/data/node/test_conv_with_strides_padding";
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
@@ -55,12 +56,12 @@ protected:
                  << "names = [\"device/CPU@" << node << "\"]\n";
         for (const char* c : {"extensions", "reader", "transform"})
             toml << "[[component]]\nname = \"" << c << "\"\nlibrary = \"" << LOOM_LIB_DIR
-                 << "/libloom_" << c << "_component.so\"\nendpoints = [\"tcp://" << k
-                 << ":*\"]\n";
+                 << "/libloom_" << c << "_component.so\"\nendpoints = [\"tcp://" << k << ":*\"]\n";
         toml.close();
         m_kernel = std::make_unique<ChildProcess>(
             m_hosts->on("kernel", {LOOM_EXECUTABLE, "kernel", "-c", (m_dir / "deploy.toml")}));
-        auto out = m_kernel->read_until([](const std::string& o) { return contains(o, "ready\n"); });
+        auto out =
+            m_kernel->read_until([](const std::string& o) { return contains(o, "ready\n"); });
         ASSERT_TRUE(contains(out, "ready\n")) << out;
         m_kernel_endpoint = "tcp://" + k + ":7000";
         m_nodeb = serve("nodeb");
@@ -78,13 +79,17 @@ protected:
 
     // `loom serve --device CPU --name NODE` on host NODE, registered with the kernel.
     std::unique_ptr<ChildProcess> serve(const std::string& node) {
-        auto p = std::make_unique<ChildProcess>(m_hosts->on(
-            node, {LOOM_EXECUTABLE, "serve", "--device", "CPU", "--name", node, "--bind",
-                   "tcp://" + m_hosts->address(node) + ":7100", "--server-key",
-                   path(node) + ".key", "--allow", path("app") + ".pub", "--operator",
-                   path("ops") + ".pub", "--kernel",
-                   m_kernel_endpoint, "--key", path(node) + ".key", "--peer-key",
-                   path("kernel") + ".pub"}));
+        auto p = std::make_unique<ChildProcess>(
+            m_hosts->on(node, {LOOM_EXECUTABLE, "serve",
+                               "--device",      "CPU",
+                               "--name",        node,
+                               "--bind",        "tcp://" + m_hosts->address(node) + ":7100",
+                               "--server-key",  path(node) + ".key",
+                               "--allow",       path("app") + ".pub",
+                               "--operator",    path("ops") + ".pub",
+                               "--kernel",      m_kernel_endpoint,
+                               "--key",         path(node) + ".key",
+                               "--peer-key",    path("kernel") + ".pub"}));
         auto out = p->read_until([](const std::string& o) { return contains(o, "instance"); });
         EXPECT_TRUE(contains(out, "serving 'device/CPU@" + node + "'")) << out;
         return p;
@@ -99,10 +104,10 @@ protected:
     }
 
     std::unique_ptr<ChildProcess> remote_load(const std::string& device, int threads, int count) {
-        return std::make_unique<ChildProcess>(m_hosts->on(
-            "client", {LOOM_REMOTE_CLIENT, m_kernel_endpoint, path("app") + ".key",
-                       path("kernel") + ".pub", device, std::to_string(threads),
-                       std::to_string(count)}));
+        return std::make_unique<ChildProcess>(
+            m_hosts->on("client", {LOOM_REMOTE_CLIENT, m_kernel_endpoint, path("app") + ".key",
+                                   path("kernel") + ".pub", device, std::to_string(threads),
+                                   std::to_string(count)}));
     }
 
     std::unique_ptr<NetHosts> m_hosts;
@@ -113,7 +118,7 @@ protected:
 
 // "member DEVICE STATE SLOTS SERVED" lines after `title` in the remote client's output.
 std::map<std::string, std::pair<std::string, int>> members_after(const std::string& out,
-                                                                  const std::string& title) {
+                                                                 const std::string& title) {
     std::map<std::string, std::pair<std::string, int>> members;
     auto at = out.find(title);
     if (at == std::string::npos) return members;
@@ -148,9 +153,8 @@ TEST_F(MultiHost, ARemoteDeviceByKernelNameAndByEndpointGivesTheLocalDevicesOutp
 
     auto info = run_process(client({"info"}), 60s);
     EXPECT_EQ(info.exit_code, 0) << info.output;
-    EXPECT_TRUE(std::regex_search(info.output,
-                                  std::regex("CPU@nodeb +ready .* tcp://" +
-                                             m_hosts->address("nodeb") + ":7100")))
+    EXPECT_TRUE(std::regex_search(info.output, std::regex("CPU@nodeb +ready .* tcp://" +
+                                                          m_hosts->address("nodeb") + ":7100")))
         << info.output;
     EXPECT_TRUE(contains(info.output, "CPU@nodec")) << info.output;
 
@@ -170,8 +174,8 @@ TEST_F(MultiHost, ARemoteDeviceByKernelNameAndByEndpointGivesTheLocalDevicesOutp
 
 TEST_F(MultiHost, MultiLosesNoRequestWhenADeviceHostIsKilledAndItRejoinsWhenRestarted) {
     auto load = remote_load("MULTI:CPU@nodeb,CPU@nodec", 3, 200);
-    auto out = load->read_until([](const std::string& o) { return contains(o, "progress 100"); },
-                                120s);
+    auto out =
+        load->read_until([](const std::string& o) { return contains(o, "progress 100"); }, 120s);
     ASSERT_TRUE(contains(out, "progress 100")) << load->output();
     m_nodeb->signal(SIGKILL); // kill -9 mid-run
     m_nodeb->wait();
@@ -188,28 +192,29 @@ TEST_F(MultiHost, MultiLosesNoRequestWhenADeviceHostIsKilledAndItRejoinsWhenRest
     EXPECT_TRUE(contains(all, "result2 done=75 failed=0")) << all;
     auto second = members_after(all, "result2");
     EXPECT_GT(second["CPU@nodeb"].second, first["CPU@nodeb"].second) << "nodeb serves again\n"
-                                                                      << all;
+                                                                     << all;
 }
 
 TEST_F(MultiHost, MultiLosesNoRequestWhenADeviceHostIsCutOffAndUsesItAgainWhenTheLinkIsBack) {
     auto load = remote_load("MULTI:CPU@nodeb,CPU@nodec", 3, 300);
     // (Link state is not a timing: each step waits for what it needs to see, bounded.)
-    ASSERT_TRUE(contains(load->read_until(
-                             [](const std::string& o) { return contains(o, "progress 100"); }, 120s),
-                         "progress 100"))
+    ASSERT_TRUE(contains(
+        load->read_until([](const std::string& o) { return contains(o, "progress 100"); }, 120s),
+        "progress 100"))
         << load->output();
     m_hosts->set_link("nodeb", false); // packets dropped, nothing closed
     // Cut off for longer than the liveness windows: until the kernel has declared nodeb gone
     // (its heartbeats stopped) …
     const auto nodeb_gone = [&] {
         auto info = run_process(client({"info"}), 30s);
-        return info.exit_code == 0 && !std::regex_search(info.output, std::regex("CPU@nodeb +ready"));
+        return info.exit_code == 0 &&
+               !std::regex_search(info.output, std::regex("CPU@nodeb +ready"));
     };
     bool gone = false;
     for (int i = 0; i < 300 && !gone; ++i)
         gone = nodeb_gone();
-    // … and the client's MULTI has declared it lost: its requests there failed `disconnected` when the
-    // connection's heartbeats stopped, and ran again on nodec.
+    // … and the client's MULTI has declared it lost: its requests there failed `disconnected` when
+    // the connection's heartbeats stopped, and ran again on nodec.
     load->read_until([&](const std::string&) { return contains(load->output(), "CPU@nodeb lost"); },
                      60s);
     m_hosts->set_link("nodeb", true);
@@ -223,7 +228,7 @@ TEST_F(MultiHost, MultiLosesNoRequestWhenADeviceHostIsCutOffAndUsesItAgainWhenTh
     auto first = members_after(all, "result done");
     auto second = members_after(all, "result2");
     EXPECT_GT(second["CPU@nodeb"].second, first["CPU@nodeb"].second) << "nodeb serves again\n"
-                                                                      << all;
+                                                                     << all;
 }
 
 // The case HETERO is for: a custom op whose extension only node B has (loaded into its own loader

@@ -19,8 +19,7 @@ class NetHosts {
 public:
     // Makes the hosts named (short names: "kernel", "nodeb" …); nullopt and `why` when this
     // machine cannot (not root, no iproute2, no namespaces).
-    static std::unique_ptr<NetHosts> make(const std::vector<std::string>& names,
-                                          std::string& why);
+    static std::unique_ptr<NetHosts> make(const std::vector<std::string>& names, std::string& why);
     ~NetHosts(); // kills nothing: stop the processes first; removes the namespaces
     NetHosts(const NetHosts&) = delete;
     NetHosts& operator=(const NetHosts&) = delete;

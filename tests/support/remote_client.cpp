@@ -111,8 +111,7 @@ int main(int argc, char** argv) {
         const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
         bool ready = false;
         while (!ready && std::chrono::steady_clock::now() < end) {
-            ready = compiled.get_property("LOOM_MULTI_MEMBERS").find(" lost ") ==
-                    std::string::npos;
+            ready = compiled.get_property("LOOM_MULTI_MEMBERS").find(" lost ") == std::string::npos;
             if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         std::cout << (ready ? "all members ready" : "not all members ready") << std::endl;
