@@ -80,6 +80,8 @@ struct RequestState {
     // model pins it to.
     std::mutex member_mutex;
     std::shared_ptr<RequestState> member;
+    std::size_t pin_index = 0;        // MULTI, stateful: the member pinned to …
+    std::uint64_t pin_generation = 0; // … while it is this incarnation of it
     std::vector<std::shared_ptr<RequestState>> stage_requests; // HETERO: one per stage
 
     // One inference over the bus on this thread; `sequence` numbers it for cancel (0: none).

@@ -209,15 +209,27 @@ void run_on(RequestState& request, RequestState& member, std::uint64_t sequence)
 void MultiModel::infer(RequestState& request, std::uint64_t sequence) {
     if (m_stateful) {
         auto member = pinned(request);
+        {
+            std::lock_guard lock(m_mutex);
+            const auto& m = m_members[request.pin_index];
+            if (m.generation != request.pin_generation)
+                LOOM_THROW(ErrorKind::DISCONNECTED,
+                           "{}: {}, which held this stateful request's variables, was lost "
+                           "({}); they went with it — create a new request",
+                           m_name, m.device, m.why_lost.empty() ? "since" : m.why_lost);
+        }
         try {
             run_on(request, *member, sequence);
         } catch (const Error& e) {
             if (!is_member_loss(e.kind())) throw;
+            lose(request.pin_index, request.pin_generation, e);
             LOOM_THROW(ErrorKind::DISCONNECTED,
                        "{}: the member running this stateful request was lost ({}); its "
-                       "variables went with it",
+                       "variables went with it — create a new request",
                        m_name, e.what());
         }
+        std::lock_guard lock(m_mutex);
+        ++m_members[request.pin_index].served;
         return;
     }
     for (;;) {
@@ -257,11 +269,13 @@ std::shared_ptr<RequestState> MultiModel::pinned(RequestState& request) {
     {
         std::lock_guard lock(m_mutex);
         for (std::size_t k = 0; k < m_members.size() && !compiled; ++k) {
-            auto& m = m_members[(m_next_pin + k) % m_members.size()];
+            const auto index = (m_next_pin + k) % m_members.size();
+            auto& m = m_members[index];
             if (m.compiled) {
                 compiled = m.compiled;
-                ++m.served;
-                m_next_pin = (m_next_pin + k + 1) % m_members.size();
+                request.pin_index = index;
+                request.pin_generation = m.generation;
+                m_next_pin = (index + 1) % m_members.size();
             }
         }
         if (!compiled)

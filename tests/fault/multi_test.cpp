@@ -261,7 +261,12 @@ TEST(Multi, AStatefulRequestStaysOnItsMemberAndFailsDisconnectedWhenItIsLost) {
     kill_now(*host_a);
     std::string message;
     EXPECT_EQ(error_kind_of([&] { run(on_a); }, &message), ErrorKind::DISCONNECTED) << message;
+    EXPECT_EQ(error_kind_of([&] { run(on_a); }, &message), ErrorKind::DISCONNECTED)
+        << "and stays so, without waiting on the lost member: " << message;
     EXPECT_EQ(run(on_b), 4.0f) << "the other member's requests go on";
+    auto members = compiled.get_property("LOOM_MULTI_MEMBERS");
+    EXPECT_NE(members.find("REFERENCE@" + a + " lost 0 2\n"), std::string::npos) << members;
+    EXPECT_NE(members.find("REFERENCE@" + b + " ready 1 2\n"), std::string::npos) << members;
 }
 
 } // namespace

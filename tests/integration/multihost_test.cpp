@@ -103,11 +103,17 @@ protected:
         return m_hosts->on("client", args);
     }
 
-    std::unique_ptr<ChildProcess> remote_load(const std::string& device, int threads, int count) {
-        return std::make_unique<ChildProcess>(
-            m_hosts->on("client", {LOOM_REMOTE_CLIENT, m_kernel_endpoint, path("app") + ".key",
-                                   path("kernel") + ".pub", device, std::to_string(threads),
-                                   std::to_string(count)}));
+    std::unique_ptr<ChildProcess> remote_load(const std::string& device, int threads, int count,
+                                              bool stateful = false) {
+        std::vector<std::string> argv{LOOM_REMOTE_CLIENT,
+                                      m_kernel_endpoint,
+                                      path("app") + ".key",
+                                      path("kernel") + ".pub",
+                                      device,
+                                      std::to_string(threads),
+                                      std::to_string(count)};
+        if (stateful) argv.emplace_back("stateful");
+        return std::make_unique<ChildProcess>(m_hosts->on("client", argv));
     }
 
     std::unique_ptr<NetHosts> m_hosts;
@@ -229,6 +235,35 @@ TEST_F(MultiHost, MultiLosesNoRequestWhenADeviceHostIsCutOffAndUsesItAgainWhenTh
     auto second = members_after(all, "result2");
     EXPECT_GT(second["CPU@nodeb"].second, first["CPU@nodeb"].second) << "nodeb serves again\n"
                                                                      << all;
+}
+
+// A stateful model's requests are pinned to one member each: those on a host cut off fail
+// `disconnected` once the liveness window has passed (and at once after that), never hang; those
+// on the other host carry on; once the link is back, new requests use both hosts again.
+TEST_F(MultiHost, MultiStatefulRequestsOnACutOffHostFailDisconnectedAndTheOthersCarryOn) {
+    auto load = remote_load("MULTI:CPU@nodeb,CPU@nodec", 4, 200, true); // two pinned to each
+    ASSERT_TRUE(contains(
+        load->read_until([](const std::string& o) { return contains(o, "progress 100"); }, 120s),
+        "progress 100"))
+        << load->output();
+    m_hosts->set_link("nodeb", false);
+    load->read_until([](const std::string& o) { return contains(o, "result "); }, 120s);
+    m_hosts->set_link("nodeb", true);
+    load->read_all(180s);
+    const auto& all = load->output();
+    std::smatch r;
+    ASSERT_TRUE(std::regex_search(
+        all, r,
+        std::regex(R"(result done=800 failed=(\d+) disconnected=(\d+) max_failure_ms=(\d+))")))
+        << all;
+    const int failed = std::stoi(r[1]), disconnected = std::stoi(r[2]), slowest = std::stoi(r[3]);
+    EXPECT_GT(failed, 0) << "nodeb's requests lost their state\n" << all;
+    EXPECT_LE(failed, 400 - 50) << "only nodeb's two requests fail, after the first 100\n" << all;
+    EXPECT_EQ(disconnected, failed) << "every failure is `disconnected`\n" << all;
+    // The bus's heartbeats are 1 s × 3 here: a generous bound that still tells a hang apart.
+    EXPECT_LT(slowest, 15000) << all;
+    EXPECT_TRUE(contains(all, "all members ready")) << all;
+    EXPECT_TRUE(contains(all, "result2 done=100 failed=0")) << "new requests, both hosts\n" << all;
 }
 
 // The case HETERO is for: a custom op whose extension only node B has (loaded into its own loader
