@@ -78,7 +78,8 @@ bool run_one(loom::InferRequest& request, float offset, bool stateful, int& runs
 
 struct Round {
     int done = 0, failed = 0, disconnected = 0;
-    double max_failure_ms = 0;         // the longest a failing inference took
+    double max_failure_ms = 0; // the longest a failing inference took
+    std::vector<int> failed_per_thread;
     std::vector<std::string> failures; // the first few
 };
 
@@ -87,6 +88,7 @@ Round run_round(const loom::CompiledModel& compiled, int threads, int count, boo
     std::atomic<int> done{0};
     std::mutex mutex;
     Round round;
+    round.failed_per_thread.assign(static_cast<std::size_t>(threads), 0);
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t)
         pool.emplace_back([&, t] {
@@ -110,6 +112,7 @@ Round run_round(const loom::CompiledModel& compiled, int threads, int count, boo
                 std::lock_guard lock(mutex);
                 if (!failure.empty()) {
                     ++round.failed;
+                    ++round.failed_per_thread[static_cast<std::size_t>(t)];
                     round.disconnected += disconnected ? 1 : 0;
                     round.max_failure_ms = std::max(round.max_failure_ms, took.count());
                     if (round.failures.size() < 5) round.failures.push_back(failure);
@@ -128,6 +131,10 @@ void print(const char* title, const Round& round, const loom::CompiledModel& com
     std::cout << title << " done=" << round.done << " failed=" << round.failed
               << " disconnected=" << round.disconnected
               << " max_failure_ms=" << static_cast<long>(round.max_failure_ms) << "\n";
+    std::cout << "failed per thread:";
+    for (int n : round.failed_per_thread)
+        std::cout << " " << n;
+    std::cout << "\n";
     for (const auto& f : round.failures)
         std::cout << "failure: " << f << "\n";
     if (device.starts_with("MULTI:")) {
