@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -160,6 +161,36 @@ TEST_F(Attached, InfoListsTheDeploymentsDevicesWithStateAndLoad) {
                             "-o", (m_dir / "out").string()});
     EXPECT_EQ(run.exit_code, 0) << run.output;
     EXPECT_TRUE(fs::exists(m_dir / "out" / "y.npy")) << run.output;
+    auto check =
+        run_process({LOOM_EXECUTABLE, "check", "--kernel", m_endpoint, "-d", "REFERENCE@nodeb",
+                     "/usr/share/libonnx-testdata/data/node/test_relu"});
+    EXPECT_EQ(check.exit_code, 0) << check.output;
+    EXPECT_TRUE(contains(check.output, "1 passed, 0 failed")) << check.output;
+}
+
+// loom bench over MULTI reports each member's share: the same device host reached two ways
+// (through the kernel and by endpoint) is two members.
+TEST_F(Attached, BenchReportsEachMultiMembersShare) {
+    const auto by_endpoint = "REFERENCE@ipc://" + (m_dir / "nodeb").string();
+    const auto json_file = (m_dir / "bench.json").string();
+    auto bench = run_process({LOOM_EXECUTABLE, "bench", "--kernel", m_endpoint, "-d",
+                              "MULTI:REFERENCE@nodeb," + by_endpoint, "-m", k_relu, "-t", "0.3",
+                              "--hint", "throughput", "--json", json_file});
+    ASSERT_EQ(bench.exit_code, 0) << bench.output;
+    EXPECT_TRUE(contains(bench.output, "member REFERENCE@nodeb")) << bench.output;
+    std::ifstream in(json_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto json = text.str();
+    // {"device": …, "served": N, …} per member; their sum is every inference, the first included.
+    std::regex served(R"re("served": (\d+))re"), count(R"re("count": (\d+))re");
+    long sum = 0, members = 0;
+    for (std::sregex_iterator it(json.begin(), json.end(), served), end; it != end; ++it, ++members)
+        sum += std::stol((*it)[1]);
+    std::smatch c;
+    ASSERT_TRUE(std::regex_search(json, c, count)) << json;
+    EXPECT_EQ(members, 2) << json;
+    EXPECT_EQ(sum, std::stol(c[1]) + 1) << json;
 }
 
 } // namespace
