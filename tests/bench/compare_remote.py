@@ -11,7 +11,7 @@ veth pairs to a bridge (needs root and iproute2), CURVE on every tcp hop.
 
 usage: sudo tests/bench/compare_remote.py [--build DIR] [--seconds S] [--rounds N] MODEL[=SHAPE] ...
   e.g. ../shared/models/ppocr-cls-v2/model.onnx=1,3,48,192"""
-import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, resource, shutil, statistics, subprocess, sys, tempfile, time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--build", default="build")
@@ -104,14 +104,20 @@ try:
     def bench(model, device, hint, extra):
         out = os.path.join(work, "bench.json")
         path, _, shape = model.partition("=")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         r = subprocess.run(on("client", [loom, "bench", "-m", os.path.abspath(path), "-d", device,
                                          "--hint", hint, "-t", str(args.seconds), "--json", out,
                                          *(["--shape", shape] if shape else []), *extra]),
                            capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if r.returncode != 0:
             sys.exit(f"loom bench -d {device} failed: {r.stdout}{r.stderr}")
         with open(out) as f:
-            return json.load(f)
+            report = json.load(f)
+        # The client's CPU time per inference (the device hosts' is not counted).
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        report["client_cpu_ms"] = 1000 * cpu / max(1, report["count"] + 1)
+        return report
 
     for model in args.models:
         name = os.path.basename(os.path.dirname(model.partition("=")[0])) or model
@@ -130,15 +136,19 @@ try:
             print(f"  {w:12s} {m:8.3f}   +{m - base:6.3f} ms   ({', '.join(f'{v:.3f}' for v in lat[w])})")
         if args.skip_multi:
             continue
-        one, two = [], []
+        one, two, cpu1, cpu2 = [], [], [], []
         for _ in range(args.rounds):
-            one.append(bench(model, "CPU@nodeb", "throughput", attach)["throughput_fps"])
+            r = bench(model, "CPU@nodeb", "throughput", attach)
+            one.append(r["throughput_fps"])
+            cpu1.append(r["client_cpu_ms"])
             r = bench(model, "MULTI:CPU@nodeb,CPU@nodec", "throughput", attach)
             two.append(r["throughput_fps"])
+            cpu2.append(r["client_cpu_ms"])
             shares = ", ".join(f"{m['device']} {m['served']}" for m in r.get("members", []))
         print(f"{name}: throughput (FPS), one core per device host")
         print(f"  CPU@nodeb                 {statistics.median(one):9.1f}   ({', '.join(f'{v:.1f}' for v in one)})")
         print(f"  MULTI:CPU@nodeb,CPU@nodec {statistics.median(two):9.1f}   ({', '.join(f'{v:.1f}' for v in two)})  last: {shares}")
-        print(f"  ratio {statistics.median(two) / statistics.median(one):.2f}")
+        print(f"  ratio {statistics.median(two) / statistics.median(one):.2f}; the client's CPU per "
+              f"inference {statistics.median(cpu1):.3f} / {statistics.median(cpu2):.3f} ms")
 finally:
     cleanup()
