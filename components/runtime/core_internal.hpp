@@ -60,7 +60,9 @@ struct CompiledModelState {
     std::shared_ptr<runtime::MultiModel> multi;   // MULTI: its members (device null, handle 0)
     std::shared_ptr<runtime::HeteroModel> hetero; // HETERO: its stages (device null, handle 0)
     std::string name;                             // the device as the caller named it
-    std::uint64_t handle = 0;
+    // Atomic: MULTI zeroes it when the member is lost (nothing to release) while other threads
+    // may be reading it to make requests.
+    std::atomic<std::uint64_t> handle{0};
     std::vector<Port> inputs, outputs;
     bool profiling = false;
 
