@@ -35,7 +35,7 @@ struct BenchReport {
     std::vector<Member> members;
 };
 
-// LOOM_MULTI_MEMBERS (a line per member: "DEVICE STATE SLOTS SERVED") as members.
+// LOOM_MULTI_MEMBERS (a line per member: "DEVICE STATE SLOTS SERVED BUSY") as members.
 std::vector<BenchReport::Member> parse_multi_members(const std::string& text);
 
 std::string to_text(const BenchReport& r);

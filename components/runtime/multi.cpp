@@ -310,10 +310,10 @@ std::optional<std::string> MultiModel::property(const std::string& name) {
                 list += (list.empty() ? "" : ",") + m.device;
         return list;
     }
-    if (name == "LOOM_MULTI_MEMBERS") { // one line per member: device state slots served
+    if (name == "LOOM_MULTI_MEMBERS") { // a line per member: device state slots served busy
         for (const auto& m : m_members)
-            list += fmt::format("{} {} {} {}\n", m.device, m.compiled ? "ready" : "lost",
-                                m.compiled ? m.slots : 0, m.served);
+            list += fmt::format("{} {} {} {} {}\n", m.device, m.compiled ? "ready" : "lost",
+                                m.compiled ? m.slots : 0, m.served, m.compiled ? m.busy : 0);
         return list;
     }
     return std::nullopt;

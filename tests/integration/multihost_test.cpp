@@ -122,7 +122,7 @@ protected:
     std::unique_ptr<ChildProcess> m_kernel, m_nodeb, m_nodec;
 };
 
-// "member DEVICE STATE SLOTS SERVED" lines after `title` in the remote client's output.
+// "member DEVICE STATE SLOTS SERVED BUSY" lines after `title` in the remote client's output.
 std::map<std::string, std::pair<std::string, int>> members_after(const std::string& out,
                                                                  const std::string& title) {
     std::map<std::string, std::pair<std::string, int>> members;

@@ -4,7 +4,7 @@
 // a variable, each output checked against the running sum. Prints "progress N" every 25
 // inferences, then "result done=N failed=N disconnected=N max_failure_ms=N", the first failures
 // ("failure: …") and, for MULTI, LOOM_MULTI_MEMBERS
-// ("member DEVICE STATE SLOTS SERVED"); then waits up to 60 s for every member to be ready ("all
+// ("member DEVICE STATE SLOTS SERVED BUSY"); then waits up to 60 s for every member to be ready ("all
 // members ready" or "not all members ready") and runs THREADS × 25 more ("result2 …").
 //
 //   loom_test_remote_client KERNEL KEY PEER_KEY DEVICE THREADS COUNT [stateful]
