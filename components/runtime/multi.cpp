@@ -119,8 +119,9 @@ void MultiModel::lose(std::size_t i, std::uint64_t generation, const Error& why)
         std::lock_guard lock(m_mutex);
         auto& m = m_members[i];
         if (m.generation != generation || !m.compiled) return; // already lost (or rejoined)
-        spdlog::warn("{}: member {} lost ({}); its work goes to the others", m_name, m.device,
-                     why.what());
+        spdlog::warn("{}: member {} lost ({}); {}", m_name, m.device, why.what(),
+                     m_stateful ? "the requests pinned to it fail `disconnected`"
+                                : "its work goes to the others");
         // Its objects went with it (or its lease ends them): nothing to release.
         for (auto& r : m.idle)
             r->handle = 0;
