@@ -16,6 +16,7 @@
 #include "launcher/commands.hpp"
 #include "launcher/security_options.hpp"
 #include "schemas/extensions.capnp.h"
+#include "schemas/plugin.capnp.h"
 #include <loom/core.hpp>
 
 namespace loom::launcher {
@@ -254,9 +255,7 @@ void info_loom(const InfoOptions& o) {
 // `loom info --kernel ENDPOINT`: every device of a running deployment — where it runs, its
 // state and load — and, for the ready ones, what they are (as `loom info` shows local ones).
 void info_deployment(const InfoOptions& o) {
-    Core core(client_core_options(o.keys, o.kernel, "", {}));
-    auto co = client_core_options(o.keys, o.kernel, "", {});
-    auto attached = runtime::make_deployment(co);
+    auto attached = runtime::make_deployment(client_core_options(o.keys, o.kernel, "", {}));
     auto& kernel = dynamic_cast<runtime::AttachedDeployment&>(*attached).kernel();
     nlohmann::json j = {{"version", LOOM_VERSION}, {"kernel", o.kernel}};
     j["devices"] = nlohmann::json::array();
@@ -279,7 +278,11 @@ void info_deployment(const InfoOptions& o) {
                             {"instance", r.instance}};
         if (r.state == kernel::ComponentState::READY) {
             try {
-                d["full_name"] = core.get_property(name, "FULL_DEVICE_NAME");
+                bus::OutMessage request;
+                request.init_payload<schema::PropertyRequest>().setName("FULL_DEVICE_NAME");
+                auto reply = attached->device(name)(
+                    static_cast<std::uint16_t>(schema::DeviceMethod::GET_PROPERTY), request, {});
+                d["full_name"] = reply.payload<schema::PropertyValue>().getValue().cStr();
             } catch (const Error& e) {
                 d["error"] = e.what();
             }

@@ -1,5 +1,6 @@
 #include "launcher/security_options.hpp"
 
+#include "components/runtime/deployment.hpp"
 #include "schemas/error.hpp"
 
 namespace loom::launcher {
@@ -48,17 +49,12 @@ CoreOptions client_core_options(const ClientKeyOptions& keys, const std::string&
     options.kernel = kernel;
     auto endpoints = sources;
     // Device hosts named by endpoint: "CPU@tcp://a:1" or members of "MULTI:CPU@tcp://a:1,…".
-    const auto colon = device.find(':');
-    const bool composite = colon != std::string::npos && device.find('@') > colon;
-    std::string members = composite ? device.substr(colon + 1) : device;
-    for (std::size_t start = 0; start <= members.size();) {
-        auto end = composite ? members.find(',', start) : std::string::npos;
-        if (end == std::string::npos) end = members.size();
-        auto member = members.substr(start, end - start);
+    auto members = runtime::composite_members(device, "MULTI");
+    if (members.empty()) members = runtime::composite_members(device, "HETERO");
+    if (members.empty()) members = {device};
+    for (const auto& member : members)
         if (auto at = member.find("@tcp://"); at != std::string::npos)
             endpoints.push_back(member.substr(at + 1));
-        start = end + 1;
-    }
     if (kernel.starts_with("tcp://")) {
         LOOM_REQUIRE(!keys.key.empty() && !keys.server_key.empty(),
                      "--kernel {}: a tcp:// kernel needs CURVE: --key (this client's key pair) "

@@ -37,32 +37,14 @@ public:
     explicit AttachedDeployment(AttachOptions options);
     ~AttachedDeployment() override;
 
-    bus::Context& context() noexcept override { return *m_context; }
-    Caller reader() override { return caller_of(*m_reader); }
-    Caller transform() override { return caller_of(*m_transform); }
-    Caller extensions() override { return caller_of(*m_extensions); }
-    const std::shared_ptr<model::RegistryHost>& registry() const noexcept override {
-        return m_registry;
-    }
     // The deployment's device components that are ready ("CPU", "CPU@nodeb").
     std::vector<std::string> device_names() override;
     bool reader_is_remote() const noexcept override { return true; }
 
-    kernel::KernelClient& kernel() noexcept { return *m_client; }
+    kernel::KernelClient& kernel() noexcept { return client(); }
 
 protected:
     DeviceCaller named_device(const std::string& name) override;
-
-private:
-    std::unique_ptr<kernel::RoutedChannel> routed(const std::string& name) const;
-
-    std::shared_ptr<model::RegistryHost> m_registry;
-    std::unique_ptr<bus::Context> m_context;
-    bus::ChannelOptions m_channel_options;
-    std::unique_ptr<kernel::KernelClient> m_client;
-    std::unique_ptr<kernel::RoutedChannel> m_reader, m_transform, m_extensions;
-    std::mutex m_devices_mutex; // guards m_devices
-    std::map<std::string, std::unique_ptr<kernel::RoutedChannel>> m_devices;
 };
 
 } // namespace loom::runtime

@@ -100,7 +100,7 @@ DeploymentState::~DeploymentState() {
 }
 
 std::shared_ptr<DeviceLink> DeploymentState::link(const std::string& device) {
-    if (!runtime::multi_members(device).empty() || !runtime::hetero_members(device).empty())
+    if (device.starts_with("MULTI:") || device.starts_with("HETERO:"))
         LOOM_THROW(ErrorKind::UNSUPPORTED,
                    "{} is a device to compile for (compile_model); ask its members for anything "
                    "else",
@@ -212,17 +212,31 @@ std::shared_ptr<CompiledModelState> import_blob(std::shared_ptr<DeploymentState>
     return compiled_from_reply(std::move(d), std::move(link), reply, props);
 }
 
+// A ModelRequest (compile_model, query_model) carrying `graph` and the device's properties.
+bus::OutMessage model_request(const model::Model& graph, const Properties& props) {
+    bus::OutMessage request;
+    auto p = request.init_payload<schema::ModelRequest>();
+    auto dp = device_only(props);
+    protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
+    model::put_graph(request, p, graph);
+    return request;
+}
+
+// The graph a compile sends: `m` through the transform pipeline the properties name.
+std::shared_ptr<model::Model> transformed(DeploymentState& d, const Model& m,
+                                          const Properties& props) {
+    const auto pipeline = props.get_or(props::transform_pipeline, std::string("common"));
+    if (pipeline.empty()) return m.impl();
+    return runtime::transform_model(d.deployment->transform(), *m.impl(), pipeline).model;
+}
+
 // Compiles an already transformed graph on one device.
 std::shared_ptr<CompiledModelState> compile_graph(std::shared_ptr<DeploymentState> d,
                                                   const std::string& device,
                                                   const model::Model& graph,
                                                   const Properties& props) {
     auto link = d->link(device);
-    bus::OutMessage request;
-    auto p = request.init_payload<schema::ModelRequest>();
-    auto dp = device_only(props);
-    protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
-    model::put_graph(request, p, graph);
+    auto request = model_request(graph, props);
     auto reply = link->call(schema::DeviceMethod::COMPILE_MODEL, request);
     return compiled_from_reply(std::move(d), std::move(link), reply, props);
 }
@@ -240,10 +254,7 @@ std::shared_ptr<CompiledModelState> compile_multi(const std::shared_ptr<Deployme
                                                   const Properties& properties) {
     auto props = effective(*d, device, properties);
     check_properties(props, {props::device_full_name.name});
-    std::shared_ptr<model::Model> graph = m.impl();
-    const auto pipeline = props.get_or(props::transform_pipeline, std::string("common"));
-    if (!pipeline.empty())
-        graph = runtime::transform_model(d->deployment->transform(), *graph, pipeline).model;
+    auto graph = transformed(*d, m, props);
     std::weak_ptr<DeploymentState> weak = d; // the compiled model keeps `d` alive, not this
     auto compile = [weak, graph, properties](const std::string& member) {
         auto deployment = weak.lock();
@@ -271,13 +282,8 @@ std::vector<std::set<std::string>> supported_by(const std::shared_ptr<Deployment
                                                 const Properties& properties) {
     std::vector<std::set<std::string>> out;
     for (const auto& member : members) {
-        auto link = d->link(member);
-        bus::OutMessage request;
-        auto p = request.init_payload<schema::ModelRequest>();
-        auto dp = device_only(effective(*d, member, properties));
-        protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
-        model::put_graph(request, p, graph);
-        auto reply = link->call_plain(schema::DeviceMethod::QUERY_MODEL, request);
+        auto request = model_request(graph, effective(*d, member, properties));
+        auto reply = d->link(member)->call_plain(schema::DeviceMethod::QUERY_MODEL, request);
         auto& names = out.emplace_back();
         for (auto name : reply.payload<schema::QueryReply>().getSupported())
             names.emplace(name.cStr());
@@ -293,11 +299,8 @@ std::shared_ptr<CompiledModelState> compile_hetero(const std::shared_ptr<Deploym
                                                    const Properties& properties) {
     auto props = effective(*d, device, properties);
     check_properties(props, {props::device_full_name.name});
-    const auto pipeline = props.get_or(props::transform_pipeline, std::string("common"));
-    std::shared_ptr<model::Model> graph =
-        pipeline.empty()
-            ? m.impl()->clone()
-            : runtime::transform_model(d->deployment->transform(), *m.impl(), pipeline).model;
+    auto graph = transformed(*d, m, props);
+    if (graph == m.impl()) graph = graph->clone(); // names are made unique in it
     runtime::make_names_unique(*graph);
     auto plan = runtime::plan_hetero(*graph, members, supported_by(d, *graph, members, properties));
     std::vector<std::shared_ptr<CompiledModelState>> stages;
@@ -320,10 +323,10 @@ std::shared_ptr<CompiledModelState> compile_hetero(const std::shared_ptr<Deploym
 CompiledModel Core::compile_model(const Model& m, const std::string& device,
                                   const Properties& properties) const {
     LOOM_REQUIRE(m.impl() != nullptr, "compile_model: the model is empty");
-    if (auto members = runtime::multi_members(device); !members.empty())
+    if (auto members = runtime::composite_members(device, "MULTI"); !members.empty())
         return CompiledModel(
             compile_multi(m_deployment, m, device, std::move(members), properties));
-    if (auto members = runtime::hetero_members(device); !members.empty())
+    if (auto members = runtime::composite_members(device, "HETERO"); !members.empty())
         return CompiledModel(compile_hetero(m_deployment, m, device, members, properties));
     auto props = effective(*m_deployment, device, properties);
     check_properties(props, {props::device_full_name.name});
@@ -343,12 +346,8 @@ CompiledModel Core::compile_model(const Model& m, const std::string& device,
             }
         }
     }
-    const auto pipeline = props.get_or(props::transform_pipeline, std::string("common"));
-    std::shared_ptr<model::Model> graph = m.impl();
-    if (!pipeline.empty())
-        graph =
-            runtime::transform_model(m_deployment->deployment->transform(), *graph, pipeline).model;
-    CompiledModel compiled(compile_graph(m_deployment, device, *graph, props));
+    CompiledModel compiled(
+        compile_graph(m_deployment, device, *transformed(*m_deployment, m, props), props));
     if (caching) {
         std::ostringstream blob;
         compiled.export_model(blob);
@@ -374,23 +373,17 @@ CompiledModel Core::import_model(std::istream& in, const std::string& device,
 
 std::map<std::string, std::string> Core::query_model(const Model& m, const std::string& device,
                                                      const Properties& properties) const {
-    if (auto members = runtime::hetero_members(device); !members.empty()) {
+    if (auto members = runtime::composite_members(device, "HETERO"); !members.empty()) {
         auto graph = m.impl()->clone();
         runtime::make_names_unique(*graph);
         return runtime::plan_hetero(*graph, members,
                                     supported_by(m_deployment, *graph, members, properties))
             .affinity;
     }
-    auto link = m_deployment->link(device);
-    bus::OutMessage request;
-    auto p = request.init_payload<schema::ModelRequest>();
-    auto dp = device_only(effective(*m_deployment, device, properties));
-    protocol::put_properties(p.initProperties(static_cast<unsigned>(dp.values().size())), dp);
-    model::put_graph(request, p, *m.impl());
-    auto reply = link->call_plain(schema::DeviceMethod::QUERY_MODEL, request);
     std::map<std::string, std::string> out;
-    for (auto name : reply.payload<schema::QueryReply>().getSupported())
-        out.emplace(std::string(name), device);
+    const auto supported = supported_by(m_deployment, *m.impl(), {device}, properties);
+    for (const auto& name : supported.front())
+        out.emplace(name, device);
     return out;
 }
 

@@ -31,6 +31,26 @@ DeviceName parse_device_name(const std::string& name) {
     return out;
 }
 
+std::vector<std::string> composite_members(const std::string& device, std::string_view kind) {
+    if (!device.starts_with(kind) || device.size() <= kind.size() || device[kind.size()] != ':')
+        return {};
+    std::vector<std::string> out;
+    const auto list = device.substr(kind.size() + 1);
+    for (std::size_t start = 0; start <= list.size();) {
+        auto end = list.find(',', start);
+        if (end == std::string::npos) end = list.size();
+        auto member = list.substr(start, end - start);
+        LOOM_REQUIRE(!member.empty(), "device '{}': an empty member (write {}:A,B)", device, kind);
+        LOOM_REQUIRE(member.find(':') == std::string::npos || member.find('@') < member.find(':'),
+                     "device '{}': member {} is itself composite", device, member);
+        LOOM_REQUIRE(std::find(out.begin(), out.end(), member) == out.end(),
+                     "device '{}': member {} is named twice", device, member);
+        out.push_back(std::move(member));
+        start = end + 1;
+    }
+    return out;
+}
+
 std::unique_ptr<Deployment> make_deployment(const CoreOptions& options) {
     bus::ContextOptions context;
     if (!options.client_key_file.empty())
@@ -85,11 +105,57 @@ ReadResult read_model_file(Deployment& deployment, const std::string& path) {
                             weights.empty() ? bus::Frame{} : file_frame(weights));
 }
 
-Deployment::~Deployment() = default;
+Deployment::Deployment(std::shared_ptr<model::RegistryHost> registry, bus::ContextOptions context)
+    : m_registry(std::move(registry))
+    , m_context(std::make_unique<bus::Context>(std::move(context))) {}
 
-void Deployment::close_endpoint_devices() noexcept {
-    std::lock_guard lock(m_mutex);
-    m_by_endpoint.clear();
+Deployment::~Deployment() {
+    close();
+}
+
+void Deployment::connect(const std::string& kernel_endpoint, bus::ChannelOptions options) {
+    m_channel_options = std::move(options);
+    m_client =
+        std::make_unique<kernel::KernelClient>(*m_context, kernel_endpoint, m_channel_options);
+    const auto routed = [&](const char* name) {
+        return std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, name,
+                                                       m_channel_options);
+    };
+    m_reader = routed("reader");
+    m_transform = routed("transform");
+    m_extensions = routed("extensions");
+}
+
+DeviceCaller Deployment::routed_device(const std::string& component,
+                                       const std::function<void()>& first_use) {
+    std::lock_guard lock(m_devices_mutex);
+    auto it = m_devices.find(component);
+    if (it == m_devices.end()) {
+        first_use();
+        it = m_devices
+                 .emplace(component, std::make_unique<kernel::RoutedChannel>(
+                                         *m_context, *m_client, component, m_channel_options))
+                 .first;
+    }
+    kernel::RoutedChannel* channel = it->second.get();
+    return [channel](std::uint16_t method, bus::OutMessage& request, bus::CallOptions options) {
+        return channel->call_method(method, request, options);
+    };
+}
+
+void Deployment::close() noexcept {
+    {
+        std::lock_guard lock(m_mutex);
+        m_by_endpoint.clear();
+    }
+    {
+        std::lock_guard lock(m_devices_mutex);
+        m_devices.clear();
+    }
+    m_reader.reset();
+    m_transform.reset();
+    m_extensions.reset();
+    m_client.reset();
 }
 
 DeviceCaller Deployment::device(const std::string& name) {

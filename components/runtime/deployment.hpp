@@ -17,6 +17,8 @@
 #include "bus/context.hpp"
 #include "components/model/registry_host.hpp"
 #include "components/runtime/model_client.hpp"
+#include "kernel/client.hpp"
+#include "kernel/routed_channel.hpp"
 
 namespace loom {
 struct CoreOptions;
@@ -37,16 +39,23 @@ struct DeviceName {
 };
 DeviceName parse_device_name(const std::string& name);
 
+// "MULTI:A,B" with kind "MULTI" (or "HETERO:A,B" with "HETERO") → {"A", "B"}; empty when
+// `device` is not a name of that kind. invalid_argument for an empty member, a member named
+// twice, or a member that is itself composite.
+std::vector<std::string> composite_members(const std::string& device, std::string_view kind);
+
+// What both deployments share: this process's op registry and bus context, a kernel client, and
+// routed channels to the model components and the devices of the deployment.
 class Deployment {
 public:
     virtual ~Deployment();
 
-    virtual bus::Context& context() noexcept = 0;
-    virtual Caller reader() = 0;
-    virtual Caller transform() = 0;
-    virtual Caller extensions() = 0;
+    bus::Context& context() noexcept { return *m_context; }
+    Caller reader() { return caller_of(*m_reader); }
+    Caller transform() { return caller_of(*m_transform); }
+    Caller extensions() { return caller_of(*m_extensions); }
     // This process's op registry (native ops + the extensions loaded into it).
-    virtual const std::shared_ptr<model::RegistryHost>& registry() const noexcept = 0;
+    const std::shared_ptr<model::RegistryHost>& registry() const noexcept { return m_registry; }
     // The names `device()` accepts now (not those reached by endpoint), sorted.
     virtual std::vector<std::string> device_names() = 0;
     // Whether a model file named by path should travel as bytes (the reader runs elsewhere).
@@ -57,17 +66,35 @@ public:
     DeviceCaller device(const std::string& name);
 
 protected:
+    // The derived constructor makes the registry and the context, then (its kernel up) connects.
+    Deployment(std::shared_ptr<model::RegistryHost> registry, bus::ContextOptions context);
+    // The kernel client and the routed channels to reader, transform and extensions.
+    void connect(const std::string& kernel_endpoint, bus::ChannelOptions options = {});
     // A device of the deployment ("CPU", "CPU@nodeb").
     virtual DeviceCaller named_device(const std::string& name) = 0;
-    // Closes the channels to devices reached by endpoint: the derived class's destructor calls
-    // it before its bus context goes (a context ends only after every socket on it closed).
-    void close_endpoint_devices() noexcept;
+    // The routed channel to the device component `component` ("device/CPU"), made on first use
+    // after `first_use` (which may throw, e.g. not_found, or start the component); thread-safe,
+    // serialised: `first_use` runs under the lock.
+    DeviceCaller routed_device(const std::string& component,
+                               const std::function<void()>& first_use);
+    // Closes every channel and the kernel client: the derived destructor calls it before its
+    // kernel goes (the context, a member of this base, ends after them).
+    void close() noexcept;
+
+    kernel::KernelClient& client() noexcept { return *m_client; }
 
 private:
     // A device host reached by endpoint: asks it (ping) which device component it serves and
     // checks it is a `type` device.
     DeviceCaller endpoint_device(const DeviceName& name);
 
+    std::shared_ptr<model::RegistryHost> m_registry;
+    std::unique_ptr<bus::Context> m_context; // last to go: every socket above is on it
+    bus::ChannelOptions m_channel_options;
+    std::unique_ptr<kernel::KernelClient> m_client;
+    std::unique_ptr<kernel::RoutedChannel> m_reader, m_transform, m_extensions;
+    std::mutex m_devices_mutex; // guards m_devices; a device's first use holds it
+    std::map<std::string, std::unique_ptr<kernel::RoutedChannel>> m_devices;
     std::mutex m_mutex; // guards m_by_endpoint
     std::map<std::string, std::unique_ptr<bus::Channel>> m_by_endpoint;
 };

@@ -39,22 +39,18 @@ kernel::ComponentSpec spec(const std::string& name, const std::filesystem::path&
 }
 } // namespace
 
-EmbeddedDeployment::EmbeddedDeployment(EmbeddedOptions options) {
+EmbeddedDeployment::EmbeddedDeployment(EmbeddedOptions options)
+    : Deployment(model::make_native_registry_host(), options.context) {
     auto dir = options.library_dir.empty() ? component_library_dir() : options.library_dir;
     m_library_dir = dir;
     m_device_placement = options.devices;
-    m_registry = model::make_native_registry_host();
-    m_context = std::make_unique<bus::Context>(options.context);
     kernel::KernelOptions kernel_options;
-    kernel_options.registry = m_registry;
-    m_kernel = std::make_unique<kernel::Kernel>(*m_context, kernel_options);
+    kernel_options.registry = registry();
+    m_kernel = std::make_unique<kernel::Kernel>(context(), kernel_options);
     m_kernel->start(spec("extensions", dir, kernel::Placement::IN_PROCESS));
     m_kernel->start(spec("reader", dir, options.reader));
     m_kernel->start(spec("transform", dir, options.transform));
-    m_client = std::make_unique<kernel::KernelClient>(*m_context, m_kernel->endpoints().front());
-    m_reader = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, "reader");
-    m_transform = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, "transform");
-    m_extensions = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, "extensions");
+    connect(m_kernel->endpoints().front());
 }
 
 std::vector<std::string> EmbeddedDeployment::device_names() {
@@ -72,14 +68,6 @@ std::vector<std::string> EmbeddedDeployment::device_names() {
     return out;
 }
 
-namespace {
-DeviceCaller caller_of_device(kernel::RoutedChannel& channel) {
-    return [&channel](std::uint16_t method, bus::OutMessage& request, bus::CallOptions options) {
-        return channel.call_method(method, request, options);
-    };
-}
-} // namespace
-
 DeviceCaller EmbeddedDeployment::named_device(const std::string& name) {
     if (name.find('@') != std::string::npos)
         LOOM_THROW(ErrorKind::NOT_FOUND,
@@ -87,9 +75,10 @@ DeviceCaller EmbeddedDeployment::named_device(const std::string& name) {
                    "(CoreOptions::kernel, `--kernel ENDPOINT`) or name it by endpoint "
                    "(TYPE@tcp://ADDR:PORT)",
                    name);
-    std::lock_guard lock(m_devices_mutex);
-    auto it = m_devices.find(name);
-    if (it != m_devices.end()) return caller_of_device(*it->second);
+    return routed_device("device/" + name, [&] { start_device(name); });
+}
+
+void EmbeddedDeployment::start_device(const std::string& name) {
     auto names = device_names();
     if (std::find(names.begin(), names.end(), name) == names.end()) {
         std::string list;
@@ -106,27 +95,19 @@ DeviceCaller EmbeddedDeployment::named_device(const std::string& name) {
     s.library = (m_library_dir / ("libloom_plugin_" + lower + ".so")).string();
     s.placement = m_device_placement;
     auto record = m_kernel->start(s);
-    if (s.placement != kernel::Placement::IN_PROCESS) {
-        // A process of its own: give it the extensions loaded so far (its companion loader).
-        for (const auto& endpoint : record.endpoints) {
-            if (endpoint.starts_with("inproc://")) continue;
-            bus::OutMessage request;
-            request.init_payload<schema::ExtensionSyncRequest>().setEndpoint(endpoint);
-            m_extensions->call(schema::ExtensionMethod::SYNC, std::move(request));
-            break;
-        }
+    if (s.placement == kernel::Placement::IN_PROCESS) return;
+    // A process of its own: give it the extensions loaded so far (its companion loader).
+    for (const auto& endpoint : record.endpoints) {
+        if (endpoint.starts_with("inproc://")) continue;
+        bus::OutMessage request;
+        request.init_payload<schema::ExtensionSyncRequest>().setEndpoint(endpoint);
+        extensions()(static_cast<std::uint16_t>(schema::ExtensionMethod::SYNC), request);
+        break;
     }
-    auto channel = std::make_unique<kernel::RoutedChannel>(*m_context, *m_client, s.name);
-    return caller_of_device(*m_devices.emplace(name, std::move(channel)).first->second);
 }
 
 EmbeddedDeployment::~EmbeddedDeployment() {
-    close_endpoint_devices();
-    m_devices.clear();
-    m_reader.reset();
-    m_transform.reset();
-    m_extensions.reset();
-    m_client.reset();
+    close();
     if (m_kernel) m_kernel->shutdown();
     m_kernel.reset();
 }

@@ -42,14 +42,7 @@ public:
     EmbeddedDeployment(const EmbeddedDeployment&) = delete;
     EmbeddedDeployment& operator=(const EmbeddedDeployment&) = delete;
 
-    bus::Context& context() noexcept override { return *m_context; }
     kernel::Kernel& kernel() noexcept { return *m_kernel; }
-    Caller reader() override { return caller_of(*m_reader); }
-    Caller transform() override { return caller_of(*m_transform); }
-    Caller extensions() override { return caller_of(*m_extensions); }
-    const std::shared_ptr<model::RegistryHost>& registry() const noexcept override {
-        return m_registry;
-    }
     // Device names of the plugin libraries found (upper case: "REFERENCE").
     std::vector<std::string> device_names() override;
 
@@ -60,17 +53,12 @@ protected:
     DeviceCaller named_device(const std::string& name) override;
 
 private:
-    std::shared_ptr<model::RegistryHost> m_registry;
-    std::unique_ptr<bus::Context> m_context;
+    // Starts the plugin of device `name` (not_found listing the available ones).
+    void start_device(const std::string& name);
+
     std::unique_ptr<kernel::Kernel> m_kernel;
-    std::unique_ptr<kernel::KernelClient> m_client;
-    std::unique_ptr<kernel::RoutedChannel> m_reader;
-    std::unique_ptr<kernel::RoutedChannel> m_transform;
-    std::unique_ptr<kernel::RoutedChannel> m_extensions;
     std::filesystem::path m_library_dir;
     kernel::Placement m_device_placement;
-    std::mutex m_devices_mutex; // guards m_devices; starting a device holds it
-    std::map<std::string, std::unique_ptr<kernel::RoutedChannel>> m_devices;
 };
 
 // An extension source as the loader should get it: library paths made absolute (other processes

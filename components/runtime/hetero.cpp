@@ -29,26 +29,6 @@ std::string boundary_name(const Node& producer, std::uint32_t index) {
 
 } // namespace
 
-std::vector<std::string> hetero_members(const std::string& device) {
-    constexpr std::string_view prefix = "HETERO:";
-    if (!device.starts_with(prefix)) return {};
-    std::vector<std::string> out;
-    const auto list = device.substr(prefix.size());
-    for (std::size_t start = 0; start <= list.size();) {
-        auto end = list.find(',', start);
-        if (end == std::string::npos) end = list.size();
-        auto member = list.substr(start, end - start);
-        LOOM_REQUIRE(!member.empty(), "device '{}': an empty member (write HETERO:A,B)", device);
-        LOOM_REQUIRE(member.find(':') == std::string::npos || member.find('@') < member.find(':'),
-                     "device '{}': member {} is itself composite", device, member);
-        LOOM_REQUIRE(std::find(out.begin(), out.end(), member) == out.end(),
-                     "device '{}': member {} is named twice", device, member);
-        out.push_back(std::move(member));
-        start = end + 1;
-    }
-    return out;
-}
-
 void make_names_unique(model::Model& graph) {
     std::map<std::string, int> seen;
     for (const auto* n : graph.nodes())

@@ -18,9 +18,6 @@
 
 namespace loom::runtime {
 
-// "HETERO:A,B" → {"A", "B"}; empty when `device` is not a HETERO name.
-std::vector<std::string> hetero_members(const std::string& device);
-
 struct HeteroPlan {
     // Where a stage's input or the model's output comes from: model input `index` (stage -1),
     // output `index` of an earlier stage, or constant `index` of `constants` (stage -2).

@@ -13,25 +13,6 @@ namespace {
 constexpr auto k_probe_interval = std::chrono::milliseconds(500);
 }
 
-std::vector<std::string> multi_members(const std::string& device) {
-    constexpr std::string_view prefix = "MULTI:";
-    if (!device.starts_with(prefix)) return {};
-    std::vector<std::string> out;
-    const auto list = device.substr(prefix.size());
-    for (std::size_t start = 0; start <= list.size();) {
-        auto end = list.find(',', start);
-        if (end == std::string::npos) end = list.size();
-        auto member = list.substr(start, end - start);
-        LOOM_REQUIRE(!member.empty(), "device '{}': an empty member (write MULTI:A,B)", device);
-        LOOM_REQUIRE(!member.starts_with("MULTI:"), "device '{}': MULTI inside MULTI", device);
-        LOOM_REQUIRE(std::find(out.begin(), out.end(), member) == out.end(),
-                     "device '{}': member {} is named twice", device, member);
-        out.push_back(std::move(member));
-        start = end + 1;
-    }
-    return out;
-}
-
 bool is_member_loss(ErrorKind kind) noexcept {
     return kind == ErrorKind::DISCONNECTED || kind == ErrorKind::UNAVAILABLE ||
            kind == ErrorKind::NOT_FOUND;

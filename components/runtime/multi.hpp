@@ -31,9 +31,6 @@
 
 namespace loom::runtime {
 
-// "MULTI:A,B" → {"A", "B"}; empty when `device` is not a MULTI name.
-std::vector<std::string> multi_members(const std::string& device);
-
 class MultiModel {
 public:
     // Compiles (or recompiles) the model on one member.

@@ -90,6 +90,13 @@ std::string ir_chain(const std::vector<CustomNode>& nodes, const std::vector<std
     return xml.str();
 }
 
+std::string hetero_chain() {
+    return ir_chain({{"Relu", "", {}},
+                     {"Activation", "loom.template", {{"alpha", 2.0f}, {"beta", 0.5f}}},
+                     {"Sigmoid", "", {}}},
+                    {2, 8});
+}
+
 double activation(double x, double alpha, double beta, int version) {
     const double y = alpha * x / (1.0 + std::exp(-beta * x));
     return version == 2 ? y + 1.0 : y;

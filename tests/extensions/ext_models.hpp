@@ -21,6 +21,10 @@ std::string onnx_chain(const std::vector<CustomNode>& nodes, const std::vector<s
 // The same as IR v11 XML (no weights needed).
 std::string ir_chain(const std::vector<CustomNode>& nodes, const std::vector<std::int64_t>& dims);
 
+// HETERO's case (IR): x (f32, 2×8) → Relu → the template extension's Activation (alpha 2, beta
+// 0.5) → Sigmoid → y; the nodes are named n0, n1, n2.
+std::string hetero_chain();
+
 // The template extension's Activation: alpha·x·sigmoid(beta·x), plus 1 in version 2.
 double activation(double x, double alpha, double beta, int version);
 

@@ -22,7 +22,6 @@ namespace loom::test {
 namespace {
 
 namespace fs = std::filesystem;
-const std::vector<std::int64_t> k_dims{2, 8};
 
 std::unique_ptr<ChildProcess> serve_device(const std::string& endpoint, const std::string& name) {
     auto p = std::make_unique<ChildProcess>(std::vector<std::string>{
@@ -49,10 +48,7 @@ TEST(Hetero, RunsACustomOpOnTheOnlyHostWithItsExtensionAndTheRestOnTheOther) {
     // This process reads the model (so it loads the extension too) and has the oracle.
     Core core;
     core.add_extension(LOOM_TEMPLATE_V1);
-    const auto xml = ir_chain({{"Relu", "", {}},
-                               {"Activation", "loom.template", {{"alpha", 2.0f}, {"beta", 0.5f}}},
-                               {"Sigmoid", "", {}}},
-                              k_dims);
+    const auto xml = hetero_chain();
     auto model = core.read_model(std::as_bytes(std::span(xml.data(), xml.size())), {});
     const auto a = "REFERENCE@" + plain, b = "REFERENCE@" + with_ext;
     const auto hetero = "HETERO:" + a + "," + b;

@@ -117,41 +117,52 @@ std::vector<std::string> run_load(const CompiledModel& compiled, int threads, in
     return failures;
 }
 
-TEST(Multi, SpreadsRequestsOverItsMembers) {
-    TempDir dir;
-    auto a = dir.ipc("a"), b = dir.ipc("b");
-    auto host_a = serve_device(a);
-    auto host_b = serve_device(b);
-    Core core;
-    const auto name = "MULTI:REFERENCE@" + a + ",REFERENCE@" + b;
-    auto compiled = core.compile_model(k_relu, name);
-    EXPECT_EQ(compiled.device(), name);
+// Two device hosts (REFERENCE, ipc) and a Core whose MULTI device spans them: a first in
+// priority order, then b.
+class Multi : public testing::Test {
+protected:
+    void SetUp() override {
+        m_host_a = serve_device(m_at_a);
+        m_host_b = serve_device(m_at_b);
+    }
+
+    TempDir m_dir;
+    const std::string m_at_a = m_dir.ipc("a"), m_at_b = m_dir.ipc("b");
+    const std::string m_a = "REFERENCE@" + m_at_a, m_b = "REFERENCE@" + m_at_b;
+    const std::string m_multi = "MULTI:" + m_a + "," + m_b;
+    std::unique_ptr<ChildProcess> m_host_a, m_host_b;
+    Core m_core;
+};
+
+TEST_F(Multi, SpreadsRequestsOverItsMembers) {
+    auto compiled = m_core.compile_model(k_relu, m_multi);
+    EXPECT_EQ(compiled.device(), m_multi);
     EXPECT_EQ(compiled.get_property(props::optimal_number_of_infer_requests), 2u);
-    EXPECT_EQ(compiled.get_property("EXECUTION_DEVICES"), "REFERENCE@" + a + ",REFERENCE@" + b);
+    EXPECT_EQ(compiled.get_property("EXECUTION_DEVICES"), m_a + "," + m_b);
     // a (first in priority) is held busy — its host stopped with our request in it — so the
     // next request goes to b, which has a free slot.
-    host_a->signal(SIGSTOP);
+    m_host_a->signal(SIGSTOP);
     auto held = compiled.create_infer_request();
     held.set_input_tensor(relu_input(1));
     held.start_async();
-    ASSERT_TRUE(eventually([&] { return members(compiled)["REFERENCE@" + a].busy == 1; }));
+    ASSERT_TRUE(eventually([&] { return members(compiled)[m_a].busy == 1; }));
     auto next = compiled.create_infer_request();
     next.set_input_tensor(relu_input(2));
     next.infer();
     EXPECT_TRUE(is_relu_of(next.get_output_tensor(0), 2));
-    EXPECT_EQ(members(compiled)["REFERENCE@" + b].served, 1u);
-    host_a->signal(SIGCONT);
+    EXPECT_EQ(members(compiled)[m_b].served, 1u);
+    m_host_a->signal(SIGCONT);
     held.wait();
     EXPECT_TRUE(is_relu_of(held.get_output_tensor(0), 1));
-    EXPECT_EQ(members(compiled)["REFERENCE@" + a].served, 1u);
+    EXPECT_EQ(members(compiled)[m_a].served, 1u);
     // Under load every inference is served once, by one member.
     std::atomic<int> done{0};
     auto failures = run_load(compiled, 2, 100, done);
     EXPECT_TRUE(failures.empty()) << failures.front();
     auto m = members(compiled);
     ASSERT_EQ(m.size(), 2u);
-    EXPECT_EQ(m["REFERENCE@" + a].served + m["REFERENCE@" + b].served, 202u);
-    EXPECT_EQ(m["REFERENCE@" + a].busy + m["REFERENCE@" + b].busy, 0u);
+    EXPECT_EQ(m[m_a].served + m[m_b].served, 202u);
+    EXPECT_EQ(m[m_a].busy + m[m_b].busy, 0u);
     EXPECT_EQ(error_kind_of([&] {
                   std::ostringstream s;
                   compiled.export_model(s);
@@ -161,58 +172,46 @@ TEST(Multi, SpreadsRequestsOverItsMembers) {
 
 // The member killed is the first in priority order: every inference that finds it idle goes
 // there, so its loss is certain to be met, and after its restart it is certain to be used again.
-TEST(Multi, AMemberKilledMidRunLosesNoRequestAndRejoinsWhenRestarted) {
-    TempDir dir;
-    auto a = dir.ipc("a"), b = dir.ipc("b");
-    auto host_a = serve_device(a);
-    auto host_b = serve_device(b);
-    Core core;
-    auto compiled = core.compile_model(k_relu, "MULTI:REFERENCE@" + a + ",REFERENCE@" + b);
+TEST_F(Multi, AMemberKilledMidRunLosesNoRequestAndRejoinsWhenRestarted) {
+    auto compiled = m_core.compile_model(k_relu, m_multi);
     std::atomic<int> done{0};
     std::vector<std::string> failures;
     std::thread load([&] { failures = run_load(compiled, 3, 200, done); });
     ASSERT_TRUE(eventually([&] { return done.load() >= 100; }, 60s));
-    kill_now(*host_a); // kill -9 mid-run
+    kill_now(*m_host_a); // kill -9 mid-run
     const int done_at_kill = done.load();
     load.join();
     EXPECT_EQ(done.load(), 600);
     EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
     auto m = members(compiled);
-    EXPECT_EQ(m["REFERENCE@" + a].state, "lost");
-    EXPECT_EQ(m["REFERENCE@" + a].served + m["REFERENCE@" + b].served, 600u)
-        << "every request served once, by one member";
-    EXPECT_LE(m["REFERENCE@" + a].served, static_cast<std::uint64_t>(done_at_kill))
+    EXPECT_EQ(m[m_a].state, "lost");
+    EXPECT_EQ(m[m_a].served + m[m_b].served, 600u) << "every request served once, by one member";
+    EXPECT_LE(m[m_a].served, static_cast<std::uint64_t>(done_at_kill))
         << "the survivor served the rest (what a was running was run again on b)";
 
     // Restarted on the same endpoint: it rejoins without the client doing anything.
-    host_a = serve_device(a);
-    ASSERT_TRUE(
-        eventually([&] { return members(compiled)["REFERENCE@" + a].state == "ready"; }, 30s))
+    m_host_a = serve_device(m_at_a);
+    ASSERT_TRUE(eventually([&] { return members(compiled)[m_a].state == "ready"; }, 30s))
         << compiled.get_property("LOOM_MULTI_MEMBERS");
-    const auto before = members(compiled)["REFERENCE@" + a].served;
+    const auto before = members(compiled)[m_a].served;
     done = 0;
     failures = run_load(compiled, 2, 100, done);
     EXPECT_TRUE(failures.empty()) << failures.front();
-    EXPECT_GT(members(compiled)["REFERENCE@" + a].served, before) << "it serves again";
+    EXPECT_GT(members(compiled)[m_a].served, before) << "it serves again";
 }
 
-TEST(Multi, NoMemberLeftIsUnavailableAtOnce) {
-    TempDir dir;
-    auto a = dir.ipc("a"), b = dir.ipc("b");
-    auto host_a = serve_device(a);
-    auto host_b = serve_device(b);
-    Core core;
-    auto compiled = core.compile_model(k_relu, "MULTI:REFERENCE@" + a + ",REFERENCE@" + b);
+TEST_F(Multi, NoMemberLeftIsUnavailableAtOnce) {
+    auto compiled = m_core.compile_model(k_relu, m_multi);
     auto request = compiled.create_infer_request();
     request.set_input_tensor(relu_input(0));
     request.infer();
-    kill_now(*host_a);
-    kill_now(*host_b);
+    kill_now(*m_host_a);
+    kill_now(*m_host_b);
     std::string message;
     // (A hang would be caught by the ctest timeout; the kind is the contract.)
     EXPECT_EQ(error_kind_of([&] { request.infer(); }, &message), ErrorKind::UNAVAILABLE);
     EXPECT_NE(message.find("no member is available"), std::string::npos) << message;
-    EXPECT_NE(message.find("REFERENCE@" + a), std::string::npos) << message;
+    EXPECT_NE(message.find(m_a), std::string::npos) << message;
 }
 
 // y = state + x; state = y (variable "acc", starting at 0), on [2] f32.
@@ -254,17 +253,12 @@ constexpr const char* k_accumulator = R"(<?xml version="1.0"?>
 </net>
 )";
 
-TEST(Multi, AStatefulRequestStaysOnItsMemberAndFailsDisconnectedWhenItIsLost) {
-    TempDir dir;
-    auto a = dir.ipc("a"), b = dir.ipc("b");
-    auto host_a = serve_device(a);
-    auto host_b = serve_device(b);
-    Core core;
+TEST_F(Multi, AStatefulRequestStaysOnItsMemberAndFailsDisconnectedWhenItIsLost) {
     const std::string xml = k_accumulator;
     const float zeros[2] = {0, 0};
-    auto model = core.read_model(std::as_bytes(std::span(xml.data(), xml.size())),
-                                 std::as_bytes(std::span(zeros)));
-    auto compiled = core.compile_model(model, "MULTI:REFERENCE@" + a + ",REFERENCE@" + b);
+    auto model = m_core.read_model(std::as_bytes(std::span(xml.data(), xml.size())),
+                                   std::as_bytes(std::span(zeros)));
+    auto compiled = m_core.compile_model(model, m_multi);
     // Pinned in turn: the first request to a, the second to b.
     auto on_a = compiled.create_infer_request();
     auto on_b = compiled.create_infer_request();
@@ -277,15 +271,15 @@ TEST(Multi, AStatefulRequestStaysOnItsMemberAndFailsDisconnectedWhenItIsLost) {
     EXPECT_EQ(run(on_a), 2.0f);
     EXPECT_EQ(run(on_a), 4.0f) << "the state accumulates on the request's member";
     EXPECT_EQ(run(on_b), 2.0f) << "each request has its own state";
-    kill_now(*host_a);
+    kill_now(*m_host_a);
     std::string message;
     EXPECT_EQ(error_kind_of([&] { run(on_a); }, &message), ErrorKind::DISCONNECTED) << message;
     EXPECT_EQ(error_kind_of([&] { run(on_a); }, &message), ErrorKind::DISCONNECTED)
         << "and stays so, without waiting on the lost member: " << message;
     EXPECT_EQ(run(on_b), 4.0f) << "the other member's requests go on";
     auto members = compiled.get_property("LOOM_MULTI_MEMBERS");
-    EXPECT_NE(members.find("REFERENCE@" + a + " lost 0 2 0\n"), std::string::npos) << members;
-    EXPECT_NE(members.find("REFERENCE@" + b + " ready 1 2 0\n"), std::string::npos) << members;
+    EXPECT_NE(members.find(m_a + " lost 0 2 0\n"), std::string::npos) << members;
+    EXPECT_NE(members.find(m_b + " ready 1 2 0\n"), std::string::npos) << members;
 }
 
 } // namespace

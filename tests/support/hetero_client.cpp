@@ -43,11 +43,7 @@ int main(int argc, char** argv) {
         options.server_keys = {{plain, plain_pub}, {ext, ext_pub}};
         loom::Core core(options);
         core.add_extension(library);
-        const auto xml = loom::test::ir_chain(
-            {{"Relu", "", {}},
-             {"Activation", "loom.template", {{"alpha", 2.0f}, {"beta", 0.5f}}},
-             {"Sigmoid", "", {}}},
-            {2, 8});
+        const auto xml = loom::test::hetero_chain();
         auto model = core.read_model(std::as_bytes(std::span(xml.data(), xml.size())), {});
         const auto hetero = "HETERO:CPU@" + plain + ",CPU@" + ext;
         for (const auto& [node, device] : core.query_model(model, hetero))

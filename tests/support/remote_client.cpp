@@ -4,8 +4,8 @@
 // a variable, each output checked against the running sum. Prints "progress N" every 25
 // inferences, then "result done=N failed=N disconnected=N max_failure_ms=N", the first failures
 // ("failure: …") and, for MULTI, LOOM_MULTI_MEMBERS
-// ("member DEVICE STATE SLOTS SERVED BUSY"); then waits up to 60 s for every member to be ready ("all
-// members ready" or "not all members ready") and runs THREADS × 25 more ("result2 …").
+// ("member DEVICE STATE SLOTS SERVED BUSY"); then waits up to 60 s for every member to be ready
+// ("all members ready" or "not all members ready") and runs THREADS × 25 more ("result2 …").
 //
 //   loom_test_remote_client KERNEL KEY PEER_KEY DEVICE THREADS COUNT [stateful]
 
@@ -23,6 +23,7 @@
 #include <loom/core.hpp>
 
 #include "schemas/error.hpp"
+#include "tests/support/expect.hpp"
 
 namespace {
 
@@ -176,12 +177,12 @@ int main(int argc, char** argv) {
         auto first = run_round(compiled, threads, count, stateful);
         print("result", first, compiled, device);
         if (!device.starts_with("MULTI:")) return first.failed == 0 ? 0 : 1;
-        const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        bool ready = false;
-        while (!ready && std::chrono::steady_clock::now() < end) {
-            ready = compiled.get_property("LOOM_MULTI_MEMBERS").find(" lost ") == std::string::npos;
-            if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
+        const bool ready = loom::test::eventually(
+            [&] {
+                return compiled.get_property("LOOM_MULTI_MEMBERS").find(" lost ") ==
+                       std::string::npos;
+            },
+            std::chrono::seconds(60));
         std::cout << (ready ? "all members ready" : "not all members ready") << std::endl;
         auto second = run_round(compiled, threads, 25, stateful);
         print("result2", second, compiled, device);
