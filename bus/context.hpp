@@ -55,10 +55,13 @@ struct ContextOptions {
     Heartbeat heartbeat;
     int io_threads = 1;
     int max_sockets = 8192;
-    // On inproc sockets, busy-poll this long for the next message before blocking (a server loop
-    // after serving, a caller waiting for its reply): waking a blocked thread costs ~30 µs here,
-    // more than a small request. Not on ipc/tcp, where the spinning thread would take the core
-    // ZeroMQ's I/O thread needs. 0 = never spin.
+    // Busy-poll this long for the next message before blocking: waking a blocked thread costs
+    // ~30 µs here, more than a small request. A server loop spins after serving while none of
+    // its requests runs — on every transport where the process may use more than one CPU (on
+    // inproc always). A caller waiting for its reply spins on inproc only: on ipc/tcp the peer's
+    // loop spins, and with both sides spinning the two spinners take the cores the four threads
+    // of a round trip need (bench_bus on 2 cores: 126 µs against 34 with the server alone
+    // spinning, 80 with neither). 0 = never spin.
     std::chrono::microseconds spin{50};
     // CURVE keys this process uses as a client where a caller gave none (Channel): its key pair,
     // and the server public key (Z85) of each tcp:// endpoint it may call.

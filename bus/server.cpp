@@ -1,6 +1,7 @@
 #include "bus/server.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -197,6 +198,13 @@ void Server::bind_all(const ServerOptions& options) {
     }
 }
 
+int Server::usable_cpus() noexcept {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+    return CPU_COUNT(&set);
+}
+
 void Server::wake() noexcept {
     std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(m_wake_fd, &one, sizeof(one));
@@ -244,7 +252,11 @@ void Server::loop() {
     std::vector<pollfd> fds;
     std::vector<std::uint64_t> fd_sessions; // session token of each trailing descriptor
     std::vector<std::uint64_t> ready_sessions;
+    // After serving, the loop busy-polls for the next message (ContextOptions::spin) while no
+    // request runs: on inproc always; on ipc/tcp only where this process may use more than one
+    // CPU, so that the spinning never takes the core a handler or ZeroMQ's I/O thread needs.
     const auto spin = m_context.options().spin;
+    const bool spin_on_sockets = spin.count() > 0 && usable_cpus() > 1;
     auto last_served = Clock::time_point{};
     while (!m_stopping.load()) {
         // Serve what the sockets hold. Their ZMQ_FD is edge-triggered: a socket is known to be
@@ -254,7 +266,7 @@ void Server::loop() {
         for (std::size_t i = 0; i < m_bound.size(); ++i) {
             std::size_t served = serve_socket(i);
             more |= served == k_batch;
-            if (served && m_bound[i].endpoint.transport == Transport::inproc)
+            if (served && (spin_on_sockets || m_bound[i].endpoint.transport == Transport::inproc))
                 last_served = Clock::now();
         }
         fds.clear();
@@ -269,8 +281,12 @@ void Server::loop() {
             fd_sessions.push_back(token);
         }
         int timeout = more ? 0 : drain_timeout_ms();
-        if (spin.count() > 0 && Clock::now() - last_served < spin) timeout = 0;
-        ::poll(fds.data(), fds.size(), timeout);
+        bool spinning = !more && spin.count() > 0 && m_dispatcher->in_flight() == 0 &&
+                        Clock::now() - last_served < spin;
+        if (spinning) timeout = 0;
+        // A spinning loop gives way to any thread waiting for this CPU (one of the round trip's
+        // own threads, like as not).
+        if (::poll(fds.data(), fds.size(), timeout) == 0 && spinning) ::sched_yield();
 
         std::size_t i = m_bound.size();
         if (fds[i++].revents & POLLIN) {
@@ -284,7 +300,8 @@ void Server::loop() {
             if (fds[i + k].revents & (POLLIN | POLLERR | POLLHUP))
                 ready_sessions.push_back(fd_sessions[k]);
         pump_sessions(ready_sessions);
-        send_completions();
+        // A reply from a worker counts as serving: its caller's next request may be close.
+        if (send_completions() && spin_on_sockets) last_served = Clock::now();
         answer_drain_waiters();
     }
     // Stopping: let running handlers finish and send what they answered.
@@ -303,7 +320,7 @@ int Server::drain_timeout_ms() const {
     return static_cast<int>(std::min<long>(poll_timeout_ms(next), INT32_MAX));
 }
 
-void Server::send_completions() {
+bool Server::send_completions() {
     std::vector<Completion> done;
     {
         std::lock_guard lock(m_done_mutex);
@@ -316,6 +333,7 @@ void Server::send_completions() {
         send_reply(c.socket, c.identity, c.reply, c.request_id, c.session);
     }
     // `done` goes here, and with it the tickets: these requests are answered.
+    return !done.empty();
 }
 
 std::size_t Server::serve_socket(std::size_t index) {

@@ -69,7 +69,7 @@ private:
     static constexpr std::size_t k_batch = 64;
     // Serves up to k_batch waiting messages; returns how many.
     std::size_t serve_socket(std::size_t index);
-    void send_completions();
+    bool send_completions(); // true if it sent any
     int drain_timeout_ms() const;
     void handle(std::size_t index, std::vector<zmq::message_t>& parts, bool too_many);
     void send_reply(std::size_t index, zmq::message_t& identity, OutMessage& reply,
@@ -79,6 +79,7 @@ private:
     void pump_sessions(const std::vector<std::uint64_t>& ready);
     ShmSession* session(std::uint64_t token);
     void wake() noexcept;
+    static int usable_cpus() noexcept; // the CPUs this thread may run on
     void request_stop() noexcept;
 
     Context& m_context;
