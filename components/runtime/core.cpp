@@ -136,13 +136,18 @@ bus::InMessage DeviceLink::call_plain(schema::DeviceMethod method, bus::OutMessa
 
 // ---- Core ---------------------------------------------------------------------------------------
 
+// Threads the Core's executor may grow to: requests in flight at once (more wait their turn).
+constexpr unsigned k_max_infer_threads = 256;
+
 Core::Core(CoreOptions options)
     : m_deployment(std::make_shared<DeploymentState>()) {
     m_deployment->deployment = runtime::make_deployment(options);
     m_deployment->sessions.lease = options.device_session_lease;
     m_deployment->sessions.release_timeout = options.release_timeout;
+    // A request's stage blocks its thread while a device (maybe remote, maybe MULTI's several)
+    // runs it: the pool grows so that every started request can be in flight at once.
     m_deployment->executor = std::make_shared<protocol::ThreadPoolExecutor>(
-        std::max(4u, std::thread::hardware_concurrency()), "loom-infer");
+        std::max(4u, std::thread::hardware_concurrency()), "loom-infer", k_max_infer_threads);
 }
 
 Core::~Core() = default;

@@ -3,6 +3,7 @@
 // roundtrip/*: one 64-byte request/reply through the real Channel and Server code.
 // tensor/*/4MiB: from an ordinary filled 4 MiB frame until the receiver's checksum over every
 // byte comes back. baseline/zmq_reqrep/*: plain cppzmq REQ/REP with a blocking recv, same payload;
+// zmq_reqrep_spin: a REP server that spins after each reply as Loom's server loop does.
 // tcp_curve: the same with CURVE, as Loom's tcp is (secure by default: its tcp server takes the
 // key pair and the client key the parent writes into DIR, and the channel the client keys).
 // ipc and tcp servers run in a child process (this program started with --serve DIR).
@@ -60,6 +61,24 @@ void run_rep(zmq::socket_t& socket) {
     }
 }
 
+// REP that busy-polls for the next request for 50 µs after each reply, as Loom's server loop
+// does (ContextOptions::spin), yielding each turn: the like-for-like baseline of a spinning server.
+void run_rep_spinning(zmq::socket_t& socket) {
+    auto last = Clock::time_point{};
+    for (;;) {
+        zmq::message_t m;
+        bool spin = Clock::now() - last < std::chrono::microseconds(50);
+        if (!socket.recv(m, spin ? zmq::recv_flags::dontwait : zmq::recv_flags::none)) {
+            if (!spin) return;
+            sched_yield();
+            continue;
+        }
+        if (m.size() == 4 && std::memcmp(m.data(), "quit", 4) == 0) return;
+        socket.send(m, zmq::send_flags::none);
+        last = Clock::now();
+    }
+}
+
 // The child: echo/checksum services over ipc and tcp, and plain REP sockets for the baselines,
 // until SIGTERM (from the parent's ChildProcess).
 int serve(const std::string& dir) {
@@ -86,21 +105,32 @@ int serve(const std::string& dir) {
     bus::apply_server_security(rep_curve, security, "bench-baseline");
     rep_curve.bind("tcp://127.0.0.1:*");
     std::string zmq_curve = rep_curve.get(zmq::sockopt::last_endpoint);
+    zmq::socket_t rep_spin_ipc(context.zmq(), zmq::socket_type::rep);
+    rep_spin_ipc.bind("ipc://" + dir + "/zmq-spin.sock");
+    zmq::socket_t rep_spin_curve(context.zmq(), zmq::socket_type::rep);
+    bus::apply_server_security(rep_spin_curve, security, "bench-baseline");
+    rep_spin_curve.bind("tcp://127.0.0.1:*");
+    std::string zmq_spin_curve = rep_spin_curve.get(zmq::sockopt::last_endpoint);
     std::thread t1([&] { run_rep(rep_ipc); });
     std::thread t2([&] { run_rep(rep_tcp); });
     std::thread t3([&] { run_rep(rep_curve); });
-    std::cout << tcp.endpoints()[0] << " " << zmq_tcp << " " << zmq_curve << std::endl;
+    std::thread t4([&] { run_rep_spinning(rep_spin_ipc); });
+    std::thread t5([&] { run_rep_spinning(rep_spin_curve); });
+    std::cout << tcp.endpoints()[0] << " " << zmq_tcp << " " << zmq_curve << " " << zmq_spin_curve
+              << std::endl;
     int signo = 0;
     sigwait(&term, &signo);
     rep_ipc.close();
     rep_tcp.close();
     rep_curve.close();
+    rep_spin_ipc.close();
+    rep_spin_curve.close();
     _exit(0); // the REP threads block in recv; nothing else needs tearing down
 }
 
 struct Child {
     std::unique_ptr<test::ChildProcess> process; // SIGTERM and reaped when reset
-    std::string loom_tcp, zmq_tcp, zmq_curve;
+    std::string loom_tcp, zmq_tcp, zmq_curve, zmq_spin_curve;
 };
 
 // Starts `self --serve DIR` and reads the endpoints it prints on its first line.
@@ -110,8 +140,8 @@ Child spawn_child(const char* self, const std::string& dir) {
                                                      /*with_stderr=*/false);
     std::istringstream words(c.process->read_until(
         [](const std::string& t) { return t.find('\n') != std::string::npos; }));
-    words >> c.loom_tcp >> c.zmq_tcp >> c.zmq_curve;
-    if (c.zmq_curve.empty()) std::abort();
+    words >> c.loom_tcp >> c.zmq_tcp >> c.zmq_curve >> c.zmq_spin_curve;
+    if (c.zmq_spin_curve.empty()) std::abort();
     return c;
 }
 
@@ -233,6 +263,10 @@ int main(int argc, char** argv) {
     reg("baseline/zmq_reqrep/tcp", [&](benchmark::State& s) { baseline(s, child.zmq_tcp); });
     reg("baseline/zmq_reqrep/tcp_curve",
         [&](benchmark::State& s) { baseline(s, child.zmq_curve, curve); });
+    reg("baseline/zmq_reqrep_spin/ipc",
+        [&](benchmark::State& s) { baseline(s, "ipc://" + g_dir + "/zmq-spin.sock"); });
+    reg("baseline/zmq_reqrep_spin/tcp_curve",
+        [&](benchmark::State& s) { baseline(s, child.zmq_spin_curve, curve); });
 
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();

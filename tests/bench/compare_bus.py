@@ -24,3 +24,9 @@ for path, base_name in (("inproc", "inproc"), ("ipc", "ipc"), ("tcp", "tcp_curve
     loom, base = p50.get(f"roundtrip/{path}"), p50.get(f"baseline/zmq_reqrep/{base_name}")
     if loom and base:
         print(f"roundtrip/{path} / baseline {base_name} = {loom / base:.2f}")
+# Loom's server loop spins after serving (ContextOptions::spin); a REP server that does the same is
+# the like-for-like baseline (LOOM_SPIN_US=0 turns Loom's spinning off for the plain comparison).
+for path, base_name in (("ipc", "ipc"), ("tcp", "tcp_curve")):
+    loom, base = p50.get(f"roundtrip/{path}"), p50.get(f"baseline/zmq_reqrep_spin/{base_name}")
+    if loom and base:
+        print(f"roundtrip/{path} / spinning baseline {base_name} = {loom / base:.2f}")

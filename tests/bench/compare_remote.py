@@ -7,7 +7,10 @@ veth pairs to a bridge (needs root and iproute2), CURVE on every tcp hop.
    (CPU@tcp://…), `loom bench --hint latency`, the three interleaved over ROUNDS rounds; the
    medians of the runs' medians.
 2. MULTI throughput: two device hosts each held to one core (taskset) against one such host,
-   `loom bench --hint throughput`, interleaved; the client runs unpinned beside them.
+   `loom bench --hint throughput`, interleaved; the client runs unpinned beside them. Twice: over
+   tcp with CURVE between the namespaced hosts, and over ipc (the device hosts as processes on
+   this host, tensors through shared memory, no encryption) — on a 2-core machine the client's
+   share of the two cores (CURVE on every input) bounds the first, not MULTI.
 
 usage: sudo tests/bench/compare_remote.py [--build DIR] [--seconds S] [--rounds N] MODEL[=SHAPE] ...
   e.g. ../shared/models/ppocr-cls-v2/model.onnx=1,3,48,192"""
@@ -101,14 +104,26 @@ try:
     attach = ["--kernel", kernel, "--key", key("app") + ".key", "--peer-key",
               key("kernel") + ".pub"]
 
-    def bench(model, device, hint, extra):
+    # The same device hosts over ipc, in this namespace (no kernel: named by endpoint).
+    ipc_device = {}
+    for n, core in [("b", "0"), ("c", "1")]:
+        sock = os.path.join(work, f"node{n}.sock")
+        p = subprocess.Popen(["taskset", "-c", core, loom, "serve", "--device", "CPU", "--bind",
+                              f"ipc://{sock}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+        procs.append(p)
+        while "serving" not in (line := p.stdout.readline()):
+            if not line:
+                sys.exit(f"loom serve over ipc ended")
+        ipc_device[n] = f"CPU@ipc://{sock}"
+
+    def bench(model, device, hint, extra, here=False):
         out = os.path.join(work, "bench.json")
         path, _, shape = model.partition("=")
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        r = subprocess.run(on("client", [loom, "bench", "-m", os.path.abspath(path), "-d", device,
-                                         "--hint", hint, "-t", str(args.seconds), "--json", out,
-                                         *(["--shape", shape] if shape else []), *extra]),
-                           capture_output=True, text=True)
+        argv = [loom, "bench", "-m", os.path.abspath(path), "-d", device, "--hint", hint, "-t",
+                str(args.seconds), "--json", out, *(["--shape", shape] if shape else []), *extra]
+        r = subprocess.run(argv if here else on("client", argv), capture_output=True, text=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if r.returncode != 0:
             sys.exit(f"loom bench -d {device} failed: {r.stdout}{r.stderr}")
@@ -148,6 +163,20 @@ try:
         print(f"{name}: throughput (FPS), one core per device host")
         print(f"  CPU@nodeb                 {statistics.median(one):9.1f}   ({', '.join(f'{v:.1f}' for v in one)})")
         print(f"  MULTI:CPU@nodeb,CPU@nodec {statistics.median(two):9.1f}   ({', '.join(f'{v:.1f}' for v in two)})  last: {shares}")
+        print(f"  ratio {statistics.median(two) / statistics.median(one):.2f}; the client's CPU per "
+              f"inference {statistics.median(cpu1):.3f} / {statistics.median(cpu2):.3f} ms")
+        one, two, cpu1, cpu2 = [], [], [], []
+        for _ in range(args.rounds):
+            r = bench(model, ipc_device["b"], "throughput", [], here=True)
+            one.append(r["throughput_fps"])
+            cpu1.append(r["client_cpu_ms"])
+            r = bench(model, f"MULTI:{ipc_device['b']},{ipc_device['c']}", "throughput", [],
+                      here=True)
+            two.append(r["throughput_fps"])
+            cpu2.append(r["client_cpu_ms"])
+        print(f"{name}: throughput (FPS) over ipc, one core per device host")
+        print(f"  one host     {statistics.median(one):9.1f}   ({', '.join(f'{v:.1f}' for v in one)})")
+        print(f"  MULTI of two {statistics.median(two):9.1f}   ({', '.join(f'{v:.1f}' for v in two)})")
         print(f"  ratio {statistics.median(two) / statistics.median(one):.2f}; the client's CPU per "
               f"inference {statistics.median(cpu1):.3f} / {statistics.median(cpu2):.3f} ms")
 finally:
