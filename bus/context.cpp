@@ -3,6 +3,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+
 #include "bus/endpoint.hpp"
 #include "bus/library_policy.hpp"
 #include "bus/security.hpp"
@@ -27,6 +33,25 @@ void LocalEndpoint::close() noexcept {
     if (m_closed.exchange(true, std::memory_order_acq_rel)) return;
     std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(m_closed_fd, &one, sizeof(one));
+}
+
+std::chrono::microseconds default_spin() {
+    constexpr std::chrono::microseconds k_default{50};
+    const char* text = std::getenv("LOOM_SPIN_US");
+    if (!text) return k_default;
+    char* end = nullptr;
+    errno = 0;
+    long us = std::strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || us < 0 || us > 100000) {
+        static std::once_flag warned;
+        std::call_once(warned, [&] {
+            spdlog::warn("LOOM_SPIN_US='{}' is not a number of microseconds from 0 to 100000: "
+                         "spinning {} µs",
+                         text, k_default.count());
+        });
+        return k_default;
+    }
+    return std::chrono::microseconds(us);
 }
 
 Context::Context(ContextOptions options)

@@ -50,6 +50,10 @@ private:
     int m_closed_fd = -1;
 };
 
+// ContextOptions::spin's default: 50 µs, or LOOM_SPIN_US from the environment (0 = never spin;
+// a value that is not a number of µs up to 100000 is ignored with a warning).
+std::chrono::microseconds default_spin();
+
 struct ContextOptions {
     Limits limits;
     Heartbeat heartbeat;
@@ -62,7 +66,7 @@ struct ContextOptions {
     // loop spins, and with both sides spinning the two spinners take the cores the four threads
     // of a round trip need (bench_bus on 2 cores: 126 µs against 34 with the server alone
     // spinning, 80 with neither). 0 = never spin.
-    std::chrono::microseconds spin{50};
+    std::chrono::microseconds spin = default_spin();
     // CURVE keys this process uses as a client where a caller gave none (Channel): its key pair,
     // and the server public key (Z85) of each tcp:// endpoint it may call.
     std::optional<KeyPair> client_keys;

@@ -45,11 +45,9 @@ constexpr std::size_t k_tensor_bytes = 4u << 20;
 std::string g_dir;
 std::string g_tcp_port_loom, g_tcp_port_zmq;
 
+// LOOM_SPIN_US (read by bus::default_spin) sets both processes' spinning.
 bus::ContextOptions bench_options() {
-    bus::ContextOptions o;
-    if (const char* spin = std::getenv("LOOM_SPIN_US"))
-        o.spin = std::chrono::microseconds(std::atoi(spin));
-    return o;
+    return {};
 }
 
 void run_rep(zmq::socket_t& socket) {
