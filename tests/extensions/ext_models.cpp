@@ -97,6 +97,20 @@ std::string hetero_chain() {
                     {2, 8});
 }
 
+Tensor hetero_chain_input() {
+    Tensor x(ElementType::F32, {2, 8});
+    for (int i = 0; i < 16; ++i)
+        static_cast<float*>(x.data())[i] = static_cast<float>(i - 8) * 0.75f;
+    return x;
+}
+
+Tensor reference_output(Core& core, const Model& model, const Tensor& x) {
+    auto oracle = core.compile_model(model, "REFERENCE").create_infer_request();
+    oracle.set_input_tensor(x);
+    oracle.infer();
+    return oracle.get_output_tensor(0);
+}
+
 double activation(double x, double alpha, double beta, int version) {
     const double y = alpha * x / (1.0 + std::exp(-beta * x));
     return version == 2 ? y + 1.0 : y;

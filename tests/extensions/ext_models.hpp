@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <loom/core.hpp>
+
 namespace loom::test {
 
 struct CustomNode {
@@ -24,6 +26,10 @@ std::string ir_chain(const std::vector<CustomNode>& nodes, const std::vector<std
 // HETERO's case (IR): x (f32, 2×8) → Relu → the template extension's Activation (alpha 2, beta
 // 0.5) → Sigmoid → y; the nodes are named n0, n1, n2.
 std::string hetero_chain();
+// hetero_chain()'s input x (2×8): x[i] = (i − 8) · 0.75.
+Tensor hetero_chain_input();
+// What REFERENCE computes for `model` on the single input `x` (the oracle).
+Tensor reference_output(Core& core, const Model& model, const Tensor& x);
 
 // The template extension's Activation: alpha·x·sigmoid(beta·x), plus 1 in version 2.
 double activation(double x, double alpha, double beta, int version);

@@ -50,18 +50,14 @@ int main(int argc, char** argv) {
             std::cout << "affinity " << node << " " << device << "\n";
         auto compiled = core.compile_model(model, hetero);
         std::cout << "stages " << compiled.get_property("LOOM_HETERO_STAGES").size() << "\n";
-        loom::Tensor x(loom::ElementType::F32, {2, 8});
-        for (int i = 0; i < 16; ++i)
-            static_cast<float*>(x.data())[i] = static_cast<float>(i - 8) * 0.75f;
+        const auto x = loom::test::hetero_chain_input();
         auto request = compiled.create_infer_request();
         request.set_input_tensor(x);
         request.infer();
-        auto oracle = core.compile_model(model, "REFERENCE").create_infer_request();
-        oracle.set_input_tensor(x);
-        oracle.infer();
+        const auto expected = loom::test::reference_output(core, model, x);
         double diff = 0;
         const auto* y = static_cast<const float*>(request.get_output_tensor(0).data());
-        const auto* e = static_cast<const float*>(oracle.get_output_tensor(0).data());
+        const auto* e = static_cast<const float*>(expected.data());
         for (int i = 0; i < 16; ++i)
             diff = std::max(diff, static_cast<double>(std::fabs(y[i] - e[i])));
         std::cout << "max_abs_diff " << diff << std::endl;
