@@ -9,84 +9,12 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include "kernel/toml_reader.hpp"
+
 namespace loom::kernel {
 namespace {
 
-std::string expand_env(std::string text, const std::string& where) {
-    for (auto at = text.find("${"); at != std::string::npos; at = text.find("${", at)) {
-        auto end = text.find('}', at);
-        LOOM_REQUIRE(end != std::string::npos, "{}: unterminated ${{ in '{}'", where, text);
-        auto name = text.substr(at + 2, end - at - 2);
-        const char* value = std::getenv(name.c_str());
-        LOOM_REQUIRE(value != nullptr, "{}: environment variable {} is not set", where, name);
-        text.replace(at, end - at + 1, value);
-        at += std::strlen(value);
-    }
-    return text;
-}
-
-class Reader {
-public:
-    Reader(const toml::table& table, std::string where)
-        : m_table(table)
-        , m_where(std::move(where)) {}
-
-    std::string text(const char* key, std::string fallback = {}) const {
-        const auto* node = m_table.get(key);
-        if (!node) return fallback;
-        auto value = node->value<std::string>();
-        LOOM_REQUIRE(value.has_value(), "{}: `{}` must be a string", m_where, key);
-        return expand_env(*value, m_where + "." + key);
-    }
-    std::vector<std::string> texts(const char* key) const {
-        std::vector<std::string> out;
-        const auto* node = m_table.get(key);
-        if (!node) return out;
-        const auto* array = node->as_array();
-        LOOM_REQUIRE(array != nullptr, "{}: `{}` must be an array of strings", m_where, key);
-        for (const auto& item : *array) {
-            auto value = item.value<std::string>();
-            LOOM_REQUIRE(value.has_value(), "{}: `{}` must hold only strings", m_where, key);
-            out.push_back(expand_env(*value, m_where + "." + key));
-        }
-        return out;
-    }
-    bool flag(const char* key) const {
-        const auto* node = m_table.get(key);
-        if (!node) return false;
-        auto value = node->value<bool>();
-        LOOM_REQUIRE(value.has_value(), "{}: `{}` must be true or false", m_where, key);
-        return *value;
-    }
-    std::int64_t integer(const char* key, std::int64_t fallback, std::int64_t min,
-                         std::int64_t max) const {
-        const auto* node = m_table.get(key);
-        if (!node) return fallback;
-        auto value = node->value<std::int64_t>();
-        LOOM_REQUIRE(value.has_value() && *value >= min && *value <= max,
-                     "{}: `{}` must be an integer in [{}, {}]", m_where, key, min, max);
-        return *value;
-    }
-    void only(std::initializer_list<std::string_view> keys) const {
-        for (const auto& [key, value] : m_table) {
-            bool known = false;
-            for (auto k : keys)
-                known |= key.str() == k;
-            LOOM_REQUIRE(known, "{}: unknown key `{}` (known: {})", m_where, key.str(),
-                         fmt::join(keys, ", "));
-        }
-    }
-
-private:
-    const toml::table& m_table;
-    std::string m_where;
-};
-
-std::string resolve_path(const std::string& path, const std::filesystem::path& base) {
-    if (path.empty()) return path;
-    std::filesystem::path p(path);
-    return (p.is_absolute() ? p : base / p).lexically_normal().string();
-}
+using Reader = TomlReader;
 
 void read_kernel(const toml::table& t, const std::filesystem::path& base, const std::string& src,
                  Deployment& d) {

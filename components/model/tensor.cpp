@@ -42,8 +42,78 @@ Tensor Tensor::allocate(ElementType type, Shape shape) {
     return t;
 }
 
+namespace {
+// The elements of the length-prefixed string encoding (invalid_argument unless `bytes` holds
+// exactly `count` of them).
+std::vector<std::string_view> split_strings(std::span<const std::byte> bytes, std::int64_t count) {
+    std::vector<std::string_view> out;
+    std::size_t at = 0;
+    while (at < bytes.size()) {
+        LOOM_REQUIRE(bytes.size() - at >= 4, "string tensor: a length prefix is cut at byte {}",
+                     at);
+        std::uint32_t n = 0;
+        std::memcpy(&n, bytes.data() + at, 4);
+        at += 4;
+        LOOM_REQUIRE(n <= bytes.size() - at,
+                     "string tensor: element {} claims {} bytes but {} remain", out.size(), n,
+                     bytes.size() - at);
+        out.emplace_back(reinterpret_cast<const char*>(bytes.data() + at), n);
+        at += n;
+    }
+    LOOM_REQUIRE(static_cast<std::int64_t>(out.size()) == count,
+                 "string tensor: its shape holds {} elements but its bytes hold {}", count,
+                 out.size());
+    return out;
+}
+
+Tensor string_view_tensor(Shape shape, std::span<const std::byte> bytes,
+                          std::shared_ptr<const void> owner) {
+    LOOM_REQUIRE(shape_size(shape) >= 0, "string tensor of shape {} is invalid", to_string(shape));
+    split_strings(bytes, shape_size(shape));
+    return Tensor::view(ElementType::U8, {static_cast<std::int64_t>(bytes.size())}, bytes,
+                        std::move(owner));
+}
+} // namespace
+
+Tensor Tensor::strings(Shape shape, const std::vector<std::string>& values) {
+    LOOM_REQUIRE(shape_size(shape) == static_cast<std::int64_t>(values.size()),
+                 "string tensor of shape {} needs {} elements, got {}", to_string(shape),
+                 shape_size(shape), values.size());
+    std::size_t total = 0;
+    for (const auto& v : values) {
+        LOOM_REQUIRE(v.size() <= UINT32_MAX, "a string element of {} bytes is too long", v.size());
+        total += 4 + v.size();
+    }
+    auto bytes = allocate(ElementType::U8, {static_cast<std::int64_t>(total)});
+    std::byte* p = bytes.mutable_data();
+    for (const auto& v : values) {
+        const auto n = static_cast<std::uint32_t>(v.size());
+        std::memcpy(p, &n, 4);
+        if (n) std::memcpy(p + 4, v.data(), n);
+        p += 4 + n;
+    }
+    Tensor t = std::move(bytes);
+    t.m_type = ElementType::STRING;
+    t.m_elements = shape_size(shape);
+    t.m_shape = std::move(shape);
+    return t;
+}
+
+std::vector<std::string_view> Tensor::string_values() const {
+    LOOM_REQUIRE(m_type == ElementType::STRING, "a {} tensor has no string elements",
+                 loom::to_string(m_type));
+    return split_strings(m_bytes, m_elements);
+}
+
 Tensor Tensor::view(ElementType type, Shape shape, std::span<const std::byte> bytes,
                     std::shared_ptr<const void> owner) {
+    if (type == ElementType::STRING) {
+        Tensor t = string_view_tensor(shape, bytes, std::move(owner));
+        t.m_type = type;
+        t.m_elements = shape_size(shape);
+        t.m_shape = std::move(shape);
+        return t;
+    }
     auto expected = checked_bytes(type, shape);
     LOOM_REQUIRE(expected == bytes.size(), "tensor of {} {} needs {} bytes but {} were given",
                  loom::to_string(type), to_string(shape), expected, bytes.size());
@@ -57,6 +127,11 @@ Tensor Tensor::view(ElementType type, Shape shape, std::span<const std::byte> by
 }
 
 Tensor Tensor::copy_of(ElementType type, Shape shape, std::span<const std::byte> bytes) {
+    if (type == ElementType::STRING) {
+        auto copy = allocate(ElementType::U8, {static_cast<std::int64_t>(bytes.size())});
+        if (!bytes.empty()) std::memcpy(copy.mutable_data(), bytes.data(), bytes.size());
+        return view(type, std::move(shape), copy.bytes(), copy.owner());
+    }
     auto expected = checked_bytes(type, shape);
     LOOM_REQUIRE(expected == bytes.size(), "tensor of {} {} needs {} bytes but {} were given",
                  loom::to_string(type), to_string(shape), expected, bytes.size());

@@ -8,6 +8,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "components/model/shape.hpp"
 
@@ -26,6 +28,12 @@ public:
                        std::shared_ptr<const void> owner);
     // A 64-byte aligned copy of `bytes` (checked as for view()).
     static Tensor copy_of(ElementType type, Shape shape, std::span<const std::byte> bytes);
+    // A string tensor (ElementType::STRING, KServe's BYTES): one byte string per element, stored
+    // as the bus carries them — each a u32 little-endian length then its bytes. Devices and
+    // models do not take string tensors (unsupported); pipelines and servers pass them along.
+    static Tensor strings(Shape shape, const std::vector<std::string>& values);
+    // The elements of a string tensor, viewing its bytes (invalid_argument for another type).
+    std::vector<std::string_view> string_values() const;
 
     bool empty() const noexcept { return m_type == ElementType::UNDEFINED; }
     ElementType element_type() const noexcept { return m_type; }

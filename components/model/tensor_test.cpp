@@ -63,3 +63,28 @@ TEST(MappedFile, MapsAndReportsMissingFiles) {
         EXPECT_NE(e.message().find("mapped.bin.missing"), std::string::npos);
     }
 }
+
+TEST(Tensor, StringTensorsHoldLengthPrefixedElements) {
+    const std::vector<std::string> words{"Hello", "", "wörld"};
+    auto t = Tensor::strings({3}, words);
+    EXPECT_EQ(t.element_type(), ElementType::STRING);
+    EXPECT_EQ(t.size(), 3);
+    EXPECT_EQ(t.byte_size(), 3 * 4u + 5 + 0 + 6);
+    const auto values = t.string_values();
+    ASSERT_EQ(values.size(), 3u);
+    EXPECT_EQ(values[0], "Hello");
+    EXPECT_EQ(values[1], "");
+    EXPECT_EQ(values[2], "wörld");
+    // The bytes as the bus carries them view back into the same elements.
+    auto again = Tensor::view(ElementType::STRING, {1, 3}, t.bytes(), t.owner());
+    EXPECT_EQ(again.string_values()[2], "wörld");
+    EXPECT_EQ(Tensor::copy_of(ElementType::STRING, {3}, t.bytes()).string_values()[0], "Hello");
+    // Wrong element counts and cut prefixes are refused, naming the problem.
+    EXPECT_THROW(Tensor::strings({2}, words), loom::Error);
+    EXPECT_THROW(Tensor::view(ElementType::STRING, {2}, t.bytes(), t.owner()), loom::Error);
+    EXPECT_THROW(Tensor::view(ElementType::STRING, {3}, t.bytes().first(t.byte_size() - 1),
+                              t.owner()),
+                 loom::Error);
+    EXPECT_THROW(Tensor::allocate(ElementType::F32, {1}).string_values(), loom::Error);
+    EXPECT_EQ(Tensor::strings({0}, {}).string_values().size(), 0u);
+}

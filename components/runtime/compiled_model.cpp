@@ -48,7 +48,37 @@ RequestState::~RequestState() {
     }
 }
 
+namespace {
+// Puts `t` in `request`'s output `i`: into the bound tensor when it fits, else as it is.
+void set_output(RequestState& request, std::size_t i, const model::Tensor& t) {
+    auto& slot = request.outputs[i];
+    if (request.output_bound[i] && slot.element_type() == t.element_type() &&
+        slot.shape() == t.shape() && t.element_type() != ElementType::STRING) {
+        if (slot.data() != t.bytes().data())
+            std::memcpy(slot.data(), t.bytes().data(), t.byte_size());
+    } else {
+        slot = Tensor(t);
+    }
+}
+
+void infer_custom(RequestState& request) {
+    auto& c = *request.compiled;
+    for (std::size_t i = 0; i < request.inputs.size(); ++i)
+        LOOM_REQUIRE(!request.inputs[i].empty(), "input '{}' has no tensor (set_tensor it first)",
+                     c.inputs[i].name);
+    auto outputs = c.custom->infer(request.inputs, request.cancelled);
+    LOOM_ASSERT(outputs.size() == request.outputs.size(), "{} returned {} outputs, not {}", c.name,
+                outputs.size(), request.outputs.size());
+    for (std::size_t i = 0; i < outputs.size(); ++i)
+        set_output(request, i, outputs[i].impl());
+}
+} // namespace
+
 void RequestState::infer_now(std::uint64_t sequence) {
+    if (compiled->custom) {
+        cancelled = false;
+        return infer_custom(*this);
+    }
     if (compiled->multi) return compiled->multi->infer(*this, sequence);
     if (compiled->hetero) return compiled->hetero->infer(*this, sequence);
     const auto& c = *compiled;
@@ -68,15 +98,7 @@ void RequestState::infer_now(std::uint64_t sequence) {
     LOOM_ASSERT(r.getOutputs().size() == outputs.size(), "the device returned {} outputs, not {}",
                 r.getOutputs().size(), outputs.size());
     for (unsigned i = 0; i < r.getOutputs().size(); ++i) {
-        auto t = protocol::take_tensor(reply, r.getOutputs()[i]);
-        auto& slot = outputs[i];
-        if (output_bound[i] && slot.element_type() == t.element_type() &&
-            slot.shape() == t.shape()) {
-            if (slot.data() != t.bytes().data())
-                std::memcpy(slot.data(), t.bytes().data(), t.byte_size());
-        } else {
-            slot = Tensor(t);
-        }
+        set_output(*this, i, protocol::take_tensor(reply, r.getOutputs()[i]));
     }
     profile.clear();
     for (auto n : carried(r.getProfile(), "profile entries")) {
@@ -94,7 +116,7 @@ std::shared_ptr<RequestState> new_device_request(std::shared_ptr<CompiledModelSt
     auto state = std::make_shared<RequestState>();
     if (compiled->hetero) {
         state->stage_requests = compiled->hetero->new_requests();
-    } else if (!compiled->multi) {
+    } else if (!compiled->multi && !compiled->custom) {
         auto request = handle_message(compiled->handle);
         auto reply = compiled->device->call(schema::DeviceMethod::CREATE_REQUEST, request);
         state->handle = reply.payload<schema::Handle>().getHandle();
@@ -157,7 +179,9 @@ InferRequest CompiledModel::create_infer_request() const {
         [raw, compiled](std::uint64_t sequence) {
             auto c = compiled.lock();
             if (!c) return;
-            if (c->multi) {
+            if (c->custom) {
+                raw->cancelled = true;
+            } else if (c->multi) {
                 c->multi->cancel(*raw, sequence);
             } else if (c->hetero) { // the stage running now
                 std::shared_ptr<RequestState> stage;
@@ -199,7 +223,7 @@ Port CompiledModel::output(const std::string& name) const {
 }
 
 void CompiledModel::export_model(std::ostream& out) const {
-    if (m_state->multi || m_state->hetero)
+    if (m_state->multi || m_state->hetero || m_state->custom)
         LOOM_THROW(ErrorKind::UNSUPPORTED,
                    "export_model: {} is compiled on each of its devices; export a member's "
                    "compiled model instead",
@@ -213,6 +237,7 @@ void CompiledModel::export_model(std::ostream& out) const {
 }
 
 std::string CompiledModel::get_property(const std::string& name) const {
+    if (m_state->custom) return m_state->custom->get_property(name);
     if (m_state->multi) {
         if (auto own = m_state->multi->property(name)) return *own;
         return CompiledModel(m_state->multi->any_compiled()).get_property(name);
@@ -236,6 +261,11 @@ std::shared_ptr<model::Model> runtime_graph(CompiledModelState& compiled) {
 }
 
 Model CompiledModel::runtime_model() const {
+    if (m_state->custom)
+        LOOM_THROW(ErrorKind::UNSUPPORTED,
+                   "runtime_model: {} is not one graph on a device; ask its nodes' compiled "
+                   "models",
+                   m_state->name);
     if (m_state->multi) return CompiledModel(m_state->multi->any_compiled()).runtime_model();
     if (m_state->hetero) return Model(m_state->hetero->runtime_model());
     return Model(runtime_graph(*m_state));
@@ -343,7 +373,8 @@ std::vector<ProfilingInfo> InferRequest::get_profiling_info() const {
 }
 
 std::vector<VariableState> InferRequest::query_state() const {
-    if (state().compiled->hetero) return {}; // it refuses models with variables
+    if (state().compiled->hetero || state().compiled->custom)
+        return {}; // it refuses models with variables
     auto& s = on_device(state());
     auto request = handle_message(s.handle);
     auto reply = s.compiled->device->call(schema::DeviceMethod::QUERY_STATE, request);
@@ -354,7 +385,7 @@ std::vector<VariableState> InferRequest::query_state() const {
 }
 
 void InferRequest::reset_state() {
-    if (state().compiled->hetero) return; // no variables
+    if (state().compiled->hetero || state().compiled->custom) return; // no variables
     auto& s = on_device(state());
     call_handle(*s.compiled->device, schema::DeviceMethod::RESET_STATE, s.handle);
 }

@@ -9,6 +9,7 @@
 #include "components/model/serialize.hpp"
 #include "components/protocol/codec.hpp"
 #include "components/runtime/compile_cache.hpp"
+#include "components/runtime/core_access.hpp"
 #include "components/runtime/core_internal.hpp"
 #include "components/runtime/hetero.hpp"
 #include "components/runtime/multi.hpp"
@@ -359,6 +360,25 @@ CompiledModel Core::compile_model(const Model& m, const std::string& device,
         runtime::write_cache(cache_file, blob.str());
     }
     return compiled;
+}
+
+CompiledModel Core::adopt(std::shared_ptr<CompiledModelImpl> impl) const {
+    LOOM_REQUIRE(impl != nullptr, "adopt: no compiled model given");
+    auto state = std::make_shared<CompiledModelState>();
+    state->deployment = m_deployment;
+    state->name = impl->device();
+    state->inputs = impl->inputs();
+    state->outputs = impl->outputs();
+    state->custom = std::move(impl);
+    return CompiledModel(std::move(state));
+}
+
+runtime::Deployment& CoreAccess::deployment(const Core& core) {
+    return *core.m_deployment->deployment;
+}
+
+std::shared_ptr<const model::OpRegistry> CoreAccess::registry(const Core& core) {
+    return core.m_deployment->deployment->registry()->current();
 }
 
 CompiledModel Core::compile_model(const std::string& path, const std::string& device,

@@ -59,6 +59,7 @@ struct CompiledModelState {
     std::shared_ptr<DeviceLink> device;           // declared after: released before the bus
     std::shared_ptr<runtime::MultiModel> multi;   // MULTI: its members (device null, handle 0)
     std::shared_ptr<runtime::HeteroModel> hetero; // HETERO: its stages (device null, handle 0)
+    std::shared_ptr<CompiledModelImpl> custom;    // Core::adopt: runs it (device null, handle 0)
     std::string name;                             // the device as the caller named it
     // Atomic: MULTI zeroes it when the member is lost (nothing to release) while other threads
     // may be reading it to make requests.
@@ -85,6 +86,7 @@ struct RequestState {
     std::size_t pin_index = 0;        // MULTI, stateful: the member pinned to …
     std::uint64_t pin_generation = 0; // … while it is this incarnation of it
     std::vector<std::shared_ptr<RequestState>> stage_requests; // HETERO: one per stage
+    std::atomic<bool> cancelled{false}; // Core::adopt: the running inference is cancelled
 
     // One inference over the bus on this thread; `sequence` numbers it for cancel (0: none).
     void infer_now(std::uint64_t sequence = 0);

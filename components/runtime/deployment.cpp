@@ -164,27 +164,48 @@ DeviceCaller Deployment::device(const std::string& name) {
     return named_device(name);
 }
 
-DeviceCaller Deployment::endpoint_device(const DeviceName& name) {
-    std::lock_guard lock(m_mutex);
-    auto it = m_by_endpoint.find(name.endpoint);
+bus::Channel& Deployment::endpoint_channel(const std::string& endpoint,
+                                           const std::function<void(const std::string&)>& check) {
+    auto it = m_by_endpoint.find(endpoint);
     if (it == m_by_endpoint.end()) {
-        // The device component's name is the service to address there ("device/CPU@nodeb").
-        bus::Channel probe(context(), name.endpoint, "$control");
+        // The service to address there is the one it says it serves ("device/CPU@nodeb").
+        bus::Channel probe(context(), endpoint, "$control");
         auto status = probe.ping();
         std::string served = status.payload<schema::ServiceStatus>().getName().cStr();
+        check(served);
+        it = m_by_endpoint
+                 .emplace(endpoint, std::make_unique<bus::Channel>(context(), endpoint, served))
+                 .first;
+    }
+    return *it->second;
+}
+
+DeviceCaller Deployment::endpoint_device(const DeviceName& name) {
+    std::lock_guard lock(m_mutex);
+    bus::Channel* channel = &endpoint_channel(name.endpoint, [&](const std::string& served) {
         const std::string expected = "device/" + name.type;
         if (served != expected && !served.starts_with(expected + "@"))
             LOOM_THROW(ErrorKind::NOT_FOUND, "{} serves '{}', not a {} device", name.endpoint,
                        served, name.type);
-        it = m_by_endpoint
-                 .emplace(name.endpoint,
-                          std::make_unique<bus::Channel>(context(), name.endpoint, served))
-                 .first;
-    }
-    bus::Channel* channel = it->second.get();
+    });
     return [channel](std::uint16_t method, bus::OutMessage& request, bus::CallOptions options) {
         return channel->call_method_keep(method, request, options);
     };
+}
+
+DeviceCaller Deployment::component(const std::string& name) {
+    LOOM_REQUIRE(!name.empty(), "a component needs a name or an endpoint");
+    if (name.find("://") != std::string::npos) {
+        LOOM_REQUIRE(name.starts_with("tcp://") || name.starts_with("ipc://") ||
+                         name.starts_with("inproc://"),
+                     "component endpoint '{}': use tcp://, ipc:// or inproc://", name);
+        std::lock_guard lock(m_mutex);
+        bus::Channel* channel = &endpoint_channel(name, [](const std::string&) {});
+        return [channel](std::uint16_t method, bus::OutMessage& request, bus::CallOptions options) {
+            return channel->call_method_keep(method, request, options);
+        };
+    }
+    return routed_device(name, [&] { m_client->resolve(name); });
 }
 
 } // namespace loom::runtime

@@ -64,6 +64,13 @@ public:
     // The device `name` (any form above); not_found naming what exists when there is none.
     // Thread-safe; the caller stays valid while the deployment lives.
     DeviceCaller device(const std::string& name);
+    // Any component of the deployment by its name ("scaler", resolved by the kernel and routed
+    // through its swaps; not_found when the kernel knows none), or a service reached by
+    // endpoint (ipc://PATH, tcp://HOST:PORT: whatever it serves there). Thread-safe; the caller
+    // stays valid while the deployment lives.
+    DeviceCaller component(const std::string& name_or_endpoint);
+    // The kernel client (start, swap, stop components: the operator's role over the network).
+    kernel::KernelClient& kernel_client() noexcept { return *m_client; }
 
 protected:
     // The derived constructor makes the registry and the context, then (its kernel up) connects.
@@ -87,6 +94,10 @@ private:
     // A device host reached by endpoint: asks it (ping) which device component it serves and
     // checks it is a `type` device.
     DeviceCaller endpoint_device(const DeviceName& name);
+    // The channel to whatever `endpoint` serves (its name asked with a ping); `check` may refuse
+    // that name. Under m_mutex.
+    bus::Channel& endpoint_channel(const std::string& endpoint,
+                                   const std::function<void(const std::string&)>& check);
 
     std::shared_ptr<model::RegistryHost> m_registry;
     std::unique_ptr<bus::Context> m_context; // last to go: every socket above is on it

@@ -19,6 +19,7 @@
 // message names it), not_found for an unknown device/tensor name, disconnected when a component
 // died, cancelled after cancel().
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -118,6 +119,25 @@ struct ProfilingInfo {
 
 struct CompiledModelState;
 struct RequestState;
+
+// A compiled model whose inferences something other than one device runs — a pipeline
+// (<loom/pipeline.hpp>) — handed to Core::adopt to be used exactly like a device's
+// CompiledModel (requests, sync/async, callbacks, cancel, bound outputs, properties).
+// Implementations are thread-safe: infer() runs on many threads at once.
+class CompiledModelImpl {
+public:
+    virtual ~CompiledModelImpl() = default;
+    virtual const std::vector<Port>& inputs() const = 0;
+    virtual const std::vector<Port>& outputs() const = 0;
+    // One inference: `inputs` in port order, each set; returns the outputs in port order.
+    // `cancelled` turns true when the caller cancels: stop soon and throw `cancelled`.
+    virtual std::vector<Tensor> infer(const std::vector<Tensor>& inputs,
+                                      const std::atomic<bool>& cancelled) = 0;
+    // A property ("OPTIMAL_NUMBER_OF_INFER_REQUESTS" …); not_found naming it when unknown.
+    virtual std::string get_property(const std::string& name) const = 0;
+    // What CompiledModel::device() reports, e.g. "PIPELINE:ocr".
+    virtual const std::string& device() const = 0;
+};
 
 // The stored value of one ReadValue/Assign variable of a request.
 class VariableState {
@@ -263,6 +283,8 @@ public:
                                 const Properties& properties = {}) const;
     CompiledModel import_model(std::istream& in, const std::string& device,
                                const Properties& properties = {}) const;
+    // A CompiledModel whose inferences `impl` runs (asynchronous ones on this Core's threads).
+    CompiledModel adopt(std::shared_ptr<CompiledModelImpl> impl) const;
     // Node name → device for every node the device supports.
     std::map<std::string, std::string> query_model(const Model& model, const std::string& device,
                                                    const Properties& properties = {}) const;
@@ -298,6 +320,7 @@ public:
     std::vector<ExtensionInfo> extensions() const;
 
 private:
+    friend struct CoreAccess; // components/runtime/core_access.hpp
     std::shared_ptr<DeploymentState> m_deployment;
 };
 

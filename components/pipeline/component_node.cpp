@@ -1,0 +1,75 @@
+// ComponentNode (nodes.hpp): a pipeline-node component called over the bus.
+
+#include <fmt/format.h>
+
+#include "components/pipeline/nodes.hpp"
+#include "components/protocol/codec.hpp"
+#include "components/runtime/core_access.hpp"
+#include "schemas/capnp_lists.hpp"
+#include "schemas/error.hpp"
+#include "schemas/pipeline.capnp.h"
+
+namespace loom::pipeline {
+
+ComponentNode::ComponentNode(const Core& core, const NodeSpec& spec)
+    : m_spec(spec) {
+    std::vector<protocol::Port> ports;
+    try {
+        m_call = CoreAccess::deployment(core).component(spec.target);
+        bus::OutMessage request;
+        auto reply =
+            m_call(static_cast<std::uint16_t>(schema::PipelineNodeMethod::DESCRIBE), request, {});
+        auto d = reply.payload<schema::NodeInterface>();
+        ports = protocol::take_ports(d.getInputs());
+        m_outputs = protocol::take_ports(d.getOutputs());
+    } catch (const Error& e) {
+        LOOM_THROW(e.kind(), "node '{}': component '{}': {}", spec.name, spec.target, e.message());
+    }
+    for (std::size_t i = 0; i < m_outputs.size(); ++i)
+        m_outputs[i].index = i;
+    for (std::size_t i = 0; i < ports.size(); ++i)
+        ports[i].index = i;
+    LOOM_REQUIRE(spec.inputs.size() == ports.size(),
+                 "node '{}': component '{}' takes {} inputs but the node wires {}", spec.name,
+                 spec.target, ports.size(), spec.inputs.size());
+    for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+        const auto port =
+            spec.input_names.empty() ? i : named_port(ports, spec.input_names[i], spec.name);
+        for (auto used : m_wire_to_port)
+            LOOM_REQUIRE(used != port, "node '{}': input '{}' is wired twice", spec.name,
+                         ports[port].name);
+        m_wire_to_port.push_back(port);
+        m_inputs.push_back(ports[port]);
+    }
+}
+
+std::vector<model::Tensor> ComponentNode::run(std::vector<model::Tensor> inputs, const void*,
+                                              const model::OpRegistry&) {
+    try {
+        bus::OutMessage request;
+        auto list = request.init_payload<schema::NodeTensors>().initTensors(
+            static_cast<unsigned>(inputs.size()));
+        for (unsigned i = 0; i < list.size(); ++i)
+            protocol::put_tensor(request, list[i], inputs[i], m_inputs[i].name);
+        auto reply =
+            m_call(static_cast<std::uint16_t>(schema::PipelineNodeMethod::RUN), request, {});
+        auto got = carried(reply.payload<schema::NodeTensors>().getTensors(), "node outputs");
+        std::vector<model::Tensor> out(m_outputs.size());
+        for (auto desc : got) {
+            const auto i = named_port(m_outputs, desc.getName(), m_spec.name);
+            LOOM_REQUIRE(out[i].empty(), "output '{}' came twice", m_outputs[i].name);
+            out[i] = protocol::take_tensor(reply, desc);
+            protocol::check_tensor("output", m_outputs[i], out[i]);
+        }
+        for (std::size_t i = 0; i < out.size(); ++i)
+            LOOM_REQUIRE(!out[i].empty(), "output '{}' is missing from the reply",
+                         m_outputs[i].name);
+        return out;
+    } catch (const Error& e) {
+        if (e.message().starts_with("node '")) throw;
+        LOOM_THROW(e.kind(), "node '{}': component '{}': {}", m_spec.name, m_spec.target,
+                   e.message());
+    }
+}
+
+} // namespace loom::pipeline
