@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include <fmt/ranges.h>
 
@@ -14,10 +15,18 @@ std::string expand_env(std::string text, const std::string& where) {
         auto end = text.find('}', at);
         LOOM_REQUIRE(end != std::string::npos, "{}: unterminated ${{ in '{}'", where, text);
         auto name = text.substr(at + 2, end - at - 2);
-        const char* value = std::getenv(name.c_str());
-        LOOM_REQUIRE(value != nullptr, "{}: environment variable {} is not set", where, name);
+        std::optional<std::string> fallback; // ${NAME:-fallback}: when NAME is unset or empty
+        if (auto sep = name.find(":-"); sep != std::string::npos) {
+            fallback = name.substr(sep + 2);
+            name.resize(sep);
+        }
+        const char* env = std::getenv(name.c_str());
+        std::string value = env ? env : "";
+        if (value.empty() && fallback) value = *fallback;
+        LOOM_REQUIRE(env != nullptr || fallback, "{}: environment variable {} is not set", where,
+                     name);
         text.replace(at, end - at + 1, value);
-        at += std::strlen(value);
+        at += value.size();
     }
     return text;
 }

@@ -1,4 +1,4 @@
-// loom run -m MODEL [-d DEVICE] [-i NAME=FILE ...] [-o DIR] [--extension LIB ...]
+// loom run (-m MODEL | --pipeline FILE) [-d DEVICE] [-i NAME=FILE ...] [-o DIR] [--extension LIB ...]
 //          [--shape NAME=D0,D1,...] [--trace FILE] [--isolate]
 // One inference through the public API (DESIGN.md §7): inputs from .npy or ONNX TensorProto .pb
 // files, each output written as DIR/<output-name>.npy (characters unsafe in file names replaced
@@ -19,6 +19,7 @@
 #include "launcher/trace.hpp"
 #include "schemas/error.hpp"
 #include <loom/core.hpp>
+#include <loom/pipeline.hpp>
 
 namespace loom::launcher {
 
@@ -28,6 +29,7 @@ namespace {
 
 struct RunOptions {
     std::string model;
+    std::string pipeline;
     std::string device = "REFERENCE";
     std::vector<std::string> inputs;
     std::string output_dir = ".";
@@ -73,6 +75,12 @@ void write_outputs(const InferRequest& request, const std::vector<Port>& outputs
                                      ? "bf16(as f32)"
                                      : std::string(loom::to_string(tensor.element_type())),
                                  model::to_string(tensor.shape()), file.string());
+        if (tensor.element_type() == ElementType::STRING) { // text: show it
+            const auto values = tensor.impl().string_values();
+            for (std::size_t i = 0; i < values.size() && i < 50; ++i)
+                std::cout << fmt::format("  [{}] {}\n", i, values[i]);
+            if (values.size() > 50) std::cout << fmt::format("  ... {} more\n", values.size() - 50);
+        }
     }
 }
 
@@ -82,11 +90,22 @@ void run(const RunOptions& o) {
     Core core(co);
     for (const auto& lib : o.extensions)
         core.add_extension(lib);
-    auto model = core.read_model(o.model);
-    if (!o.shapes.empty()) model.reshape(parse_shapes(o.shapes, model.inputs()));
+    LOOM_REQUIRE(!o.model.empty() || !o.pipeline.empty(),
+                 "give a model (-m MODEL) or a pipeline (--pipeline FILE)");
     auto properties = precision_properties(o.precision);
     if (!o.trace.empty()) properties.set(props::enable_profiling, true);
-    auto compiled = core.compile_model(model, o.device, properties);
+    Pipeline pipeline;
+    CompiledModel compiled;
+    if (!o.pipeline.empty()) {
+        LOOM_REQUIRE(o.shapes.empty() && o.trace.empty(),
+                     "--shape and --trace apply to a model (-m), not to a pipeline");
+        pipeline = Pipeline::compile(core, o.pipeline, properties);
+        compiled = pipeline.compiled_model();
+    } else {
+        auto model = core.read_model(o.model);
+        if (!o.shapes.empty()) model.reshape(parse_shapes(o.shapes, model.inputs()));
+        compiled = core.compile_model(model, o.device, properties);
+    }
     auto request = compiled.create_infer_request();
     for (const auto& [index, b] : bind_inputs(o.inputs, compiled.inputs())) {
         try {
@@ -122,7 +141,13 @@ void add_run_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand(
         "run", "Run one inference: inputs from .npy or ONNX .pb files, each output written as "
                "DIR/<output-name>.npy");
-    cmd->add_option("-m,--model", o->model, "Model file (.xml OpenVINO IR or .onnx)")->required();
+    auto* model = cmd->add_option("-m,--model", o->model, "Model file (.xml OpenVINO IR or .onnx)");
+    auto* pipeline = cmd->add_option(
+        "--pipeline", o->pipeline,
+        "A pipeline file (TOML, README \"Pipelines\") to run where a model would go; its model "
+        "nodes name their devices");
+    model->excludes(pipeline);
+    pipeline->excludes(model);
     cmd->add_option("-d,--device", o->device, "Device (default REFERENCE)");
     cmd->add_option("-i,--input", o->inputs,
                     "NAME=FILE (.npy or TensorProto .pb); a bare FILE feeds a single-input model");

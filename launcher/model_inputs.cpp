@@ -3,6 +3,8 @@
 #include "launcher/model_inputs.hpp"
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -34,6 +36,23 @@ PartialShape parse_dims(std::string text, const std::string& spec) {
         start = end + 1;
     }
     return PartialShape(dims);
+}
+
+// A file that is neither .npy nor .pb feeds a u8 or string input with its raw bytes (an image
+// for a pipeline that decodes it): u8[n], or one string element.
+runtime::NamedTensor read_input(const std::string& file, const Port* port) {
+    const auto ext = fs::path(file).extension();
+    const bool raw = port && ext != ".npy" && ext != ".pb" &&
+                     (port->type == ElementType::U8 || port->type == ElementType::STRING);
+    if (!raw) return runtime::read_tensor_file(file);
+    std::ifstream in(file, std::ios::binary);
+    if (!in) LOOM_THROW(ErrorKind::NOT_FOUND, "-i: cannot open {}", file);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (port->type == ElementType::STRING)
+        return {{}, Tensor(model::Tensor::strings({1}, {bytes}))};
+    Tensor t(ElementType::U8, {static_cast<std::int64_t>(bytes.size())});
+    std::copy(bytes.begin(), bytes.end(), t.data<char>());
+    return {{}, t};
 }
 
 } // namespace
@@ -89,8 +108,8 @@ std::map<std::size_t, Binding> bind_inputs(const std::vector<std::string>& specs
             LOOM_THROW(ErrorKind::NOT_FOUND, "-i {}: the model has no input '{}' (it has: {})",
                        spec, spec.substr(0, eq), port_list(inputs));
         const std::string file = port ? spec.substr(eq + 1) : spec;
-        auto read = runtime::read_tensor_file(file);
         if (!port && inputs.size() == 1) port = &inputs[0];
+        auto read = read_input(file, port);
         if (!port && !read.name.empty()) port = find_port(inputs, read.name);
         if (port) read.tensor = runtime::bf16_from_bits(read.tensor, port->type);
         if (!port)

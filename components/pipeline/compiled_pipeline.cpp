@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "components/pipeline/items.hpp"
 #include "components/runtime/core_access.hpp"
@@ -48,6 +49,26 @@ model::Tensor read_constant(const ConstantSpec& c) {
     return model::Tensor::strings({static_cast<std::int64_t>(lines.size())}, lines);
 }
 
+// A bare library name: beside the pipeline file, else in Loom's library folder (build/lib,
+// <prefix>/lib/loom) or its extensions/ folder; not_found naming where it looked.
+std::string find_library(const std::string& name, const std::filesystem::path& base) {
+    if (name.find('/') != std::string::npos || name.find("://") != std::string::npos) return name;
+    std::vector<std::filesystem::path> places{base / name};
+    try {
+        const auto dir = runtime::component_library_dir();
+        places.push_back(dir / name);
+        places.push_back(dir / "extensions" / name);
+    } catch (const Error&) { // no library folder known: only beside the file
+    }
+    std::vector<std::string> looked;
+    for (const auto& p : places) {
+        if (std::filesystem::exists(p)) return p.string();
+        looked.push_back(p.string());
+    }
+    LOOM_THROW(ErrorKind::NOT_FOUND, "extension library {} not found (looked at {})", name,
+               fmt::join(looked, ", "));
+}
+
 Port port_of(const model::Tensor& t, std::string name) {
     Port p;
     p.name = name;
@@ -69,6 +90,8 @@ CompiledPipeline::CompiledPipeline(Core& core, PipelineSpec spec, const Properti
     std::set<std::string> loaded;
     for (const auto& e : core.extensions())
         loaded.insert(e.source);
+    for (auto& e : m_spec.extensions)
+        e = find_library(e, m_spec.base_dir);
     for (const auto& e : m_spec.extensions)
         if (!loaded.contains(e) && !loaded.contains(runtime::extension_source(e))) {
             try {

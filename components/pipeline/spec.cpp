@@ -166,10 +166,13 @@ public:
         TomlReader r(m_root, m_where);
         r.only({"name", "extensions", "input", "constant", "node", "output"});
         m_spec.name = r.text("name");
+        m_spec.base_dir = m_base;
         check_name(m_spec.name, m_where);
         for (const auto& e : r.texts("extensions"))
-            m_spec.extensions.push_back(
-                e.find("://") != std::string::npos ? e : kernel::resolve_path(e, m_base));
+            m_spec.extensions.push_back(e.find("://") != std::string::npos ||
+                                                e.find('/') == std::string::npos
+                                            ? e // an endpoint, or a library looked up later
+                                            : kernel::resolve_path(e, m_base));
         read_interface();
         read_nodes();
         order_nodes();

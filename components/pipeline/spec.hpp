@@ -76,7 +76,10 @@ struct OutputSpec {
 
 struct PipelineSpec {
     std::string name;
-    std::filesystem::path source; // the file it was read from ("" for text)
+    std::filesystem::path source;   // the file it was read from ("" for text)
+    std::filesystem::path base_dir; // where its relative paths start
+    // Library paths or endpoints; a bare file name ("libloom_ocr_extension.so") is looked up
+    // beside the pipeline file, then in Loom's library folder and its extensions/ folder.
     std::vector<std::string> extensions;
     std::vector<InputSpec> inputs;
     std::vector<ConstantSpec> constants;

@@ -223,10 +223,26 @@ std::string npy_bytes(const Tensor& tensor) {
     for (std::size_t i = 0; i < tensor.shape().size(); ++i)
         shape += fmt::format("{}{}", i ? ", " : "", tensor.shape()[i]);
     shape += tensor.shape().size() == 1 ? ",)" : ")";
-    const auto code = npy_code(tensor.element_type());
-    std::string dict =
-        fmt::format("{{'descr': '{}{}', 'fortran_order': False, 'shape': {}, }}",
-                    element_size(tensor.element_type()) == 1 ? '|' : '<', code, shape);
+    // Strings are written as NumPy bytes ('|S<longest>', zero-padded UTF-8).
+    const bool strings = tensor.element_type() == ElementType::STRING;
+    std::string data;
+    std::string dict;
+    if (strings) {
+        const auto values = tensor.impl().string_values();
+        std::size_t width = 1;
+        for (auto v : values)
+            width = std::max(width, v.size());
+        for (auto v : values) {
+            data += v;
+            data.append(width - v.size(), '\0');
+        }
+        dict = fmt::format("{{'descr': '|S{}', 'fortran_order': False, 'shape': {}, }}", width,
+                           shape);
+    } else {
+        dict = fmt::format("{{'descr': '{}{}', 'fortran_order': False, 'shape': {}, }}",
+                           element_size(tensor.element_type()) == 1 ? '|' : '<',
+                           npy_code(tensor.element_type()), shape);
+    }
     // Data starts 64-byte aligned; the header ends with '\n'.
     const bool v2 = dict.size() + 1 + 10 > 65535;
     const std::size_t prefix = v2 ? 12 : 10;
@@ -239,6 +255,7 @@ std::string npy_bytes(const Tensor& tensor) {
     const auto len = static_cast<std::uint32_t>(dict.size());
     out.append(reinterpret_cast<const char*>(&len), v2 ? 4 : 2);
     out += dict;
+    if (strings) return out + data;
     const auto bytes = tensor.impl().bytes();
     out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     return out;

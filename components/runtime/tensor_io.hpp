@@ -24,7 +24,8 @@ struct NamedTensor {
 };
 
 Tensor read_npy(const std::filesystem::path& path);
-// Writes `tensor` as a version 1.0 .npy (2.0 when the header needs it); bf16 and string are
+// Writes `tensor` as a version 1.0 .npy (2.0 when the header needs it); strings as NumPy bytes
+// ('|S<longest>', zero-padded UTF-8); bf16 is
 // unsupported (NumPy has no such dtype).
 void write_npy(const std::filesystem::path& path, const Tensor& tensor);
 NamedTensor read_tensor_pb(const std::filesystem::path& path);
