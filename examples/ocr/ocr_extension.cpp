@@ -69,8 +69,8 @@ Tensors decode_png(const sdk::Node&, std::span<const sdk::Tensor> in) {
     LOOM_REQUIRE(in[0].element_type() == ElementType::U8 && in[0].shape().size() == 1,
                  "DecodePng takes a PNG file's bytes as u8[n]");
     try {
-        return {from_image(loom::ocr::decode_png({in[0].data<std::uint8_t>(),
-                                                  static_cast<std::size_t>(in[0].size())}))};
+        return {from_image(loom::ocr::decode_png(
+            {in[0].data<std::uint8_t>(), static_cast<std::size_t>(in[0].size())}))};
     } catch (const loom::ocr::PngError& e) {
         LOOM_THROW(loom::ErrorKind::INVALID_ARGUMENT, "not a PNG Loom can decode: {}", e.what());
     }
@@ -78,15 +78,15 @@ Tensors decode_png(const sdk::Node&, std::span<const sdk::Tensor> in) {
 
 Tensors det_preprocess(const sdk::Node&, std::span<const sdk::Tensor> in) {
     const Image img = to_image(in[0]);
-    return {from_batch(loom::ocr::det_input(img, loom::ocr::det_input_size(img.width, img.height)))};
+    return {
+        from_batch(loom::ocr::det_input(img, loom::ocr::det_input_size(img.width, img.height)))};
 }
 
 Tensors det_boxes(const sdk::Node& node, std::span<const sdk::Tensor> in) {
     const auto& s = in[0].shape();
-    LOOM_REQUIRE(in[0].element_type() == ElementType::F32 && s.size() == 4 && s[0] == 1 &&
-                     s[1] == 1,
-                 "DetBoxes takes the probability map f32[1, 1, h, w], got {}",
-                 loom::model::to_string(s));
+    LOOM_REQUIRE(
+        in[0].element_type() == ElementType::F32 && s.size() == 4 && s[0] == 1 && s[1] == 1,
+        "DetBoxes takes the probability map f32[1, 1, h, w], got {}", loom::model::to_string(s));
     const Image img = to_image(in[1]);
     loom::ocr::DetParams params;
     params.threshold = static_cast<float>(node.attrs.get_or<double>("threshold", 0.3));
