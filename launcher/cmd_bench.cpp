@@ -29,6 +29,7 @@
 #include "launcher/trace.hpp"
 #include "schemas/error.hpp"
 #include <loom/core.hpp>
+#include <loom/pipeline.hpp>
 
 namespace loom::launcher {
 
@@ -38,6 +39,7 @@ using Clock = std::chrono::steady_clock;
 
 struct BenchOptions {
     std::string model;
+    std::string pipeline;
     std::string device = "REFERENCE";
     std::vector<std::string> shapes, inputs, extensions;
     double seconds = 10;
@@ -225,17 +227,28 @@ void bench(const BenchOptions& o) {
     Core core(co);
     for (const auto& lib : o.extensions)
         core.add_extension(lib);
-    auto model = core.read_model(o.model);
-    if (!o.shapes.empty()) model.reshape(parse_shapes(o.shapes, model.inputs()));
+    LOOM_REQUIRE(!o.model.empty() || !o.pipeline.empty(),
+                 "give a model (-m MODEL) or a pipeline (--pipeline FILE)");
     const bool throughput = o.hint == "throughput";
     auto properties = precision_properties(o.precision);
     properties.set(props::performance_mode,
                    throughput ? PerformanceMode::THROUGHPUT : PerformanceMode::LATENCY);
     if (!o.trace.empty()) properties.set(props::enable_profiling, true);
-    auto compiled = core.compile_model(model, o.device, properties);
+    Pipeline pipeline;
+    CompiledModel compiled;
+    if (!o.pipeline.empty()) {
+        LOOM_REQUIRE(o.shapes.empty() && o.trace.empty(),
+                     "--shape and --trace apply to a model (-m), not to a pipeline");
+        pipeline = Pipeline::compile(core, o.pipeline, properties);
+        compiled = pipeline.compiled_model();
+    } else {
+        auto model = core.read_model(o.model);
+        if (!o.shapes.empty()) model.reshape(parse_shapes(o.shapes, model.inputs()));
+        compiled = core.compile_model(model, o.device, properties);
+    }
 
     BenchReport report;
-    report.device = o.device;
+    report.device = o.pipeline.empty() ? o.device : compiled.device();
     report.hint = o.hint;
     report.streams = count_property(compiled, props::num_streams, 1);
     report.requests =
@@ -271,6 +284,10 @@ void bench(const BenchOptions& o) {
     if (o.device.starts_with("MULTI:"))
         report.members = parse_multi_members(compiled.get_property("LOOM_MULTI_MEMBERS"));
     std::cout << to_text(report);
+    for (const auto& n : pipeline.node_stats()) // a pipeline: where the time went
+        std::cout << fmt::format("  node {:<16} {:<9} runs {:>8}  mean {:8.3f} ms{}\n", n.name,
+                                 n.kind, n.runs, n.runs ? n.seconds * 1000 / n.runs : 0.0,
+                                 n.failures ? fmt::format("  failed {}", n.failures) : "");
     if (!o.json.empty()) {
         std::ofstream out(o.json);
         out << to_json(report).dump(2) << '\n';
@@ -286,7 +303,13 @@ void add_bench_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand(
         "bench", "Measure a model on a device, like benchmark_app: first-inference time, latency "
                  "percentiles, throughput");
-    cmd->add_option("-m,--model", o->model, "Model file (.xml OpenVINO IR or .onnx)")->required();
+    auto* model = cmd->add_option("-m,--model", o->model, "Model file (.xml OpenVINO IR or .onnx)");
+    auto* pipeline = cmd->add_option(
+        "--pipeline", o->pipeline,
+        "A pipeline file (TOML) to measure where a model would go (give its inputs with -i); "
+        "prints each node's runs and mean time too");
+    model->excludes(pipeline);
+    pipeline->excludes(model);
     cmd->add_option("-d,--device", o->device, "Device (default REFERENCE)");
     cmd->add_option("--shape", o->shapes,
                     "Reshape an input first: NAME=D0,D1,... (needed for dynamic inputs without "

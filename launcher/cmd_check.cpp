@@ -28,6 +28,7 @@
 #include "launcher/security_options.hpp"
 #include "schemas/error.hpp"
 #include <loom/core.hpp>
+#include <loom/pipeline.hpp>
 
 namespace loom::launcher {
 
@@ -37,6 +38,7 @@ namespace {
 
 struct CheckOptions {
     std::string device = "REFERENCE";
+    std::string pipeline; // every case runs this pipeline file instead of its model
     std::string json;
     std::vector<std::string> dirs;
     bool isolate = false;
@@ -67,12 +69,17 @@ std::string case_name(const fs::path& dir) {
 
 // The cases `dirs` stand for, in order; paths that are neither a case nor hold cases become
 // failed results (so a typo is reported like any broken case).
+// A case runs its model.onnx, or its pipeline.toml (a declared pipeline, README "Pipelines").
+bool is_case(const fs::path& dir) {
+    return fs::exists(dir / "model.onnx") || fs::exists(dir / "pipeline.toml");
+}
+
 std::vector<fs::path> expand(const std::vector<std::string>& dirs,
-                             std::vector<CaseResult>& unusable) {
+                             std::vector<CaseResult>& unusable, bool any_dir) {
     std::vector<fs::path> cases;
     for (const auto& d : dirs) {
         const fs::path dir(d);
-        if (fs::exists(dir / "model.onnx")) {
+        if (is_case(dir) || (any_dir && fs::is_directory(dir))) {
             cases.push_back(dir);
             continue;
         }
@@ -80,12 +87,12 @@ std::vector<fs::path> expand(const std::vector<std::string>& dirs,
         std::error_code ec;
         if (fs::is_directory(dir, ec))
             for (const auto& entry : fs::directory_iterator(dir, ec))
-                if (entry.is_directory() && fs::exists(entry.path() / "model.onnx"))
-                    found.push_back(entry.path());
+                if (entry.is_directory() && is_case(entry.path())) found.push_back(entry.path());
         std::sort(found.begin(), found.end());
         if (found.empty())
             unusable.push_back({case_name(dir), d, false,
-                                fs::exists(dir) ? "no model.onnx in it or its subfolders"
+                                fs::exists(dir) ? "no model.onnx or pipeline.toml in it or its "
+                                                  "subfolders"
                                                 : "no such file or directory",
                                 0});
         cases.insert(cases.end(), found.begin(), found.end());
@@ -197,14 +204,24 @@ void infer(InferRequest& request, double timeout_s) {
     LOOM_THROW(ErrorKind::TIMEOUT, "no result within {} s (cancelled)", timeout_s);
 }
 
-void run_case(const Core& core, const CheckOptions& o, const fs::path& dir) {
+void run_case(Core& core, const CheckOptions& o, const fs::path& dir) {
     const auto& device = o.device;
     std::string stage = "read";
     try {
         const auto tol = read_tolerance(dir);
-        auto model = core.read_model((dir / "model.onnx").string());
-        stage = "compile";
-        auto compiled = core.compile_model(model, device, precision_properties(o.precision));
+        Pipeline pipeline;
+        CompiledModel compiled;
+        const auto pipeline_file =
+            !o.pipeline.empty() ? fs::path(o.pipeline) : dir / "pipeline.toml";
+        if (fs::exists(pipeline_file) && (!o.pipeline.empty() || !fs::exists(dir / "model.onnx"))) {
+            stage = "compile";
+            pipeline = Pipeline::compile(core, pipeline_file, precision_properties(o.precision));
+            compiled = pipeline.compiled_model();
+        } else {
+            auto model = core.read_model((dir / "model.onnx").string());
+            stage = "compile";
+            compiled = core.compile_model(model, device, precision_properties(o.precision));
+        }
         auto request = compiled.create_infer_request();
         const auto sets = data_sets(dir);
         LOOM_REQUIRE(!sets.empty(), "no test_data_set_N folder");
@@ -253,7 +270,7 @@ std::string one_line(std::string s) {
     return s;
 }
 
-CaseResult check_case(const Core& core, const CheckOptions& o, const fs::path& dir) {
+CaseResult check_case(Core& core, const CheckOptions& o, const fs::path& dir) {
     CaseResult r{case_name(dir), dir.string(), false, {}, 0};
     const auto start = std::chrono::steady_clock::now();
     try {
@@ -296,7 +313,7 @@ void write_json(const std::string& file, const std::vector<CaseResult>& results)
 // The exit code: 0 only if every case passed.
 int check(const CheckOptions& o) {
     std::vector<CaseResult> results;
-    const auto cases = expand(o.dirs, results);
+    const auto cases = expand(o.dirs, results, !o.pipeline.empty());
     for (const auto& r : results)
         print(r);
     auto co = client_core_options(o.keys, o.kernel, o.device, {});
@@ -325,6 +342,9 @@ void add_check_command(CLI::App& app, int& exit_code) {
                     "/usr/share/libonnx-testdata/data/node)")
         ->required();
     cmd->add_option("-d,--device", o->device, "Device (default REFERENCE)");
+    cmd->add_option("--pipeline", o->pipeline,
+                    "Run every case through this pipeline file (TOML) instead of its model; a "
+                    "case folder holding pipeline.toml (and no model.onnx) runs that pipeline");
     cmd->add_option("--json", o->json, "Also write [{name, path, passed, reason, ms}] to FILE");
     add_precision_option(*cmd, o->precision);
     cmd->add_flag("--isolate", o->isolate,

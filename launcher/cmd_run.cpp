@@ -1,4 +1,5 @@
-// loom run (-m MODEL | --pipeline FILE) [-d DEVICE] [-i NAME=FILE ...] [-o DIR] [--extension LIB ...]
+// loom run (-m MODEL | --pipeline FILE) [-d DEVICE] [-i NAME=FILE ...] [-o DIR] [--extension LIB
+// ...]
 //          [--shape NAME=D0,D1,...] [--trace FILE] [--isolate]
 // One inference through the public API (DESIGN.md §7): inputs from .npy or ONNX TensorProto .pb
 // files, each output written as DIR/<output-name>.npy (characters unsafe in file names replaced
