@@ -32,7 +32,7 @@ packages=(
   libzmq3-dev cppzmq-dev libcapnp-dev capnproto libsodium-dev
   libdnnl-dev libtbb-dev libpugixml-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
-  libfmt-dev nlohmann-json3-dev libonnx-testdata
+  libfmt-dev nlohmann-json3-dev libonnx-testdata libcpp-httplib-dev curl
   iproute2  # the multi-host tests make network namespaces and veth pairs (ip netns, ip link)
 )
 missing=()

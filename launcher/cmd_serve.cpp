@@ -1,8 +1,10 @@
-// loom serve — one component as a process of its own, registered with a kernel.
+// loom serve — one component as a process of its own, registered with a kernel; or, with
+// --http, one model or pipeline served over HTTP (the Open Inference Protocol).
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -15,6 +17,7 @@
 #include "components/extensions/remote_extension.hpp"
 #include "components/model/registry_host.hpp"
 #include "components/runtime/embedded.hpp"
+#include "components/serving/http_server.hpp"
 #include "kernel/component_host.hpp"
 #include "launcher/commands.hpp"
 #include "launcher/security_options.hpp"
@@ -25,6 +28,9 @@ namespace {
 
 struct ServeOptions {
     std::string component, device, extension;
+    std::string http; // ADDRESS:PORT: serve a model or pipeline over HTTP (KServe v2)
+    std::string model, pipeline, model_name;
+    unsigned max_concurrent = 64, threads = 8, max_body_mib = 64;
     std::vector<std::string> binds;
     std::string kernel;
     std::string name;
@@ -175,8 +181,61 @@ std::pair<std::string, std::string> device_library_and_name(const ServeOptions& 
     return {library, "device/" + type + (o.name.empty() ? "" : "@" + o.name)};
 }
 
+// A model or pipeline over HTTP (the Open Inference Protocol) from an embedded deployment (or
+// the kernel's with --kernel), until SIGINT/SIGTERM.
+void serve_http(const ServeOptions& o, StopOnSignal& signals) {
+    LOOM_REQUIRE(o.model.empty() != o.pipeline.empty(),
+                 "--http serves a model (-m MODEL) or a pipeline (--pipeline FILE)");
+    const auto colon = o.http.rfind(':');
+    LOOM_REQUIRE(colon != std::string::npos && colon > 0,
+                 "--http {}: write ADDRESS:PORT (127.0.0.1:8000; port 0 picks a free one)", o.http);
+    serving::HttpOptions h;
+    h.address = o.http.substr(0, colon);
+    try {
+        h.port = std::stoi(o.http.substr(colon + 1));
+    } catch (const std::exception&) {
+        h.port = -1;
+    }
+    LOOM_REQUIRE(h.port >= 0 && h.port <= 65535, "--http {}: the port must be 0..65535", o.http);
+    h.max_concurrent = o.max_concurrent;
+    h.threads = o.threads;
+    h.max_body_bytes = std::size_t{o.max_body_mib} << 20;
+    serving::ServedSpec m;
+    m.model = o.model;
+    m.pipeline = o.pipeline;
+    m.device = o.device.empty() ? "CPU" : o.device;
+    m.name = !o.model_name.empty()
+                 ? o.model_name
+                 : std::filesystem::path(o.model.empty() ? o.pipeline : o.model).stem().string();
+    h.models.push_back(m);
+    CoreOptions co;
+    co.kernel = o.kernel;
+    Core core(co);
+    serving::HttpServer server(core, h);
+    server.start();
+    std::mutex mutex;
+    std::condition_variable stopped;
+    bool stop = false;
+    auto routed = signals.route_to([&] {
+        std::lock_guard lock(mutex);
+        stop = true;
+        stopped.notify_all();
+    });
+    std::cout << fmt::format("serving '{}' over http://{}:{}/v2/models/{}", m.name, h.address,
+                             server.port(), m.name)
+              << std::endl;
+    std::unique_lock lock(mutex);
+    stopped.wait(lock, [&] { return stop; });
+    lock.unlock();
+    server.stop();
+}
+
 void serve(const ServeOptions& o) {
     StopOnSignal signals;
+    if (!o.http.empty()) return serve_http(o, signals);
+    LOOM_REQUIRE(!o.binds.empty(), "give the endpoint to serve on with --bind");
+    LOOM_REQUIRE(o.component.empty() + o.device.empty() + o.extension.empty() == 2,
+                 "serve one of --component, --device or --extension (or --http with a model)");
     if (!o.extension.empty()) return serve_extension(o, signals);
     kernel::HostOptions host;
     if (!o.device.empty()) {
@@ -229,9 +288,20 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                      "library; registers as device/NAME, or device/NAME@HOST with --name HOST");
     what->add_option("--extension", o->extension,
                      "Extension library, hosted alone (processes load it by endpoint)");
-    what->require_option(1);
-    cmd->add_option("-b,--bind", o->binds, "Endpoint to serve on (ipc://PATH, tcp://HOST:PORT)")
-        ->required();
+    auto* http = cmd->add_option_group("http", "Serve a model or pipeline over HTTP (KServe v2)");
+    http->add_option("--http", o->http,
+                     "ADDRESS:PORT to serve the Open Inference Protocol on (with -m or "
+                     "--pipeline; --device is the model's device, default CPU)");
+    http->add_option("-m,--model", o->model, "Model file to serve over --http");
+    http->add_option("--pipeline", o->pipeline, "Pipeline file (TOML) to serve over --http");
+    http->add_option("--model-name", o->model_name,
+                     "The name clients use (default: the file's stem)");
+    http->add_option("--max-concurrent", o->max_concurrent,
+                     "Inferences at once; more are answered 503 (default 64)");
+    http->add_option("--threads", o->threads, "Connections served at once (default 8)");
+    http->add_option("--max-body-mib", o->max_body_mib,
+                     "Largest request body; bigger ones are answered 413 (default 64)");
+    cmd->add_option("-b,--bind", o->binds, "Endpoint to serve on (ipc://PATH, tcp://HOST:PORT)");
     cmd->add_option("-k,--kernel", o->kernel, "Kernel endpoint to register with")
         ->envname("LOOM_KERNEL");
     cmd->add_option("-n,--name", o->name,

@@ -51,6 +51,22 @@ std::vector<std::string> Pipeline::nodes() const {
     return out;
 }
 
+std::vector<std::string> Pipeline::devices() const {
+    std::vector<std::string> out;
+    if (m_impl)
+        for (const auto& n : m_impl->spec().nodes)
+            if (n.kind == pipeline::NodeKind::Model) out.push_back(n.device);
+    return out;
+}
+
+std::vector<std::string> Pipeline::components() const {
+    std::vector<std::string> out;
+    if (m_impl)
+        for (const auto& n : m_impl->spec().nodes)
+            if (n.kind == pipeline::NodeKind::Component) out.push_back(n.target);
+    return out;
+}
+
 std::vector<PipelineNodeStats> Pipeline::node_stats() const {
     return m_impl ? m_impl->node_stats() : std::vector<PipelineNodeStats>{};
 }

@@ -63,6 +63,10 @@ public:
     // invalid_argument (the old version stays) when the inputs or outputs differ.
     void swap_model(const std::string& node, const std::string& path);
     std::vector<std::string> nodes() const;
+    // The devices its model nodes run on and the components its component nodes call (what
+    // must be up for it to serve).
+    std::vector<std::string> devices() const;
+    std::vector<std::string> components() const;
     std::vector<PipelineNodeStats> node_stats() const;
 
 private:
