@@ -141,7 +141,14 @@ Deployment parse_deployment(std::string_view text, const std::filesystem::path& 
                    e.source().begin.column, e.description());
     }
     Deployment d;
-    Reader(root, source_name).only({"kernel", "roles", "component"});
+    Reader(root, source_name).only({"kernel", "roles", "component", "http"});
+    d.base_dir = base_dir;
+    if (const auto* http = root.get("http")) {
+        LOOM_REQUIRE(http->is_table(), "{}: `http` must be a table", source_name);
+        std::ostringstream table;
+        table << *http->as_table();
+        d.http = table.str();
+    }
     if (const auto* kernel = root.get("kernel")) {
         LOOM_REQUIRE(kernel->is_table(), "{}: `kernel` must be a table", source_name);
         read_kernel(*kernel->as_table(), base_dir, source_name, d);

@@ -46,6 +46,10 @@ struct Deployment {
     bus::ContextOptions context;
     KernelOptions kernel;
     std::vector<ComponentSpec> components;
+    // The [http] table as TOML text (components/serving reads it; the kernel does not) and the
+    // folder its relative paths start from; empty: no HTTP server.
+    std::string http;
+    std::filesystem::path base_dir;
 };
 
 // invalid_argument naming the file, the entry and what is wrong; not_found if no file.

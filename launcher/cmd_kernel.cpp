@@ -2,10 +2,12 @@
 // `loom ctl shutdown`.
 
 #include <iostream>
+#include <optional>
 
 #include <fmt/ranges.h>
 
 #include "components/model/registry_host.hpp"
+#include "components/serving/http_server.hpp"
 #include "kernel/deployment.hpp"
 #include "kernel/kernel.hpp"
 #include "launcher/commands.hpp"
@@ -43,6 +45,29 @@ void add_kernel_command(CLI::App& app, int& exit_code) {
             }
             for (const auto& spec : deployment.components)
                 k.start(spec);
+            // [http]: the deployment's models and pipelines over HTTP, from a client Core
+            // attached to this kernel over its ipc endpoint.
+            std::optional<Core> core;
+            std::optional<serving::HttpServer> http;
+            if (!deployment.http.empty()) {
+                auto options = serving::parse_http_config(deployment.http, deployment.base_dir,
+                                                          *config + ": [http]");
+                std::string ipc;
+                for (const auto& e : k.endpoints())
+                    if (e.starts_with("ipc://") && ipc.empty()) ipc = e;
+                LOOM_REQUIRE(!ipc.empty(),
+                             "{}: [http] serves through the kernel's ipc:// endpoint; add one to "
+                             "[kernel] endpoints",
+                             *config);
+                CoreOptions co;
+                co.kernel = ipc;
+                co.process_registry = deployment.kernel.registry;
+                core.emplace(co);
+                http.emplace(*core, std::move(options));
+                http->start();
+                std::cout << "http: http://" << http->options().address << ":" << http->port()
+                          << "/v2" << std::endl;
+            }
             std::cout << "kernel: " << fmt::format("{}", fmt::join(k.endpoints(), " ")) << "\n"
                       << "events: " << fmt::format("{}", fmt::join(k.event_endpoints(), " "))
                       << "\n";
@@ -50,6 +75,9 @@ void add_kernel_command(CLI::App& app, int& exit_code) {
             std::cout << "ready" << std::endl;
             k.wait_shutdown_requested(bus::Clock::time_point::max());
             std::cout << "shutting down" << std::endl;
+            if (http) http->stop(); // no new request reaches a component stopping below
+            http.reset();
+            core.reset();
             k.shutdown();
             std::lock_guard lock(mutex);
             running = nullptr;

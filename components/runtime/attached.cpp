@@ -11,7 +11,8 @@ constexpr std::string_view k_device_prefix = "device/";
 }
 
 AttachedDeployment::AttachedDeployment(AttachOptions options)
-    : Deployment(model::make_native_registry_host(), options.context) {
+    : Deployment(options.registry ? options.registry : model::make_native_registry_host(),
+                 options.context) {
     LOOM_REQUIRE(!options.kernel.empty(), "attach: no kernel endpoint");
     bus::ChannelOptions channel;
     channel.security = options.security;

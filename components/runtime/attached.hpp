@@ -28,6 +28,9 @@ struct AttachOptions {
     // CURVE to a tcp:// kernel: this client's keys and the kernel's public key. Components
     // reached through it use the same client keys and the server key the kernel has for them.
     std::optional<bus::ClientSecurity> security;
+    // This process's op registry when it is shared with in-process components (a client inside
+    // the kernel's process); null: a registry of its own.
+    std::shared_ptr<model::RegistryHost> registry;
 };
 
 class AttachedDeployment final : public Deployment {

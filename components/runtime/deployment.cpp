@@ -61,6 +61,7 @@ std::unique_ptr<Deployment> make_deployment(const CoreOptions& options) {
         AttachOptions a;
         a.kernel = options.kernel;
         a.context = context;
+        a.registry = options.process_registry;
         if (options.kernel.starts_with("tcp://")) {
             LOOM_REQUIRE(context.client_keys && !options.kernel_key.empty(),
                          "attaching to the kernel at {} needs CURVE: this client's key pair "

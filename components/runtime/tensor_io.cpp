@@ -236,8 +236,8 @@ std::string npy_bytes(const Tensor& tensor) {
             data += v;
             data.append(width - v.size(), '\0');
         }
-        dict = fmt::format("{{'descr': '|S{}', 'fortran_order': False, 'shape': {}, }}", width,
-                           shape);
+        dict =
+            fmt::format("{{'descr': '|S{}', 'fortran_order': False, 'shape': {}, }}", width, shape);
     } else {
         dict = fmt::format("{{'descr': '{}{}', 'fortran_order': False, 'shape': {}, }}",
                            element_size(tensor.element_type()) == 1 ? '|' : '<',

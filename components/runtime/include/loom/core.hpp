@@ -37,8 +37,9 @@
 #include "components/protocol/port.hpp"
 
 namespace loom::model {
-class OpRegistry; // components/model/op_registry.hpp
-}
+class OpRegistry;   // components/model/op_registry.hpp
+class RegistryHost; // components/model/registry_host.hpp
+} // namespace loom::model
 
 namespace loom {
 
@@ -258,6 +259,10 @@ struct CoreOptions {
     // pair file (`loom keygen`), and the server public key (file or Z85) of each endpoint.
     std::filesystem::path client_key_file;
     std::map<std::string, std::string> server_keys;
+    // Attached (`kernel`) from inside the kernel's own process: the op registry that process's
+    // components share, so that extensions the deployment's in-process loader installs are
+    // this Core's too (a pipeline's op nodes run here). Null: a registry of the Core's own.
+    std::shared_ptr<model::RegistryHost> process_registry;
 };
 
 struct DeploymentState;
