@@ -1,0 +1,146 @@
+// A served pipeline's node swapped under HTTP load (label fault): `loom kernel --config` serves
+// a pipeline whose items run the template extension's Activation; 4 HTTP clients send requests
+// while `loom ctl ext swap` replaces the extension with version 2. No request fails, every
+// request's items use one version (the request's pinned registry snapshot), later requests use
+// version 2, and /metrics counts every request sent.
+
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/extensions/ext_models.hpp"
+#include "tests/support/bus_fixture.hpp"
+#include "tests/support/child_process.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+// The version (0: v1, 1: v2) every item of a response agrees on; -1 when they do not, or wrong.
+int version_of(const std::vector<float>& x, const json& out) {
+    const int n = static_cast<int>(std::lround(x[0]));
+    int seen = -1;
+    for (int r = 0; r < n; ++r)
+        for (int i = 0; i < 4; ++i) {
+            const double got = out["data"][r * 4 + i].get<double>();
+            int which = -1;
+            for (int v : {1, 2})
+                if (std::abs(got - loom::test::activation(x[i] + r, 1, 1, v)) < 1e-4)
+                    which = v - 1;
+            if (which < 0 || (seen >= 0 && which != seen)) return -1;
+            seen = which;
+        }
+    return seen;
+}
+
+TEST(ServedPipeline, SwappingItsExtensionUnderHttpLoadFailsNoRequest) {
+    loom::test::TempDir dir;
+    const auto run = dir.path() / "run";
+    std::ofstream(dir.path() / "act.toml") << fmt::format(R"(name = "act"
+extensions = ["{}", "{}"]
+[[input]]
+name = "x"
+type = "f32"
+shape = [4]
+[[node]]
+name = "rows"
+op = "Rows"
+domain = "loom.pipetest"
+inputs = ["x"]
+demultiply = true
+[[node]]
+name = "act"
+op = "Activation"
+domain = "loom.template"
+attributes = {{ alpha = 1.0, beta = 1.0 }}
+inputs = ["rows"]
+[[output]]
+name = "y"
+from = "act"
+)",
+                                                          LOOM_PIPETEST_EXT, LOOM_TEMPLATE_V1);
+    std::ofstream deploy(dir.path() / "deploy.toml");
+    deploy << fmt::format("[kernel]\nruntime_dir = \"{}\"\n", run.string());
+    for (const char* c : {"extensions", "reader", "transform"})
+        deploy << fmt::format("[[component]]\nname = \"{}\"\nlibrary = \"{}/libloom_{}_component.so\"\n",
+                              c, LOOM_LIB_DIR, c);
+    deploy << "[http]\nport = 0\n[[http.model]]\nname = \"act\"\npipeline = \"act.toml\"\n";
+    deploy.close();
+    loom::test::ChildProcess kernel(
+        {LOOM_EXECUTABLE, "kernel", "--config", (dir.path() / "deploy.toml").string()});
+    const auto out = kernel.read_until([](const std::string& o) { return contains(o, "ready\n"); });
+    ASSERT_TRUE(contains(out, "ready\n")) << out;
+    const auto at = out.find("http://127.0.0.1:");
+    ASSERT_NE(at, std::string::npos) << out;
+    const int port = std::stoi(out.substr(at + 17));
+
+    std::atomic<bool> stop{false};
+    std::atomic<int> failures{0}, mixed{0}, sent{0};
+    std::atomic<int> per_version[2] = {0, 0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 4; ++t)
+        clients.emplace_back([&, t] {
+            httplib::Client c("127.0.0.1", port);
+            for (int i = 0; !stop; ++i) {
+                const std::vector<float> x{static_cast<float>(1 + (i + t) % 3), 0.5f,
+                                           static_cast<float>(t), -1};
+                ++sent;
+                auto r = c.Post("/v2/models/act/infer",
+                                json{{"inputs",
+                                      {{{"name", "x"}, {"datatype", "FP32"}, {"shape", {4}},
+                                        {"data", x}}}}}
+                                    .dump(),
+                                "application/json");
+                if (!r || r->status != 200) {
+                    ++failures;
+                    continue;
+                }
+                const int v = version_of(x, json::parse(r->body)["outputs"][0]);
+                if (v < 0)
+                    ++mixed;
+                else
+                    ++per_version[v];
+            }
+        });
+    const auto wait_for = [&](int version, int count) {
+        for (int spin = 0; spin < 60000 && per_version[version] < count && failures == 0; ++spin)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1)); // polling a counter
+    };
+    wait_for(0, 30);
+    const auto swap = loom::test::run_process(
+        {LOOM_EXECUTABLE, "ctl", "-k", "ipc://" + (run / "kernel").string(), "ext", "swap",
+         "template", LOOM_TEMPLATE_V2});
+    EXPECT_EQ(swap.exit_code, 0) << swap.output;
+    wait_for(1, 30);
+    stop = true;
+    for (auto& c : clients)
+        c.join();
+    std::cout << fmt::format("requests: {} sent, {} on v1, {} on v2, {} failed, {} mixed\n",
+                             sent.load(), per_version[0].load(), per_version[1].load(),
+                             failures.load(), mixed.load());
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(mixed.load(), 0);
+    EXPECT_GE(per_version[0].load(), 30);
+    EXPECT_GE(per_version[1].load(), 30);
+    httplib::Client c("127.0.0.1", port);
+    auto metrics = c.Get("/metrics");
+    ASSERT_TRUE(metrics);
+    EXPECT_TRUE(contains(metrics->body,
+                         fmt::format("loom_inference_requests_total{{model=\"act\",version=\"1\","
+                                     "outcome=\"success\"}} {}",
+                                     sent.load())))
+        << metrics->body.substr(0, 800);
+}
+
+} // namespace
