@@ -220,18 +220,17 @@ void HttpServer::infer(Served& m, const httplib::Request& req, httplib::Response
                 outputs.push_back({o.name, request->get_output_tensor(index), o.binary});
             }
         }
-        const auto r = infer_response(m.spec.name, m.spec.version, body.id, outputs);
+        auto r = infer_response(m.spec.name, m.spec.version, body.id, outputs);
         {
             std::lock_guard lock(m.mutex);
             m.idle.push_back(std::move(*request));
         }
         res.status = 200;
-        if (r.header_length) {
+        if (r.header_length)
             res.set_header("Inference-Header-Content-Length", std::to_string(*r.header_length));
-            res.set_content(r.body, "application/octet-stream");
-        } else {
-            res.set_content(r.body, "application/json");
-        }
+        res.set_header("Content-Type",
+                       r.header_length ? "application/octet-stream" : "application/json");
+        res.body = std::move(r.body); // (set_content would copy it)
     } catch (const Error& e) {
         outcome = std::string(to_string(e.kind()));
         reply_error(res, status_of(e.kind()), e.message());
@@ -312,6 +311,7 @@ void HttpServer::start() {
     const unsigned threads = m_options.threads;
     m_server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     m_server->set_payload_max_length(m_options.max_body_bytes);
+    m_server->set_tcp_nodelay(true); // else a response's body waits on the header's delayed ACK
     m_server->set_read_timeout(std::chrono::seconds(30));
     m_server->set_write_timeout(std::chrono::seconds(30));
     route();

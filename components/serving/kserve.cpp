@@ -320,16 +320,17 @@ InferResponse infer_response(const std::string& model, const std::string& versio
     j["model_version"] = version;
     if (!id.empty()) j["id"] = id;
     j["outputs"] = json::array();
-    std::string binary;
+    std::size_t binary = 0;
+    bool any_binary = false;
     for (const auto& o : outputs) {
         json out;
         out["name"] = o.name;
         out["datatype"] = datatype_of(o.tensor.element_type());
         out["shape"] = o.tensor.shape();
         if (o.binary) {
-            const auto bytes = o.tensor.impl().bytes();
-            out["parameters"]["binary_data_size"] = bytes.size();
-            binary.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+            out["parameters"]["binary_data_size"] = o.tensor.impl().byte_size();
+            binary += o.tensor.impl().byte_size();
+            any_binary = true;
         } else {
             out["data"] = tensor_to_json(o.tensor);
         }
@@ -337,11 +338,15 @@ InferResponse infer_response(const std::string& model, const std::string& versio
     }
     InferResponse r;
     r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
-    if (!binary.empty() ||
-        std::any_of(outputs.begin(), outputs.end(), [](const auto& o) { return o.binary; })) {
-        r.header_length = r.body.size();
-        r.body += binary;
-    }
+    if (!any_binary) return r;
+    // The tensors' bytes follow the JSON, copied once.
+    r.header_length = r.body.size();
+    r.body.reserve(r.body.size() + binary);
+    for (const auto& o : outputs)
+        if (o.binary) {
+            const auto bytes = o.tensor.impl().bytes();
+            r.body.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        }
     return r;
 }
 
