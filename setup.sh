@@ -32,7 +32,8 @@ packages=(
   libzmq3-dev cppzmq-dev libcapnp-dev capnproto libsodium-dev
   libdnnl-dev libtbb-dev libpugixml-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
-  libfmt-dev nlohmann-json3-dev libonnx-testdata libcpp-httplib-dev curl
+  libfmt-dev nlohmann-json3-dev libonnx-testdata libcpp-httplib-dev
+  curl python3-venv  # the HTTP tests drive the server with curl and tritonclient (PyPI, in a venv)
   iproute2  # the multi-host tests make network namespaces and veth pairs (ip netns, ip link)
 )
 missing=()

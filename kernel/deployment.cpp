@@ -141,7 +141,22 @@ Deployment parse_deployment(std::string_view text, const std::filesystem::path& 
                    e.source().begin.column, e.description());
     }
     Deployment d;
-    Reader(root, source_name).only({"kernel", "roles", "component", "http"});
+    Reader(root, source_name).only({"kernel", "roles", "component", "http", "pipeline"});
+    if (const auto* pipelines = root.get("pipeline")) {
+        const auto* array = pipelines->as_array();
+        LOOM_REQUIRE(array && array->is_array_of_tables(), "{}: pipelines are [[pipeline]] tables",
+                     source_name);
+        for (std::size_t i = 0; i < array->size(); ++i) {
+            const auto& table = *array->get(i)->as_table();
+            const auto name = table["name"].value<std::string>();
+            LOOM_REQUIRE(name && !name->empty(), "{}: [[pipeline]] #{} needs a `name`", source_name,
+                         i + 1);
+            std::ostringstream declared;
+            declared << table;
+            LOOM_REQUIRE(d.pipelines.emplace(*name, declared.str()).second,
+                         "{}: pipeline '{}' is declared twice", source_name, *name);
+        }
+    }
     d.base_dir = base_dir;
     if (const auto* http = root.get("http")) {
         LOOM_REQUIRE(http->is_table(), "{}: `http` must be a table", source_name);

@@ -37,6 +37,8 @@
 #include <vector>
 
 #include "bus/context.hpp"
+#include <map>
+
 #include "kernel/kernel.hpp"
 #include "kernel/types.hpp"
 
@@ -50,6 +52,8 @@ struct Deployment {
     // folder its relative paths start from; empty: no HTTP server.
     std::string http;
     std::filesystem::path base_dir;
+    // [[pipeline]] tables (pipelines declared in the deployment file) by name, as TOML text.
+    std::map<std::string, std::string> pipelines;
 };
 
 // invalid_argument naming the file, the entry and what is wrong; not_found if no file.

@@ -50,8 +50,9 @@ void add_kernel_command(CLI::App& app, int& exit_code) {
             std::optional<Core> core;
             std::optional<serving::HttpServer> http;
             if (!deployment.http.empty()) {
-                auto options = serving::parse_http_config(deployment.http, deployment.base_dir,
-                                                          *config + ": [http]");
+                auto options =
+                    serving::parse_http_config(deployment.http, deployment.base_dir,
+                                               *config + ": [http]", deployment.pipelines);
                 std::string ipc;
                 for (const auto& e : k.endpoints())
                     if (e.starts_with("ipc://") && ipc.empty()) ipc = e;

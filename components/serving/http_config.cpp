@@ -10,7 +10,8 @@
 namespace loom::serving {
 
 HttpOptions parse_http_config(std::string_view text, const std::filesystem::path& base_dir,
-                              const std::string& where) {
+                              const std::string& where,
+                              const std::map<std::string, std::string>& declared) {
     toml::table root;
     try {
         root = toml::parse(text, where);
@@ -40,8 +41,13 @@ HttpOptions parse_http_config(std::string_view text, const std::filesystem::path
                          "{}: `name` is required (no '/')", w);
             LOOM_REQUIRE(names.insert(s.name).second, "{}: model '{}' is served twice", w, s.name);
             s.model = kernel::resolve_path(m.text("model"), base_dir);
-            s.pipeline = kernel::resolve_path(m.text("pipeline"), base_dir);
-            LOOM_REQUIRE(s.model.empty() != s.pipeline.empty(),
+            const auto pipeline = m.text("pipeline");
+            if (auto it = declared.find(pipeline); it != declared.end())
+                s.pipeline_text = it->second;
+            else
+                s.pipeline = kernel::resolve_path(pipeline, base_dir);
+            s.base_dir = base_dir;
+            LOOM_REQUIRE(s.model.empty() != (s.pipeline.empty() && s.pipeline_text.empty()),
                          "{}: give `model` (a model file) or `pipeline` (a pipeline file)", w);
             s.device = m.text("device", s.device);
             s.version = m.text("version", s.version);

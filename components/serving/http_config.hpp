@@ -10,11 +10,13 @@
 //   threads = 8               # connections served at once
 //   [[http.model]]
 //   name = "cls"
-//   model = "cls.onnx"        # or pipeline = "ocr.toml"
+//   model = "cls.onnx"        # or pipeline = "ocr.toml", or the name of a [[pipeline]]
+//                             # declared in the deployment file
 //   device = "CPU"
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,10 +25,12 @@ namespace loom::serving {
 
 struct ServedSpec {
     std::string name;
-    std::string model;    // a model file, or
-    std::string pipeline; // a pipeline file
+    std::string model;         // a model file, or
+    std::string pipeline;      // a pipeline file, or
+    std::string pipeline_text; // a pipeline declared in the deployment file (TOML)
     std::string device = "CPU";
     std::string version = "1";
+    std::filesystem::path base_dir; // where a declared pipeline's relative paths start
 };
 
 struct HttpOptions {
@@ -39,9 +43,11 @@ struct HttpOptions {
     std::vector<ServedSpec> models;
 };
 
-// Parses the [http] table's TOML text (relative paths from `base_dir`); invalid_argument naming
-// `where` and the key.
+// Parses the [http] table's TOML text (relative paths from `base_dir`); `pipeline = "NAME"`
+// names one of `declared` (the deployment file's [[pipeline]] tables) before it names a file.
+// invalid_argument naming `where` and the key.
 HttpOptions parse_http_config(std::string_view toml, const std::filesystem::path& base_dir,
-                              const std::string& where);
+                              const std::string& where,
+                              const std::map<std::string, std::string>& declared = {});
 
 } // namespace loom::serving

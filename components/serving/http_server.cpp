@@ -90,8 +90,11 @@ HttpServer::HttpServer(Core& core, HttpOptions options)
         auto served = std::make_unique<Served>();
         served->spec = spec;
         try {
-            if (!spec.pipeline.empty()) {
-                served->pipeline = Pipeline::compile(core, spec.pipeline);
+            if (!spec.pipeline.empty() || !spec.pipeline_text.empty()) {
+                served->pipeline =
+                    spec.pipeline_text.empty()
+                        ? Pipeline::compile(core, spec.pipeline)
+                        : Pipeline::compile_text(core, spec.pipeline_text, spec.base_dir);
                 served->compiled = served->pipeline.compiled_model();
                 for (const auto& d : served->pipeline.devices())
                     device_components(d, served->components);

@@ -53,9 +53,9 @@ Pipeline::Pipeline(const ModelPaths& paths, std::string device, loom::Properties
 // and returns its first output.
 loom::Tensor Pipeline::infer(Stage& stage, const Shape& shape, std::vector<float>& data,
                              OcrResult& result, const std::string& name) {
-    if (stage.shape != shape) {
+    if (stage.dynamic ? stage.shape.empty() : stage.shape != shape) {
         const auto start = Clock::now();
-        stage.model.reshape(PartialShape(shape));
+        if (!stage.dynamic) stage.model.reshape(PartialShape(shape));
         stage.compiled = m_core.compile_model(stage.model, m_device, m_properties);
         stage.shape = shape;
         add_time(result, name + " compile", ms_since(start));
@@ -104,19 +104,23 @@ std::vector<bool> Pipeline::classify(std::vector<Image>& crops, OcrResult& resul
     return rotated;
 }
 
+// Each line at its own width (≥ 320, by its aspect ratio): padding a line to another line's
+// width changes what CTC reads at its end ("Extensibility API" read as "ExtensibilityAPI").
+// The recogniser is compiled once for any width.
 std::vector<Decoded> Pipeline::recognise(const std::vector<Image>& crops, OcrResult& result) {
-    Batch in = line_batch(crops, rec_batch_width(crops));
-    const loom::Tensor out = infer(m_rec, {in.n, 3, in.h, in.w}, in.data, result, "rec");
-    const Shape& s = out.shape();
-    if (s.size() != 3 || s[0] != in.n)
-        throw std::runtime_error("rec: unexpected output shape " + model::to_string(s));
-    const auto start = Clock::now();
+    m_rec.dynamic = true;
     std::vector<Decoded> texts;
-    const std::int64_t per_line = s[1] * s[2];
-    for (std::int64_t i = 0; i < in.n; ++i)
-        texts.push_back(ctc_greedy_decode(out.data<float>() + i * per_line, static_cast<int>(s[1]),
+    for (const Image& crop : crops) {
+        Batch in = line_batch({crop}, rec_batch_width({crop}));
+        const loom::Tensor out = infer(m_rec, {in.n, 3, in.h, in.w}, in.data, result, "rec");
+        const Shape& s = out.shape();
+        if (s.size() != 3 || s[0] != 1)
+            throw std::runtime_error("rec: unexpected output shape " + model::to_string(s));
+        const auto start = Clock::now();
+        texts.push_back(ctc_greedy_decode(out.data<float>(), static_cast<int>(s[1]),
                                           static_cast<int>(s[2]), m_charset));
-    add_time(result, "ctc decode", ms_since(start));
+        add_time(result, "ctc decode", ms_since(start));
+    }
     return texts;
 }
 

@@ -45,7 +45,8 @@ private:
     struct Stage {
         loom::Model model;
         loom::CompiledModel compiled;
-        Shape shape; // the shape `compiled` was compiled for
+        Shape shape;          // the shape `compiled` was compiled for
+        bool dynamic = false; // compiled once as read (any input shape), never reshaped
     };
     loom::Tensor infer(Stage& stage, const Shape& shape, std::vector<float>& data,
                        OcrResult& result, const std::string& name);

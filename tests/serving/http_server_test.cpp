@@ -54,8 +54,10 @@ from = "relu"
         o.port = 0;
         o.max_body_bytes = max_body;
         o.threads = 8;
-        o.models.push_back({"relu", (dir.path() / "relu.onnx").string(), "", "REFERENCE", "1"});
-        o.models.push_back({"rows", "", (dir.path() / "rows.toml").string(), "REFERENCE", "2"});
+        o.models.push_back(
+            {"relu", (dir.path() / "relu.onnx").string(), "", "", "REFERENCE", "1", {}});
+        o.models.push_back(
+            {"rows", "", (dir.path() / "rows.toml").string(), "", "REFERENCE", "2", {}});
         server = std::make_unique<loom::serving::HttpServer>(core, o);
         server->start();
         client = std::make_unique<httplib::Client>("127.0.0.1", server->port());
@@ -75,8 +77,8 @@ from = "relu"
         return json::parse(r->body, nullptr, false);
     }
     static std::string x_json(const std::vector<float>& x) {
-        return json{{"inputs",
-                     {{{"name", "x"}, {"datatype", "FP32"}, {"shape", {x.size()}}, {"data", x}}}}}
+        return json{
+            {"inputs", {{{"name", "x"}, {"datatype", "FP32"}, {"shape", {x.size()}}, {"data", x}}}}}
             .dump();
     }
 
@@ -101,9 +103,9 @@ TEST_F(HttpServing, HealthAndMetadata) {
     EXPECT_EQ(model["inputs"][0]["shape"], json({4}));
     EXPECT_EQ(get("/v2/models/rows/versions/2")["platform"], "loom:PIPELINE:rows");
     EXPECT_EQ(get("/v2/models/rows/versions/2/ready")["ready"], true);
-    EXPECT_NE(get("/v2/models/rows/versions/1", 404)["error"].get<std::string>().find(
-                  "no version '1'"),
-              std::string::npos);
+    EXPECT_NE(
+        get("/v2/models/rows/versions/1", 404)["error"].get<std::string>().find("no version '1'"),
+        std::string::npos);
     EXPECT_NE(get("/v2/models/nope", 404)["error"].get<std::string>().find("no model 'nope'"),
               std::string::npos);
     EXPECT_NE(get("/v3/whatever", 404)["error"].get<std::string>().find("no such endpoint"),
@@ -152,8 +154,7 @@ TEST_F(HttpServing, BadRequestsGetTheRight4xxAndTheTypedMessage) {
         return post("/v2/models/" + model + "/infer", body, status)["error"].get<std::string>();
     };
     EXPECT_NE(error("relu", "{oops", 400).find("malformed JSON"), std::string::npos);
-    EXPECT_NE(error("nope", x_json({1, 2, 3, 4}), 404).find("no model 'nope'"),
-              std::string::npos);
+    EXPECT_NE(error("nope", x_json({1, 2, 3, 4}), 404).find("no model 'nope'"), std::string::npos);
     EXPECT_NE(error("relu",
                     R"({"inputs": [{"name": "q", "datatype": "FP32", "shape": [4],
                         "data": [1, 2, 3, 4]}]})",
@@ -228,20 +229,22 @@ TEST_F(HttpServing, ConcurrentClientsLoseNothingAndMetricsCountWhatWasSent) {
     post("/v2/models/rows/infer", "{", 400);
     auto r = client->Get("/metrics");
     ASSERT_TRUE(r);
-    EXPECT_EQ(sample(r->body,
-                     R"(loom_inference_requests_total{model="rows",version="2",outcome="success"})"),
-              k_clients * k_requests);
     EXPECT_EQ(
         sample(r->body,
-               R"(loom_inference_requests_total{model="rows",version="2",outcome="invalid_argument"})"),
+               R"(loom_inference_requests_total{model="rows",version="2",outcome="success"})"),
+        k_clients * k_requests);
+    EXPECT_EQ(
+        sample(
+            r->body,
+            R"(loom_inference_requests_total{model="rows",version="2",outcome="invalid_argument"})"),
         1);
     EXPECT_EQ(sample(r->body, R"(loom_inference_request_duration_seconds_count{model="rows")"),
               k_clients * k_requests);
     EXPECT_EQ(sample(r->body, R"(loom_inference_requests_in_flight{model="rows")"), 0);
     // Items ran once each: (0 + 1 + 2 + 3) rows per 4 requests.
-    EXPECT_EQ(sample(r->body,
-                     R"(loom_pipeline_node_duration_seconds_count{pipeline="rows",node="relu")"),
-              k_clients * k_requests / 4 * 6);
+    EXPECT_EQ(
+        sample(r->body, R"(loom_pipeline_node_duration_seconds_count{pipeline="rows",node="relu")"),
+        k_clients * k_requests / 4 * 6);
     EXPECT_NE(r->body.find("# TYPE loom_inference_request_duration_seconds histogram"),
               std::string::npos);
 }

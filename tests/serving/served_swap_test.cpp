@@ -1,8 +1,8 @@
 // A served pipeline's node swapped under HTTP load (label fault): `loom kernel --config` serves
-// a pipeline whose items run the template extension's Activation; 4 HTTP clients send requests
-// while `loom ctl ext swap` replaces the extension with version 2. No request fails, every
-// request's items use one version (the request's pinned registry snapshot), later requests use
-// version 2, and /metrics counts every request sent.
+// a pipeline declared in its deployment file whose items run the template extension's Activation; 4
+// HTTP clients send requests while `loom ctl ext swap` replaces the extension with version 2. No
+// request fails, every request's items use one version (the request's pinned registry snapshot),
+// later requests use version 2, and /metrics counts every request sent.
 
 #include <atomic>
 #include <cmath>
@@ -36,8 +36,7 @@ int version_of(const std::vector<float>& x, const json& out) {
             const double got = out["data"][r * 4 + i].get<double>();
             int which = -1;
             for (int v : {1, 2})
-                if (std::abs(got - loom::test::activation(x[i] + r, 1, 1, v)) < 1e-4)
-                    which = v - 1;
+                if (std::abs(got - loom::test::activation(x[i] + r, 1, 1, v)) < 1e-4) which = v - 1;
             if (which < 0 || (seen >= 0 && which != seen)) return -1;
             seen = which;
         }
@@ -47,35 +46,42 @@ int version_of(const std::vector<float>& x, const json& out) {
 TEST(ServedPipeline, SwappingItsExtensionUnderHttpLoadFailsNoRequest) {
     loom::test::TempDir dir;
     const auto run = dir.path() / "run";
-    std::ofstream(dir.path() / "act.toml") << fmt::format(R"(name = "act"
+    std::ofstream deploy(dir.path() / "deploy.toml");
+    deploy << fmt::format("[kernel]\nruntime_dir = \"{}\"\n", run.string());
+    for (const char* c : {"extensions", "reader", "transform"})
+        deploy << fmt::format(
+            "[[component]]\nname = \"{}\"\nlibrary = \"{}/libloom_{}_component.so\"\n", c,
+            LOOM_LIB_DIR, c);
+    // The pipeline is declared in the deployment file itself ([[pipeline]]).
+    deploy << fmt::format(R"([[pipeline]]
+name = "act"
 extensions = ["{}", "{}"]
-[[input]]
+[[pipeline.input]]
 name = "x"
 type = "f32"
 shape = [4]
-[[node]]
+[[pipeline.node]]
 name = "rows"
 op = "Rows"
 domain = "loom.pipetest"
 inputs = ["x"]
 demultiply = true
-[[node]]
+[[pipeline.node]]
 name = "act"
 op = "Activation"
 domain = "loom.template"
 attributes = {{ alpha = 1.0, beta = 1.0 }}
 inputs = ["rows"]
-[[output]]
+[[pipeline.output]]
 name = "y"
 from = "act"
+[http]
+port = 0
+[[http.model]]
+name = "act"
+pipeline = "act"
 )",
-                                                          LOOM_PIPETEST_EXT, LOOM_TEMPLATE_V1);
-    std::ofstream deploy(dir.path() / "deploy.toml");
-    deploy << fmt::format("[kernel]\nruntime_dir = \"{}\"\n", run.string());
-    for (const char* c : {"extensions", "reader", "transform"})
-        deploy << fmt::format("[[component]]\nname = \"{}\"\nlibrary = \"{}/libloom_{}_component.so\"\n",
-                              c, LOOM_LIB_DIR, c);
-    deploy << "[http]\nport = 0\n[[http.model]]\nname = \"act\"\npipeline = \"act.toml\"\n";
+                          LOOM_PIPETEST_EXT, LOOM_TEMPLATE_V1);
     deploy.close();
     loom::test::ChildProcess kernel(
         {LOOM_EXECUTABLE, "kernel", "--config", (dir.path() / "deploy.toml").string()});
@@ -96,12 +102,12 @@ from = "act"
                 const std::vector<float> x{static_cast<float>(1 + (i + t) % 3), 0.5f,
                                            static_cast<float>(t), -1};
                 ++sent;
-                auto r = c.Post("/v2/models/act/infer",
-                                json{{"inputs",
-                                      {{{"name", "x"}, {"datatype", "FP32"}, {"shape", {4}},
-                                        {"data", x}}}}}
-                                    .dump(),
-                                "application/json");
+                auto r = c.Post(
+                    "/v2/models/act/infer",
+                    json{{"inputs",
+                          {{{"name", "x"}, {"datatype", "FP32"}, {"shape", {4}}, {"data", x}}}}}
+                        .dump(),
+                    "application/json");
                 if (!r || r->status != 200) {
                     ++failures;
                     continue;
@@ -118,9 +124,9 @@ from = "act"
             std::this_thread::sleep_for(std::chrono::milliseconds(1)); // polling a counter
     };
     wait_for(0, 30);
-    const auto swap = loom::test::run_process(
-        {LOOM_EXECUTABLE, "ctl", "-k", "ipc://" + (run / "kernel").string(), "ext", "swap",
-         "template", LOOM_TEMPLATE_V2});
+    const auto swap =
+        loom::test::run_process({LOOM_EXECUTABLE, "ctl", "-k", "ipc://" + (run / "kernel").string(),
+                                 "ext", "swap", "template", LOOM_TEMPLATE_V2});
     EXPECT_EQ(swap.exit_code, 0) << swap.output;
     wait_for(1, 30);
     stop = true;
