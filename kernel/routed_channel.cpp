@@ -51,6 +51,17 @@ std::shared_ptr<RoutedChannel::Target> RoutedChannel::newer_than(std::uint64_t s
     return m_target;
 }
 
+RoutedChannel::Pinned RoutedChannel::pinned() {
+    auto t = current();
+    return {t->route, t->channel};
+}
+
+std::optional<RoutedChannel::Pinned> RoutedChannel::newer(std::uint64_t stale_epoch) {
+    auto t = newer_than(stale_epoch, nullptr);
+    if (!t) return std::nullopt;
+    return Pinned{t->route, t->channel};
+}
+
 Route RoutedChannel::route() {
     return current()->route;
 }

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "bus/channel.hpp"
@@ -30,6 +31,17 @@ public:
 
     // The cached route (resolving it if there is none yet).
     Route route();
+    // The instance requests go to now, for a caller that must reach one instance with several
+    // calls (a pipeline request's items): calls on its channel are not re-routed — when that
+    // instance drains, the caller sees `moved` (or, once it stopped, unavailable/disconnected).
+    struct Pinned {
+        Route route;
+        std::shared_ptr<bus::Channel> channel;
+    };
+    Pinned pinned();
+    // The instance the kernel routes the name to now if it is newer than `stale_epoch` (after a
+    // pinned call failed), else nullopt.
+    std::optional<Pinned> newer(std::uint64_t stale_epoch);
     // The endpoint requests go to now.
     std::string endpoint();
 

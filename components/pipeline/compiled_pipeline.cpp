@@ -224,6 +224,7 @@ void CompiledPipeline::build_nodes(Core& core, const Properties& properties) {
 std::string CompiledPipeline::get_property(const std::string& name) const {
     if (name == props::optimal_number_of_infer_requests.name)
         return std::to_string(std::max(4u, std::thread::hardware_concurrency()));
+    if (name == "LOOM_PIPELINE_RERUNS") return std::to_string(m_reruns.load());
     if (name == "LOOM_PIPELINE_NODES") {
         std::string out;
         for (const auto& n : m_spec.nodes)
@@ -231,11 +232,11 @@ std::string CompiledPipeline::get_property(const std::string& name) const {
         return out;
     }
     if (name == "SUPPORTED_PROPERTIES")
-        return fmt::format("{},LOOM_PIPELINE_NODES,SUPPORTED_PROPERTIES",
+        return fmt::format("{},LOOM_PIPELINE_NODES,LOOM_PIPELINE_RERUNS,SUPPORTED_PROPERTIES",
                            props::optimal_number_of_infer_requests.name);
     LOOM_THROW(ErrorKind::NOT_FOUND,
                "pipeline '{}' has no property '{}' (it has OPTIMAL_NUMBER_OF_INFER_REQUESTS, "
-               "LOOM_PIPELINE_NODES)",
+               "LOOM_PIPELINE_NODES, LOOM_PIPELINE_RERUNS)",
                m_spec.name, name);
 }
 

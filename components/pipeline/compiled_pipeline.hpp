@@ -74,6 +74,8 @@ private:
     // The values types flow through at compile time (ports of inputs, constants, node outputs).
     Port wire_type(const Wire& wire, std::optional<std::size_t> reader_scope) const;
     void build_nodes(Core& core, const Properties& properties);
+    std::vector<Tensor> infer_once(const std::vector<Tensor>& inputs,
+                                   const std::atomic<bool>& cancelled);
     void run_task(const std::shared_ptr<Run>& run, std::size_t node, std::size_t item);
     // Under the run's mutex: stores a finished task's outputs and returns the tasks now ready.
     std::vector<std::pair<std::size_t, std::size_t>>
@@ -92,6 +94,7 @@ private:
     std::vector<std::size_t> m_output_ports; // per pipeline output: its node output index
     std::unique_ptr<Stats[]> m_stats;        // per node
     const Core& m_core;
+    std::atomic<std::uint64_t> m_reruns{0}; // requests run again after a component swap
     std::shared_ptr<protocol::ThreadPoolExecutor> m_executor;
 };
 

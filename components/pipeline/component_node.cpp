@@ -15,7 +15,10 @@ ComponentNode::ComponentNode(const Core& core, const NodeSpec& spec)
     : m_spec(spec) {
     std::vector<protocol::Port> ports;
     try {
-        m_call = CoreAccess::deployment(core).component(spec.target);
+        auto& deployment = CoreAccess::deployment(core);
+        if (spec.target.find("://") == std::string::npos)
+            m_routed = &deployment.routed_component(spec.target);
+        m_call = deployment.component(spec.target);
         bus::OutMessage request;
         auto reply =
             m_call(static_cast<std::uint16_t>(schema::PipelineNodeMethod::DESCRIBE), request, {});
@@ -43,16 +46,40 @@ ComponentNode::ComponentNode(const Core& core, const NodeSpec& spec)
     }
 }
 
-std::vector<model::Tensor> ComponentNode::run(std::vector<model::Tensor> inputs, const void*,
-                                              const model::OpRegistry&) {
+std::shared_ptr<const void> ComponentNode::version() const {
+    if (!m_routed) return nullptr;
+    return std::make_shared<kernel::RoutedChannel::Pinned>(m_routed->pinned());
+}
+
+std::vector<model::Tensor> ComponentNode::run(std::vector<model::Tensor> inputs,
+                                              const void* version, const model::OpRegistry&) {
+    const auto* pinned = static_cast<const kernel::RoutedChannel::Pinned*>(version);
     try {
         bus::OutMessage request;
         auto list = request.init_payload<schema::NodeTensors>().initTensors(
             static_cast<unsigned>(inputs.size()));
         for (unsigned i = 0; i < list.size(); ++i)
             protocol::put_tensor(request, list[i], inputs[i], m_inputs[i].name);
-        auto reply =
-            m_call(static_cast<std::uint16_t>(schema::PipelineNodeMethod::RUN), request, {});
+        const auto method = static_cast<std::uint16_t>(schema::PipelineNodeMethod::RUN);
+        bus::InMessage reply;
+        if (pinned) {
+            try {
+                reply = pinned->channel->call_method_keep(method, request);
+            } catch (const Error& e) {
+                // The pinned instance drains (moved) or went after draining: if the kernel
+                // routes the name to a newer one, the pipeline runs the request again there.
+                const auto k = e.kind();
+                if ((k == ErrorKind::MOVED || k == ErrorKind::UNAVAILABLE ||
+                     k == ErrorKind::DISCONNECTED) &&
+                    m_routed->newer(pinned->route.epoch))
+                    LOOM_THROW(ErrorKind::MOVED,
+                               "node '{}': component '{}' was swapped during the request ({})",
+                               m_spec.name, m_spec.target, e.message());
+                throw;
+            }
+        } else {
+            reply = m_call(method, request, {});
+        }
         auto got = carried(reply.payload<schema::NodeTensors>().getTensors(), "node outputs");
         std::vector<model::Tensor> out(m_outputs.size());
         for (auto desc : got) {

@@ -14,6 +14,7 @@
 #include "components/model/op_registry.hpp"
 #include "components/pipeline/spec.hpp"
 #include "components/runtime/deployment.hpp"
+#include "kernel/routed_channel.hpp"
 
 namespace loom::pipeline {
 
@@ -82,16 +83,21 @@ private:
     model::Attributes m_attrs; // converted to the kinds the op's spec declares
 };
 
-// A component of the deployment (by name, routed through the kernel's swaps) or a service at an
-// endpoint, that implements the pipeline-node method.
+// A component of the deployment (by name) or a service at an endpoint, that implements the
+// pipeline-node method. A request pins the instance serving the name when it starts (its
+// version): every call of that request — one per item — reaches that instance. When a swap
+// drains it mid-request, run() throws `moved` and the pipeline runs the request again on the
+// new instance (component nodes must be stateless, as a swap's rule assumes).
 class ComponentNode final : public Node {
 public:
     ComponentNode(const Core& core, const NodeSpec& spec);
+    std::shared_ptr<const void> version() const override;
     std::vector<model::Tensor> run(std::vector<model::Tensor> inputs, const void* version,
                                    const model::OpRegistry& ops) override;
 
 private:
     NodeSpec m_spec;
+    kernel::RoutedChannel* m_routed = nullptr; // by name; null: by endpoint (m_call)
     runtime::DeviceCaller m_call;
     std::vector<std::size_t> m_wire_to_port; // spec wire i feeds the component's input port
 };

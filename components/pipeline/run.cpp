@@ -44,6 +44,20 @@ struct CompiledPipeline::Run {
 
 std::vector<Tensor> CompiledPipeline::infer(const std::vector<Tensor>& inputs,
                                             const std::atomic<bool>& cancelled) {
+    // `moved`: a component node's pinned instance was swapped out mid-request — nothing of the
+    // request is kept; it runs again, every node on its current version (twice at most).
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return infer_once(inputs, cancelled);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::MOVED || attempt == 3) throw;
+            m_reruns.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+}
+
+std::vector<Tensor> CompiledPipeline::infer_once(const std::vector<Tensor>& inputs,
+                                                 const std::atomic<bool>& cancelled) {
     auto run = std::make_shared<Run>();
     run->cancelled = &cancelled;
     run->pins.registry = CoreAccess::registry(m_core);

@@ -127,8 +127,8 @@ void Deployment::connect(const std::string& kernel_endpoint, bus::ChannelOptions
     m_extensions = routed("extensions");
 }
 
-DeviceCaller Deployment::routed_device(const std::string& component,
-                                       const std::function<void()>& first_use) {
+kernel::RoutedChannel& Deployment::routed(const std::string& component,
+                                          const std::function<void()>& first_use) {
     std::lock_guard lock(m_devices_mutex);
     auto it = m_devices.find(component);
     if (it == m_devices.end()) {
@@ -138,7 +138,16 @@ DeviceCaller Deployment::routed_device(const std::string& component,
                                          *m_context, *m_client, component, m_channel_options))
                  .first;
     }
-    kernel::RoutedChannel* channel = it->second.get();
+    return *it->second;
+}
+
+kernel::RoutedChannel& Deployment::routed_component(const std::string& name) {
+    return routed(name, [&] { m_client->resolve(name); });
+}
+
+DeviceCaller Deployment::routed_device(const std::string& component,
+                                       const std::function<void()>& first_use) {
+    kernel::RoutedChannel* channel = &routed(component, first_use);
     return [channel](std::uint16_t method, bus::OutMessage& request, bus::CallOptions options) {
         return channel->call_method(method, request, options);
     };

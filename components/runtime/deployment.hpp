@@ -69,6 +69,9 @@ public:
     // endpoint (ipc://PATH, tcp://HOST:PORT: whatever it serves there). Thread-safe; the caller
     // stays valid while the deployment lives.
     DeviceCaller component(const std::string& name_or_endpoint);
+    // The routed channel to the component `name` (not an endpoint): for callers that pin its
+    // current instance (RoutedChannel::pinned). not_found when the kernel knows none.
+    kernel::RoutedChannel& routed_component(const std::string& name);
     // The kernel client (start, swap, stop components: the operator's role over the network).
     kernel::KernelClient& kernel_client() noexcept { return *m_client; }
 
@@ -84,6 +87,8 @@ protected:
     // serialised: `first_use` runs under the lock.
     DeviceCaller routed_device(const std::string& component,
                                const std::function<void()>& first_use);
+    kernel::RoutedChannel& routed(const std::string& component,
+                                  const std::function<void()>& first_use);
     // Closes every channel and the kernel client: the derived destructor calls it before its
     // kernel goes (the context, a member of this base, ends after them).
     void close() noexcept;

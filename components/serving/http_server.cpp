@@ -1,6 +1,7 @@
 #include "components/serving/http_server.hpp"
 
 #include <chrono>
+#include <iostream>
 #include <mutex>
 #include <optional>
 
@@ -331,6 +332,11 @@ void HttpServer::start() {
                    m_options.address, m_options.port);
     }
     m_thread = std::thread([this] { m_server->listen_after_bind(); });
+    const auto& a = m_options.address;
+    if (a != "127.0.0.1" && a != "localhost" && a != "::1" && !a.starts_with("127."))
+        std::cerr << "loom: warning: serving HTTP on " << a << ":" << m_port
+                  << " without TLS or authentication: anyone who reaches it can run the served "
+                     "models (put a TLS proxy with authentication in front)\n";
 }
 
 void HttpServer::stop() {
