@@ -13,7 +13,7 @@
 # timeout-*, oom-*) is kept in build-fuzz/findings/<target>/; add it to
 # tests/fuzz/regressions/<target>/ with its fix so ctest replays it from then on.
 # Targets: fuzz_bus_envelope fuzz_shm fuzz_kernel_request fuzz_device_request fuzz_onnx fuzz_ir
-#          fuzz_tensor_files (default: all).
+#          fuzz_tensor_files fuzz_kserve (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_bus_envelope fuzz_shm fuzz_kernel_request
-  fuzz_device_request fuzz_onnx fuzz_ir fuzz_tensor_files)
+  fuzz_device_request fuzz_onnx fuzz_ir fuzz_tensor_files fuzz_kserve)
 command -v clang++ > /dev/null || { echo "fuzz.sh: needs clang (apt install clang)" >&2; exit 2; }
 
 out=build-fuzz

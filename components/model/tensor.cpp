@@ -26,13 +26,24 @@ struct AlignedFree {
 };
 } // namespace
 
+namespace {
+// 64-byte aligned storage for `bytes` (rounded up); zero-filled when `zero`.
+std::shared_ptr<void> aligned_storage(std::size_t bytes, bool zero) {
+    const auto rounded = bytes == 0 ? 64 : (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p) LOOM_THROW(ErrorKind::OVERLOADED, "cannot allocate {} bytes for a tensor", bytes);
+    if (zero)
+        std::memset(p, 0, rounded);
+    else if (rounded > bytes)
+        std::memset(static_cast<char*>(p) + bytes, 0, rounded - bytes);
+    return std::shared_ptr<void>(p, AlignedFree{});
+}
+} // namespace
+
 Tensor Tensor::allocate(ElementType type, Shape shape) {
     auto bytes = checked_bytes(type, shape);
-    auto rounded = (bytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-    if (!p) LOOM_THROW(ErrorKind::OVERLOADED, "cannot allocate {} bytes for a tensor", bytes);
-    std::memset(p, 0, rounded == 0 ? 64 : rounded);
-    std::shared_ptr<void> owner(p, AlignedFree{});
+    auto owner = aligned_storage(bytes, true);
+    void* p = owner.get();
     Tensor t;
     t.m_type = type;
     t.m_elements = shape_size(shape);
@@ -135,8 +146,14 @@ Tensor Tensor::copy_of(ElementType type, Shape shape, std::span<const std::byte>
     auto expected = checked_bytes(type, shape);
     LOOM_REQUIRE(expected == bytes.size(), "tensor of {} {} needs {} bytes but {} were given",
                  loom::to_string(type), to_string(shape), expected, bytes.size());
-    auto t = allocate(type, std::move(shape));
-    if (!bytes.empty()) std::memcpy(t.mutable_data(), bytes.data(), bytes.size());
+    auto owner = aligned_storage(expected, false); // every byte is written below
+    if (!bytes.empty()) std::memcpy(owner.get(), bytes.data(), bytes.size());
+    Tensor t;
+    t.m_type = type;
+    t.m_elements = shape_size(shape);
+    t.m_shape = std::move(shape);
+    t.m_bytes = {static_cast<const std::byte*>(owner.get()), expected};
+    t.m_owner = std::move(owner);
     return t;
 }
 

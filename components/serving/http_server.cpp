@@ -160,7 +160,8 @@ HttpServer::Served* HttpServer::find(const std::string& name, const std::string&
     return nullptr;
 }
 
-void HttpServer::infer(Served& m, const httplib::Request& req, httplib::Response& res) {
+void HttpServer::infer(Served& m, const httplib::Request& req, std::string_view request_body,
+                       httplib::Response& res) {
     if (m_in_flight.fetch_add(1) >= m_options.max_concurrent) {
         m_in_flight.fetch_sub(1);
         m.metrics.refused("overloaded");
@@ -175,7 +176,7 @@ void HttpServer::infer(Served& m, const httplib::Request& req, httplib::Response
     const auto start = std::chrono::steady_clock::now();
     InferBody body;
     try {
-        body = parse_infer_request(req.body, header_length(req), m_options.max_elements);
+        body = parse_infer_request(request_body, header_length(req), m_options.max_elements);
     } catch (const Error& e) {
         m.metrics.refused("invalid_argument");
         return reply_error(res, 400, e.message());
@@ -283,8 +284,28 @@ void HttpServer::route() {
         if (ready(&why)) return reply_json(res, json{{"name", m->spec.name}, {"ready", true}});
         reply_error(res, 503, "not ready: " + why);
     });
-    s.Post(model + "/infer", [this](const httplib::Request& req, httplib::Response& res) {
-        if (Served* m = find(req.matches[1], req.matches[2], res)) infer(*m, req, res);
+    s.Post(model + "/infer", [this](const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader& read) {
+        Served* m = find(req.matches[1], req.matches[2], res);
+        if (!m) return;
+        // The body read into one buffer sized from Content-Length (bounded by max_body_bytes,
+        // which httplib enforces): no regrowth copies of a large tensor.
+        std::string body;
+        if (req.has_header("Content-Length")) {
+            const auto length =
+                std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+            body.reserve(static_cast<std::size_t>(
+                std::min<std::uint64_t>(length, m_options.max_body_bytes)));
+        }
+        if (!read([&](const char* data, std::size_t n) {
+                body.append(data, n);
+                return true;
+            })) {
+            if (res.status == -1 || res.status < 400)
+                reply_error(res, 400, "the request body could not be read");
+            return;
+        }
+        infer(*m, req, body, res);
     });
     s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
         std::vector<ServedMetrics> models;

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -60,7 +61,8 @@ private:
     struct Served;
     void route();
     Served* find(const std::string& name, const std::string& version, httplib::Response& res) const;
-    void infer(Served& model, const httplib::Request& req, httplib::Response& res);
+    void infer(Served& model, const httplib::Request& req, std::string_view body,
+               httplib::Response& res);
     std::map<std::string, std::string> component_states() const;
 
     Core& m_core;
