@@ -84,7 +84,7 @@ CompiledPipeline::CompiledPipeline(Core& core, PipelineSpec spec, const Properti
     : m_spec(std::move(spec))
     , m_device("PIPELINE:" + m_spec.name)
     , m_stats(new Stats[m_spec.nodes.size()])
-    , m_core(core)
+    , m_registry(CoreAccess::deployment(core).registry())
     , m_executor(std::make_shared<protocol::ThreadPoolExecutor>(
           std::max(2u, std::thread::hardware_concurrency()), "loom-pipe", 256)) {
     std::set<std::string> loaded;

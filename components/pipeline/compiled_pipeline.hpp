@@ -19,6 +19,7 @@
 #include <loom/core.hpp>
 #include <loom/pipeline.hpp>
 
+#include "components/model/registry_host.hpp"
 #include "components/pipeline/nodes.hpp"
 #include "components/pipeline/spec.hpp"
 #include "components/protocol/executor.hpp"
@@ -93,7 +94,9 @@ private:
     std::vector<Wiring> m_wiring;
     std::vector<std::size_t> m_output_ports; // per pipeline output: its node output index
     std::unique_ptr<Stats[]> m_stats;        // per node
-    const Core& m_core;
+    // This process's op registry: a request pins its current snapshot (held, not the Core: a
+    // compiled pipeline may outlive the Core that made it, as any CompiledModel may).
+    std::shared_ptr<model::RegistryHost> m_registry;
     std::atomic<std::uint64_t> m_reruns{0}; // requests run again after a component swap
     std::shared_ptr<protocol::ThreadPoolExecutor> m_executor;
 };

@@ -60,7 +60,7 @@ std::vector<Tensor> CompiledPipeline::infer_once(const std::vector<Tensor>& inpu
                                                  const std::atomic<bool>& cancelled) {
     auto run = std::make_shared<Run>();
     run->cancelled = &cancelled;
-    run->pins.registry = CoreAccess::registry(m_core);
+    run->pins.registry = m_registry->current();
     for (const auto& node : m_nodes)
         run->pins.versions.push_back(node->version());
     for (const auto& t : inputs)

@@ -559,6 +559,21 @@ TEST_F(PipelineTest, SwappingAComponentUnderLoadFailsNoneAndMixesNoVersions) {
               << p.compiled_model().get_property("LOOM_PIPELINE_RERUNS") << "\n";
 }
 
+TEST_F(PipelineTest, ACompiledPipelineOutlivesTheCoreThatMadeIt) {
+    loom::CompiledModel kept;
+    {
+        Core local;
+        auto p = Pipeline::compile_text(local, text(with_model(k_demux, path("relu.onnx"))),
+                                        dir.path());
+        kept = p.compiled_model();
+    }
+    auto r = kept.create_infer_request();
+    const std::vector<float> x{2, -1, 0.5f, 3};
+    r.set_tensor("x", vec(x));
+    r.infer();
+    EXPECT_EQ(values(r.get_tensor("y")), expected_demux(x));
+}
+
 TEST_F(PipelineTest, CancelEndsARequestWithCancelled) {
     auto p = compile(with_model(k_demux, path("relu.onnx")));
     auto r = p.compiled_model().create_infer_request();

@@ -10,7 +10,8 @@
 //   request.infer();
 //   loom::Tensor text = request.get_tensor("text");   // a string tensor, one line per box
 //
-// Threading: as CompiledModel. swap_model compiles through the Core: the Core must be alive.
+// Threading and lifetimes: as CompiledModel (it may outlive the Core that compiled it); only
+// swap_model needs that Core alive (it compiles through it).
 
 #include <cstdint>
 #include <filesystem>
