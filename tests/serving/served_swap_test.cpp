@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cmath>
+#include <csignal>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -147,6 +149,68 @@ pipeline = "act"
                                      "outcome=\"success\"}} {}",
                                      sent.load())))
         << metrics->body.substr(0, 800);
+}
+
+// /v2/health/ready follows the components' heartbeats: a served model's device process killed
+// -9 turns ready into 503 naming it (never "zombie healthy"), inference answers 503, and
+// /metrics shows the component down; the server itself stays live.
+TEST(ServedModel, ReadyFollowsTheDevicesHeartbeats) {
+    loom::test::TempDir dir;
+    std::ofstream(dir.path() / "relu.onnx", std::ios::binary)
+        << loom::test::onnx_chain({{"Relu", "", {}}}, {4});
+    std::ofstream deploy(dir.path() / "deploy.toml");
+    deploy << fmt::format("[kernel]\nruntime_dir = \"{}\"\nheartbeat_ms = 200\n",
+                          (dir.path() / "run").string());
+    for (const char* c : {"extensions", "reader", "transform"})
+        deploy << fmt::format(
+            "[[component]]\nname = \"{}\"\nlibrary = \"{}/libloom_{}_component.so\"\n", c,
+            LOOM_LIB_DIR, c);
+    deploy << fmt::format("[[component]]\nname = \"device/REFERENCE\"\nlibrary = "
+                          "\"{}/libloom_plugin_reference.so\"\nwhere = \"process\"\n",
+                          LOOM_LIB_DIR);
+    deploy << "[http]\nport = 0\n[[http.model]]\nname = \"relu\"\nmodel = \"relu.onnx\"\n"
+              "device = \"REFERENCE\"\n";
+    deploy.close();
+    loom::test::ChildProcess kernel(
+        {LOOM_EXECUTABLE, "kernel", "--config", (dir.path() / "deploy.toml").string()});
+    const auto out = kernel.read_until([](const std::string& o) { return contains(o, "ready\n"); });
+    ASSERT_TRUE(contains(out, "ready\n")) << out;
+    const int port = std::stoi(out.substr(out.find("http://127.0.0.1:") + 17));
+    // The device's pid, from the kernel's component table.
+    const auto row = out.find("\ndevice/REFERENCE ") + 1; // the table's row, not a log line
+    ASSERT_NE(row, 0u) << out;
+    std::istringstream fields(out.substr(row, out.find('\n', row) - row));
+    std::string name, instance, state, version, kind, where;
+    int pid = 0;
+    fields >> name >> instance >> state >> version >> kind >> where >> pid;
+    ASSERT_GT(pid, 0) << out;
+
+    httplib::Client c("127.0.0.1", port);
+    const std::string body =
+        R"({"inputs":[{"name":"x","datatype":"FP32","shape":[4],"data":[1,-1,2,-2]}]})";
+    ASSERT_EQ(c.Get("/v2/health/ready")->status, 200);
+    auto r = c.Post("/v2/models/relu/infer", body, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+
+    ::kill(pid, SIGKILL);
+    int status = 200;
+    for (int i = 0; i < 200 && status == 200; ++i) { // liveness: 3 × 200 ms heartbeats
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        status = c.Get("/v2/health/ready")->status;
+    }
+    EXPECT_EQ(status, 503);
+    auto ready = c.Get("/v2/models/relu/ready");
+    EXPECT_EQ(ready->status, 503);
+    EXPECT_TRUE(contains(ready->body, "device/REFERENCE")) << ready->body;
+    EXPECT_EQ(c.Get("/v2/health/live")->status, 200);
+    r = c.Post("/v2/models/relu/infer", body, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503) << r->body;
+    auto metrics = c.Get("/metrics");
+    EXPECT_TRUE(contains(metrics->body, "loom_component_up{component=\"device/REFERENCE\""));
+    EXPECT_FALSE(contains(metrics->body,
+                          "loom_component_up{component=\"device/REFERENCE\",state=\"ready\"} 1"));
 }
 
 } // namespace
