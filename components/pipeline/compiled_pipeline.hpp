@@ -78,6 +78,10 @@ private:
     std::vector<Tensor> infer_once(const std::vector<Tensor>& inputs,
                                    const std::atomic<bool>& cancelled);
     void run_task(const std::shared_ptr<Run>& run, std::size_t node, std::size_t item);
+    // Under the run's mutex: the tensors a task reads (its producers are done); a gather
+    // node's item lists go to `to_gather` (an empty tensor marks their place).
+    std::vector<model::Tensor> collect(Run& run, std::size_t node, std::size_t item,
+                                       std::vector<std::vector<model::Tensor>>& to_gather);
     // Under the run's mutex: stores a finished task's outputs and returns the tasks now ready.
     std::vector<std::pair<std::size_t, std::size_t>>
     finish(Run& run, std::size_t node, std::size_t item, std::vector<model::Tensor> outputs);

@@ -181,40 +181,46 @@ void CompiledPipeline::start_items(Run& run, std::size_t node,
         run.waiting[g] += static_cast<std::size_t>(count) * m_wiring[g].item_producers.size();
 }
 
+std::vector<model::Tensor>
+CompiledPipeline::collect(Run& run, std::size_t node, std::size_t item,
+                          std::vector<std::vector<model::Tensor>>& to_gather) {
+    const auto& spec = m_spec.nodes[node];
+    const auto& wiring = m_wiring[node];
+    std::vector<model::Tensor> inputs;
+    std::lock_guard lock(run.mutex);
+    for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+        const auto& w = spec.inputs[i];
+        const auto o = wiring.output_of_wire[i];
+        if (w.from == Wire::From::Input) {
+            inputs.push_back(run.inputs[w.index]);
+        } else if (w.from == Wire::From::Constant) {
+            inputs.push_back(m_constants[w.index]);
+        } else if (m_spec.nodes[w.index].demultiply && item != k_outer) {
+            inputs.push_back(slice_item(run.outer[w.index][o], static_cast<std::int64_t>(item)));
+        } else if (!m_spec.nodes[w.index].scope) {
+            inputs.push_back(run.outer[w.index][o]);
+        } else if (item != k_outer) {
+            inputs.push_back(run.items[*spec.scope].values[item][w.index][o]);
+        } else { // a gather node reading items: stacked by the caller, outside the lock
+            const auto& items = run.items[*spec.gather_from];
+            std::vector<model::Tensor> parts;
+            for (std::int64_t k = 0; k < items.count; ++k)
+                parts.push_back(items.values[k][w.index][o]);
+            to_gather.resize(spec.inputs.size());
+            to_gather[i] = std::move(parts);
+            inputs.emplace_back();
+        }
+    }
+    return inputs;
+}
+
 void CompiledPipeline::run_task(const std::shared_ptr<Run>& run, std::size_t node,
                                 std::size_t item) {
     for (;;) {
         const auto& spec = m_spec.nodes[node];
         const auto& wiring = m_wiring[node];
-        std::vector<model::Tensor> inputs;
         std::vector<std::vector<model::Tensor>> to_gather; // per wire (gather nodes)
-        {
-            std::lock_guard lock(run->mutex);
-            for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
-                const auto& w = spec.inputs[i];
-                const auto o = wiring.output_of_wire[i];
-                if (w.from == Wire::From::Input) {
-                    inputs.push_back(run->inputs[w.index]);
-                } else if (w.from == Wire::From::Constant) {
-                    inputs.push_back(m_constants[w.index]);
-                } else if (m_spec.nodes[w.index].demultiply && item != k_outer) {
-                    inputs.push_back(
-                        slice_item(run->outer[w.index][o], static_cast<std::int64_t>(item)));
-                } else if (!m_spec.nodes[w.index].scope) {
-                    inputs.push_back(run->outer[w.index][o]);
-                } else if (item != k_outer) {
-                    inputs.push_back(run->items[*spec.scope].values[item][w.index][o]);
-                } else { // a gather node reading items: stacked below, outside the lock
-                    const auto& items = run->items[*spec.gather_from];
-                    std::vector<model::Tensor> parts;
-                    for (std::int64_t k = 0; k < items.count; ++k)
-                        parts.push_back(items.values[k][w.index][o]);
-                    to_gather.resize(spec.inputs.size());
-                    to_gather[i] = std::move(parts);
-                    inputs.emplace_back();
-                }
-            }
-        }
+        auto inputs = collect(*run, node, item, to_gather);
         const auto start = std::chrono::steady_clock::now();
         std::vector<model::Tensor> outputs;
         std::exception_ptr error;

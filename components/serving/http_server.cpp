@@ -160,6 +160,56 @@ HttpServer::Served* HttpServer::find(const std::string& name, const std::string&
     return nullptr;
 }
 
+namespace {
+// The port named `name` (its index); `what` and `model` name it in the error.
+std::size_t port_named(const std::vector<Port>& ports, const std::string& name, const char* what,
+                       const std::string& model) {
+    for (const auto& p : ports)
+        if (p.name == name) return p.index;
+    LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "model '{}' has no {} '{}'", model, what, name);
+}
+} // namespace
+
+// One inference of `body` on a request of `m`'s pool (made when none is idle; a request whose
+// inference failed is dropped, not pooled).
+InferResponse HttpServer::run(Served& m, const InferBody& body) {
+    std::optional<InferRequest> request;
+    {
+        std::lock_guard lock(m.mutex);
+        if (!m.idle.empty()) {
+            request = std::move(m.idle.back());
+            m.idle.pop_back();
+        }
+    }
+    if (!request) request = m.compiled.create_infer_request();
+    const auto& ports = m.compiled.inputs();
+    std::vector<bool> given(ports.size(), false);
+    for (const auto& in : body.inputs) {
+        const auto index = port_named(ports, in.name, "input", m.spec.name);
+        LOOM_REQUIRE(!given[index], "input '{}' is given twice", in.name);
+        given[index] = true;
+        request->set_input_tensor(index, in.tensor);
+    }
+    for (const auto& p : ports)
+        LOOM_REQUIRE(given[p.index], "input '{}' ({} {}) is missing", p.name, datatype_of(p.type),
+                     p.shape.to_string());
+    request->infer();
+    std::vector<ResponseOutput> outputs;
+    const auto& out_ports = m.compiled.outputs();
+    if (body.outputs.empty())
+        for (const auto& p : out_ports)
+            outputs.push_back({p.name, request->get_output_tensor(p.index), body.binary_outputs});
+    for (const auto& o : body.outputs)
+        outputs.push_back(
+            {o.name,
+             request->get_output_tensor(port_named(out_ports, o.name, "output", m.spec.name)),
+             o.binary});
+    auto response = infer_response(m.spec.name, m.spec.version, body.id, outputs);
+    std::lock_guard lock(m.mutex);
+    m.idle.push_back(std::move(*request));
+    return response;
+}
+
 void HttpServer::infer(Served& m, const httplib::Request& req, std::string_view request_body,
                        httplib::Response& res) {
     if (m_in_flight.fetch_add(1) >= m_options.max_concurrent) {
@@ -184,52 +234,7 @@ void HttpServer::infer(Served& m, const httplib::Request& req, std::string_view 
     m.metrics.started();
     std::string outcome = "success";
     try {
-        std::optional<InferRequest> request;
-        {
-            std::lock_guard lock(m.mutex);
-            if (!m.idle.empty()) {
-                request = std::move(m.idle.back());
-                m.idle.pop_back();
-            }
-        }
-        if (!request) request = m.compiled.create_infer_request();
-        const auto& ports = m.compiled.inputs();
-        std::vector<bool> given(ports.size(), false);
-        for (const auto& in : body.inputs) {
-            std::size_t index = ports.size();
-            for (const auto& p : ports)
-                if (p.name == in.name) index = p.index;
-            LOOM_REQUIRE(index < ports.size(), "model '{}' has no input '{}'", m.spec.name,
-                         in.name);
-            LOOM_REQUIRE(!given[index], "input '{}' is given twice", in.name);
-            given[index] = true;
-            request->set_input_tensor(index, in.tensor);
-        }
-        for (const auto& p : ports)
-            LOOM_REQUIRE(given[p.index], "input '{}' ({} {}) is missing", p.name,
-                         datatype_of(p.type), p.shape.to_string());
-        request->infer();
-        std::vector<ResponseOutput> outputs;
-        const auto& out_ports = m.compiled.outputs();
-        if (body.outputs.empty()) {
-            for (const auto& p : out_ports)
-                outputs.push_back(
-                    {p.name, request->get_output_tensor(p.index), body.binary_outputs});
-        } else {
-            for (const auto& o : body.outputs) {
-                std::size_t index = out_ports.size();
-                for (const auto& p : out_ports)
-                    if (p.name == o.name) index = p.index;
-                LOOM_REQUIRE(index < out_ports.size(), "model '{}' has no output '{}'", m.spec.name,
-                             o.name);
-                outputs.push_back({o.name, request->get_output_tensor(index), o.binary});
-            }
-        }
-        auto r = infer_response(m.spec.name, m.spec.version, body.id, outputs);
-        {
-            std::lock_guard lock(m.mutex);
-            m.idle.push_back(std::move(*request));
-        }
+        auto r = run(m, body);
         res.status = 200;
         if (r.header_length)
             res.set_header("Inference-Header-Content-Length", std::to_string(*r.header_length));

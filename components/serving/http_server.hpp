@@ -29,6 +29,7 @@
 #include <loom/pipeline.hpp>
 
 #include "components/serving/http_config.hpp"
+#include "components/serving/kserve.hpp"
 #include "components/serving/metrics.hpp"
 
 namespace httplib {
@@ -63,6 +64,7 @@ private:
     Served* find(const std::string& name, const std::string& version, httplib::Response& res) const;
     void infer(Served& model, const httplib::Request& req, std::string_view body,
                httplib::Response& res);
+    InferResponse run(Served& model, const InferBody& body);
     std::map<std::string, std::string> component_states() const;
 
     Core& m_core;

@@ -218,6 +218,41 @@ const json& parameters(const json& j, const std::string& where) {
     return j["parameters"];
 }
 
+// inputs[i]: its tensor from JSON `data`, or from the binary part at `offset` (advanced).
+RequestInput parse_input(const json& in, std::size_t i, std::string_view binary,
+                         std::size_t& offset, std::size_t max_elements) {
+    std::string where = fmt::format("inputs[{}]", i);
+    LOOM_REQUIRE(in.is_object() && in.contains("name") && in["name"].is_string(),
+                 "{}: needs a `name`", where);
+    RequestInput r;
+    r.name = in["name"].get<std::string>();
+    where = fmt::format("input '{}'", r.name);
+    LOOM_REQUIRE(in.contains("datatype") && in["datatype"].is_string(), "{}: needs a `datatype`",
+                 where);
+    const auto type = element_type_of(in["datatype"].get<std::string>());
+    LOOM_REQUIRE(type.has_value(), "{}: unknown datatype '{}'", where,
+                 in["datatype"].get<std::string>());
+    LOOM_REQUIRE(in.contains("shape"), "{}: needs a `shape`", where);
+    const Shape shape = read_shape(in["shape"], where, max_elements);
+    const auto& p = parameters(in, where);
+    if (!p.contains("binary_data_size")) {
+        LOOM_REQUIRE(in.contains("data"), "{}: needs `data` or parameters.binary_data_size", where);
+        r.tensor = tensor_from_json(*type, shape, in["data"], where);
+        return r;
+    }
+    LOOM_REQUIRE(p["binary_data_size"].is_number_unsigned(),
+                 "{}: binary_data_size must be a non-negative integer", where);
+    const auto size = p["binary_data_size"].get<std::uint64_t>();
+    LOOM_REQUIRE(size <= binary.size() - offset,
+                 "{}: binary_data_size is {} but only {} bytes of binary data remain "
+                 "(truncated body?)",
+                 where, size, binary.size() - offset);
+    const auto bytes = std::as_bytes(std::span(binary.data() + offset, size));
+    offset += size;
+    r.tensor = Tensor(model::Tensor::copy_of(*type, shape, bytes));
+    return r;
+}
+
 } // namespace
 
 std::optional<ElementType> element_type_of(std::string_view datatype) {
@@ -258,40 +293,8 @@ InferBody parse_infer_request(std::string_view body, std::optional<std::size_t> 
                  "the request needs `inputs`, an array");
     std::string_view binary = body.substr(json_size);
     std::size_t offset = 0;
-    for (std::size_t i = 0; i < j["inputs"].size(); ++i) {
-        const auto& in = j["inputs"][i];
-        std::string where = fmt::format("inputs[{}]", i);
-        LOOM_REQUIRE(in.is_object() && in.contains("name") && in["name"].is_string(),
-                     "{}: needs a `name`", where);
-        RequestInput r;
-        r.name = in["name"].get<std::string>();
-        where = fmt::format("input '{}'", r.name);
-        LOOM_REQUIRE(in.contains("datatype") && in["datatype"].is_string(),
-                     "{}: needs a `datatype`", where);
-        const auto type = element_type_of(in["datatype"].get<std::string>());
-        LOOM_REQUIRE(type.has_value(), "{}: unknown datatype '{}'", where,
-                     in["datatype"].get<std::string>());
-        LOOM_REQUIRE(in.contains("shape"), "{}: needs a `shape`", where);
-        const Shape shape = read_shape(in["shape"], where, max_elements);
-        const auto& p = parameters(in, where);
-        if (p.contains("binary_data_size")) {
-            LOOM_REQUIRE(p["binary_data_size"].is_number_unsigned(),
-                         "{}: binary_data_size must be a non-negative integer", where);
-            const auto size = p["binary_data_size"].get<std::uint64_t>();
-            LOOM_REQUIRE(size <= binary.size() - offset,
-                         "{}: binary_data_size is {} but only {} bytes of binary data remain "
-                         "(truncated body?)",
-                         where, size, binary.size() - offset);
-            const auto bytes = std::as_bytes(std::span(binary.data() + offset, size));
-            offset += size;
-            r.tensor = Tensor(model::Tensor::copy_of(*type, shape, bytes));
-        } else {
-            LOOM_REQUIRE(in.contains("data"), "{}: needs `data` or parameters.binary_data_size",
-                         where);
-            r.tensor = tensor_from_json(*type, shape, in["data"], where);
-        }
-        out.inputs.push_back(std::move(r));
-    }
+    for (std::size_t i = 0; i < j["inputs"].size(); ++i)
+        out.inputs.push_back(parse_input(j["inputs"][i], i, binary, offset, max_elements));
     LOOM_REQUIRE(offset == binary.size(),
                  "{} bytes of binary data follow the JSON but the inputs claim {}", binary.size(),
                  offset);
