@@ -4,6 +4,7 @@
 // exactly what was sent — also under 8 concurrent clients × 50 requests.
 
 #include <atomic>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -13,6 +14,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "components/runtime/core_access.hpp"
 #include "components/serving/http_server.hpp"
 #include "tests/extensions/ext_models.hpp"
 #include "tests/support/bus_fixture.hpp"
@@ -187,6 +189,57 @@ TEST_F(HttpServing, BadRequestsGetTheRight4xxAndTheTypedMessage) {
     EXPECT_NE(res->body.find("max_body_bytes"), std::string::npos) << res->body;
     // The server still serves.
     EXPECT_EQ(post("/v2/models/relu/infer", x_json({1, -1, 1, -1}))["outputs"][0]["data"][0], 1.0);
+}
+
+TEST(HttpLimits, InferencesBeyondMaxConcurrentAreAnswered503Overloaded) {
+    // The device in a process of its own, SIGSTOPped: a first request is held in flight (its
+    // device does not answer), so a second one finds max_concurrent (1) reached — deterministic.
+    loom::test::TempDir dir;
+    std::ofstream(dir.path() / "relu.onnx", std::ios::binary)
+        << loom::test::onnx_chain({{"Relu", "", {}}}, {4});
+    loom::CoreOptions co;
+    co.devices_out_of_process = true;
+    loom::Core core(co);
+    loom::serving::HttpOptions o;
+    o.port = 0;
+    o.max_concurrent = 1;
+    o.models.push_back({"relu", (dir.path() / "relu.onnx").string(), "", "", "REFERENCE", "1", {}});
+    loom::serving::HttpServer server(core, o);
+    server.start();
+    int pid = 0;
+    for (const auto& c : loom::CoreAccess::deployment(core).kernel_client().list())
+        if (c.name == "device/REFERENCE") pid = c.pid;
+    ASSERT_GT(pid, 0);
+    const std::string body =
+        R"({"inputs":[{"name":"x","datatype":"FP32","shape":[4],"data":[1,-1,2,-2]}]})";
+    ::kill(pid, SIGSTOP);
+    std::thread first([&] {
+        httplib::Client c("127.0.0.1", server.port());
+        c.set_read_timeout(std::chrono::seconds(60));
+        auto r = c.Post("/v2/models/relu/infer", body, "application/json");
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 200) << r->body; // answered once the device runs again
+    });
+    httplib::Client c("127.0.0.1", server.port());
+    const auto in_flight = [&] {
+        auto m = c.Get("/metrics");
+        return m &&
+               m->body.find(R"(loom_inference_requests_in_flight{model="relu",version="1"} 1)") !=
+                   std::string::npos;
+    };
+    for (int i = 0; i < 2000 && !in_flight(); ++i) // until the first is admitted and running
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto r = c.Post("/v2/models/relu/infer", body, "application/json");
+    ::kill(pid, SIGCONT);
+    first.join();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503);
+    EXPECT_NE(r->body.find("overloaded"), std::string::npos) << r->body;
+    auto m = c.Get("/metrics");
+    EXPECT_NE(
+        m->body.find(
+            R"(loom_inference_requests_total{model="relu",version="1",outcome="overloaded"} 1)"),
+        std::string::npos);
 }
 
 // Sums `family{labels...}` samples whose line contains every part of `match`.
