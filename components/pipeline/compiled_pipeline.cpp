@@ -173,7 +173,21 @@ void CompiledPipeline::build_nodes(Core& core, const Properties& properties) {
             m_nodes.push_back(std::make_unique<ModelNode>(core, spec, properties));
             break;
         case NodeKind::Op:
-            m_nodes.push_back(std::make_unique<OpNode>(spec, wire_types, *ops));
+            try {
+                m_nodes.push_back(std::make_unique<OpNode>(spec, wire_types, *ops));
+            } catch (const Error& e) {
+                // Attached from a process of its own, the Core's extensions load into the
+                // deployment's processes, not this one — where op nodes run.
+                if (e.kind() != ErrorKind::NOT_FOUND ||
+                    !CoreAccess::deployment(core).reader_is_remote())
+                    throw;
+                LOOM_THROW(ErrorKind::UNSUPPORTED,
+                           "{} — this Core is attached to a deployment from a process of its "
+                           "own, and extensions are not loaded into it: run the pipeline from "
+                           "an embedded Core (no --kernel) or serve it from the deployment's "
+                           "`loom kernel` ([http])",
+                           e.message());
+            }
             break;
         case NodeKind::Component:
             m_nodes.push_back(std::make_unique<ComponentNode>(core, spec));

@@ -16,6 +16,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <loom/pipeline.hpp>
+
 #include "tests/extensions/ext_models.hpp"
 #include "tests/support/bus_fixture.hpp"
 #include "tests/support/child_process.hpp"
@@ -141,6 +143,27 @@ pipeline = "act"
     EXPECT_EQ(mixed.load(), 0);
     EXPECT_GE(per_version[0].load(), 30);
     EXPECT_GE(per_version[1].load(), 30);
+    // A Core attached to this deployment from a process of its own cannot run op nodes: the
+    // deployment's extensions are not in this process — refused saying so and what to do.
+    {
+        loom::CoreOptions co;
+        co.kernel = "ipc://" + (run / "kernel").string();
+        loom::Core attached(co);
+        try {
+            loom::Pipeline::compile_text(
+                attached,
+                fmt::format("name = \"p\"\nextensions = [\"{}\"]\n[[input]]\nname = \"x\"\n"
+                            "type = \"f32\"\n[[node]]\nname = \"rows\"\nop = \"Rows\"\n"
+                            "domain = \"loom.pipetest\"\ninputs = [\"x\"]\n[[output]]\n"
+                            "name = \"y\"\nfrom = \"rows\"\n",
+                            LOOM_PIPETEST_EXT),
+                dir.path());
+            ADD_FAILURE() << "an attached Core ran an op node without the extension";
+        } catch (const loom::Error& e) {
+            EXPECT_EQ(e.kind(), loom::ErrorKind::UNSUPPORTED) << e.message();
+            EXPECT_TRUE(contains(e.message(), "loom kernel")) << e.message();
+        }
+    }
     httplib::Client c("127.0.0.1", port);
     auto metrics = c.Get("/metrics");
     ASSERT_TRUE(metrics);
