@@ -18,6 +18,7 @@
 #include "schemas/extensions.capnp.h"
 #include "schemas/plugin.capnp.h"
 #include <loom/core.hpp>
+#include <loom/pipeline.hpp>
 
 namespace loom::launcher {
 
@@ -25,7 +26,8 @@ namespace {
 
 struct InfoOptions {
     std::string model;
-    std::string pipeline;
+    std::string pipeline; // --transform
+    std::string pipeline_file;
     std::string json;
     bool isolate = false;
     bool verbose = false;
@@ -126,6 +128,55 @@ void info_model(const InfoOptions& o) {
                           {"nodes_after", t.model->size()},
                           {"passes", passes},
                           {"operations", histogram_json(*t.model)}};
+    }
+    if (!o.json.empty()) {
+        std::ofstream out(o.json);
+        out << j.dump(2) << "\n";
+        if (!out) throw Error(ErrorKind::INVALID_ARGUMENT, "cannot write " + o.json);
+    }
+}
+
+nlohmann::json ports_of(const std::vector<Port>& ports) {
+    auto a = nlohmann::json::array();
+    for (const auto& p : ports)
+        a.push_back({{"name", p.name},
+                     {"type", std::string(loom::to_string(p.type))},
+                     {"shape", p.shape.to_string()}});
+    return a;
+}
+
+// `loom info --pipeline FILE`: the compiled pipeline's interface and nodes.
+void info_pipeline(const InfoOptions& o) {
+    auto co = client_core_options(o.keys, o.kernel, "", o.extensions);
+    Core core(co);
+    auto p = Pipeline::compile(core, o.pipeline_file);
+    const auto& cm = p.compiled_model();
+    nlohmann::json j = {{"pipeline", o.pipeline_file},
+                        {"name", p.name()},
+                        {"inputs", ports_of(cm.inputs())},
+                        {"outputs", ports_of(cm.outputs())},
+                        {"nodes", nlohmann::json::array()}};
+    std::cout << fmt::format("pipeline: {} ({})\n", o.pipeline_file, p.name());
+    print_ports("inputs", j["inputs"]);
+    print_ports("outputs", j["outputs"]);
+    std::cout << fmt::format("nodes: {}\n", p.nodes().size());
+    for (const auto& n : p.describe()) {
+        std::string where = n.demultiply          ? "demultiplies"
+                            : !n.items_of.empty() ? "per item of " + n.items_of
+                            : !n.gathers.empty()  ? "gathers " + n.gathers
+                                                  : "";
+        std::cout << fmt::format("  {:<14} {:<9} {}{}{}\n", n.name, n.kind, n.target,
+                                 n.device.empty() ? "" : " on " + n.device,
+                                 where.empty() ? "" : "  (" + where + ")");
+        j["nodes"].push_back({{"name", n.name},
+                              {"kind", n.kind},
+                              {"target", n.target},
+                              {"device", n.device},
+                              {"demultiply", n.demultiply},
+                              {"items_of", n.items_of},
+                              {"gathers", n.gathers},
+                              {"inputs", ports_of(n.inputs)},
+                              {"outputs", ports_of(n.outputs)}});
     }
     if (!o.json.empty()) {
         std::ofstream out(o.json);
@@ -304,6 +355,8 @@ void add_info_command(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("info", "What Loom provides, or with -m what a model is: "
                                            "inputs, outputs, operations");
     cmd->add_option("-m,--model", o->model, "Model file (.xml OpenVINO IR or .onnx)");
+    cmd->add_option("--pipeline", o->pipeline_file,
+                    "A pipeline file (TOML): its inputs, outputs and nodes (compiled to check it)");
     cmd->add_option("--transform", o->pipeline,
                     "Also run this transform pipeline (e.g. common) and report node counts");
     cmd->add_option("--json", o->json, "Also write the report as JSON to FILE");
@@ -317,7 +370,9 @@ void add_info_command(CLI::App& app, int& exit_code) {
     o->keys.add(*cmd, "the kernel, or the tcp:// extension hosts");
     cmd->callback([&exit_code, o] {
         exit_code = guarded("info", [&] {
-            if (o->model.empty() && !o->extensions.empty())
+            if (!o->pipeline_file.empty())
+                info_pipeline(*o);
+            else if (o->model.empty() && !o->extensions.empty())
                 info_extensions(*o);
             else if (o->model.empty() && !o->kernel.empty())
                 info_deployment(*o);

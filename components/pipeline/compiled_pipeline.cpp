@@ -265,6 +265,25 @@ void CompiledPipeline::swap_model(const std::string& node, const std::string& pa
     LOOM_THROW(ErrorKind::NOT_FOUND, "pipeline '{}' has no node '{}'", m_spec.name, node);
 }
 
+std::vector<PipelineNodeInfo> CompiledPipeline::describe() const {
+    std::vector<PipelineNodeInfo> out;
+    for (std::size_t n = 0; n < m_spec.nodes.size(); ++n) {
+        const auto& s = m_spec.nodes[n];
+        PipelineNodeInfo i;
+        i.name = s.name;
+        i.kind = kind_name(s.kind);
+        i.target = s.kind == NodeKind::Op ? s.target + "@" + s.domain : s.target;
+        i.device = s.device;
+        i.demultiply = s.demultiply;
+        if (s.scope) i.items_of = m_spec.nodes[*s.scope].name;
+        if (s.gather_from) i.gathers = m_spec.nodes[*s.gather_from].name;
+        i.inputs = m_nodes[n]->inputs();
+        i.outputs = m_nodes[n]->outputs();
+        out.push_back(std::move(i));
+    }
+    return out;
+}
+
 std::vector<PipelineNodeStats> CompiledPipeline::node_stats() const {
     std::vector<PipelineNodeStats> out;
     for (std::size_t n = 0; n < m_spec.nodes.size(); ++n) {

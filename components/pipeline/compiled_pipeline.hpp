@@ -43,6 +43,7 @@ public:
     const PipelineSpec& spec() const noexcept { return m_spec; }
     void swap_model(const std::string& node, const std::string& path);
     std::vector<PipelineNodeStats> node_stats() const;
+    std::vector<PipelineNodeInfo> describe() const;
 
 private:
     struct Run;

@@ -67,6 +67,10 @@ std::vector<std::string> Pipeline::components() const {
     return out;
 }
 
+std::vector<PipelineNodeInfo> Pipeline::describe() const {
+    return m_impl ? m_impl->describe() : std::vector<PipelineNodeInfo>{};
+}
+
 std::vector<PipelineNodeStats> Pipeline::node_stats() const {
     return m_impl ? m_impl->node_stats() : std::vector<PipelineNodeStats>{};
 }

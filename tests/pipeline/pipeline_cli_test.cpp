@@ -106,4 +106,24 @@ TEST_F(PipelineCli, BenchReportsThePipelineAndItsNodes) {
     EXPECT_GT(j["throughput_fps"].get<double>(), 0);
 }
 
+TEST_F(PipelineCli, InfoDescribesThePipelineOrSaysWhyItCannot) {
+    const auto json = dir.path() / "i.json";
+    auto r =
+        loom({"info", "--pipeline", (dir.path() / "p.toml").string(), "--json", json.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("relu"), std::string::npos) << r.output;
+    std::ifstream in(json);
+    const auto j = nlohmann::json::parse(in);
+    EXPECT_EQ(j["name"], "cli");
+    EXPECT_EQ(j["inputs"][0]["name"], "x");
+    EXPECT_EQ(j["nodes"][0]["kind"], "model");
+    EXPECT_EQ(j["nodes"][0]["device"], "REFERENCE");
+    std::ofstream(dir.path() / "bad.toml") << "name = \"bad\"\n[[input]]\nname = \"x\"\n"
+                                              "type = \"f32\"\n[[node]]\nname = \"a\"\n"
+                                              "inputs = [\"x\"]\n";
+    r = loom({"info", "--pipeline", (dir.path() / "bad.toml").string()});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.output.find("exactly one of"), std::string::npos) << r.output;
+}
+
 } // namespace

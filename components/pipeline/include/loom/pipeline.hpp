@@ -41,6 +41,18 @@ struct PipelineNodeStats {
                                         // one more for those above the last bound
 };
 
+// One node as declared (for `loom info --pipeline`).
+struct PipelineNodeInfo {
+    std::string name;
+    std::string kind;   // "model", "op", "component"
+    std::string target; // the model file, "Type@domain", or the component's name/endpoint
+    std::string device; // a model's device
+    bool demultiply = false;
+    std::string items_of; // the demultiply node whose items it runs once per ("": per request)
+    std::string gathers;  // the demultiply node whose items it gathers ("": none)
+    std::vector<Port> inputs, outputs;
+};
+
 class Pipeline {
 public:
     Pipeline() = default;
@@ -64,6 +76,7 @@ public:
     // invalid_argument (the old version stays) when the inputs or outputs differ.
     void swap_model(const std::string& node, const std::string& path);
     std::vector<std::string> nodes() const;
+    std::vector<PipelineNodeInfo> describe() const;
     // The devices its model nodes run on and the components its component nodes call (what
     // must be up for it to serve).
     std::vector<std::string> devices() const;
