@@ -137,5 +137,30 @@ TEST(Deployment, MissingFileIsNotFound) {
     }
 }
 
+TEST(Deployment, KeepsHttpAndDeclaredPipelinesForTheServer) {
+    auto d = parse_deployment(R"(
+[[pipeline]]
+name = "p"
+[[pipeline.input]]
+name = "x"
+type = "f32"
+[http]
+port = 0
+[[http.model]]
+name = "m"
+pipeline = "p"
+)",
+                              "/base", "deploy.toml");
+    ASSERT_EQ(d.pipelines.size(), 1u);
+    EXPECT_NE(d.pipelines.at("p").find("[[input]]"), std::string::npos) << d.pipelines.at("p");
+    EXPECT_NE(d.http.find("port = 0"), std::string::npos) << d.http;
+    EXPECT_EQ(d.base_dir, "/base");
+    EXPECT_NE(error_of("[[pipeline]]\ntype = \"x\"\n").find("needs a `name`"), std::string::npos);
+    EXPECT_NE(
+        error_of("[[pipeline]]\nname = \"a\"\n[[pipeline]]\nname = \"a\"\n").find("declared twice"),
+        std::string::npos);
+    EXPECT_NE(error_of("http = 3\n").find("`http` must be a table"), std::string::npos);
+}
+
 } // namespace
 } // namespace loom::kernel
