@@ -133,13 +133,7 @@ ComponentSpec read_component(const toml::table& t, std::size_t index,
 
 Deployment parse_deployment(std::string_view text, const std::filesystem::path& base_dir,
                             const std::string& source_name) {
-    toml::table root;
-    try {
-        root = toml::parse(text, source_name);
-    } catch (const toml::parse_error& e) {
-        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "{}:{}:{}: {}", source_name, e.source().begin.line,
-                   e.source().begin.column, e.description());
-    }
+    const toml::table root = parse_toml(text, source_name);
     Deployment d;
     Reader(root, source_name).only({"kernel", "roles", "component", "http", "pipeline"});
     if (const auto* pipelines = root.get("pipeline")) {

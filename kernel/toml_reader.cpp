@@ -31,6 +31,15 @@ std::string expand_env(std::string text, const std::string& where) {
     return text;
 }
 
+toml::table parse_toml(std::string_view text, const std::string& where) {
+    try {
+        return toml::parse(text, where);
+    } catch (const toml::parse_error& e) {
+        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "{}:{}:{}: {}", where, e.source().begin.line,
+                   e.source().begin.column, e.description());
+    }
+}
+
 std::string TomlReader::text(const char* key, std::string fallback) const {
     const auto* node = m_table.get(key);
     if (!node) return fallback;

@@ -18,6 +18,8 @@ namespace loom::kernel {
 // Replaces each ${NAME} by the environment variable's value (invalid_argument when unset), and
 // ${NAME:-FALLBACK} by its value, or FALLBACK when it is unset or empty.
 std::string expand_env(std::string text, const std::string& where);
+// Parses TOML text; invalid_argument "WHERE:LINE:COLUMN: what" on a syntax error.
+toml::table parse_toml(std::string_view text, const std::string& where);
 // `path` made absolute against `base` (empty stays empty).
 std::string resolve_path(const std::string& path, const std::filesystem::path& base);
 

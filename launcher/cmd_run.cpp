@@ -91,22 +91,11 @@ void run(const RunOptions& o) {
     Core core(co);
     for (const auto& lib : o.extensions)
         core.add_extension(lib);
-    LOOM_REQUIRE(!o.model.empty() || !o.pipeline.empty(),
-                 "give a model (-m MODEL) or a pipeline (--pipeline FILE)");
     auto properties = precision_properties(o.precision);
     if (!o.trace.empty()) properties.set(props::enable_profiling, true);
-    Pipeline pipeline;
-    CompiledModel compiled;
-    if (!o.pipeline.empty()) {
-        LOOM_REQUIRE(o.shapes.empty() && o.trace.empty(),
-                     "--shape and --trace apply to a model (-m), not to a pipeline");
-        pipeline = Pipeline::compile(core, o.pipeline, properties);
-        compiled = pipeline.compiled_model();
-    } else {
-        auto model = core.read_model(o.model);
-        if (!o.shapes.empty()) model.reshape(parse_shapes(o.shapes, model.inputs()));
-        compiled = core.compile_model(model, o.device, properties);
-    }
+    auto target =
+        compile_target(core, o.model, o.pipeline, o.device, o.shapes, !o.trace.empty(), properties);
+    const auto& compiled = target.compiled; // (target keeps a pipeline alive)
     auto request = compiled.create_infer_request();
     for (const auto& [index, b] : bind_inputs(o.inputs, compiled.inputs())) {
         try {

@@ -136,4 +136,23 @@ std::map<std::size_t, Binding> bind_inputs(const std::vector<std::string>& specs
     return bound;
 }
 
+Target compile_target(Core& core, const std::string& model, const std::string& pipeline,
+                      const std::string& device, const std::vector<std::string>& shapes, bool trace,
+                      const Properties& properties) {
+    LOOM_REQUIRE(!model.empty() || !pipeline.empty(),
+                 "give a model (-m MODEL) or a pipeline (--pipeline FILE)");
+    Target t;
+    if (!pipeline.empty()) {
+        LOOM_REQUIRE(shapes.empty() && !trace,
+                     "--shape and --trace apply to a model (-m), not to a pipeline");
+        t.pipeline = Pipeline::compile(core, pipeline, properties);
+        t.compiled = t.pipeline.compiled_model();
+        return t;
+    }
+    auto m = core.read_model(model);
+    if (!shapes.empty()) m.reshape(parse_shapes(shapes, m.inputs()));
+    t.compiled = core.compile_model(m, device, properties);
+    return t;
+}
+
 } // namespace loom::launcher

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <loom/core.hpp>
+#include <loom/pipeline.hpp>
 
 namespace loom::launcher {
 
@@ -33,5 +34,16 @@ struct Binding {
 std::map<std::size_t, Binding> bind_inputs(const std::vector<std::string>& specs,
                                            const std::vector<Port>& inputs,
                                            bool require_all = true);
+
+// What `run` and `bench` infer on: a model read, reshaped by `shapes` and compiled on `device`,
+// or a pipeline compiled from its file (`pipeline` set; then `shapes` and `trace` are refused —
+// they apply to a model). invalid_argument when neither is given.
+struct Target {
+    Pipeline pipeline; // empty for a model
+    CompiledModel compiled;
+};
+Target compile_target(Core& core, const std::string& model, const std::string& pipeline,
+                      const std::string& device, const std::vector<std::string>& shapes, bool trace,
+                      const Properties& properties);
 
 } // namespace loom::launcher

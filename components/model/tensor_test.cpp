@@ -82,9 +82,9 @@ TEST(Tensor, StringTensorsHoldLengthPrefixedElements) {
     // Wrong element counts and cut prefixes are refused, naming the problem.
     EXPECT_THROW(Tensor::strings({2}, words), loom::Error);
     EXPECT_THROW(Tensor::view(ElementType::STRING, {2}, t.bytes(), t.owner()), loom::Error);
-    EXPECT_THROW(Tensor::view(ElementType::STRING, {3}, t.bytes().first(t.byte_size() - 1),
-                              t.owner()),
-                 loom::Error);
+    EXPECT_THROW(
+        Tensor::view(ElementType::STRING, {3}, t.bytes().first(t.byte_size() - 1), t.owner()),
+        loom::Error);
     EXPECT_THROW(Tensor::allocate(ElementType::F32, {1}).string_values(), loom::Error);
     EXPECT_EQ(Tensor::strings({0}, {}).string_values().size(), 0u);
 }

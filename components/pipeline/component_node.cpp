@@ -32,18 +32,7 @@ ComponentNode::ComponentNode(const Core& core, const NodeSpec& spec)
         m_outputs[i].index = i;
     for (std::size_t i = 0; i < ports.size(); ++i)
         ports[i].index = i;
-    LOOM_REQUIRE(spec.inputs.size() == ports.size(),
-                 "node '{}': component '{}' takes {} inputs but the node wires {}", spec.name,
-                 spec.target, ports.size(), spec.inputs.size());
-    for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
-        const auto port =
-            spec.input_names.empty() ? i : named_port(ports, spec.input_names[i], spec.name);
-        for (auto used : m_wire_to_port)
-            LOOM_REQUIRE(used != port, "node '{}': input '{}' is wired twice", spec.name,
-                         ports[port].name);
-        m_wire_to_port.push_back(port);
-        m_inputs.push_back(ports[port]);
-    }
+    wire_inputs(spec, ports, "component '" + spec.target + "'");
 }
 
 std::shared_ptr<const void> ComponentNode::version() const {

@@ -9,20 +9,6 @@
 
 namespace loom::pipeline {
 
-std::size_t named_port(const std::vector<protocol::Port>& ports, const std::string& name,
-                       const std::string& node) {
-    for (const auto& p : ports) {
-        if (p.name == name) return p.index;
-        for (const auto& n : p.names)
-            if (n == name) return p.index;
-    }
-    std::string known;
-    for (const auto& p : ports)
-        known += (known.empty() ? "" : ", ") + p.name;
-    LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "node '{}': no port '{}' (it has: {})", node, name,
-               known);
-}
-
 // One compiled version of the model and the idle requests made on it.
 struct ModelNode::Version {
     CompiledModel compiled;
@@ -35,19 +21,7 @@ ModelNode::ModelNode(const Core& core, const NodeSpec& spec, const Properties& p
     , m_spec(spec)
     , m_properties(properties) {
     m_current = compile(spec.target);
-    const auto& ports = m_current->compiled.inputs();
-    LOOM_REQUIRE(spec.inputs.size() == ports.size(),
-                 "node '{}': the model {} has {} inputs but the node wires {}", spec.name,
-                 spec.target, ports.size(), spec.inputs.size());
-    for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
-        const auto port =
-            spec.input_names.empty() ? i : named_port(ports, spec.input_names[i], spec.name);
-        for (auto used : m_wire_to_port)
-            LOOM_REQUIRE(used != port, "node '{}': input '{}' is wired twice", spec.name,
-                         ports[port].name);
-        m_wire_to_port.push_back(port);
-        m_inputs.push_back(ports[port]);
-    }
+    wire_inputs(spec, m_current->compiled.inputs(), "the model " + spec.target);
     m_outputs = m_current->compiled.outputs();
 }
 

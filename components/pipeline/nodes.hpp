@@ -39,7 +39,13 @@ public:
                                            const model::OpRegistry& ops) = 0;
 
 protected:
+    // Maps the spec's wires onto `ports` (by the spec's input names, else in order): fills
+    // m_inputs and m_wire_to_port; invalid_argument when counts differ (`what` names the
+    // target) or a port is wired twice.
+    void wire_inputs(const NodeSpec& spec, const std::vector<protocol::Port>& ports,
+                     const std::string& what);
     std::vector<protocol::Port> m_inputs, m_outputs;
+    std::vector<std::size_t> m_wire_to_port; // spec wire i feeds the target's input port
 };
 
 // A model file compiled on a device (any name the Core takes: "CPU", "CPU@nodeb", "MULTI:…").
@@ -62,8 +68,7 @@ private:
     const Core& m_core;
     NodeSpec m_spec;
     Properties m_properties;
-    std::vector<std::size_t> m_wire_to_port; // spec wire i feeds the model's input port
-    mutable std::mutex m_mutex;              // guards m_current
+    mutable std::mutex m_mutex; // guards m_current
     std::shared_ptr<Version> m_current;
 };
 
@@ -99,7 +104,6 @@ private:
     NodeSpec m_spec;
     kernel::RoutedChannel* m_routed = nullptr; // by name; null: by endpoint (m_call)
     runtime::DeviceCaller m_call;
-    std::vector<std::size_t> m_wire_to_port; // spec wire i feeds the component's input port
 };
 
 // The port of `ports` a spec's input name names (its name or any tensor name); invalid_argument

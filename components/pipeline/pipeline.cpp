@@ -16,19 +16,18 @@ const std::vector<double>& latency_buckets() {
 
 Pipeline Pipeline::compile(Core& core, const std::filesystem::path& file,
                            const Properties& properties) {
-    Pipeline p;
-    p.m_impl = std::make_shared<pipeline::CompiledPipeline>(
-        core, pipeline::read_pipeline_file(file), properties);
-    p.m_compiled = core.adopt(p.m_impl);
-    return p;
+    return make(core, pipeline::read_pipeline_file(file), properties);
 }
 
 Pipeline Pipeline::compile_text(Core& core, std::string_view toml,
                                 const std::filesystem::path& base_dir,
                                 const Properties& properties) {
+    return make(core, pipeline::read_pipeline_text(toml, base_dir), properties);
+}
+
+Pipeline Pipeline::make(Core& core, pipeline::PipelineSpec spec, const Properties& properties) {
     Pipeline p;
-    p.m_impl = std::make_shared<pipeline::CompiledPipeline>(
-        core, pipeline::read_pipeline_text(toml, base_dir), properties);
+    p.m_impl = std::make_shared<pipeline::CompiledPipeline>(core, std::move(spec), properties);
     p.m_compiled = core.adopt(p.m_impl);
     return p;
 }

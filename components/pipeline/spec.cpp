@@ -397,13 +397,7 @@ std::optional<std::size_t> scope_of(const PipelineSpec& spec, const Wire& wire) 
 
 PipelineSpec read_pipeline_text(std::string_view text, const std::filesystem::path& base_dir,
                                 const std::string& where) {
-    toml::table root;
-    try {
-        root = toml::parse(text, where);
-    } catch (const toml::parse_error& e) {
-        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "{}:{}:{}: {}", where, e.source().begin.line,
-                   e.source().begin.column, e.description());
-    }
+    const toml::table root = kernel::parse_toml(text, where);
     return Builder(root, where, base_dir).build();
 }
 

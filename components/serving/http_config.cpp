@@ -12,12 +12,7 @@ namespace loom::serving {
 HttpOptions parse_http_config(std::string_view text, const std::filesystem::path& base_dir,
                               const std::string& where,
                               const std::map<std::string, std::string>& declared) {
-    toml::table root;
-    try {
-        root = toml::parse(text, where);
-    } catch (const toml::parse_error& e) {
-        LOOM_THROW(ErrorKind::INVALID_ARGUMENT, "{}: {}", where, e.description());
-    }
+    const toml::table root = kernel::parse_toml(text, where);
     kernel::TomlReader r(root, where);
     r.only({"address", "port", "max_body_mib", "max_concurrent", "threads", "model"});
     HttpOptions o;

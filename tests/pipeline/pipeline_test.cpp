@@ -17,7 +17,9 @@
 #include "components/runtime/core_access.hpp"
 #include "schemas/error.hpp"
 #include "tests/extensions/ext_models.hpp"
+#include "tests/pipeline/rows_head.hpp"
 #include "tests/support/bus_fixture.hpp"
+#include "tests/support/expect.hpp"
 
 namespace {
 
@@ -60,34 +62,13 @@ protected:
         r.infer();
         return r.get_tensor(output);
     }
-    static ErrorKind kind_of(const std::function<void()>& f, std::string* message = nullptr) {
-        try {
-            f();
-        } catch (const loom::Error& e) {
-            if (message) *message = e.message();
-            return e.kind();
-        }
-        ADD_FAILURE() << "no error";
-        return ErrorKind::INTERNAL;
-    }
 
     loom::test::TempDir dir;
     Core core;
 };
 
 // rows → (per item) relu model → check op; gathered at the output.
-constexpr const char* k_demux = R"(
-[[input]]
-name = "x"
-type = "f32"
-shape = [4]
-[[node]]
-name = "rows"
-op = "Rows"
-domain = "loom.pipetest"
-inputs = ["x"]
-demultiply = true
-[[node]]
+const std::string k_demux = loom::test::rows_head() + R"([[node]]
 name = "relu"
 model = "MODEL"
 device = "REFERENCE"
@@ -125,7 +106,7 @@ std::vector<float> values(const Tensor& t) {
 TEST_F(PipelineTest, DeclarationErrorsNameWhatIsWrong) {
     std::string message;
     const auto bad = [&](const std::string& body) {
-        return kind_of([&] { compile(body); }, &message);
+        return loom::test::error_kind_of([&] { compile(body); }, &message);
     };
     const std::string input = "[[input]]\nname = \"x\"\ntype = \"f32\"\n";
     const std::string output = "[[output]]\nname = \"y\"\nfrom = \"a\"\n";
@@ -228,7 +209,10 @@ from = "check"
     EXPECT_EQ(called.load(), 1);
     EXPECT_EQ(values(r.get_tensor("y")), (std::vector<float>{2, 2, 2, 2}));
     // A wrong input shape is refused at set_tensor, naming the input.
-    EXPECT_EQ(kind_of([&] { r.set_tensor("x", vec({1, 2, 3})); }), ErrorKind::INVALID_ARGUMENT);
+    EXPECT_EQ(loom::test::error_kind_of([&] {
+                  r.set_tensor("x", vec({1, 2, 3}));
+              }),
+              ErrorKind::INVALID_ARGUMENT);
     EXPECT_EQ(p.node_stats().size(), 2u);
     EXPECT_EQ(p.node_stats()[0].runs, 2u);
 }
@@ -250,18 +234,7 @@ TEST_F(PipelineTest, DemultiplexedItemsRunEachAndAreGatheredInOrder) {
 
 TEST_F(PipelineTest, GatherFromNodeStacksItemsForAWholeRequestModel) {
     // rows (N = 2) → relu per item → gathered [2, 4] → sigmoid model on the whole batch.
-    auto p = compile(R"(
-[[input]]
-name = "x"
-type = "f32"
-shape = [4]
-[[node]]
-name = "rows"
-op = "Rows"
-domain = "loom.pipetest"
-inputs = ["x"]
-demultiply = true
-[[node]]
+    auto p = compile(loom::test::rows_head() + R"([[node]]
 name = "relu"
 model = ")" + path("relu.onnx") +
                      R"("
@@ -287,7 +260,7 @@ from = "batch"
                         1 / (1 + std::exp(-std::max(0.0f, x[i] + static_cast<float>(r)))), 1e-6);
     // A request whose item count does not fit the batch model fails naming the node.
     std::string message;
-    EXPECT_EQ(kind_of(
+    EXPECT_EQ(loom::test::error_kind_of(
                   [&] {
                       run(p, "x", vec({3, 0, 0, 0}), "y");
                   },
@@ -300,7 +273,7 @@ TEST_F(PipelineTest, OneFailingItemFailsItsRequestOnlyWithTheNodesError) {
     auto p = compile(with_model(k_demux, path("relu.onnx")));
     // Items r = 0..5 of x = (6, 96, …): item 5 has 96 + 5 > 100 → Check refuses it.
     std::string message;
-    EXPECT_EQ(kind_of(
+    EXPECT_EQ(loom::test::error_kind_of(
                   [&] {
                       run(p, "x", vec({6, 96, 0, 0}), "y");
                   },
@@ -389,8 +362,7 @@ struct Load {
             });
     }
     void wait_for(int version, int requests) {
-        while (per_version[version] < requests && failures == 0)
-            std::this_thread::yield();
+        loom::test::eventually([&] { return per_version[version] >= requests || failures > 0; });
     }
     void finish() {
         stop = true;
@@ -419,12 +391,14 @@ TEST_F(PipelineTest, SwappingAModelNodeUnderLoadFailsNoneAndMixesNoVersions) {
     EXPECT_EQ(values(run(p, "x", vec(x), "y")), expected_demux(x, -1));
     // A model with other outputs is refused; the running one stays.
     std::string message;
-    EXPECT_EQ(kind_of([&] { p.swap_model("relu", path("sigmoid2.onnx")); }, &message),
-              ErrorKind::INVALID_ARGUMENT);
+    EXPECT_EQ(
+        loom::test::error_kind_of([&] { p.swap_model("relu", path("sigmoid2.onnx")); }, &message),
+        ErrorKind::INVALID_ARGUMENT);
     EXPECT_EQ(values(run(p, "x", vec(x), "y")), expected_demux(x, -1));
-    EXPECT_EQ(kind_of([&] { p.swap_model("check", path("relu.onnx")); }),
+    EXPECT_EQ(loom::test::error_kind_of([&] { p.swap_model("check", path("relu.onnx")); }),
               ErrorKind::INVALID_ARGUMENT);
-    EXPECT_EQ(kind_of([&] { p.swap_model("nope", path("relu.onnx")); }), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(loom::test::error_kind_of([&] { p.swap_model("nope", path("relu.onnx")); }),
+              ErrorKind::NOT_FOUND);
 }
 
 TEST_F(PipelineTest, SwappingAnExtensionUnderLoadFailsNoneAndMixesNoVersions) {
@@ -433,17 +407,7 @@ TEST_F(PipelineTest, SwappingAnExtensionUnderLoadFailsNoneAndMixesNoVersions) {
                                     fmt::format(R"(
 name = "ext"
 extensions = ["{}", "{}"]
-[[input]]
-name = "x"
-type = "f32"
-shape = [4]
-[[node]]
-name = "rows"
-op = "Rows"
-domain = "loom.pipetest"
-inputs = ["x"]
-demultiply = true
-[[node]]
+{}[[node]]
 name = "act"
 op = "Activation"
 domain = "loom.template"
@@ -453,7 +417,8 @@ inputs = ["rows"]
 name = "y"
 from = "act"
 )",
-                                                LOOM_PIPETEST_EXT, LOOM_TEMPLATE_V1),
+                                                LOOM_PIPETEST_EXT, LOOM_TEMPLATE_V1,
+                                                loom::test::rows_head()),
                                     dir.path());
     const auto version_of = [](const std::vector<float>& x, const Tensor& y) {
         const int n = static_cast<int>(std::lround(x[0]));
@@ -492,18 +457,7 @@ void start_scale(Core& core, const std::string& library, loom::kernel::Placement
     loom::CoreAccess::deployment(core).kernel_client().start(spec);
 }
 
-constexpr const char* k_component = R"(
-[[input]]
-name = "x"
-type = "f32"
-shape = [4]
-[[node]]
-name = "rows"
-op = "Rows"
-domain = "loom.pipetest"
-inputs = ["x"]
-demultiply = true
-[[node]]
+const std::string k_component = loom::test::rows_head() + R"([[node]]
 name = "scale"
 component = "scaler"
 inputs = { x = "rows" }
@@ -531,7 +485,8 @@ TEST_F(PipelineTest, ComponentNodesRunInProcessAndInAnotherProcess) {
     }
     // No such component: not_found naming the node.
     std::string message;
-    EXPECT_EQ(kind_of([&] { compile(k_component); }, &message), ErrorKind::NOT_FOUND);
+    EXPECT_EQ(loom::test::error_kind_of([&] { compile(k_component); }, &message),
+              ErrorKind::NOT_FOUND);
     EXPECT_NE(message.find("node 'scale'"), std::string::npos) << message;
 }
 
@@ -563,8 +518,8 @@ TEST_F(PipelineTest, ACompiledPipelineOutlivesTheCoreThatMadeIt) {
     loom::CompiledModel kept;
     {
         Core local;
-        auto p = Pipeline::compile_text(local, text(with_model(k_demux, path("relu.onnx"))),
-                                        dir.path());
+        auto p =
+            Pipeline::compile_text(local, text(with_model(k_demux, path("relu.onnx"))), dir.path());
         kept = p.compiled_model();
     }
     auto r = kept.create_infer_request();

@@ -17,7 +17,9 @@
 #include "components/runtime/core_access.hpp"
 #include "components/serving/http_server.hpp"
 #include "tests/extensions/ext_models.hpp"
+#include "tests/pipeline/rows_head.hpp"
 #include "tests/support/bus_fixture.hpp"
+#include "tests/support/expect.hpp"
 
 namespace {
 
@@ -28,19 +30,10 @@ protected:
     void SetUp() override {
         std::ofstream(dir.path() / "relu.onnx", std::ios::binary)
             << loom::test::onnx_chain({{"Relu", "", {}}}, {4});
-        std::ofstream(dir.path() / "rows.toml") << fmt::format(R"(name = "rows"
+        std::ofstream(dir.path() / "rows.toml")
+            << fmt::format(R"(name = "rows"
 extensions = ["{}"]
-[[input]]
-name = "x"
-type = "f32"
-shape = [4]
-[[node]]
-name = "rows"
-op = "Rows"
-domain = "loom.pipetest"
-inputs = ["x"]
-demultiply = true
-[[node]]
+{}[[node]]
 name = "relu"
 model = "relu.onnx"
 device = "REFERENCE"
@@ -49,7 +42,7 @@ inputs = ["rows"]
 name = "y"
 from = "relu"
 )",
-                                                               LOOM_PIPETEST_EXT);
+                           LOOM_PIPETEST_EXT, loom::test::rows_head());
     }
     void start(std::size_t max_body = std::size_t{1} << 20) {
         loom::serving::HttpOptions o;
@@ -227,8 +220,7 @@ TEST(HttpLimits, InferencesBeyondMaxConcurrentAreAnswered503Overloaded) {
                m->body.find(R"(loom_inference_requests_in_flight{model="relu",version="1"} 1)") !=
                    std::string::npos;
     };
-    for (int i = 0; i < 2000 && !in_flight(); ++i) // until the first is admitted and running
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_TRUE(loom::test::eventually(in_flight)); // the first is admitted and running
     auto r = c.Post("/v2/models/relu/infer", body, "application/json");
     ::kill(pid, SIGCONT);
     first.join();

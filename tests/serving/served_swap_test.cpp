@@ -19,8 +19,10 @@
 #include <loom/pipeline.hpp>
 
 #include "tests/extensions/ext_models.hpp"
+#include "tests/pipeline/rows_head.hpp"
 #include "tests/support/bus_fixture.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/expect.hpp"
 
 namespace {
 
@@ -60,17 +62,7 @@ TEST(ServedPipeline, SwappingItsExtensionUnderHttpLoadFailsNoRequest) {
     deploy << fmt::format(R"([[pipeline]]
 name = "act"
 extensions = ["{}", "{}"]
-[[pipeline.input]]
-name = "x"
-type = "f32"
-shape = [4]
-[[pipeline.node]]
-name = "rows"
-op = "Rows"
-domain = "loom.pipetest"
-inputs = ["x"]
-demultiply = true
-[[pipeline.node]]
+{}[[pipeline.node]]
 name = "act"
 op = "Activation"
 domain = "loom.template"
@@ -85,7 +77,7 @@ port = 0
 name = "act"
 pipeline = "act"
 )",
-                          LOOM_PIPETEST_EXT, LOOM_TEMPLATE_V1);
+                          LOOM_PIPETEST_EXT, LOOM_TEMPLATE_V1, loom::test::rows_head("pipeline."));
     deploy.close();
     loom::test::ChildProcess kernel(
         {LOOM_EXECUTABLE, "kernel", "--config", (dir.path() / "deploy.toml").string()});
@@ -124,8 +116,8 @@ pipeline = "act"
             }
         });
     const auto wait_for = [&](int version, int count) {
-        for (int spin = 0; spin < 60000 && per_version[version] < count && failures == 0; ++spin)
-            std::this_thread::sleep_for(std::chrono::milliseconds(1)); // polling a counter
+        loom::test::eventually([&] { return per_version[version] >= count || failures > 0; },
+                               std::chrono::seconds(60));
     };
     wait_for(0, 30);
     const auto swap =
@@ -217,12 +209,8 @@ TEST(ServedModel, ReadyFollowsTheDevicesHeartbeats) {
     EXPECT_EQ(r->status, 200) << r->body;
 
     ::kill(pid, SIGKILL);
-    int status = 200;
-    for (int i = 0; i < 200 && status == 200; ++i) { // liveness: 3 × 200 ms heartbeats
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        status = c.Get("/v2/health/ready")->status;
-    }
-    EXPECT_EQ(status, 503);
+    // Not ready once the kernel has missed its heartbeats (liveness 3 × 200 ms).
+    EXPECT_TRUE(loom::test::eventually([&] { return c.Get("/v2/health/ready")->status == 503; }));
     auto ready = c.Get("/v2/models/relu/ready");
     EXPECT_EQ(ready->status, 503);
     EXPECT_TRUE(contains(ready->body, "device/REFERENCE")) << ready->body;

@@ -26,7 +26,8 @@ namespace loom {
 
 namespace pipeline {
 class CompiledPipeline;
-}
+struct PipelineSpec;
+} // namespace pipeline
 
 // Upper bounds (seconds) of the latency histogram buckets kept per node (Prometheus style).
 const std::vector<double>& latency_buckets();
@@ -84,6 +85,7 @@ public:
     std::vector<PipelineNodeStats> node_stats() const;
 
 private:
+    static Pipeline make(Core& core, pipeline::PipelineSpec spec, const Properties& properties);
     std::shared_ptr<pipeline::CompiledPipeline> m_impl;
     CompiledModel m_compiled;
 };
